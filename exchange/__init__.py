@@ -1,0 +1,2 @@
+"""CAREC cross-border e-logistics document exchange."""
+__version__ = "0.1.0"

@@ -1,0 +1,30 @@
+"""The ``exchange`` command line. Each module in ``COMMAND_MODULES`` adds its commands
+through ``register(app)``; heavy imports stay inside the command functions so that
+``exchange validate`` starts fast."""
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+__all__ = ["app", "main"]
+
+COMMAND_MODULES = [
+    "exchange.cli.validate",
+    "exchange.cli.schemas",
+]
+
+app = typer.Typer(
+    name="exchange",
+    help="CAREC cross-border e-logistics document exchange.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(_name).register(app)
+
+
+def main() -> None:
+    app()

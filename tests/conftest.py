@@ -1,0 +1,4 @@
+"""Shared fixtures. Each fixture module under tests/fixtures/ belongs to one concern."""
+pytest_plugins = [
+    "tests.fixtures.packs",
+]
