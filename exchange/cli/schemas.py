@@ -1,0 +1,58 @@
+"""`exchange schemas list|install`: the catalog of standard packs and the local store."""
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from .output import fail
+
+__all__ = ["register"]
+
+schemas_app = typer.Typer(help="List and install standard schema packs.", no_args_is_help=True)
+
+
+@schemas_app.command("list")
+def list_packs(
+    types: Annotated[bool, typer.Option("--types", help="List every document type.")] = False,
+) -> None:
+    """Show the packs of the catalog, their versions, install state and document types."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..schemapacks import SchemaStore
+
+    store = SchemaStore()
+    table = Table(title=f"Schema packs (store: {store.root})")
+    for col in ("pack", "standard", "version", "state", "document types"):
+        table.add_column(col)
+    for spec, installed in store.packs():
+        roots = [d.root for d in spec.document_types]
+        shown = ", ".join(roots) if types else f"{len(roots)} ({', '.join(roots[:4])}, ...)"
+        table.add_row(spec.name, spec.standard, spec.version,
+                      "installed" if installed else "not installed", shown)
+    Console(soft_wrap=not types).print(table)
+
+
+@schemas_app.command("install")
+def install(
+    name: Annotated[str, typer.Argument(help="Pack name, e.g. ubl-2.4.")],
+    source: Annotated[Optional[str], typer.Option(
+        "--from", help="Folder, .zip file or http(s) URL; default: the official download.")
+    ] = None,
+) -> None:
+    """Install a pack into the schema store, checking every file's pinned SHA-256."""
+    from ..errors import ExchangeError
+    from ..schemapacks import SchemaStore
+
+    store = SchemaStore()
+    try:
+        result = store.install(name, source)
+    except ExchangeError as exc:
+        fail(exc.message)
+    typer.echo(f"installed {result.pack.name} ({result.pack.standard} {result.pack.version}): "
+               f"{result.files} files checked, in {result.path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(schemas_app, name="schemas")

@@ -1,0 +1,104 @@
+"""`exchange validate PATH...`: validate documents from files, folders and standard input."""
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from typing import Annotated, Optional
+
+import typer
+
+from .output import EXIT_INVALID, EXIT_OK, EXIT_USAGE, fail
+
+__all__ = ["register"]
+
+PROGRESS_THRESHOLD = 20
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    junit = "junit"
+
+
+def validate(
+    paths: Annotated[list[str], typer.Argument(
+        help="Files, folders (searched recursively for *.xml) or - for standard input.",
+        show_default=False)],
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=64,
+                                      help="Validate in N parallel processes.")] = 1,
+    output: Annotated[Optional[str], typer.Option(
+        "--output", "-o", help="Write the report to this file instead of standard output.")
+    ] = None,
+    verify: Annotated[bool, typer.Option(
+        "--verify", help="Also verify the documents' XML signatures.")] = False,
+    trust: Annotated[Optional[str], typer.Option(
+        "--trust", help="Trust-list folder for --verify (default: the store's).")] = None,
+    country: Annotated[Optional[str], typer.Option(
+        "--country", help="With --verify: signers must chain to this member country.")] = None,
+) -> None:
+    """Validate trade documents against their standard's schema and code lists.
+
+    Exit code 0 when every document is valid, 1 when any is invalid, 2 for usage or
+    I/O errors (nothing missing is silently skipped).
+    """
+    from ..schemapacks import SchemaStore
+    from ..validation.batch import collect_inputs, validate_inputs
+    from ..validation.formats import render_json, render_junit, render_text
+
+    inputs, problems = collect_inputs(paths, stdin=lambda: sys.stdin.buffer.read())
+    for problem in problems:
+        typer.echo(f"error: {problem.message}", err=True)
+    if not inputs:
+        raise typer.Exit(EXIT_USAGE)
+    store = SchemaStore()
+    verifier = _verifier(trust, country) if verify else None
+    if verifier is not None and jobs > 1:
+        jobs = 1  # signature checks need the trees; keep them in one process
+
+    results = _run(inputs, store, jobs, verifier, validate_inputs)
+    renderer = {Format.text: render_text, Format.json: render_json,
+                Format.junit: render_junit}[fmt]
+    text = renderer(results)
+    if output:
+        try:
+            with open(output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            fail(f"cannot write the report to {output}: {exc.strerror}")
+    else:
+        sys.stdout.write(text)
+    not_checked = [r for r in results if "decision" not in r]
+    for r in not_checked:
+        typer.echo(f"error: {r.get('io_error') or r.get('setup_error')}", err=True)
+    if problems or not_checked:
+        raise typer.Exit(EXIT_USAGE)
+    invalid = any(r["decision"] != "accept" or not r.get("signatures", {}).get("ok", True)
+                  for r in results)
+    raise typer.Exit(EXIT_INVALID if invalid else EXIT_OK)
+
+
+def _run(inputs, store, jobs, verifier, validate_inputs) -> list[dict]:
+    if verifier is not None:
+        return [verifier(item, store) for item in inputs]
+    if sys.stderr.isatty() and len(inputs) >= PROGRESS_THRESHOLD:
+        from rich.progress import Progress
+
+        with Progress(transient=True) as bar:
+            task = bar.add_task("validating", total=len(inputs))
+            return list(validate_inputs(inputs, store=store, jobs=jobs,
+                                        progress=lambda n: bar.advance(task, n)))
+    return list(validate_inputs(inputs, store=store, jobs=jobs))
+
+
+def _verifier(trust: str | None, country: str | None):
+    """Return a function validating one input and verifying its signatures, or fail."""
+    try:
+        from .signing import verify_for_validate
+    except ImportError:
+        fail("--verify needs the signing package, which is not available")
+    return verify_for_validate(trust, country)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("validate")(validate)

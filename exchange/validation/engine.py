@@ -1,0 +1,172 @@
+"""The validation engine: bytes in, a layered report out.
+
+Detects the standard and document type from the root element's namespace, validates
+against the document type's schema (compiled once, lazily, and reused) and then
+checks code lists. Safe parsing is done once, by :func:`signing.safexml.parse_xml`,
+and the same tree is handed to every layer and returned in the report.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+from signing.safexml import DEFAULT_LIMITS, XmlError, XmlLimits, parse_xml
+
+from ..errors import PackNotInstalledError
+from ..schemapacks import DocumentType, PackSpec, SchemaStore
+from .codelists import CodeLists, check_code_lists, load_code_lists
+from .paths import element_path, shorten_names
+from .report import Finding, LayerResult, LayerStatus, Severity, ValidationReport
+
+__all__ = ["Validator"]
+
+WELL_FORMED, SCHEMA, CODE_LISTS = "well-formedness", "schema", "code-lists"
+
+
+@dataclass
+class _Compiled:
+    schema: etree.XMLSchema
+    lock: threading.Lock
+
+
+class Validator:
+    """Validates documents against the packs installed in *store*.
+
+    Thread-safe: compiled schemas are shared, and each is used under its own lock
+    (libxml2 keeps per-validation state in the schema context)."""
+
+    def __init__(self, store: SchemaStore, *, limits: XmlLimits = DEFAULT_LIMITS):
+        self.store = store
+        self.limits = limits
+        self._by_ns: dict[str, tuple[PackSpec, DocumentType]] = {
+            d.namespace: (spec, d) for spec in store.catalog.values() for d in spec.document_types
+        }
+        self._schemas: dict[str, _Compiled] = {}
+        self._code_lists: dict[str, CodeLists] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ lookup
+    def document_type(self, namespace: str) -> tuple[PackSpec, DocumentType] | None:
+        return self._by_ns.get(namespace)
+
+    def schema_path(self, namespace: str) -> Path:
+        """Entry XSD of an installed document type (raises if unknown or not installed)."""
+        found = self._by_ns.get(namespace)
+        if found is None:
+            raise KeyError(f"no schema pack defines the namespace {namespace!r}")
+        spec, doc = found
+        return self.store.require(spec.name) / doc.schema
+
+    def _compiled(self, spec: PackSpec, doc: DocumentType) -> _Compiled:
+        compiled = self._schemas.get(doc.namespace)
+        if compiled is None:
+            with self._lock:
+                compiled = self._schemas.get(doc.namespace)
+                if compiled is None:
+                    path = self.store.require(spec.name) / doc.schema
+                    parser = etree.XMLParser(resolve_entities=False, no_network=True,
+                                             load_dtd=False)
+                    xsd = etree.parse(str(path), parser)
+                    compiled = _Compiled(etree.XMLSchema(xsd), threading.Lock())
+                    self._schemas[doc.namespace] = compiled
+        return compiled
+
+    def _lists(self, spec: PackSpec) -> CodeLists:
+        lists = self._code_lists.get(spec.name)
+        if lists is None:
+            with self._lock:
+                lists = self._code_lists.get(spec.name)
+                if lists is None:
+                    lists = load_code_lists(self.store.require(spec.name), spec.code_lists)
+                    self._code_lists[spec.name] = lists
+        return lists
+
+    # -------------------------------------------------------------- validation
+    def validate(self, data: bytes, source: str = "<bytes>") -> ValidationReport:
+        digest, size = hashlib.sha256(data).hexdigest(), len(data)
+        try:
+            tree = parse_xml(data, limits=self.limits)
+        except XmlError as exc:
+            finding = Finding(Severity.ERROR, exc.code, exc.message, line=exc.line,
+                              column=exc.column)
+            return ValidationReport(
+                source=source, sha256=digest, size=size,
+                layers=(LayerResult(WELL_FORMED, LayerStatus.INVALID, (finding,)),
+                        LayerResult(SCHEMA, LayerStatus.SKIPPED),
+                        LayerResult(CODE_LISTS, LayerStatus.SKIPPED)))
+        return self.validate_tree(tree, source=source, sha256=digest, size=size)
+
+    def validate_tree(self, tree: etree._ElementTree, source: str = "<tree>", *,
+                      sha256: str | None = None, size: int | None = None) -> ValidationReport:
+        root = tree.getroot()
+        qname = etree.QName(root)
+        found = self._by_ns.get(qname.namespace or "")
+        well_formed = LayerResult(WELL_FORMED, LayerStatus.VALID)
+        if found is None:
+            known = ", ".join(sorted({s.name for s in self.store.catalog.values()}))
+            finding = Finding(
+                Severity.ERROR, "document.unknown-type",
+                f"unknown document type: root element {qname.localname!r} in namespace "
+                f"{qname.namespace or '(none)'!r} belongs to no known standard "
+                f"(known schema packs: {known})",
+                line=root.sourceline, column=None, path="/" + qname.localname)
+            return ValidationReport(
+                source=source, sha256=sha256, size=size, tree=tree,
+                layers=(well_formed, LayerResult(SCHEMA, LayerStatus.INVALID, (finding,)),
+                        LayerResult(CODE_LISTS, LayerStatus.SKIPPED)))
+        spec, doc = found
+        if not self.store.is_installed(spec.name):
+            raise PackNotInstalledError(
+                f"{qname.localname} is a {spec.standard} {spec.version} document, but the "
+                f"schema pack {spec.name!r} is not installed; run: exchange schemas install "
+                f"{spec.name}")
+        common = dict(source=source, sha256=sha256, size=size, tree=tree, pack=spec.name,
+                      pack_version=spec.version, standard=spec.standard, document_type=doc)
+        if qname.localname != doc.root:
+            finding = Finding(
+                Severity.ERROR, "document.root-mismatch",
+                f"root element {qname.localname!r} does not match its namespace, which "
+                f"belongs to {doc.root!r}", line=root.sourceline, path="/" + qname.localname)
+            return ValidationReport(
+                layers=(well_formed, LayerResult(SCHEMA, LayerStatus.INVALID, (finding,)),
+                        LayerResult(CODE_LISTS, LayerStatus.SKIPPED)), **common)
+        schema_findings = self._schema_findings(tree, self._compiled(spec, doc))
+        schema_layer = LayerResult.of(SCHEMA, schema_findings)
+        if schema_layer.status is LayerStatus.INVALID:
+            code_layer = LayerResult(CODE_LISTS, LayerStatus.SKIPPED)
+        else:
+            code_layer = LayerResult.of(CODE_LISTS, check_code_lists(tree, self._lists(spec)))
+        return ValidationReport(layers=(well_formed, schema_layer, code_layer), **common)
+
+    @staticmethod
+    def _schema_findings(tree: etree._ElementTree, compiled: _Compiled) -> list[Finding]:
+        with compiled.lock:
+            if compiled.schema.validate(tree):
+                return []
+            entries = list(compiled.schema.error_log)
+        nsmap = {k: v for k, v in tree.getroot().nsmap.items()}
+        findings = []
+        for e in entries:
+            findings.append(Finding(
+                Severity.ERROR if e.level_name in ("ERROR", "FATAL") else Severity.WARNING,
+                "xsd." + e.type_name.lower().removeprefix("schemav_").replace("_", "-"),
+                shorten_names(e.message, nsmap),
+                line=e.line or None, column=e.column or None,
+                path=_readable_path(tree, e.path, nsmap)))
+        return findings
+
+
+def _readable_path(tree: etree._ElementTree, path: str | None, nsmap) -> str | None:
+    if not path:
+        return None
+    try:
+        hits = tree.xpath(path, namespaces={k: v for k, v in nsmap.items() if k})
+    except etree.XPathError:
+        return path
+    if hits and isinstance(hits[0], etree._Element):
+        return element_path(hits[0])
+    return path

@@ -1,0 +1,99 @@
+"""Render validation results as text, JSON or JUnit XML.
+
+Results are the dicts of ``ValidationReport.to_dict()``, or ``{"source", "io_error"}`` /
+``{"source", "setup_error"}`` for inputs that could not be checked at all.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lxml import etree
+
+from .. import __version__
+
+__all__ = ["render_text", "render_json", "render_junit", "summarize"]
+
+
+def summarize(results: list[dict[str, Any]]) -> dict[str, int]:
+    checked = [r for r in results if "decision" in r]
+    return {
+        "documents": len(results),
+        "valid": sum(r["decision"] == "accept" for r in checked),
+        "invalid": sum(r["decision"] == "reject" for r in checked),
+        "not_checked": len(results) - len(checked),
+        "errors": sum(r["errors"] for r in checked),
+        "warnings": sum(r["warnings"] for r in checked),
+    }
+
+
+def _where(f: dict[str, Any]) -> str:
+    loc = ""
+    if f.get("line"):
+        loc = f"{f['line']}" + (f":{f['column']}" if f.get("column") else "")
+    return loc
+
+
+def render_text(results: list[dict[str, Any]]) -> str:
+    lines: list[str] = []
+    for r in results:
+        if "decision" not in r:
+            lines.append(f"{r['source']}: NOT CHECKED: {r.get('io_error') or r.get('setup_error')}")
+            continue
+        doc = r.get("document_type") or {}
+        what = f"{doc.get('root')}, {r['pack']}" if r.get("pack") else \
+            "unknown document type"
+        verdict = "valid" if r["decision"] == "accept" else "INVALID"
+        extra = f", {r['warnings']} warning(s)" if r["warnings"] else ""
+        lines.append(f"{r['source']}: {verdict} ({what}){extra}")
+        for layer in r["layers"]:
+            for f in layer["findings"]:
+                loc = _where(f)
+                path = f" {f['path']}" if f.get("path") else ""
+                lines.append(f"  {r['source']}:{loc} {f['severity']} [{layer['name']}] "
+                             f"{f['rule']}{path}: {f['message']}")
+        sig = r.get("signatures")
+        if sig is not None:
+            lines.extend("  " + s for s in sig.get("summary_lines", []))
+    s = summarize(results)
+    lines.append(f"{s['documents']} document(s): {s['valid']} valid, {s['invalid']} invalid"
+                 + (f", {s['not_checked']} not checked" if s["not_checked"] else ""))
+    return "\n".join(lines) + "\n"
+
+
+def render_json(results: list[dict[str, Any]]) -> str:
+    payload = {"tool": "exchange validate", "version": __version__,
+               "summary": summarize(results), "documents": results}
+    return json.dumps(payload, indent=1, ensure_ascii=False) + "\n"
+
+
+def render_junit(results: list[dict[str, Any]]) -> str:
+    s = summarize(results)
+    suites = etree.Element("testsuites", name="exchange validate", tests=str(s["documents"]),
+                           failures=str(s["invalid"]), errors=str(s["not_checked"]))
+    suite = etree.SubElement(suites, "testsuite", name="exchange validate",
+                             tests=str(s["documents"]), failures=str(s["invalid"]),
+                             errors=str(s["not_checked"]), skipped="0")
+    for r in results:
+        doc = r.get("document_type") or {}
+        classname = ".".join(x for x in (r.get("pack"), doc.get("root")) if x) or "unknown"
+        case = etree.SubElement(suite, "testcase", classname=classname, name=r["source"])
+        if "decision" not in r:
+            err = etree.SubElement(case, "error", type="not-checked",
+                                   message=r.get("io_error") or r.get("setup_error") or "")
+            err.text = err.get("message")
+            continue
+        findings = [(layer["name"], f) for layer in r["layers"] for f in layer["findings"]]
+        body = "\n".join(
+            f"{r['source']}:{_where(f)} {f['severity']} [{name}] {f['rule']} "
+            f"{f.get('path') or ''}: {f['message']}" for name, f in findings)
+        if r["decision"] == "reject":
+            first = next(f for _, f in findings if f["severity"] == "error")
+            fail = etree.SubElement(case, "failure", type=first["rule"],
+                                    message=f"line {first.get('line')}: {first['message']}")
+            fail.text = body
+        elif body:
+            out = etree.SubElement(case, "system-out")
+            out.text = body
+    return etree.tostring(suites, pretty_print=True, xml_declaration=True,
+                          encoding="UTF-8").decode("utf-8")

@@ -1,0 +1,44 @@
+"""Readable element paths (``/Invoice/cac:InvoiceLine[2]/cbc:ID``) and message tidying."""
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+__all__ = ["element_path", "shorten_names"]
+
+
+def _name(el: etree._Element) -> str:
+    qname = etree.QName(el)
+    prefix = el.prefix
+    return f"{prefix}:{qname.localname}" if prefix else qname.localname
+
+
+def element_path(el: etree._Element) -> str:
+    parts: list[str] = []
+    while el is not None:
+        parent = el.getparent()
+        name = _name(el)
+        if parent is not None:
+            same = [s for s in parent.iterchildren(el.tag)]
+            if len(same) > 1:
+                name += f"[{same.index(el) + 1}]"
+        parts.append(name)
+        el = parent
+    return "/" + "/".join(reversed(parts))
+
+
+_CLARK = re.compile(r"\{([^}]*)\}([\w.-]+)")
+
+
+def shorten_names(message: str, nsmap: dict[str | None, str]) -> str:
+    """Replace Clark names (``{urn:...}IssueDate``) in libxml2 messages by prefixed names."""
+    by_uri = {uri: prefix for prefix, uri in nsmap.items()}
+
+    def repl(m: re.Match[str]) -> str:
+        if m.group(1) not in by_uri:
+            return m.group(0)
+        prefix = by_uri[m.group(1)]
+        return f"{prefix}:{m.group(2)}" if prefix else m.group(2)
+
+    return _CLARK.sub(repl, message)
