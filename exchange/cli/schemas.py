@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Annotated, Optional
 
+import sys
+
 import typer
 
 from .output import fail
@@ -23,15 +25,21 @@ def list_packs(
     from ..schemapacks import SchemaStore
 
     store = SchemaStore()
+    if types:  # one line per document type, easy to grep
+        for spec, installed in store.packs():
+            state = "installed" if installed else "not-installed"
+            for d in spec.document_types:
+                typer.echo(f"{spec.name}\t{state}\t{d.root}\t{d.namespace}")
+        return
     table = Table(title=f"Schema packs (store: {store.root})")
     for col in ("pack", "standard", "version", "state", "document types"):
         table.add_column(col)
     for spec, installed in store.packs():
         roots = [d.root for d in spec.document_types]
-        shown = ", ".join(roots) if types else f"{len(roots)} ({', '.join(roots[:4])}, ...)"
         table.add_row(spec.name, spec.standard, spec.version,
-                      "installed" if installed else "not installed", shown)
-    Console(soft_wrap=not types).print(table)
+                      "installed" if installed else "not installed",
+                      f"{len(roots)} ({', '.join(roots[:3])}, ...; --types lists all)")
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
 
 
 @schemas_app.command("install")
