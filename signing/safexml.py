@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import threading
 from dataclasses import dataclass
 
 from lxml import etree
@@ -82,7 +83,7 @@ class XmlLimits:
 DEFAULT_LIMITS = XmlLimits()
 
 _DECL_RE = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z][A-Za-z0-9._-]*)[\"']")
-_DOCTYPE_RE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+_DOCTYPE = b"<!DOCTYPE"  # case-sensitive in XML: '<!doctype' is not well-formed anyway
 
 
 def _make_parser() -> etree.XMLParser:
@@ -100,8 +101,15 @@ def _make_parser() -> etree.XMLParser:
     )
 
 
-# lxml parsers are not thread-safe; one per thread would be the fix if we ever
-# parse from threads. Creating one is cheap, so each call makes its own.
+_local = threading.local()
+
+
+def _parser() -> etree.XMLParser:
+    """One parser per thread: lxml parsers must not be shared between threads."""
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = _make_parser()
+    return parser
 
 
 def _encoding_family(data: bytes) -> tuple[str, int]:
@@ -188,14 +196,13 @@ def parse_xml(data: bytes, *, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Elem
     _check_encoding(data)
     # A DOCTYPE can only stand before the root element; refuse it before the parser
     # reads any declaration. (A UTF-16 DOCTYPE is caught by the docinfo check below.)
-    m = _DOCTYPE_RE.search(data, 0, 64 * 1024)
-    if m is not None and b"<" not in _strip_prolog(data[: m.start()]):
+    at = data.find(_DOCTYPE, 0, 64 * 1024)
+    if at >= 0 and b"<" not in _strip_prolog(data[:at]):
         raise UnsafeXmlError(
             "a DOCTYPE declaration is not allowed (DTDs and entities are refused)",
-            code="xml.doctype-forbidden", line=data[: m.start()].count(b"\n") + 1)
-    parser = _make_parser()
+            code="xml.doctype-forbidden", line=data[:at].count(b"\n") + 1)
     try:
-        root = etree.fromstring(data, parser)
+        root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
         raise _syntax_error(exc) from None
     tree = root.getroottree()

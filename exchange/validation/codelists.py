@@ -24,14 +24,11 @@ _GC_VALUES = etree.XPath(
 
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
-
-# One pass over the document for everything the layer checks.
-_TARGETS = etree.XPath(
-    "//@currencyID | //@unitCode"
-    " | //cbc:*[substring(local-name(), string-length(local-name()) - 11) = 'CurrencyCode']"
-    " | //cac:Country/cbc:IdentificationCode",
-    namespaces={"cbc": CBC, "cac": CAC},
-)
+COUNTRY = f"{{{CAC}}}Country"
+IDENTIFICATION_CODE = f"{{{CBC}}}IdentificationCode"
+_CBC_ELEMENT_NAMES = etree.XPath(
+    "/xsd:schema/xsd:element/@name", namespaces={"xsd": "http://www.w3.org/2001/XMLSchema"})
+_CODE_ATTRIBUTES = etree.XPath("//@currencyID | //@unitCode")
 
 
 @dataclass(frozen=True)
@@ -40,6 +37,13 @@ class CodeLists:
     country: frozenset[str]
     unit: frozenset[str]
     unit_deleted: frozenset[str]
+    currency_elements: tuple[str, ...] = ()  # Clark names of the *CurrencyCode elements
+    currency_bytes: frozenset[bytes] = frozenset()
+    unit_bytes: frozenset[bytes] = frozenset()
+
+    @property
+    def text_elements(self) -> tuple[str, ...]:
+        return self.currency_elements + (IDENTIFICATION_CODE,)
 
 
 def _read_gc(path: Path) -> frozenset[str]:
@@ -51,27 +55,76 @@ def load_code_lists(pack_dir: Path, lists: dict[str, str]) -> CodeLists:
     def get(key: str) -> frozenset[str]:
         return _read_gc(pack_dir / lists[key]) if key in lists else frozenset()
 
+    currency_elements: tuple[str, ...] = ()
+    if "basic_components" in lists:  # the schema that declares cbc:*CurrencyCode
+        names = _CBC_ELEMENT_NAMES(parse_xml((pack_dir / lists["basic_components"]).read_bytes()))
+        currency_elements = tuple(sorted(f"{{{CBC}}}{n}" for n in names
+                                         if n.endswith("CurrencyCode")))
     unit = get("unit")
-    return CodeLists(currency=get("currency"), country=get("country"), unit=unit,
-                     unit_deleted=get("unit_deleted") - unit)
+    currency = get("currency")
+    return CodeLists(currency=currency, country=get("country"), unit=unit,
+                     unit_deleted=get("unit_deleted") - unit, currency_elements=currency_elements,
+                     currency_bytes=frozenset(c.encode() for c in currency),
+                     unit_bytes=frozenset(u.encode() for u in unit))
 
 
-def check_code_lists(tree: etree._ElementTree, lists: CodeLists) -> list[Finding]:
+def _attributes_known(data: bytes, name: bytes, known: frozenset[bytes]) -> bool:
+    """True when every occurrence of *name* in the raw bytes is ``name="V"`` with V known.
+
+    Sound as a shortcut: every real attribute of that name contains the name, so if all
+    occurrences (real ones, and any in comments or text) have a known plain value, so do
+    the real ones. Anything else (another quoting, spaces, a reference, an unknown value)
+    answers False, which only means "check on the tree"."""
+    if not known:
+        return True
+    step = len(name) + 2
+    at = data.find(name)
+    while at >= 0:
+        if data[at + len(name):at + step] != b'="':
+            return False
+        end = data.find(b'"', at + step)
+        if end < 0 or data[at + step:end] not in known:
+            return False
+        at = data.find(name, end)
+    return True
+
+
+def check_code_lists(tree: etree._ElementTree, lists: CodeLists,
+                     data: bytes | None = None) -> list[Finding]:
+    """Findings of the code-list layer.
+
+    Elements are found with lxml's tag filter. The ``currencyID`` and ``unitCode``
+    attributes are confirmed from *data* (the bytes *tree* was parsed from, in an
+    ASCII-compatible encoding) when given, and otherwise, or when the shortcut cannot
+    confirm them, checked one by one on the tree."""
     findings: list[Finding] = []
-    for hit in _TARGETS(tree):
-        if isinstance(hit, etree._Element):
-            el, attr, value = hit, None, (hit.text or "").strip()
-            kind = "country" if hit.tag == f"{{{CBC}}}IdentificationCode" else "currency"
+    for el in tree.getroot().iter(*lists.text_elements):
+        if el.tag == IDENTIFICATION_CODE:
+            parent = el.getparent()
+            if parent is None or parent.tag != COUNTRY:
+                continue
+            kind = "country"
         else:
-            el, attr, value = hit.getparent(), hit.attrname, str(hit).strip()
-            kind = "currency" if attr == "currencyID" else "unit"
-        finding = _check(kind, value, lists)
-        if finding is not None:
-            severity, rule, message = finding
-            path = element_path(el) + (f"/@{attr}" if attr else "")
-            findings.append(Finding(severity, rule, message, line=el.sourceline, column=None,
-                                    path=path))
+            kind = "currency"
+        _add(findings, kind, (el.text or "").strip(), el, None, lists)
+    if data is not None and _attributes_known(data, b"currencyID", lists.currency_bytes) \
+            and _attributes_known(data, b"unitCode", lists.unit_bytes):
+        return findings
+    for attr in _CODE_ATTRIBUTES(tree):
+        name = attr.attrname
+        _add(findings, "currency" if name == "currencyID" else "unit", str(attr).strip(),
+             attr.getparent(), name, lists)
+    findings.sort(key=lambda f: f.line or 0)
     return findings
+
+
+def _add(findings: list[Finding], kind: str, value: str, el: etree._Element,
+         attr: str | None, lists: CodeLists) -> None:
+    finding = _check(kind, value, lists)
+    if finding is not None:
+        severity, rule, message = finding
+        path = element_path(el) + (f"/@{attr}" if attr else "")
+        findings.append(Finding(severity, rule, message, line=el.sourceline, path=path))
 
 
 def _check(kind: str, value: str, lists: CodeLists) -> tuple[Severity, str, str] | None:

@@ -98,10 +98,18 @@ class Validator:
                 layers=(LayerResult(WELL_FORMED, LayerStatus.INVALID, (finding,)),
                         LayerResult(SCHEMA, LayerStatus.SKIPPED),
                         LayerResult(CODE_LISTS, LayerStatus.SKIPPED)))
-        return self.validate_tree(tree, source=source, sha256=digest, size=size)
+        encoding = (tree.docinfo.encoding or "").upper()
+        ascii_compatible = encoding in ("UTF-8", "US-ASCII") or encoding.startswith(
+            ("ISO-8859-", "WINDOWS-125"))
+        return self._validate(tree, source, digest, size, data if ascii_compatible else None)
 
     def validate_tree(self, tree: etree._ElementTree, source: str = "<tree>", *,
                       sha256: str | None = None, size: int | None = None) -> ValidationReport:
+        """Validate a tree already parsed by :func:`signing.safexml.parse_xml`."""
+        return self._validate(tree, source, sha256, size, None)
+
+    def _validate(self, tree: etree._ElementTree, source: str, sha256: str | None,
+                  size: int | None, data: bytes | None) -> ValidationReport:
         root = tree.getroot()
         qname = etree.QName(root)
         found = self._by_ns.get(qname.namespace or "")
@@ -139,7 +147,7 @@ class Validator:
         if schema_layer.status is LayerStatus.INVALID:
             code_layer = LayerResult(CODE_LISTS, LayerStatus.SKIPPED)
         else:
-            code_layer = LayerResult.of(CODE_LISTS, check_code_lists(tree, self._lists(spec)))
+            code_layer = LayerResult.of(CODE_LISTS, check_code_lists(tree, self._lists(spec), data))
         return ValidationReport(layers=(well_formed, schema_layer, code_layer), **common)
 
     @staticmethod

@@ -64,7 +64,7 @@ def render_text(results: list[dict[str, Any]]) -> str:
 def render_json(results: list[dict[str, Any]]) -> str:
     payload = {"tool": "exchange validate", "version": __version__,
                "summary": summarize(results), "documents": results}
-    return json.dumps(payload, indent=1, ensure_ascii=False) + "\n"
+    return json.dumps(payload, ensure_ascii=False) + "\n"
 
 
 def render_junit(results: list[dict[str, Any]]) -> str:

@@ -1,0 +1,130 @@
+"""Benchmark: `exchange validate` against a plain lxml loop, side by side in one run.
+
+    .venv/bin/python bench/validate.py [--count 10000] [--source ../shared/standards/ubl-2.4]
+
+Prints documents per second for
+  (a) `exchange validate --format json` as one process (start-up and schema compilation
+      included), with --jobs 1 and --jobs 2;
+  (b) a plain lxml loop over the same files, schemas compiled beforehand;
+and the ratios a/b (target >= 0.8) and jobs2/jobs1 (target >= 1.6 on 2 cores); the cold
+start (command start to the first report, one document, schema store warm); and the time
+to validate one each of the official examples against the sum of lxml's compile times for
+their schemas.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lxml import etree
+
+REPO = Path(__file__).resolve().parents[1]
+TYPES = {
+    "UBL-Waybill-2.0-Example-International.xml": "Waybill",
+    "UBL-ExportCustomsDeclaration-2.3-Example.xml": "ExportCustomsDeclaration",
+    "UBL-Invoice-2.1-Example.xml": "Invoice",
+}
+
+
+def exchange(*args: str, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "exchange", *args], env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"exchange {' '.join(args[:2])} failed: {proc.stderr.decode()}")
+    return elapsed
+
+
+def plain_lxml(files: list[Path], schemas: dict[str, etree.XMLSchema]) -> float:
+    start = time.perf_counter()
+    for path in files:
+        tree = etree.parse(str(path))
+        ns = etree.QName(tree.getroot()).namespace
+        schemas[ns].validate(tree)
+    return time.perf_counter() - start
+
+
+def compile_schema(path: Path) -> etree.XMLSchema:
+    return etree.XMLSchema(etree.parse(str(path)))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--count", type=int, default=10_000)
+    ap.add_argument("--source", default=str(REPO.parent / "shared/standards/ubl-2.4"))
+    args = ap.parse_args()
+    source = Path(args.source)
+    work = Path(tempfile.mkdtemp(prefix="bench-validate-"))
+    try:
+        env = dict(os.environ, EXCHANGE_HOME=str(work / "home"))
+        subprocess.run([sys.executable, "-m", "exchange", "schemas", "install", "ubl-2.4",
+                        "--from", str(source)], env=env, check=True, stdout=subprocess.DEVNULL)
+        pack = work / "home/schemas/ubl-2.4"
+        docs = work / "docs"
+        docs.mkdir()
+        names = list(TYPES)
+        per = -(-args.count // len(names))
+        for name in names:
+            data = (source / "xml" / name).read_bytes()
+            for i in range(per):
+                (docs / f"{i:05d}-{name}").write_bytes(data)
+        files = sorted(docs.iterdir())
+        n = len(files)
+
+        schemas = {}
+        for name, root in TYPES.items():
+            ns = f"urn:oasis:names:specification:ubl:schema:xsd:{root}-2"
+            schemas[ns] = compile_schema(pack / f"xsdrt/maindoc/UBL-{root}-2.4.xsd")
+        out = str(work / "report.json")
+        plain_lxml(files[:300], schemas)  # warm the page cache for both sides
+
+        t_b = plain_lxml(files, schemas)
+        t_a1 = exchange("validate", "--format", "json", "-o", out, str(docs), env=env)
+        t_a2 = exchange("validate", "--format", "json", "--jobs", "2", "-o", out, str(docs),
+                        env=env)
+        one = str(source / "xml" / names[0])
+        cold = min(exchange("validate", "--format", "json", one, env=env) for _ in range(5))
+
+        examples = sorted((source / "xml").glob("*.xml"))
+        t_examples = exchange("validate", "--format", "json", "-o", out,
+                              *map(str, examples), env=env)
+        compile_sum = 0.0
+        from exchange.schemapacks import get_pack
+        by_ns = {d.namespace: d for d in get_pack("ubl-2.4").document_types}
+        seen = set()
+        for ex in examples:
+            ns = etree.QName(etree.parse(str(ex)).getroot()).namespace
+            if ns in by_ns and ns not in seen:
+                seen.add(ns)
+                start = time.perf_counter()
+                compile_schema(pack / by_ns[ns].schema)
+                compile_sum += time.perf_counter() - start
+
+        rate = lambda t: n / t  # noqa: E731
+        print(f"documents: {n} ({', '.join(TYPES.values())}, repeated)")
+        print(f"(a) exchange validate --format json, --jobs 1: {rate(t_a1):8.0f} docs/s "
+              f"({t_a1:.2f} s, start-up and compilation included)")
+        print(f"(a) exchange validate --format json, --jobs 2: {rate(t_a2):8.0f} docs/s "
+              f"({t_a2:.2f} s)")
+        print(f"(b) plain lxml loop, schemas precompiled:     {rate(t_b):8.0f} docs/s "
+              f"({t_b:.2f} s)")
+        print(f"ratio (a, jobs 1) / (b): {t_b / t_a1:.2f}   (target >= 0.8)")
+        print(f"ratio jobs 2 / jobs 1:   {t_a1 / t_a2:.2f}   (target >= 1.6 on 2 cores; "
+              f"this machine has {os.cpu_count()} cores)")
+        print(f"cold start, one document to first report (best of 5): {cold * 1000:.0f} ms")
+        print(f"all {len(examples)} official examples, one process: {t_examples:.2f} s; "
+              f"sum of lxml compile times of their {len(seen)} schemas: {compile_sum:.2f} s; "
+              f"ratio {t_examples / compile_sum:.2f}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
