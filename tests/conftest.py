@@ -3,4 +3,5 @@ pytest_plugins = [
     "tests.fixtures.packs",
     "tests.fixtures.http",
     "tests.fixtures.cli",
+    "tests.fixtures.postgres",
 ]

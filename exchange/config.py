@@ -1,0 +1,213 @@
+"""Settings of the exchange service, read only by entry points (CLI, ``build_app``).
+
+Every setting comes from, in order of precedence: arguments given to :func:`load_settings`,
+environment variables with the prefix ``EXCHANGE_`` (``EXCHANGE_DATABASE_URL``,
+``EXCHANGE_HUB_KEY_FILE``, ``EXCHANGE_LIMITS_MAX_BODY_BYTES``...), an optional TOML file named by
+``EXCHANGE_CONFIG`` (tables ``[database]``, ``[hub]``, ``[members]``, ``[limits]``,
+``[dossier]``, ``[server]``), then the defaults below. The first underscore after the group
+name separates group and field, so ``EXCHANGE_HUB_KEY_PASSPHRASE`` is ``hub.key_passphrase``.
+
+A bad configuration raises :class:`ConfigError` naming the setting as the user would write it
+(``EXCHANGE_DATABASE_URL: ...``), before anything connects or listens.
+"""
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from .errors import UsageError
+from .paths import exchange_home
+
+__all__ = [
+    "Settings", "DatabaseSettings", "HubSettings", "MembersSettings", "LimitsSettings",
+    "DossierSettings", "ServerSettings", "CheckSeverity", "ConfigError", "load_settings",
+    "default_members_file", "setting_name",
+]
+
+ENV_PREFIX = "EXCHANGE_"
+CONFIG_ENV = "EXCHANGE_CONFIG"
+
+
+class ConfigError(UsageError):
+    """The configuration is wrong; ``setting`` names the offending setting."""
+
+    code = "config"
+
+    def __init__(self, message: str, *, setting: str | None = None):
+        super().__init__(f"{setting}: {message}" if setting else message)
+        self.setting = setting
+
+
+class CheckSeverity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    OFF = "off"
+
+
+class _Group(BaseModel):
+    model_config = {"extra": "forbid", "frozen": True}
+
+
+class DatabaseSettings(_Group):
+    url: str | None = None
+    """SQLAlchemy URL. Default: an SQLite file ``exchange.db`` in the data directory.
+    ``sqlite:///PATH`` or ``postgresql+psycopg://user:pass@host/db``."""
+    echo: bool = False
+    pool_size: int = Field(default=10, ge=1, le=200)
+    busy_timeout_ms: int = Field(default=30_000, ge=0)
+    """SQLite only: how long a writer waits for the write lock."""
+
+    @field_validator("url")
+    @classmethod
+    def _known_engine(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        scheme = url.split(":", 1)[0]
+        if scheme not in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg", "postgresql"):
+            raise ValueError(
+                f"unsupported database {scheme!r}; use sqlite:///PATH or "
+                "postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB")
+        if scheme == "postgresql":
+            url = "postgresql+psycopg" + url[len("postgresql"):]
+        return url
+
+    def resolved_url(self) -> str:
+        if self.url:
+            return self.url
+        return f"sqlite:///{exchange_home() / 'exchange.db'}"
+
+
+class HubSettings(_Group):
+    """The hub's own signing identity, used to seal every accepted document."""
+
+    key_file: Path | None = None
+    """PEM private key (may be encrypted) or PKCS#12 file. Default: ``hub/hub-key.pem`` in
+    the data directory."""
+    cert_file: Path | None = None
+    """PEM certificate of the key. Default: ``hub/hub-cert.pem`` in the data directory."""
+    key_passphrase: SecretStr | None = None
+    key_passphrase_file: Path | None = None
+    """A file holding the passphrase (first line), for secrets mounted as files."""
+
+    def resolved_key_file(self) -> Path:
+        return self.key_file or exchange_home() / "hub" / "hub-key.pem"
+
+    def resolved_cert_file(self) -> Path:
+        return self.cert_file or exchange_home() / "hub" / "hub-cert.pem"
+
+    def passphrase(self) -> bytes | None:
+        """The key passphrase from the setting or its file (read at call time)."""
+        if self.key_passphrase is not None:
+            return self.key_passphrase.get_secret_value().encode()
+        if self.key_passphrase_file is not None:
+            try:
+                text = self.key_passphrase_file.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError(f"cannot read {self.key_passphrase_file}: {exc.strerror}",
+                                  setting="EXCHANGE_HUB_KEY_PASSPHRASE_FILE") from None
+            return text.splitlines()[0].encode() if text else b""
+        return None
+
+
+def default_members_file() -> Path:
+    import adapters
+
+    return Path(adapters.__file__).resolve().parent / "members.toml"
+
+
+class MembersSettings(_Group):
+    file: Path | None = None
+    """The members file (countries, adapters, trust lists). Default: adapters/members.toml."""
+
+    def resolved_file(self) -> Path:
+        return self.file or default_members_file()
+
+
+class LimitsSettings(_Group):
+    max_body_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    """Largest HTTP request body; larger bodies answer 413 without being read."""
+    max_document_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    """Largest single document."""
+    max_documents_per_request: int = Field(default=50, ge=1)
+    page_size_max: int = Field(default=200, ge=1)
+
+
+class DossierSettings(_Group):
+    """Cross-document checks of one shipment: tolerances and how each finding counts."""
+
+    value_tolerance: Decimal = Field(default=Decimal("0.01"), ge=0, le=1)
+    """Relative tolerance between the declared customs value and the invoice total."""
+    weight_tolerance: Decimal = Field(default=Decimal("0.005"), ge=0, le=1)
+    """Relative tolerance between gross weights of waybill, packing list and declarations."""
+    identifiers: CheckSeverity = CheckSeverity.ERROR
+    gross_weight: CheckSeverity = CheckSeverity.ERROR
+    customs_value: CheckSeverity = CheckSeverity.WARNING
+    route_countries: CheckSeverity = CheckSeverity.ERROR
+
+
+class ServerSettings(_Group):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    migrate_on_start: bool = True
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="_", env_nested_max_split=1,
+        extra="ignore", frozen=True)
+
+    database: DatabaseSettings = DatabaseSettings()
+    hub: HubSettings = HubSettings()
+    members: MembersSettings = MembersSettings()
+    limits: LimitsSettings = LimitsSettings()
+    dossier: DossierSettings = DossierSettings()
+    server: ServerSettings = ServerSettings()
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
+                                   init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get(CONFIG_ENV)
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+
+def setting_name(loc: tuple[Any, ...]) -> str:
+    """``("database", "url")`` -> ``EXCHANGE_DATABASE_URL``."""
+    return ENV_PREFIX + "_".join(str(p) for p in loc).upper()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings; raise :class:`ConfigError` naming the first bad setting."""
+    config_file = os.environ.get(CONFIG_ENV)
+    if config_file and not Path(config_file).is_file():
+        raise ConfigError(f"no such configuration file: {config_file}", setting=CONFIG_ENV)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(p for p in err["loc"] if not isinstance(p, int))
+        message = err["msg"].removeprefix("Value error, ")
+        if err.get("type") == "extra_forbidden":
+            message = "unknown setting"
+        raise ConfigError(message, setting=setting_name(loc)) from None
+    except Exception as exc:  # a config file that is not TOML
+        if config_file:
+            raise ConfigError(f"cannot read {config_file}: {exc}", setting=CONFIG_ENV) from None
+        raise

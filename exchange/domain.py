@@ -1,0 +1,94 @@
+"""Domain values of the exchange: parties, routes, shipments. Standard library only."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from .errors import ExchangeError
+
+__all__ = [
+    "PartyKind", "TransportMode", "LegRole", "LegStatus", "EventKind", "Party", "Route",
+    "DomainError", "RouteError",
+]
+
+
+class DomainError(ExchangeError, ValueError):
+    code = "domain"
+
+
+class RouteError(DomainError):
+    code = "shipment.route-invalid"
+
+
+class PartyKind(StrEnum):
+    FORWARDER = "forwarder"
+    CUSTOMS = "customs"
+    OPERATOR = "operator"
+
+
+class TransportMode(StrEnum):
+    ROAD = "road"
+    RAIL = "rail"
+    AIR = "air"
+    SEA = "sea"
+    MULTIMODAL = "multimodal"
+
+
+class LegRole(StrEnum):
+    ORIGIN = "origin"
+    TRANSIT = "transit"
+    DESTINATION = "destination"
+
+
+class LegStatus(StrEnum):
+    PENDING = "pending"
+
+
+class EventKind(StrEnum):
+    SHIPMENT_CREATED = "shipment.created"
+    SHIPMENT_REFUSED = "shipment.refused"
+    DOCUMENT_ACCEPTED = "document.accepted"
+    DOCUMENT_REFUSED = "document.refused"
+    DOCUMENT_DUPLICATE = "document.duplicate"
+
+
+@dataclass(frozen=True)
+class Party:
+    id: str
+    kind: PartyKind
+    name: str
+    country: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind is PartyKind.CUSTOMS and not self.country:
+            raise DomainError("a customs party needs its country")
+
+
+@dataclass(frozen=True)
+class Route:
+    """Origin, ordered transit countries, destination: member ISO 3166 alpha-2 codes."""
+
+    origin: str
+    destination: str
+    transit: tuple[str, ...] = field(default=())
+
+    @property
+    def countries(self) -> tuple[str, ...]:
+        return (self.origin, *self.transit, self.destination)
+
+    def legs(self) -> list[tuple[int, str, LegRole]]:
+        last = len(self.countries) - 1
+        return [(i, cc, LegRole.ORIGIN if i == 0 else
+                 LegRole.DESTINATION if i == last else LegRole.TRANSIT)
+                for i, cc in enumerate(self.countries)]
+
+    def check(self, members: frozenset[str] | set[str]) -> None:
+        """Refuse non-members and a country that appears twice."""
+        for where, cc in (("origin", self.origin), *(("transit", c) for c in self.transit),
+                          ("destination", self.destination)):
+            if cc not in members:
+                raise RouteError(f"{where} country {cc!r} is not a CAREC member of this "
+                                 f"exchange (members: {', '.join(sorted(members))})")
+        if len(set(self.countries)) != len(self.countries):
+            raise RouteError("a country appears more than once on the route "
+                             f"{' -> '.join(self.countries)}")

@@ -1,0 +1,28 @@
+"""Alembic environment: runs on the connection handed over by :func:`exchange.store.migrate.upgrade`
+(or on ``sqlalchemy.url`` when called from the alembic command line)."""
+from alembic import context
+from sqlalchemy import create_engine
+
+from exchange.store.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run(connection) -> None:
+    context.configure(connection=connection, target_metadata=target_metadata,
+                      render_as_batch=connection.dialect.name == "sqlite",
+                      transaction_per_migration=False)
+    with context.begin_transaction():
+        if connection.dialect.name == "postgresql":  # one migrator at a time
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(872364021)")
+        context.run_migrations()
+
+
+connection = config.attributes.get("connection")
+if connection is not None:
+    run(connection)
+else:
+    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    with engine.connect() as conn:
+        run(conn)

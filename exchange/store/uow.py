@@ -1,0 +1,98 @@
+"""The unit of work: one transaction, its repositories, commit or roll back.
+
+    with uow_factory.writing() as uow:
+        uow.shipments.add(...); uow.events.append(...)
+        uow.commit()                     # nothing is written without it
+
+Later features add their repositories with :func:`register_repository` (e.g. the outbox of
+deliveries), so that their rows are written in the same transaction as the document that
+caused them.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from .engine import Engines
+from .repositories import (
+    DocumentRepository,
+    EventLog,
+    IdempotencyRepository,
+    PartyRepository,
+    ShipmentRepository,
+)
+
+__all__ = ["UnitOfWork", "UnitOfWorkFactory", "register_repository"]
+
+_REPOSITORIES: dict[str, type] = {
+    "parties": PartyRepository,
+    "shipments": ShipmentRepository,
+    "documents": DocumentRepository,
+    "events": EventLog,
+    "idempotency": IdempotencyRepository,
+}
+
+
+def register_repository(name: str, cls: type) -> None:
+    """Make ``uow.<name>`` a ``cls(session)`` in every unit of work."""
+    _REPOSITORIES[name] = cls
+
+
+class UnitOfWork:
+    parties: PartyRepository
+    shipments: ShipmentRepository
+    documents: DocumentRepository
+    events: EventLog
+    idempotency: IdempotencyRepository
+
+    def __init__(self, sessions: sessionmaker[Session], dialect: str):
+        self._sessions = sessions
+        self.dialect = dialect
+        self.session: Session | None = None
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._sessions()
+        for name, cls in _REPOSITORIES.items():
+            setattr(self, name, cls(self.session))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        assert self.session is not None
+        try:
+            self.session.rollback()  # no-op after commit
+        finally:
+            self.session.close()
+            self.session = None
+
+    def __getattr__(self, name: str) -> Any:  # repositories registered after __enter__
+        if name in _REPOSITORIES and self.__dict__.get("session") is not None:
+            repo = _REPOSITORIES[name](self.session)
+            setattr(self, name, repo)
+            return repo
+        raise AttributeError(name)
+
+    def flush(self) -> None:
+        assert self.session is not None
+        self.session.flush()
+
+    def commit(self) -> None:
+        assert self.session is not None
+        self.session.commit()
+
+    def rollback(self) -> None:
+        assert self.session is not None
+        self.session.rollback()
+
+
+class UnitOfWorkFactory:
+    def __init__(self, engines: Engines):
+        self.engines = engines
+        self._write = sessionmaker(engines.write, expire_on_commit=False)
+        self._read = sessionmaker(engines.read, expire_on_commit=False)
+
+    def writing(self) -> UnitOfWork:
+        return UnitOfWork(self._write, self.engines.dialect)
+
+    def reading(self) -> UnitOfWork:
+        return UnitOfWork(self._read, self.engines.dialect)
