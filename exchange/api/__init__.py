@@ -1,0 +1,35 @@
+"""The HTTP API: one router per resource over the services of :mod:`exchange.bootstrap`."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from .limits import BodyLimit
+from .problems import install_problem_handlers
+
+__all__ = ["create_api"]
+
+
+def create_api(services: Any) -> FastAPI:
+    from .routes import documents, events, shipments
+
+    app = FastAPI(
+        title="CAREC e-logistics document exchange",
+        version="0.1.0",
+        description="Submit a shipment's trade documents once; every document is validated, "
+                    "verified, sealed by the hub and tracked. Errors are RFC 9457 "
+                    "problem details (application/problem+json).",
+        openapi_url="/openapi.json", docs_url="/docs", redoc_url=None,
+    )
+    app.state.services = services
+    install_problem_handlers(app)
+    for module in (shipments, documents, events):
+        app.include_router(module.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.add_middleware(BodyLimit, max_bytes=services.settings.limits.max_body_bytes)
+    return app

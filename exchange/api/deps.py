@@ -1,0 +1,66 @@
+"""Typed dependencies of the routes: the services, the caller, its scope."""
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from ..bootstrap import Services
+from ..domain import PartyKind
+from ..parties import Principal, authenticate, scope_of
+from ..store import Scope
+from .problems import Problem
+
+__all__ = ["ServicesDep", "PrincipalDep", "ScopeDep", "ForwarderDep", "get_services",
+           "not_found"]
+
+log = logging.getLogger("exchange.api.access")
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def _authenticate(services: Services, authorization: str | None) -> Principal:
+    with services.uow.reading() as uow:
+        return authenticate(uow, authorization)
+
+
+async def get_principal(request: Request, services: ServicesDep) -> Principal:
+    principal = await run_in_threadpool(_authenticate, services,
+                                        request.headers.get("authorization"))
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_scope(principal: PrincipalDep) -> Scope:
+    return scope_of(principal)
+
+
+ScopeDep = Annotated[Scope, Depends(get_scope)]
+
+
+def get_forwarder(principal: PrincipalDep) -> Principal:
+    if principal.kind is not PartyKind.FORWARDER:
+        raise Problem(403, "forbidden", "Forbidden",
+                      f"only freight forwarders submit shipments and documents; this key "
+                      f"belongs to a {principal.kind} party")
+    return principal
+
+
+ForwarderDep = Annotated[Principal, Depends(get_forwarder)]
+
+
+def not_found(principal: Principal, shipment_id: str) -> Problem:
+    """404 for a shipment that is missing or outside the caller's scope (logged)."""
+    log.warning("shipment %s not found or out of scope for party %s (%s, key %s)",
+                shipment_id, principal.party.id, principal.kind, principal.key_id)
+    return Problem(404, "not-found", "Not found", f"no shipment {shipment_id}")

@@ -1,0 +1,91 @@
+"""The composition root: settings in, a wired application (or its services) out.
+
+    services = build_services(settings)          # engines, unit of work, validator, signing...
+    app = build_app(settings)                    # the FastAPI application over those services
+
+The API, the CLI and the tests all come through here; nothing connects, reads configuration
+or opens files at import time. Tests pass other parts (``sealer=``, ``checker=``,
+``on_accepted=``) to :func:`build_services`.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import ConfigError, Settings
+from .pipeline import AcceptedHook, Sealer, SignatureChecker
+from .store import Engines, UnitOfWorkFactory, create_engines, upgrade
+
+__all__ = ["Services", "build_services", "build_app", "load_members_for"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engines: Engines
+    uow: UnitOfWorkFactory
+    validator: Any               # exchange.validation.Validator
+    members: Any                 # adapters.members.Members
+    sealer: Sealer
+    checker: SignatureChecker | None
+    on_accepted: list[AcceptedHook] = field(default_factory=list)
+
+    @property
+    def member_codes(self) -> frozenset[str]:
+        return frozenset(self.members.countries)
+
+    def close(self) -> None:
+        self.engines.dispose()
+
+
+def load_members_for(settings: Settings) -> Any:
+    from adapters.members import load_members
+
+    from .paths import exchange_home
+
+    path = settings.members.resolved_file()
+    try:
+        return load_members(path, base_dir=exchange_home())
+    except Exception as exc:  # MembersFileError names the file and line
+        raise ConfigError(str(exc), setting="EXCHANGE_MEMBERS_FILE") from None
+
+
+def _validator() -> Any:
+    from .schemapacks import SchemaStore
+    from .validation import Validator
+
+    return Validator(SchemaStore())
+
+
+def build_services(settings: Settings, *, migrate: bool | None = None,
+                   sealer: Sealer | None = None, checker: SignatureChecker | None = None,
+                   validator: Any = None, members: Any = None,
+                   on_accepted: Sequence[AcceptedHook] = ()) -> Services:
+    """Wire everything; fail with :class:`ConfigError` naming the setting if misconfigured."""
+    members = members if members is not None else load_members_for(settings)
+    if sealer is None:  # the real signing parts (a caller giving a sealer gives its checker)
+        from .signatures import hub_sealer, member_checker
+
+        sealer, checker = hub_sealer(settings.hub), checker or member_checker(members)
+    engines = create_engines(settings.database)
+    try:
+        if settings.server.migrate_on_start if migrate is None else migrate:
+            upgrade(engines)
+    except Exception as exc:
+        engines.dispose()
+        raise ConfigError(f"cannot open or migrate the database: {exc}",
+                          setting="EXCHANGE_DATABASE_URL") from None
+    return Services(settings=settings, engines=engines, uow=UnitOfWorkFactory(engines),
+                    validator=validator or _validator(), members=members, sealer=sealer,
+                    checker=checker, on_accepted=list(on_accepted))
+
+
+def build_app(settings: Settings, *, services: Services | None = None) -> Any:
+    """The FastAPI application (builds its services unless given)."""
+    from .api import create_api
+
+    return create_api(services or build_services(settings))
