@@ -12,6 +12,7 @@ __all__ = ["app", "main"]
 COMMAND_MODULES = [
     "exchange.cli.validate",
     "exchange.cli.schemas",
+    "exchange.cli.server",
 ]
 
 app = typer.Typer(

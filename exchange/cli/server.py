@@ -1,0 +1,198 @@
+"""`exchange serve`, `exchange db upgrade`, `exchange parties ...`, `exchange audit verify`."""
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from .output import EXIT_INVALID, fail
+
+__all__ = ["register"]
+
+db_app = typer.Typer(help="The exchange database.", no_args_is_help=True)
+parties_app = typer.Typer(help="Parties (forwarders, customs, operators) and their API keys.",
+                          no_args_is_help=True)
+keys_app = typer.Typer(help="API keys of parties.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident event log.", no_args_is_help=True)
+parties_app.add_typer(keys_app, name="keys")
+
+
+def _settings():
+    from ..config import ConfigError, load_settings
+
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        fail(exc.message)
+
+
+def _uow_factory(migrate: bool = True):
+    """A unit-of-work factory on the configured database (migrated first)."""
+    from ..config import ConfigError
+    from ..store import UnitOfWorkFactory, create_engines, upgrade
+
+    settings = _settings()
+    engines = create_engines(settings.database)
+    try:
+        if migrate:
+            upgrade(engines)
+    except Exception as exc:  # noqa: BLE001 - reported with the setting's name
+        engines.dispose()
+        fail(str(ConfigError(f"cannot open or migrate the database: {exc}",
+                             setting="EXCHANGE_DATABASE_URL")))
+    return UnitOfWorkFactory(engines)
+
+
+def serve(host: Annotated[Optional[str], typer.Option(help="Interface to listen on.")] = None,
+          port: Annotated[Optional[int], typer.Option(help="TCP port.")] = None,
+          log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info") -> None:
+    """Run the HTTP API under uvicorn (migrates the database first)."""
+    import uvicorn
+
+    from ..bootstrap import build_app
+    from ..config import ConfigError
+
+    settings = _settings()
+    try:
+        app = build_app(settings)
+    except ConfigError as exc:
+        fail(exc.message)
+    uvicorn.run(app, host=host or settings.server.host,
+                port=settings.server.port if port is None else port,
+                log_level=log_level, access_log=log_level == "debug")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations (also done at `exchange serve` start)."""
+    from ..store import create_engines, upgrade
+
+    settings = _settings()
+    engines = create_engines(settings.database)
+    try:
+        revision = upgrade(engines)
+    except Exception as exc:  # noqa: BLE001
+        fail(f"EXCHANGE_DATABASE_URL: cannot migrate the database: {exc}")
+    finally:
+        engines.dispose()
+    typer.echo(f"database at revision {revision}")
+
+
+@parties_app.command("add")
+def parties_add(
+    kind: Annotated[str, typer.Option(help="forwarder | customs | operator")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    country: Annotated[Optional[str], typer.Option(help="ISO code (customs: required).")] = None,
+) -> None:
+    """Create a party and print its API key (shown once, store it now)."""
+    from ..bootstrap import load_members_for
+    from ..config import ConfigError
+    from ..domain import PartyKind
+    from ..errors import UsageError
+    from ..parties import add_party
+
+    try:
+        party_kind = PartyKind(kind)
+    except ValueError:
+        fail(f"--kind must be one of {', '.join(k.value for k in PartyKind)}")
+    try:
+        members = frozenset(load_members_for(_settings()).countries)
+    except ConfigError as exc:
+        fail(exc.message)
+    factory = _uow_factory()
+    try:
+        with factory.writing() as uow:
+            party, key = add_party(uow, kind=party_kind, name=name, country=country,
+                                   members=members)
+            uow.commit()
+    except UsageError as exc:
+        fail(exc.message)
+    finally:
+        factory.engines.dispose()
+    typer.echo(f"party {party.id} ({party.kind}, {party.name}"
+               f"{', ' + party.country if party.country else ''})")
+    typer.echo(f"key id {key.key_id}")
+    typer.echo(f"API key (shown once): {key.token}")
+
+
+@parties_app.command("list")
+def parties_list() -> None:
+    """List parties and their keys (never the secrets)."""
+    factory = _uow_factory()
+    try:
+        with factory.reading() as uow:
+            keys: dict[str, list] = {}
+            for k in uow.parties.keys():
+                keys.setdefault(k.party_id, []).append(k)
+            for p in uow.parties.list():
+                typer.echo(f"{p.id}\t{p.kind}\t{p.country or '-'}\t{p.name}")
+                for k in keys.get(p.id, []):
+                    state = f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "active"
+                    typer.echo(f"    key {k.key_id}\t{state}\tcreated {k.created_at:%Y-%m-%d %H:%M}")
+    finally:
+        factory.engines.dispose()
+
+
+def _key_change(key_id: str, rotate: bool) -> None:
+    from ..errors import UsageError
+    from ..parties import revoke_key, rotate_key
+
+    factory = _uow_factory()
+    try:
+        with factory.writing() as uow:
+            issued = rotate_key(uow, key_id) if rotate else revoke_key(uow, key_id)
+            uow.commit()
+    except UsageError as exc:
+        fail(exc.message)
+    finally:
+        factory.engines.dispose()
+    typer.echo(f"key {key_id} revoked")
+    if issued is not None:
+        typer.echo(f"key id {issued.key_id}")
+        typer.echo(f"API key (shown once): {issued.token}")
+
+
+@keys_app.command("rotate")
+def keys_rotate(key_id: Annotated[str, typer.Argument(help="The key id to replace.")]) -> None:
+    """Issue a new key for the key's party and revoke the old one."""
+    _key_change(key_id, rotate=True)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id to revoke.")]) -> None:
+    """Revoke a key: requests with it answer 401 from now on."""
+    _key_change(key_id, rotate=False)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check every event chain; name the first broken event (exit 1) if any."""
+    from ..audit import verify_chain
+
+    factory = _uow_factory(migrate=False)
+    broken = []
+    count = 0
+    try:
+        with factory.reading() as uow:
+            for stream in uow.events.streams():
+                count += 1
+                found = verify_chain(stream, uow.events.list(stream), uow.events.head(stream))
+                if found is not None:
+                    broken.append(found)
+    except Exception as exc:  # noqa: BLE001
+        fail(f"EXCHANGE_DATABASE_URL: cannot read the event log: {exc}")
+    finally:
+        factory.engines.dispose()
+    for b in broken:
+        typer.echo(f"BROKEN {b}")
+    if broken:
+        typer.echo(f"{len(broken)} of {count} chains broken", err=True)
+        raise typer.Exit(EXIT_INVALID)
+    typer.echo(f"{count} chains verified, all intact")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.add_typer(db_app, name="db")
+    app.add_typer(parties_app, name="parties")
+    app.add_typer(audit_app, name="audit")
