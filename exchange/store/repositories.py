@@ -88,7 +88,7 @@ class PartyRepository(_Repo):
 class ShipmentRepository(_Repo):
     def add(self, row: ShipmentRow, legs: list[LegRow]) -> ShipmentRow:
         self.session.add(row)
-        self.session.flush([row])
+        self.session.flush()
         for leg in legs:
             leg.shipment_id = row.id
             self.session.add(leg)
@@ -224,8 +224,9 @@ class IdempotencyRepository(_Repo):
         ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(IdempotencyRow)
         result = self.session.execute(ins.values(
             party_id=party_id, key=key, request_sha256=request_sha256, status_code=0,
-            media_type="", body=b"", created_at=utcnow()).on_conflict_do_nothing())
-        return bool(result.rowcount)
+            media_type="", body=b"", created_at=utcnow()).on_conflict_do_nothing()
+            .returning(IdempotencyRow.key))
+        return result.first() is not None
 
     def answer(self, party_id: str, key: str, *, status_code: int, media_type: str,
                body: bytes) -> None:

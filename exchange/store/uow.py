@@ -60,9 +60,8 @@ class UnitOfWork:
     def __exit__(self, *exc: Any) -> None:
         assert self.session is not None
         try:
-            self.session.rollback()  # no-op after commit
+            self.session.close()  # rolls back what was not committed; rows stay readable
         finally:
-            self.session.close()
             self.session = None
 
     def __getattr__(self, name: str) -> Any:  # repositories registered after __enter__
