@@ -1,0 +1,84 @@
+"""Dossier checks: facts from real UBL examples, findings per document pair, as configured."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from signing.safexml import parse_xml
+
+from exchange.config import CheckSeverity, DossierSettings
+from exchange.domain import Route
+from exchange.dossier import DocumentFacts, check_dossier, extract_facts
+from tests.fixtures.packs import UBL_EXAMPLES
+
+ROUTE = Route(origin="KZ", transit=("UZ",), destination="AF")
+
+
+def facts(name: str) -> DocumentFacts:
+    return extract_facts(parse_xml((UBL_EXAMPLES / name).read_bytes()))
+
+
+def test_facts_from_official_examples():
+    waybill = facts("UBL-Waybill-2.0-Example-International.xml")
+    assert waybill.root == "Waybill"
+    assert waybill.shipment_ids == ("CONS-0001",)
+    assert waybill.gross_weight_kg == "130"
+    assert waybill.customs_value == ("524.80", "GBP")
+    assert (waybill.departure_country, waybill.destination_country) == ("US", "GB")
+    export = facts("UBL-ExportCustomsDeclaration-2.3-Example.xml")
+    assert export.shipment_ids == ("ffi000861",) and export.gross_weight_kg == "88"
+    invoice = facts("UBL-Invoice-2.1-Example.xml")
+    assert invoice.invoice_total == ("729", "EUR")
+    assert DocumentFacts.from_dict(waybill.to_dict()) == waybill
+
+
+def _f(root, **kw) -> DocumentFacts:
+    return DocumentFacts(root=root, **kw)
+
+
+def test_consistent_dossier_has_no_findings():
+    docs = [("w", _f("Waybill", shipment_ids=("S1",), gross_weight_kg="1000")),
+            ("p", _f("PackingList", shipment_ids=("S1",), gross_weight_kg="1002")),
+            ("e", _f("ExportCustomsDeclaration", shipment_ids=("S1", "X"),
+                     gross_weight_kg="1000", customs_value=("100.50", "USD"),
+                     departure_country="KZ", destination_country="AF",
+                     transit_countries=("UZ",))),
+            ("i", _f("Invoice", invoice_total=("100.00", "USD")))]
+    report = check_dossier(docs, ROUTE, DossierSettings())
+    assert report.findings == () and report.status == "consistent"
+
+
+def test_findings_name_the_document_pair_and_follow_the_configured_severity():
+    docs = [("w", _f("Waybill", shipment_ids=("S1",), gross_weight_kg="1000")),
+            ("e", _f("ExportCustomsDeclaration", shipment_ids=("S2",), gross_weight_kg="900",
+                     customs_value=("150", "USD"), departure_country="CN")),
+            ("i", _f("Invoice", invoice_total=("100", "USD")))]
+    report = check_dossier(docs, ROUTE, DossierSettings())
+    by_check = {f.check: f for f in report.findings}
+    assert by_check["identifiers"].documents == ("w", "e")
+    assert by_check["identifiers"].severity == "error"
+    assert by_check["gross-weight"].documents == ("w", "e")
+    assert "1000" in by_check["gross-weight"].message and "900" in by_check["gross-weight"].message
+    assert by_check["customs-value"].documents == ("e", "i")
+    assert by_check["customs-value"].severity == "warning"
+    assert by_check["route-countries"].documents == ("e",)
+    assert "CN" in by_check["route-countries"].message
+    assert report.status == "error"
+    relaxed = DossierSettings(identifiers=CheckSeverity.OFF, gross_weight=CheckSeverity.WARNING,
+                              route_countries=CheckSeverity.OFF,
+                              value_tolerance=Decimal("0.5"))
+    report = check_dossier(docs, ROUTE, relaxed)
+    assert [(f.check, f.severity) for f in report.findings] == [("gross-weight", "warning")]
+    assert report.status == "warning"
+
+
+def test_values_in_different_currencies_are_reported_not_compared():
+    docs = [("e", _f("ImportCustomsDeclaration", customs_value=("100", "UZS"))),
+            ("i", _f("Invoice", invoice_total=("100", "USD")))]
+    (finding,) = check_dossier(docs, ROUTE, DossierSettings()).findings
+    assert finding.check == "customs-value" and "cannot be compared" in finding.message
+
+
+def test_transit_country_off_the_route_is_a_finding():
+    docs = [("t", _f("TransitCustomsDeclaration", transit_countries=("TJ",)))]
+    (finding,) = check_dossier(docs, ROUTE, DossierSettings()).findings
+    assert finding.check == "route-countries" and "TJ" in finding.message
