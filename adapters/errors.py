@@ -10,6 +10,8 @@
     │   └── PermanentDeliveryError retrying cannot help (4xx, bad configuration, payload refused
     │                              before the receiver could judge it)
     └── ResponseError              a national response cannot be mapped (ValueError)
+        ├── InvalidMessageError    an envelope/receipt/decision XML is unsafe, malformed or
+        │                          not valid against our XSD (``line``/``column`` when known)
         └── MalformedCusresError   an EDIFACT CUSRES file is malformed
 
 A *business* refusal by customs is not an error: it is a :class:`~adapters.contract.DeliveryResult`
@@ -22,7 +24,7 @@ from pathlib import Path
 __all__ = [
     "AdapterError", "AdapterConfigError", "UnknownAdapterError", "SettingError",
     "MembersFileError", "DeliveryError", "RetryableDeliveryError", "PermanentDeliveryError",
-    "ResponseError", "MalformedCusresError",
+    "ResponseError", "InvalidMessageError", "MalformedCusresError",
 ]
 
 
@@ -108,6 +110,18 @@ class PermanentDeliveryError(DeliveryError):
 
 class ResponseError(AdapterError, ValueError):
     code = "adapter.response"
+
+
+class InvalidMessageError(ResponseError):
+    """Codes: adapter.message.unsafe, .malformed, .invalid (XSD), .inconsistent."""
+
+    code = "adapter.message.invalid"
+
+    def __init__(self, message: str, *, code: str | None = None, line: int | None = None,
+                 column: int | None = None):
+        super().__init__(message, code=code)
+        self.line = line
+        self.column = column
 
 
 class MalformedCusresError(ResponseError):

@@ -1,11 +1,47 @@
-"""The ``https-push`` adapter (settings declared; delivery lands next)."""
+"""The ``https-push`` adapter: POST a (signed) delivery envelope, map the receipt.
+
+Wire protocol (what a national endpoint implements; the customs simulator is the reference):
+
+* ``POST {endpoint}`` with the envelope XML (``schemas/xsd/delivery-envelope.xsd``),
+  ``Content-Type: application/vnd.carec.delivery-envelope+xml`` and
+  ``Idempotency-Key: <delivery id>``; the receiver drops a delivery id it has seen.
+* 2xx with a ``DeliveryReceipt`` (``schemas/xsd/customs-response.xsd``): received ->
+  ``delivered`` (``acknowledged`` when it carries an acknowledged decision),
+  received-with-warnings -> ``delivered-with-warnings``, duplicate -> as received with
+  ``duplicate=True``, rejected -> ``rejected`` with the reasons.
+* 4xx with a rejected ``DeliveryReceipt`` -> ``rejected``; any other 4xx ->
+  PermanentDeliveryError ``adapter.delivery.refused``; 408, 429 and 5xx -> Retryable
+  ``adapter.delivery.server-error``; connection refused -> Retryable ``.unreachable``;
+  timeout -> Retryable ``.timeout``; connection dropped -> Retryable ``.connection-dropped``;
+  a 2xx whose body is no receipt for this delivery -> PermanentDeliveryError ``.protocol``.
+* Decisions kept by the national system: ``GET {decisions_url}`` answers ``CustomsDecisions``;
+  ``POST {decisions_url}/confirm`` with JSON ``{"decision_ids": [...]}`` releases them.
+"""
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
+import httpx
+
+from adapters.contract import (
+    AdapterContext, CustomsDecision, DecisionBatch, DecisionKind, DeliveryEnvelope,
+    DeliveryResult, DeliveryStatus, RenderedPayload,
+)
+from adapters.errors import (
+    InvalidMessageError, PermanentDeliveryError, ResponseError, RetryableDeliveryError,
+)
+from adapters.messages import (
+    ENVELOPE_MEDIA_TYPE, ENVELOPE_NS, RESPONSE_MEDIA_TYPE, read_decisions, read_receipt, render_envelope,
+    validate_message,
+)
 from adapters.settings import Setting, SettingType
+from signing.safexml import parse_xml
 
-__all__ = ["HttpsPushAdapter"]
+__all__ = ["HttpsPushAdapter", "MAX_RESPONSE_BYTES"]
+
+MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+_RETRYABLE_STATUS = {408, 425, 429}
 
 
 class HttpsPushAdapter:
@@ -23,5 +59,172 @@ class HttpsPushAdapter:
         Setting("client_key", SettingType.PATH, help="PEM private key for mutual TLS"),
         Setting("ca_bundle", SettingType.PATH, help="CA bundle trusted for the endpoint"),
         Setting("sign", SettingType.BOOL, default=True,
-                help="sign envelopes with the hub key when one is configured"),
+                help="sign envelopes with the hub key when the hub has one"),
     )
+
+    def __init__(self, country: str, settings: Mapping[str, Any], context: AdapterContext):
+        self.country = country
+        self.settings = dict(settings)
+        self.context = context
+        timeout = httpx.Timeout(settings["timeout_seconds"],
+                                connect=settings["connect_timeout_seconds"])
+        cert = None
+        if settings["client_cert"]:
+            cert = (str(settings["client_cert"]), str(settings["client_key"])) \
+                if settings["client_key"] else str(settings["client_cert"])
+        verify: Any = True
+        if settings["ca_bundle"]:
+            import ssl
+
+            verify = ssl.create_default_context(cafile=str(settings["ca_bundle"]))
+            if cert:
+                verify.load_cert_chain(*(cert if isinstance(cert, tuple) else (cert,)))
+        elif cert:
+            import ssl
+
+            verify = ssl.create_default_context()
+            verify.load_cert_chain(*(cert if isinstance(cert, tuple) else (cert,)))
+        self._client = httpx.Client(timeout=timeout, verify=verify, follow_redirects=False,
+                                    trust_env=False)
+
+    @classmethod
+    def create(cls, *, country: str, settings: Mapping[str, Any],
+               context: AdapterContext) -> HttpsPushAdapter:
+        return cls(country, settings, context)
+
+    # --- render and deliver --------------------------------------------------------------
+
+    def render(self, envelope: DeliveryEnvelope) -> RenderedPayload:
+        body = render_envelope(envelope, hub_id=self.context.hub_id)
+        if self.settings["sign"] and self.context.signer is not None:
+            body = self.context.signer.sign(body)
+        try:  # our own output, checked against our XSD before it leaves
+            validate_message(parse_xml(body), schema="delivery-envelope.xsd",
+                             root=f"{{{ENVELOPE_NS}}}DeliveryEnvelope", source="rendered envelope")
+        except (InvalidMessageError, ValueError) as exc:
+            raise PermanentDeliveryError(f"cannot render the envelope: {exc}",
+                                         code="adapter.delivery.payload") from exc
+        return RenderedPayload(media_type=ENVELOPE_MEDIA_TYPE, body=body,
+                               filename=f"{envelope.delivery_id}.xml")
+
+    def deliver(self, envelope: DeliveryEnvelope) -> DeliveryResult:
+        payload = self.render(envelope)
+        headers = {"Content-Type": payload.media_type, "Accept": RESPONSE_MEDIA_TYPE,
+                   "Idempotency-Key": envelope.delivery_id}
+        status, body = self._exchange("POST", self.settings["endpoint"], headers=headers,
+                                      content=payload.body)
+        return self._result(envelope.delivery_id, status, body)
+
+    def _exchange(self, method: str, url: str, **kwargs: Any) -> tuple[int, bytes]:
+        try:
+            with self._client.stream(method, url, **kwargs) as response:
+                chunks, size = [], 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > MAX_RESPONSE_BYTES:
+                        raise PermanentDeliveryError(
+                            f"{url}: answer larger than {MAX_RESPONSE_BYTES} bytes",
+                            code="adapter.delivery.protocol", status_code=response.status_code)
+                    chunks.append(chunk)
+                return response.status_code, b"".join(chunks)
+        except httpx.ConnectTimeout as exc:
+            raise RetryableDeliveryError(f"{url}: connect timed out",
+                                         code="adapter.delivery.timeout") from exc
+        except httpx.ConnectError as exc:
+            raise RetryableDeliveryError(f"{url}: unreachable ({exc})",
+                                         code="adapter.delivery.unreachable") from exc
+        except httpx.TimeoutException as exc:
+            raise RetryableDeliveryError(f"{url}: no answer in time ({type(exc).__name__})",
+                                         code="adapter.delivery.timeout") from exc
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError,
+                httpx.CloseError) as exc:
+            raise RetryableDeliveryError(f"{url}: connection dropped ({exc})",
+                                         code="adapter.delivery.connection-dropped") from exc
+        except httpx.TransportError as exc:
+            raise RetryableDeliveryError(f"{url}: transport error ({exc})",
+                                         code="adapter.delivery.unreachable") from exc
+
+    def _result(self, delivery_id: str, status: int, body: bytes) -> DeliveryResult:
+        endpoint = self.settings["endpoint"]
+        if status >= 500 or status in _RETRYABLE_STATUS:
+            raise RetryableDeliveryError(f"{endpoint} answered {status}",
+                                         code="adapter.delivery.server-error",
+                                         status_code=status)
+        try:
+            receipt = read_receipt(body, source=f"answer of {endpoint}")
+        except ResponseError as exc:
+            if 200 <= status < 300:
+                raise PermanentDeliveryError(f"{endpoint} answered {status} without a "
+                                             f"readable receipt: {exc}",
+                                             code="adapter.delivery.protocol",
+                                             status_code=status) from exc
+            raise PermanentDeliveryError(f"{endpoint} refused the delivery with {status}: "
+                                         f"{body[:200].decode('utf-8', 'replace')}",
+                                         code="adapter.delivery.refused",
+                                         status_code=status) from exc
+        if receipt.delivery_id != delivery_id:
+            raise PermanentDeliveryError(
+                f"{endpoint} answered for delivery {receipt.delivery_id!r}, "
+                f"not {delivery_id!r}", code="adapter.delivery.protocol", status_code=status)
+        if receipt.status == "rejected":
+            reason = "; ".join(f"{r.code}: {r.text}" if r.text else r.code
+                               for r in receipt.reasons)
+            return DeliveryResult(DeliveryStatus.REJECTED, delivery_id, reason=reason,
+                                  receipt_reference=receipt.reference,
+                                  decisions=receipt.decisions)
+        if not 200 <= status < 300:
+            raise PermanentDeliveryError(f"{endpoint} answered {status} with a "
+                                         f"{receipt.status} receipt",
+                                         code="adapter.delivery.protocol", status_code=status)
+        if receipt.status == "received-with-warnings" or receipt.warnings:
+            result_status = DeliveryStatus.DELIVERED_WITH_WARNINGS
+        elif any(d.kind is DecisionKind.ACKNOWLEDGED for d in receipt.decisions):
+            result_status = DeliveryStatus.ACKNOWLEDGED
+        else:
+            result_status = DeliveryStatus.DELIVERED
+        return DeliveryResult(result_status, delivery_id, warnings=receipt.warnings,
+                              receipt_reference=receipt.reference,
+                              duplicate=receipt.status == "duplicate",
+                              decisions=receipt.decisions)
+
+    # --- answers ---------------------------------------------------------------------------
+
+    def parse_response(self, data: bytes, *, source: str = "response") -> tuple[
+            CustomsDecision, ...]:
+        return read_decisions(data, source=source)
+
+    def collect_decisions(self) -> DecisionBatch:
+        url = self.settings["decisions_url"]
+        if not url:
+            return DecisionBatch()
+        status, body = self._exchange("GET", url, headers={"Accept": RESPONSE_MEDIA_TYPE})
+        if status != 200:
+            raise RetryableDeliveryError(f"{url} answered {status}",
+                                         code="adapter.delivery.server-error",
+                                         status_code=status)
+        try:
+            decisions = self.parse_response(body, source=url)
+        except ResponseError as exc:
+            return DecisionBatch(errors=(exc,))
+        foreign = [d for d in decisions if d.country != self.country]
+        if foreign:
+            return DecisionBatch(errors=(ResponseError(
+                f"{url}: decision {foreign[0].decision_id} is for {foreign[0].country}, "
+                f"not {self.country}", code="adapter.response.wrong-country"),))
+        return DecisionBatch(decisions=decisions,
+                             tokens=tuple(dict.fromkeys(d.decision_id for d in decisions)))
+
+    def confirm_collected(self, batch: DecisionBatch) -> None:
+        url = self.settings["decisions_url"]
+        if not url or not batch.tokens:
+            return
+        status, _ = self._exchange("POST", url.rstrip("/") + "/confirm",
+                                   json={"decision_ids": list(batch.tokens)})
+        if status >= 300:
+            raise RetryableDeliveryError(f"{url}/confirm answered {status}",
+                                         code="adapter.delivery.server-error",
+                                         status_code=status)
+
+    def close(self) -> None:
+        self._client.close()
+

@@ -1,5 +1,6 @@
 """Shared fixtures. Each fixture module under tests/fixtures/ belongs to one concern."""
 pytest_plugins = [
+    "tests.fixtures.simulator",
     "tests.fixtures.packs",
     "tests.fixtures.http",
     "tests.fixtures.cli",

@@ -1,0 +1,301 @@
+"""XML messages of the exchange's own: the delivery envelope and the customs answers.
+
+Schemas: ``schemas/xsd/delivery-envelope.xsd`` and ``schemas/xsd/customs-response.xsd``.
+Reading always goes through :func:`signing.safexml.parse_xml` then the XSD; any problem is
+an :class:`~adapters.errors.InvalidMessageError` with a stable code and the line.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from lxml import etree
+
+from adapters.contract import CustomsDecision, DecisionKind, DeliveryEnvelope, DutyLine, Reason
+from adapters.errors import InvalidMessageError
+from schemas import project_schema
+from signing.safexml import UnsafeXmlError, XmlError, parse_xml
+
+__all__ = [
+    "ENVELOPE_NS", "RESPONSE_NS", "DS_NS", "ENVELOPE_MEDIA_TYPE", "RESPONSE_MEDIA_TYPE",
+    "Receipt", "render_envelope", "read_envelope", "render_receipt", "read_receipt",
+    "render_decisions", "read_decisions", "parse_message",
+]
+
+ENVELOPE_NS = "urn:carec:exchange:delivery-envelope:1"
+RESPONSE_NS = "urn:carec:exchange:customs-response:1"
+DS_NS = "http://www.w3.org/2000/09/xmldsig#"
+ENVELOPE_MEDIA_TYPE = "application/vnd.carec.delivery-envelope+xml"
+RESPONSE_MEDIA_TYPE = "application/vnd.carec.customs-response+xml"
+
+_E = f"{{{ENVELOPE_NS}}}"
+_R = f"{{{RESPONSE_NS}}}"
+
+
+@functools.cache
+def _schema(name: str) -> etree.XMLSchema:
+    # Our own XSD from the package: trusted, but still parsed with no network, no entities.
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    return etree.XMLSchema(etree.parse(str(project_schema(name)), parser))
+
+
+def parse_message(data: bytes, *, schema: str, root: str,
+                  source: str = "message") -> etree._ElementTree:
+    """Safe parse + XSD validation of one of our messages; *root* is the expected tag."""
+    try:
+        tree = parse_xml(data)
+    except UnsafeXmlError as exc:
+        raise InvalidMessageError(f"{source}: unsafe XML: {exc.message}",
+                                  code="adapter.message.unsafe", line=exc.line,
+                                  column=exc.column) from exc
+    except XmlError as exc:
+        raise InvalidMessageError(f"{source}: {exc.message}",
+                                  code="adapter.message.malformed", line=exc.line,
+                                  column=exc.column) from exc
+    return validate_message(tree, schema=schema, root=root, source=source)
+
+
+def validate_message(tree: etree._ElementTree, *, schema: str, root: str,
+                     source: str = "message") -> etree._ElementTree:
+    top = tree.getroot()
+    if top.tag != root:
+        raise InvalidMessageError(f"{source}: root element is {top.tag}, expected {root}",
+                                  code="adapter.message.invalid", line=top.sourceline)
+    xsd = _schema(schema)
+    if not xsd.validate(tree):
+        err = xsd.error_log.filter_from_errors()[0]
+        raise InvalidMessageError(f"{source}: not valid against {schema}: {err.message}",
+                                  code="adapter.message.invalid", line=err.line,
+                                  column=err.column)
+    return tree
+
+
+def _sub(parent: etree._Element, tag: str, text: str | None = None) -> etree._Element:
+    el = etree.SubElement(parent, tag)
+    if text is not None:
+        el.text = text
+    return el
+
+
+def _bytes(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+# --- delivery envelope -------------------------------------------------------------------
+
+def render_envelope(envelope: DeliveryEnvelope, *, hub_id: str = "CARECHUB") -> bytes:
+    """The unsigned envelope XML (deterministic for a given envelope)."""
+    root = etree.Element(f"{_E}DeliveryEnvelope", nsmap={None: ENVELOPE_NS})
+    root.set("version", "1")
+    _sub(root, f"{_E}DeliveryId", envelope.delivery_id)
+    _sub(root, f"{_E}Attempt", str(envelope.attempt))
+    _sub(root, f"{_E}Hub", hub_id)
+    shipment = _sub(root, f"{_E}Shipment")
+    _sub(shipment, f"{_E}ShipmentId", envelope.shipment_id)
+    route = _sub(shipment, f"{_E}Route")
+    for code in envelope.route:
+        _sub(route, f"{_E}Country", code)
+    _sub(root, f"{_E}SenderCountry", envelope.sender_country)
+    _sub(root, f"{_E}ReceiverCountry", envelope.receiver_country)
+    doc = _sub(root, f"{_E}Document")
+    _sub(doc, f"{_E}DocumentId", envelope.document_id)
+    _sub(doc, f"{_E}Version", str(envelope.document_version))
+    _sub(doc, f"{_E}Type", envelope.document_type)
+    _sub(doc, f"{_E}OriginalSha256", envelope.original_sha256)
+    _sub(doc, f"{_E}SealedSha256", envelope.sealed_sha256)
+    content = _sub(doc, f"{_E}Content", base64.b64encode(envelope.document).decode("ascii"))
+    content.set("mediaType", "application/xml")
+    return _bytes(root)
+
+
+def read_envelope(data: bytes, *, source: str = "envelope") -> tuple[
+        DeliveryEnvelope, etree._ElementTree]:
+    """Envelope from bytes (safe parse, XSD, digest check); also returns the tree for
+    signature verification."""
+    tree = parse_message(data, schema="delivery-envelope.xsd", root=f"{_E}DeliveryEnvelope",
+                         source=source)
+    root = tree.getroot()
+
+    def text(path: str) -> str:
+        return root.findtext(path, namespaces={"e": ENVELOPE_NS}) or ""
+
+    content = root.find("e:Document/e:Content", namespaces={"e": ENVELOPE_NS})
+    try:
+        document = base64.b64decode("".join((content.text or "").split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidMessageError(f"{source}: document content is not base64",
+                                  code="adapter.message.invalid",
+                                  line=content.sourceline) from exc
+    try:
+        envelope = DeliveryEnvelope(
+            delivery_id=text("e:DeliveryId"), attempt=int(text("e:Attempt")),
+            document_id=text("e:Document/e:DocumentId"),
+            document_version=int(text("e:Document/e:Version")),
+            shipment_id=text("e:Shipment/e:ShipmentId"),
+            route=tuple(el.text or "" for el in root.iterfind(
+                "e:Shipment/e:Route/e:Country", namespaces={"e": ENVELOPE_NS})),
+            sender_country=text("e:SenderCountry"), receiver_country=text("e:ReceiverCountry"),
+            document_type=text("e:Document/e:Type"), document=document,
+            original_sha256=text("e:Document/e:OriginalSha256"),
+        )
+    except ValueError as exc:
+        raise InvalidMessageError(f"{source}: {exc}", code="adapter.message.inconsistent") \
+            from exc
+    if envelope.sealed_sha256 != text("e:Document/e:SealedSha256"):
+        raise InvalidMessageError(f"{source}: document content does not match SealedSha256",
+                                  code="adapter.message.inconsistent",
+                                  line=content.sourceline)
+    return envelope, tree
+
+
+# --- receipts and decisions --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Receipt:
+    """A national system's synchronous answer to one pushed envelope."""
+
+    delivery_id: str
+    status: str
+    """received | received-with-warnings | duplicate | rejected"""
+    reference: str | None = None
+    warnings: tuple[str, ...] = ()
+    reasons: tuple[Reason, ...] = ()
+    decisions: tuple[CustomsDecision, ...] = ()
+
+
+def _decision_element(decision: CustomsDecision) -> etree._Element:
+    el = etree.Element(f"{_R}Decision", nsmap={None: RESPONSE_NS})
+    _sub(el, f"{_R}DecisionId", decision.decision_id)
+    _sub(el, f"{_R}Kind", str(decision.kind))
+    _sub(el, f"{_R}Country", decision.country)
+    for tag, value in (("CustomsReference", decision.customs_reference),
+                       ("DeliveryId", decision.delivery_id),
+                       ("ShipmentId", decision.shipment_id),
+                       ("DocumentId", decision.document_id),
+                       ("IssuedAt", decision.issued_at.isoformat() if decision.issued_at
+                        else None)):
+        if value is not None:
+            _sub(el, f"{_R}{tag}", value)
+    for reason in decision.reasons:
+        _reason(el, reason)
+    for line in decision.duty_lines:
+        d = _sub(el, f"{_R}DutyLine")
+        for tag, value in (("TaxType", line.tax_type), ("Base", line.base), ("Rate", line.rate),
+                           ("Amount", line.amount), ("Currency", line.currency)):
+            _sub(d, f"{_R}{tag}", value)
+    if decision.guarantee_reference is not None:
+        _sub(el, f"{_R}GuaranteeReference", decision.guarantee_reference)
+    if decision.text is not None:
+        _sub(el, f"{_R}Text", decision.text)
+    return el
+
+
+def _reason(parent: etree._Element, reason: Reason) -> None:
+    r = _sub(parent, f"{_R}Reason")
+    _sub(r, f"{_R}Code", reason.code)
+    if reason.text:
+        _sub(r, f"{_R}Text", reason.text)
+
+
+def _read_reasons(el: etree._Element) -> tuple[Reason, ...]:
+    ns = {"r": RESPONSE_NS}
+    return tuple(Reason(r.findtext("r:Code", namespaces=ns) or "",
+                        r.findtext("r:Text", namespaces=ns) or "")
+                 for r in el.iterfind("r:Reason", namespaces=ns))
+
+
+def _read_decision(el: etree._Element, source: str,
+                   signed_xml: bytes | None = None) -> CustomsDecision:
+    ns = {"r": RESPONSE_NS}
+
+    def opt(tag: str) -> str | None:
+        return el.findtext(f"r:{tag}", namespaces=ns)
+
+    try:
+        issued = opt("IssuedAt")
+        return CustomsDecision(
+            kind=DecisionKind(opt("Kind")), country=opt("Country") or "",
+            decision_id=opt("DecisionId") or "", customs_reference=opt("CustomsReference"),
+            delivery_id=opt("DeliveryId"), shipment_id=opt("ShipmentId"),
+            document_id=opt("DocumentId"),
+            issued_at=datetime.fromisoformat(issued) if issued else None,
+            reasons=_read_reasons(el),
+            duty_lines=tuple(
+                DutyLine(*(d.findtext(f"r:{t}", namespaces=ns) or "" for t in
+                           ("TaxType", "Base", "Rate", "Amount", "Currency")))
+                for d in el.iterfind("r:DutyLine", namespaces=ns)),
+            guarantee_reference=opt("GuaranteeReference"), text=opt("Text"),
+            signed_xml=signed_xml if el.find(f"{{{DS_NS}}}Signature") is not None else None,
+        )
+    except ValueError as exc:
+        raise InvalidMessageError(f"{source}: decision: {exc}",
+                                  code="adapter.message.inconsistent",
+                                  line=el.sourceline) from exc
+
+
+def render_decisions(decisions: Iterable[CustomsDecision]) -> bytes:
+    root = etree.Element(f"{_R}CustomsDecisions", nsmap={None: RESPONSE_NS})
+    for decision in decisions:
+        root.append(_decision_element(decision))
+    return _bytes(root)
+
+
+def render_decision(decision: CustomsDecision) -> bytes:
+    """One decision as its own document (the form a customs authority signs)."""
+    return _bytes(_decision_element(decision))
+
+
+def read_decisions(data: bytes, *, source: str = "decisions") -> tuple[CustomsDecision, ...]:
+    """A CustomsDecisions list, or a single (possibly signed) Decision document."""
+    try:
+        tree = parse_xml(data)
+    except XmlError:
+        return tuple(parse_message(data, schema="customs-response.xsd",
+                                   root=f"{_R}CustomsDecisions", source=source))
+    root_tag = tree.getroot().tag
+    if root_tag == f"{_R}Decision":
+        validate_message(tree, schema="customs-response.xsd", root=root_tag, source=source)
+        return (_read_decision(tree.getroot(), source, signed_xml=data),)
+    validate_message(tree, schema="customs-response.xsd", root=f"{_R}CustomsDecisions",
+                     source=source)
+    return tuple(_read_decision(el, source)
+                 for el in tree.getroot().iterfind(f"{_R}Decision"))
+
+
+def render_receipt(receipt: Receipt) -> bytes:
+    root = etree.Element(f"{_R}DeliveryReceipt", nsmap={None: RESPONSE_NS})
+    _sub(root, f"{_R}DeliveryId", receipt.delivery_id)
+    _sub(root, f"{_R}Status", receipt.status)
+    if receipt.reference is not None:
+        _sub(root, f"{_R}ReceiptReference", receipt.reference)
+    for warning in receipt.warnings:
+        _sub(root, f"{_R}Warning", warning)
+    for reason in receipt.reasons:
+        _reason(root, reason)
+    for decision in receipt.decisions:
+        root.append(_decision_element(decision))
+    return _bytes(root)
+
+
+def read_receipt(data: bytes, *, source: str = "receipt") -> Receipt:
+    tree = parse_message(data, schema="customs-response.xsd", root=f"{_R}DeliveryReceipt",
+                         source=source)
+    root = tree.getroot()
+    ns = {"r": RESPONSE_NS}
+    status = root.findtext("r:Status", namespaces=ns) or ""
+    reasons = _read_reasons(root)
+    if status == "rejected" and not reasons:
+        raise InvalidMessageError(f"{source}: a rejected receipt carries no Reason",
+                                  code="adapter.message.inconsistent", line=root.sourceline)
+    return Receipt(
+        delivery_id=root.findtext("r:DeliveryId", namespaces=ns) or "", status=status,
+        reference=root.findtext("r:ReceiptReference", namespaces=ns),
+        warnings=tuple(w.text or "" for w in root.iterfind("r:Warning", namespaces=ns)),
+        reasons=reasons,
+        decisions=tuple(_read_decision(el, source)
+                        for el in root.iterfind("r:Decision", namespaces=ns)),
+    )

@@ -1,0 +1,144 @@
+"""`exchange adapters list|check|members` and `exchange simulate-customs`.
+
+Heavy imports (httpx, fastapi, uvicorn, pydifact) stay inside the commands.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .output import EXIT_INVALID, fail
+
+__all__ = ["register"]
+
+adapters_app = typer.Typer(help="Customs adapters: kinds, conformance checks, members file.",
+                           no_args_is_help=True)
+
+
+def _settings(pairs: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            fail(f"--setting {pair!r}: expected KEY=VALUE")
+        out[key.strip()] = value
+    return out
+
+
+@adapters_app.command("list")
+def list_kinds() -> None:
+    """Installed adapter kinds (entry-point group exchange.adapters) and their settings."""
+    from adapters.errors import AdapterError
+    from adapters.registry import default_registry
+
+    registry = default_registry()
+    for kind in registry.kinds:
+        try:
+            factory = registry.factory(kind)
+        except AdapterError as exc:
+            typer.echo(f"{kind}\tBROKEN: {exc}")
+            continue
+        typer.echo(f"{kind}\t{getattr(factory, 'description', '')}")
+        for s in factory.settings_spec:
+            need = "required" if s.required else f"default {s.default!r}"
+            typer.echo(f"    {s.name} ({s.type}, {need}){': ' + s.help if s.help else ''}")
+
+
+@adapters_app.command("check")
+def check(
+    kind: Annotated[str, typer.Argument(help="Adapter kind, e.g. https-push.")],
+    setting: Annotated[list[str], typer.Option(
+        "--setting", help="KEY=VALUE adapter setting (repeatable); overrides the kit's.")] = [],
+    country: Annotated[str, typer.Option(help="Receiving member country.")] = "UZ",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Run the conformance scenarios against an adapter kind (exit 1 if one fails)."""
+    from adapters.conformance import Outcome, check_adapter
+    from adapters.errors import AdapterConfigError
+
+    try:
+        report = check_adapter(kind, country=country.upper(), settings=_settings(setting))
+    except AdapterConfigError as exc:
+        fail(f"{exc.code}: {exc}")
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        marks = {Outcome.PASSED: "PASS", Outcome.FAILED: "FAIL", Outcome.SKIPPED: "SKIP"}
+        for r in report.results:
+            typer.echo(f"{marks[r.outcome]}  {r.name:<24} {r.detail}")
+        verdict = "conforms" if report.passed else "does NOT conform"
+        typer.echo(f"{kind} ({report.country}) {verdict}")
+    if not report.passed:
+        raise typer.Exit(EXIT_INVALID)
+
+
+@adapters_app.command("members")
+def members(
+    file: Annotated[Optional[Path], typer.Option(
+        "--file", help="Members file (default: the shipped adapters/members.toml).")] = None,
+) -> None:
+    """Check a members file and list its members (exit 2 naming the line if it is bad)."""
+    from adapters.errors import MembersFileError
+    from adapters.members import load_members
+
+    try:
+        loaded = load_members(file)
+    except MembersFileError as exc:
+        fail(str(exc))
+    for m in loaded:
+        signed = "signature required" if m.require_signature else "signature optional"
+        typer.echo(f"{m.code}\t{m.name}\t{m.currency}\t{m.adapter}\t{signed}\t{m.trust_dir}")
+
+
+def simulate_customs(
+    country: Annotated[str, typer.Option(help="Member country the simulator stands in for.")],
+    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8701,
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")
+                    ] = "127.0.0.1",
+    follow_up: Annotated[str, typer.Option(
+        "--follow-up", help="Decisions after the acknowledgement, comma-separated: "
+        "assessment, query, rejection, acceptance, release (or 'none').")] = "assessment",
+    delay: Annotated[float, typer.Option(help="Seconds before follow-up decisions.")] = 0.0,
+    push_answer: Annotated[str, typer.Option(
+        "--push-answer", help="acknowledge | reject (422 at push time).")] = "acknowledge",
+    misbehave: Annotated[str, typer.Option(
+        help="none | timeout | 500 | drop-connection | slow | answer-twice.")] = "none",
+    misbehave_times: Annotated[int, typer.Option(
+        "--misbehave-times", help="Misbehave for the first N pushes only (0: always).")] = 0,
+    slow_seconds: Annotated[float, typer.Option("--slow-seconds")] = 1.0,
+    callback_url: Annotated[Optional[str], typer.Option(
+        "--callback-url", help="Also POST decisions (CustomsDecisions XML) to this URL.")
+    ] = None,
+    currency: Annotated[Optional[str], typer.Option(
+        help="Currency of assessments (default: the member's, from the members file).")
+    ] = None,
+) -> None:
+    """Run a national customs simulator over HTTP (POST /v1/deliveries, GET /v1/decisions)."""
+    from adapters.members import CAREC_MEMBERS, load_members
+    from adapters.simulator import SimulatorConfig, serve
+
+    code = country.upper()
+    if code not in CAREC_MEMBERS:
+        fail(f"--country {country!r} is not a CAREC member ({', '.join(CAREC_MEMBERS)})")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"warning: listening on {host}, not only on loopback", err=True)
+    try:
+        config = SimulatorConfig(
+            country=code, currency=currency or load_members()[code].currency,
+            push_answer=push_answer,
+            follow_up=tuple(f for f in follow_up.split(",") if f and f != "none"),
+            decision_delay_seconds=delay, misbehaviour=misbehave,
+            misbehave_times=misbehave_times, slow_seconds=slow_seconds,
+            callback_url=callback_url)
+    except ValueError as exc:
+        fail(str(exc))
+    typer.echo(f"customs simulator for {code} on http://{host}:{port}/v1/deliveries", err=True)
+    serve(config, host=host, port=port)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(adapters_app, name="adapters")
+    app.command("simulate-customs")(simulate_customs)
