@@ -1,0 +1,508 @@
+"""ISO 20022 camt.054 (bank-to-customer debit/credit notification): read and match.
+
+Reading (:func:`read_camt054`) parses the bytes once through
+:func:`signing.safexml.parse_xml` and turns every transaction of every entry into a
+:class:`CamtTransaction`. Versions ``camt.054.001.02`` and ``camt.054.001.08`` are read;
+their differences handled here: entry status as a code (``<Sts>BOOK</Sts>``, .02) or a
+choice (``<Sts><Cd>BOOK</Cd></Sts>``, .08), the transaction amount in ``TxDtls/Amt``
+(.08) or ``TxDtls/AmtDtls/TxAmt/Amt``, the debtor name in ``Dbtr/Nm`` or ``Dbtr/Pty/Nm``.
+A file with a problem is refused whole (nothing of it is imported):
+
+    CamtError                       camt054        (a LedgerError)
+    ├── CamtMalformedError          camt054.malformed       not well-formed / truncated
+    ├── CamtUnsafeError             camt054.unsafe          DOCTYPE, entities, XInclude...
+    ├── CamtVersionError            camt054.unsupported     not a camt.054 we read
+    ├── CamtStructureError          camt054.invalid         a required element missing/bad
+    ├── CamtAmountError             camt054.invalid-amount  bad amount or currency
+    ├── CamtMissingReferenceError   camt054.missing-entry-reference
+    └── CamtDuplicateEntryError     camt054.duplicate-entry-reference
+
+Each transaction has an :attr:`~CamtTransaction.idempotency_key`
+(``camt054/<account>/<reference>``) used as the payment's provider reference, so that
+importing the same file twice records nothing new (the ledger sees a repeat).
+
+Matching (:func:`match_transaction`, :func:`reconcile`) looks for ISO 11649 RF creditor
+references (``exchange.ledger.assessment_reference``) in the structured creditor
+reference (``RmtInf/Strd/CdtrRefInf/Ref``), then in the unstructured text
+(``RmtInf/Ustrd``, ``AddtlTxInf``, ``AddtlNtryInf``), and maps them to a
+(shipment, country) through an :class:`AssessmentIndex`.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from exchange.ledger import Assessment, Payment, PaymentSource
+from exchange.money import LedgerError, Money, MoneyError
+
+__all__ = [
+    "CamtError", "CamtMalformedError", "CamtUnsafeError", "CamtVersionError",
+    "CamtStructureError", "CamtAmountError", "CamtMissingReferenceError",
+    "CamtDuplicateEntryError", "SUPPORTED_VERSIONS", "CamtTransaction", "CamtNotification",
+    "read_camt054", "read_camt054_tree", "AssessmentTarget", "AssessmentIndex",
+    "UnmatchedReason", "Match", "Unmatched", "Reconciliation", "find_rf_references",
+    "match_transaction", "reconcile",
+]
+
+NAMESPACE_PREFIX = "urn:iso:std:iso:20022:tech:xsd:camt.054."
+SUPPORTED_VERSIONS = ("001.02", "001.08")
+
+
+class CamtError(LedgerError):
+    code = "camt054"
+
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None):
+        super().__init__(message if line is None else f"line {line}: {message}")
+        self.line = line
+        self.column = column
+
+
+class CamtMalformedError(CamtError):
+    code = "camt054.malformed"
+
+
+class CamtUnsafeError(CamtError):
+    code = "camt054.unsafe"
+
+
+class CamtVersionError(CamtError):
+    code = "camt054.unsupported"
+
+
+class CamtStructureError(CamtError):
+    code = "camt054.invalid"
+
+
+class CamtAmountError(CamtError):
+    code = "camt054.invalid-amount"
+
+
+class CamtMissingReferenceError(CamtError):
+    code = "camt054.missing-entry-reference"
+
+
+class CamtDuplicateEntryError(CamtError):
+    code = "camt054.duplicate-entry-reference"
+
+
+@dataclass(frozen=True, slots=True)
+class CamtTransaction:
+    """One credit or debit transaction of a notification (an entry, or one ``TxDtls``)."""
+
+    idempotency_key: str
+    account: str
+    entry_reference: str | None
+    account_servicer_reference: str | None
+    money: Money
+    credit: bool
+    reversal: bool
+    status: str
+    booking_date: date | None
+    creditor_references: tuple[str, ...] = ()
+    unstructured: tuple[str, ...] = ()
+    debtor: str | None = None
+    end_to_end_id: str | None = None
+    line: int | None = None
+
+    @property
+    def booked(self) -> bool:
+        return self.status == "BOOK"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"key": self.idempotency_key, "account": self.account,
+                "entry_reference": self.entry_reference,
+                "account_servicer_reference": self.account_servicer_reference,
+                "amount": self.money.to_dict(), "credit": self.credit,
+                "reversal": self.reversal, "status": self.status,
+                "booking_date": self.booking_date.isoformat() if self.booking_date else None,
+                "creditor_references": list(self.creditor_references),
+                "unstructured": list(self.unstructured), "debtor": self.debtor,
+                "line": self.line}
+
+
+@dataclass(frozen=True, slots=True)
+class CamtNotification:
+    version: str
+    message_id: str
+    created_at: str
+    transactions: tuple[CamtTransaction, ...]
+
+
+# -- reading -------------------------------------------------------------------------------
+def read_camt054(data: bytes) -> CamtNotification:
+    """Parse (safely, once) and read a camt.054 file; raise a :class:`CamtError`."""
+    from signing.safexml import MalformedXmlError, XmlError, parse_xml
+
+    try:
+        tree = parse_xml(data)
+    except MalformedXmlError as exc:
+        raise CamtMalformedError(f"not a well-formed XML file: {exc.message}",
+                                 line=exc.line, column=exc.column) from exc
+    except XmlError as exc:
+        raise CamtUnsafeError(f"refused by the XML safety policy: {exc.message}",
+                              line=exc.line, column=exc.column) from exc
+    return read_camt054_tree(tree)
+
+
+def read_camt054_tree(tree) -> CamtNotification:
+    """Read a tree already parsed by :func:`signing.safexml.parse_xml`."""
+    from lxml import etree
+
+    root = tree.getroot() if hasattr(tree, "getroot") else tree
+    qname = etree.QName(root)
+    namespace = qname.namespace or ""
+    version = namespace[len(NAMESPACE_PREFIX):] \
+        if namespace.startswith(NAMESPACE_PREFIX) else None
+    if qname.localname != "Document" or version not in SUPPORTED_VERSIONS:
+        raise CamtVersionError(
+            f"root {root.tag} is not a camt.054 Document of version "
+            f"{' or '.join(SUPPORTED_VERSIONS)}", line=root.sourceline)
+    r = _Reader(namespace)
+    body = r.one(root, "BkToCstmrDbtCdtNtfctn")
+    header = r.one(body, "GrpHdr")
+    message_id, created_at = r.text(header, "MsgId"), r.text(header, "CreDtTm")
+    transactions: list[CamtTransaction] = []
+    seen: dict[tuple[str, ...], tuple[int, int | None]] = {}  # key -> (ordinal, line)
+    notifications = r.all(body, "Ntfctn")
+    if not notifications:
+        raise CamtStructureError("no Ntfctn in BkToCstmrDbtCdtNtfctn", line=body.sourceline)
+    for ntfctn in notifications:
+        account = r.account(ntfctn)
+        for entry in r.all(ntfctn, "Ntry"):
+            mark = (len(seen), entry.sourceline)
+            for kind in ("NtryRef", "AcctSvcrRef"):
+                ref = r.opt(entry, kind)
+                if ref is None:
+                    continue
+                first = seen.setdefault((account, kind, ref), mark)
+                if first is not mark:
+                    raise CamtDuplicateEntryError(
+                        f"entry reference {kind} {ref!r} of account {account} appears twice "
+                        f"(first at line {first[1]})", line=entry.sourceline)
+            for tx in r.transactions(entry, account):
+                mark = (len(seen), tx.line)
+                first = seen.setdefault(("key", tx.idempotency_key), mark)
+                if first is not mark:
+                    raise CamtDuplicateEntryError(
+                        f"transaction reference {tx.idempotency_key!r} appears twice "
+                        f"(first at line {first[1]})", line=tx.line)
+                transactions.append(tx)
+    return CamtNotification(version, message_id, created_at, tuple(transactions))
+
+
+_AMOUNT = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,5})?")
+
+
+class _Reader:
+    def __init__(self, namespace: str):
+        self.ns = {"c": namespace}
+
+    def _path(self, path: str) -> str:
+        return "/".join(f"c:{step}" for step in path.split("/"))
+
+    def all(self, el, path: str) -> list:
+        return el.findall(self._path(path), self.ns)
+
+    def find(self, el, path: str):
+        return el.find(self._path(path), self.ns)
+
+    def one(self, el, path: str):
+        found = self.find(el, path)
+        if found is None:
+            raise CamtStructureError(f"{_local(el)} has no {path}", line=el.sourceline)
+        return found
+
+    def opt(self, el, path: str) -> str | None:
+        found = self.find(el, path)
+        if found is None or found.text is None or not found.text.strip():
+            return None
+        return found.text.strip()
+
+    def text(self, el, path: str) -> str:
+        value = self.opt(el, path)
+        if value is None:
+            raise CamtStructureError(f"{_local(el)} has no {path}", line=el.sourceline)
+        return value
+
+    def account(self, ntfctn) -> str:
+        acct = self.one(ntfctn, "Acct")
+        account = self.opt(acct, "Id/IBAN") or self.opt(acct, "Id/Othr/Id")
+        if account is None:
+            raise CamtStructureError("Acct has no Id/IBAN or Id/Othr/Id", line=acct.sourceline)
+        return account
+
+    def money(self, amt) -> Money:
+        text = (amt.text or "").strip()
+        code = amt.get("Ccy")
+        if not _AMOUNT.fullmatch(text):
+            raise CamtAmountError(f"amount {text!r} is not an ISO 20022 amount "
+                                  "(digits, '.', at most 5 decimals, not negative)",
+                                  line=amt.sourceline)
+        if not code:
+            raise CamtAmountError("amount without a Ccy attribute", line=amt.sourceline)
+        try:
+            return Money(text, code)
+        except MoneyError as exc:
+            raise CamtAmountError(f"{exc.message} ({exc.code})", line=amt.sourceline) from exc
+
+    def direction(self, el) -> bool:
+        value = self.text(el, "CdtDbtInd")
+        if value not in ("CRDT", "DBIT"):
+            raise CamtStructureError(f"CdtDbtInd {value!r} is neither CRDT nor DBIT",
+                                     line=el.sourceline)
+        return value == "CRDT"
+
+    def status(self, entry) -> str:
+        sts = self.one(entry, "Sts")
+        code = self.opt(entry, "Sts/Cd") or self.opt(entry, "Sts/Prtry") or \
+            (sts.text.strip() if sts.text and sts.text.strip() else None)
+        if code is None:
+            raise CamtStructureError("Ntry/Sts has no status code", line=sts.sourceline)
+        return code.upper()
+
+    def booking_date(self, entry) -> date | None:
+        day, stamp = self.opt(entry, "BookgDt/Dt"), self.opt(entry, "BookgDt/DtTm")
+        try:
+            if day is not None:
+                return date.fromisoformat(day)
+            if stamp is not None:
+                return datetime.fromisoformat(stamp).date()
+        except ValueError:
+            raise CamtStructureError(f"booking date {day or stamp!r} is not an ISO date",
+                                     line=entry.sourceline) from None
+        return None
+
+    def transactions(self, entry, account: str) -> list[CamtTransaction]:
+        entry_money = self.money(self.one(entry, "Amt"))
+        credit = self.direction(entry)
+        reversal = (self.opt(entry, "RvslInd") or "false").lower() == "true"
+        status = self.status(entry)
+        booked = self.booking_date(entry)
+        ntry_ref, ntry_svcr = self.opt(entry, "NtryRef"), self.opt(entry, "AcctSvcrRef")
+        base_ref = ntry_svcr or ntry_ref
+        if base_ref is None:
+            raise CamtMissingReferenceError(
+                "entry has neither NtryRef nor AcctSvcrRef: it cannot be imported "
+                "idempotently", line=entry.sourceline)
+        extra = tuple(t for t in [self.opt(entry, "AddtlNtryInf")] if t)
+        details = self.all(entry, "NtryDtls/TxDtls")
+        if not details:
+            return [CamtTransaction(f"camt054/{account}/{base_ref}", account, ntry_ref,
+                                    ntry_svcr, entry_money, credit, reversal, status, booked,
+                                    unstructured=extra, line=entry.sourceline)]
+        result = []
+        for index, tx in enumerate(details, start=1):
+            amt = self.find(tx, "Amt") if self.find(tx, "Amt") is not None \
+                else self.find(tx, "AmtDtls/TxAmt/Amt")
+            if amt is None and len(details) > 1:
+                raise CamtStructureError("a TxDtls of a batch entry has no amount",
+                                         line=tx.sourceline)
+            money = self.money(amt) if amt is not None else entry_money
+            tx_credit = self.direction(tx) if self.find(tx, "CdtDbtInd") is not None else credit
+            tx_svcr = self.opt(tx, "Refs/AcctSvcrRef")
+            if tx_svcr is not None:
+                key = tx_svcr
+            else:
+                key = base_ref if len(details) == 1 else f"{base_ref}/{index}"
+            refs = tuple(r for r in (self.opt(c, "Ref")
+                                     for c in self.all(tx, "RmtInf/Strd/CdtrRefInf")) if r)
+            texts = tuple(t.text.strip() for t in self.all(tx, "RmtInf/Ustrd")
+                          if t.text and t.text.strip())
+            texts += tuple(t for t in [self.opt(tx, "AddtlTxInf")] if t) + extra
+            debtor = self.opt(tx, "RltdPties/Dbtr/Nm") or self.opt(tx, "RltdPties/Dbtr/Pty/Nm")
+            result.append(CamtTransaction(
+                f"camt054/{account}/{key}", account, ntry_ref, tx_svcr or ntry_svcr, money,
+                tx_credit, reversal, status, booked, refs, texts, debtor,
+                self.opt(tx, "Refs/EndToEndId"), tx.sourceline))
+        return result
+
+
+def _local(el) -> str:
+    tag = el.tag
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else str(tag)
+
+
+# -- matching ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class AssessmentTarget:
+    """Where a payment quoting an assessment's reference belongs."""
+
+    reference: str
+    shipment_id: str
+    country: str
+    currency: str
+    assessment_id: str
+
+
+class AssessmentIndex:
+    """RF reference -> :class:`AssessmentTarget`, built by the caller from the
+    assessments it wants matched (for instance every open one)."""
+
+    def __init__(self, targets: Iterable[AssessmentTarget] = ()):
+        self._targets: dict[str, AssessmentTarget] = {}
+        for target in targets:
+            self.add(target)
+
+    @classmethod
+    def from_assessments(cls, assessments: Iterable[Assessment]) -> AssessmentIndex:
+        return cls(AssessmentTarget(a.reference, a.shipment_id, a.country, a.money.currency,
+                                    a.entry_id) for a in assessments)
+
+    def add(self, target: AssessmentTarget) -> None:
+        self._targets[target.reference] = target
+
+    def get(self, reference: str) -> AssessmentTarget | None:
+        return self._targets.get(reference)
+
+    def __len__(self) -> int:
+        return len(self._targets)
+
+
+class UnmatchedReason(StrEnum):
+    """Why a transaction was not recorded as a payment (the operator's work list)."""
+
+    DEBIT = "debit"                          # money out: not a payment of duties
+    NOT_BOOKED = "not-booked"                # pending / information only (Sts not BOOK)
+    REVERSAL = "reversal"                    # a bank reversal: for an operator to handle
+    NO_REFERENCE = "no-reference"            # no RF reference anywhere in the remittance
+    INVALID_REFERENCE = "invalid-reference"  # RF-like, wrong check digits
+    UNKNOWN_REFERENCE = "unknown-reference"  # valid RF, no such (open) assessment
+    AMBIGUOUS = "ambiguous"                  # references of more than one leg
+    WRONG_CURRENCY = "wrong-currency"        # paid in another currency than the leg's
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    transaction: CamtTransaction
+    target: AssessmentTarget
+
+
+@dataclass(frozen=True, slots=True)
+class Unmatched:
+    transaction: CamtTransaction
+    reason: UnmatchedReason
+    message: str
+    candidates: tuple[AssessmentTarget, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {"reason": str(self.reason), "message": self.message,
+                "candidates": [{"reference": c.reference, "shipment_id": c.shipment_id,
+                                "country": c.country} for c in self.candidates],
+                "transaction": self.transaction.to_dict()}
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciliation:
+    """The result of :func:`reconcile`: ``payments`` to post to the ledgers (each with the
+    transaction's idempotency key as provider reference), and the rest with a reason."""
+
+    notification: CamtNotification
+    matches: tuple[Match, ...] = ()
+    payments: tuple[Payment, ...] = ()
+    unmatched: tuple[Unmatched, ...] = field(default=())
+
+
+# zero-width, so that a reference swallowed by the run-on of the one before is still seen
+_RF_TEXT = re.compile(r"(?<![0-9A-Z])(?=(RF[0-9]{2}(?: ?[0-9A-Z]){1,21}))", re.IGNORECASE)
+
+
+def find_rf_references(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """RF references in free text (electronic or print format, any case):
+    (valid ones, RF-looking strings whose check digits fail). When the text runs on
+    after a reference, the longest prefix with valid check digits is taken."""
+    from stdnum import iso11649
+
+    valid: list[str] = []
+    invalid: list[str] = []
+    for found in _RF_TEXT.finditer(text):
+        compact = found.group(1).replace(" ", "").upper()
+        for end in range(len(compact), 4, -1):
+            if iso11649.is_valid(compact[:end]):
+                valid.append(compact[:end])
+                break
+        else:
+            invalid.append(compact)
+    return tuple(dict.fromkeys(valid)), tuple(dict.fromkeys(invalid))
+
+
+def _candidates(tx: CamtTransaction, index: AssessmentIndex) -> tuple[list[str], list[str]]:
+    found: list[str] = []
+    bad: list[str] = []
+    for ref in tx.creditor_references:
+        valid, invalid = find_rf_references(ref)
+        found += valid
+        bad += invalid
+    for text in tx.unstructured:
+        valid, invalid = find_rf_references(text)
+        # from free text keep the longest known prefix when the text runs on
+        found += [_known_prefix(v, index) for v in valid]
+        bad += invalid
+    return list(dict.fromkeys(found)), bad
+
+
+def _known_prefix(reference: str, index: AssessmentIndex) -> str:
+    from stdnum import iso11649
+
+    for end in range(len(reference), 4, -1):
+        if index.get(reference[:end]) is not None and iso11649.is_valid(reference[:end]):
+            return reference[:end]
+    return reference
+
+
+def match_transaction(tx: CamtTransaction, index: AssessmentIndex) -> Match | Unmatched:
+    """Map one transaction to the (shipment, country) of the assessment it quotes."""
+    if not tx.credit:
+        return Unmatched(tx, UnmatchedReason.DEBIT, "a debit entry is not a payment in")
+    if not tx.booked:
+        return Unmatched(tx, UnmatchedReason.NOT_BOOKED, f"entry status is {tx.status}, not BOOK")
+    if tx.reversal:
+        return Unmatched(tx, UnmatchedReason.REVERSAL, "the bank reversed this entry")
+    found, bad = _candidates(tx, index)
+    targets = [t for t in (index.get(ref) for ref in found) if t is not None]
+    legs = {(t.shipment_id, t.country) for t in targets}
+    if len(legs) > 1:
+        return Unmatched(tx, UnmatchedReason.AMBIGUOUS,
+                         "the remittance quotes assessments of "
+                         + ", ".join(f"{s}/{c}" for s, c in sorted(legs)), tuple(targets))
+    if not targets:
+        if found:
+            return Unmatched(tx, UnmatchedReason.UNKNOWN_REFERENCE,
+                             f"no open assessment has reference {', '.join(found)}")
+        if bad:
+            return Unmatched(tx, UnmatchedReason.INVALID_REFERENCE,
+                             f"{', '.join(bad)}: ISO 11649 check digits do not match")
+        return Unmatched(tx, UnmatchedReason.NO_REFERENCE,
+                         "no RF creditor reference in the remittance information")
+    target = targets[0]
+    if tx.money.currency != target.currency:
+        return Unmatched(tx, UnmatchedReason.WRONG_CURRENCY,
+                         f"{target.country} accepts {target.currency}, the bank booked "
+                         f"{tx.money}", tuple(targets))
+    return Match(tx, target)
+
+
+def reconcile(notification: CamtNotification, index: AssessmentIndex, *,
+              recorded_at: datetime) -> Reconciliation:
+    """Match every transaction; build a :class:`~exchange.ledger.Payment` for each match.
+
+    The payments carry ``provider_reference = transaction.idempotency_key`` and
+    ``source = camt054``: posting them to the shipments' ledgers a second time (the same
+    file imported twice) is recognised as a repeat and records nothing.
+    """
+    matches: list[Match] = []
+    payments: list[Payment] = []
+    unmatched: list[Unmatched] = []
+    for tx in notification.transactions:
+        outcome = match_transaction(tx, index)
+        if isinstance(outcome, Unmatched):
+            unmatched.append(outcome)
+            continue
+        matches.append(outcome)
+        payments.append(Payment(
+            shipment_id=outcome.target.shipment_id, country=outcome.target.country,
+            recorded_at=recorded_at, money=tx.money, provider_reference=tx.idempotency_key,
+            payer=tx.debtor, source=PaymentSource.CAMT054, booked_on=tx.booking_date))
+    return Reconciliation(notification, tuple(matches), tuple(payments), tuple(unmatched))
