@@ -132,12 +132,15 @@ class CamtNotification:
 
 
 # -- reading -------------------------------------------------------------------------------
-def read_camt054(data: bytes) -> CamtNotification:
-    """Parse (safely, once) and read a camt.054 file; raise a :class:`CamtError`."""
-    from signing.safexml import MalformedXmlError, XmlError, parse_xml
+def read_camt054(data: bytes, *, limits=None) -> CamtNotification:
+    """Parse (safely, once) and read a camt.054 file; raise a :class:`CamtError`.
+
+    ``limits`` (a :class:`signing.safexml.XmlLimits`) raises the size limit for large
+    bank files; the default is safexml's."""
+    from signing.safexml import DEFAULT_LIMITS, MalformedXmlError, XmlError, parse_xml
 
     try:
-        tree = parse_xml(data)
+        tree = parse_xml(data, limits=limits or DEFAULT_LIMITS)
     except MalformedXmlError as exc:
         raise CamtMalformedError(f"not a well-formed XML file: {exc.message}",
                                  line=exc.line, column=exc.column) from exc

@@ -33,6 +33,7 @@ Rules (each refused with its own :class:`~exchange.money.LedgerError` subclass):
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import secrets
 from collections.abc import Iterable, Mapping
@@ -52,7 +53,7 @@ __all__ = [
     "EntryKind", "PaymentState", "PaymentSource", "DutyLine", "Assessment", "Payment",
     "Refund", "Adjustment", "Entry", "Guarantee", "Posting", "Balance", "LegStatus",
     "ShipmentStatus", "ReleaseDecision", "Ledger",
-    "new_entry_id", "assessment_reference", "signed_amount", "derive_state",
+    "new_entry_id", "entry_id_for", "assessment_reference", "signed_amount", "derive_state",
     "check_release", "require_release",
 ]
 
@@ -134,6 +135,16 @@ def new_entry_id() -> str:
     """A fresh entry id: 20 characters A-Z2-7 (96 random bits), short enough to be the
     body of an ISO 11649 RF reference (:func:`assessment_reference`)."""
     return base64.b32encode(secrets.token_bytes(12)).decode("ascii").rstrip("=")
+
+
+def entry_id_for(*parts: str) -> str:
+    """A deterministic entry id (20 characters A-Z2-7) for something that already has a
+    stable identity, e.g. ``entry_id_for(country, decision_id)`` for the assessment of a
+    customs decision: posting that decision again then yields the same entry, a repeat."""
+    if not parts or not all(isinstance(p, str) and p for p in parts):
+        raise InvalidEntryError("entry_id_for needs one or more non-empty strings")
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).digest()
+    return base64.b32encode(digest[:12]).decode("ascii").rstrip("=")
 
 
 def assessment_reference(assessment_id: str) -> str:
@@ -219,7 +230,9 @@ class _Entry:
 
 @dataclass(frozen=True, kw_only=True)
 class Assessment(_Entry):
-    """Duties and fees assessed by customs of ``country``; ``customs_reference`` is theirs."""
+    """Duties and fees assessed by customs of ``country``; ``customs_reference`` is theirs
+    (several assessments may share it). A repeat is recognised by ``entry_id``: derive it
+    with :func:`entry_id_for` from the customs decision's identity."""
 
     customs_reference: str
     lines: tuple[DutyLine, ...]
@@ -230,7 +243,7 @@ class Assessment(_Entry):
         super().__post_init__()
         if not _ENTRY_ID.fullmatch(self.entry_id):
             raise InvalidEntryError("an assessment id must be 1 to 21 characters A-Z or 0-9")
-        _text(self.customs_reference, "customs reference", max_len=70)
+        _text(self.customs_reference, "customs reference", max_len=128)
         if not isinstance(self.lines, tuple) or not self.lines \
                 or not all(isinstance(line, DutyLine) for line in self.lines):
             raise InvalidEntryError("an assessment needs a tuple of one or more duty lines")
@@ -523,8 +536,9 @@ class Ledger:
 
     def _repeat_of(self, entry: Entry) -> Entry | None:
         same_id = self._by_id.get(entry.entry_id)
-        if same_id is not None:
-            if same_id != entry:
+        if same_id is not None:  # a repeat may differ only in when it was recorded
+            if type(same_id) is not type(entry) or _substance(same_id) != _substance(entry) \
+                    or _idempotency_key(same_id) != _idempotency_key(entry):
                 raise ReferenceConflictError(
                     f"entry id {entry.entry_id} is already used by another entry")
             return same_id
@@ -576,9 +590,7 @@ def _idempotency_key(entry: Entry) -> tuple[EntryKind, str] | None:
         return (EntryKind.PAYMENT, entry.provider_reference)
     if isinstance(entry, Refund):
         return (EntryKind.REFUND, entry.refund_reference)
-    if isinstance(entry, Assessment):
-        return (EntryKind.ASSESSMENT, entry.customs_reference)
-    return None
+    return None  # assessments and adjustments: by entry id (see entry_id_for)
 
 
 def _substance(entry: Entry) -> tuple[object, ...]:

@@ -286,3 +286,19 @@ def test_money_of_two_legs_never_mixes_in_a_ledger():
     led = ledger(assessment("1", "KZ"), assessment("1", "UZ", ref="U"))
     with pytest.raises(CurrencyMismatchError):
         led.balance("KZ").outstanding + led.balance("UZ").outstanding  # noqa: B018
+
+
+def test_an_assessment_is_repeated_by_its_entry_id_not_its_customs_reference():
+    from exchange.ledger import entry_id_for
+    entry_id = entry_id_for("KZ", "decision-42")
+    assert entry_id == entry_id_for("KZ", "decision-42") != entry_id_for("UZ", "decision-42")
+    led = ledger(assessment("100", entry_id=entry_id))
+    later = assessment("100", entry_id=entry_id, at=T0 + timedelta(hours=1))
+    assert not led.post(later).recorded  # the same decision posted again
+    with pytest.raises(ReferenceConflictError):
+        led.post(assessment("101", entry_id=entry_id))
+    # a supplementary assessment under the same customs reference is a new entry
+    assert led.post(assessment("20")).recorded
+    assert led.balance("KZ").assessed == Money("120", "KZT")
+    with pytest.raises(InvalidEntryError):
+        entry_id_for()
