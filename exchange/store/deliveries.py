@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import (
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -203,4 +202,12 @@ class DecisionRepository(_Repo):
         return self.session.scalars(stmt.order_by(DecisionRow.id)).all()
 
 
-_ = (DateTime,)  # TS is a DateTime(timezone=True)
+
+def _register() -> None:
+    from .uow import register_repository
+
+    register_repository("deliveries", DeliveryRepository)
+    register_repository("decisions", DecisionRepository)
+
+
+_register()

@@ -1,0 +1,147 @@
+"""Customs decisions and the status of a shipment's legs.
+
+Decisions come from the customs side of the API or back through adapters (answers to a
+push, CUSRES files, a simulator's decisions). Each is stored once, by
+(country, decision id); the same decision again is answered with the stored one, another
+decision under the same id is refused. A decision moves its leg's status, lands in the
+shipment's event chain, and the shipment's status is derived from its legs.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.contract import CustomsDecision, DecisionKind
+
+from .errors import ExchangeError
+from .outbox import acknowledge_delivery
+from .store.deliveries import DecisionRow, DeliveryStatus
+from .store.models import LegRow, ShipmentRow
+from .store.repositories import utcnow
+from .store.uow import UnitOfWork
+
+__all__ = [
+    "DecisionRefused", "DecisionConflict", "ShipmentNotRouted", "record_decision",
+    "shipment_status", "LEG_STATUS", "DecisionGate",
+]
+
+
+class DecisionRefused(ExchangeError, ValueError):
+    code = "decision.refused"
+
+    def __init__(self, message: str, *, code: str = "decision.refused"):
+        super().__init__(message)
+        self.code = code
+
+
+class DecisionConflict(DecisionRefused):
+    code = "decision.conflict"
+
+
+class ShipmentNotRouted(ExchangeError, LookupError):
+    code = "not-found"
+
+
+LEG_STATUS = {
+    DecisionKind.ACKNOWLEDGED: "acknowledged",
+    DecisionKind.ACCEPTED: "accepted",
+    DecisionKind.REJECTED: "rejected",
+    DecisionKind.HOLD: "held",
+    DecisionKind.QUERY: "query",
+    DecisionKind.ASSESSMENT: "assessed",
+    DecisionKind.GUARANTEE_ACCEPTED: "guaranteed",
+    DecisionKind.RELEASED: "released",
+}
+# A later decision never moves a released leg back (only the same release again).
+_FINAL = {"released"}
+
+DecisionGate = Callable[[UnitOfWork, ShipmentRow, LegRow, CustomsDecision], None]
+"""Checked before a decision is stored; raises DecisionRefused to refuse it (e.g. release
+while duties are outstanding). Gates may also record what follows from the decision."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    row: DecisionRow
+    created: bool
+
+
+def record_decision(uow: UnitOfWork, decision: CustomsDecision, *, actor_id: str | None,
+                    source: str, signature_report: dict[str, Any] | None = None,
+                    gates: Sequence[DecisionGate] = ()) -> Recorded:
+    """Store *decision* (caller commits). Refuses a shipment not routed to its country."""
+    shipment = uow.session.get(ShipmentRow, decision.shipment_id) if decision.shipment_id \
+        else None
+    if shipment is None and decision.delivery_id:
+        delivery = uow.deliveries.get(decision.delivery_id)
+        if delivery is not None and delivery.country == decision.country:
+            shipment = uow.session.get(ShipmentRow, delivery.shipment_id)
+    leg = next((l for l in shipment.legs if l.country == decision.country), None) \
+        if shipment is not None else None
+    if shipment is None or leg is None:
+        raise ShipmentNotRouted(
+            f"shipment {decision.shipment_id or '(unknown)'} is not routed to "
+            f"{decision.country}")
+    payload = decision.to_dict() | {"shipment_id": shipment.id}
+    existing = uow.decisions.get(decision.country, decision.decision_id)
+    if existing is not None:
+        if json.loads(existing.decision_json) == payload:
+            return Recorded(existing, False)
+        raise DecisionConflict(
+            f"decision {decision.decision_id} of {decision.country} was already recorded "
+            "with other content; decision ids cannot be reused")
+    if leg.status in _FINAL and decision.kind is not DecisionKind.RELEASED:
+        raise DecisionRefused(
+            f"the {decision.country} leg is already released; a {decision.kind} decision "
+            "cannot follow", code="decision.leg-released")
+    for gate in gates:
+        gate(uow, shipment, leg, decision)
+    row = uow.decisions.add(DecisionRow(
+        country=decision.country, decision_id=decision.decision_id, shipment_id=shipment.id,
+        delivery_id=decision.delivery_id, kind=str(decision.kind),
+        customs_reference=decision.customs_reference, decision_json=json.dumps(payload),
+        signed_xml=decision.signed_xml,
+        signature_report=json.dumps(signature_report) if signature_report else None,
+        source=source, actor_id=actor_id, created_at=utcnow()))
+    previous = leg.status
+    leg.status = LEG_STATUS[decision.kind]
+    uow.events.append(shipment.id, f"customs.{decision.kind}", {
+        **payload, "leg_status": leg.status, "previous_leg_status": previous, "source": source,
+        "signed": decision.signed_xml is not None}, actor_id=actor_id)
+    if decision.kind is DecisionKind.ACKNOWLEDGED and decision.delivery_id:
+        delivery = uow.deliveries.get(decision.delivery_id)
+        if delivery is not None and delivery.country == decision.country and \
+                delivery.status != DeliveryStatus.ACKNOWLEDGED:
+            acknowledge_delivery(uow, delivery.id, country=decision.country,
+                                 actor_id=actor_id or f"customs:{decision.country}",
+                                 reference=decision.customs_reference)
+    uow.flush()
+    return Recorded(row, True)
+
+
+def shipment_status(legs: Sequence[Any]) -> str:
+    """Derive a shipment's status from its legs (origin first, destination last):
+    submitted, in export clearance, exported / in transit through XX, at destination,
+    cleared; a rejection or hold anywhere is named first."""
+    statuses = [(leg.country, leg.status) for leg in legs]
+    for country, status in statuses:
+        if status == "rejected":
+            return f"rejected by {country} customs"
+    for country, status in statuses:
+        if status == "held":
+            return f"held for inspection in {country}"
+    if all(status == "pending" for _, status in statuses):
+        return "submitted"
+    origin, *transit, destination = statuses
+    if origin[1] != "released":
+        return "in export clearance"
+    for country, status in transit:
+        if status != "released":
+            return f"in transit through {country}"
+    if destination[1] == "released":
+        return "cleared"
+    if destination[1] == "pending" and not transit:
+        return "exported"
+    return "at destination"

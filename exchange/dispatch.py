@@ -1,0 +1,211 @@
+"""The outbox dispatcher: claim due deliveries, hand them to adapters, record the outcome.
+
+    dispatcher = Dispatcher(uow_factory, adapters, policy=RetryPolicy())
+    dispatcher.run_once()           # one batch; returns how many deliveries were attempted
+    dispatcher.run(stop_event)      # until stop_event is set
+
+Any number of dispatchers may run against one database (several processes, several hosts):
+they coordinate only through the rows' leases (see :mod:`exchange.store.deliveries`). A
+delivery is at-least-once: a dispatcher killed after the receiver got a document but before
+the outcome was recorded sends it again, with the same delivery id.
+
+Outcomes: the adapter's :class:`~adapters.contract.DeliveryResult` maps to a status
+(``delivered``, ``delivered-with-warnings``, ``acknowledged``, ``sent`` when the receiver
+still has to pull or answer, ``rejected`` with the receiver's reason); a
+:class:`~adapters.errors.RetryableDeliveryError` schedules a retry with exponential backoff
+and jitter until ``max_attempts``, then ``dead``; a
+:class:`~adapters.errors.PermanentDeliveryError` is ``dead`` at once.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from adapters.contract import Adapter, DeliveryEnvelope, DeliveryResult, DeliveryStatus as Sent
+from adapters.errors import AdapterError, PermanentDeliveryError, RetryableDeliveryError
+
+from .store.deliveries import DeliveryRow, DeliveryStatus
+from .store.models import DocumentRow, ShipmentRow
+from .store.repositories import utcnow
+from .store.uow import UnitOfWorkFactory
+
+__all__ = ["RetryPolicy", "Dispatcher", "worker_id"]
+
+log = logging.getLogger(__name__)
+
+_RESULT_STATUS = {
+    Sent.DELIVERED: DeliveryStatus.DELIVERED,
+    Sent.DELIVERED_WITH_WARNINGS: DeliveryStatus.DELIVERED_WITH_WARNINGS,
+    Sent.ACKNOWLEDGED: DeliveryStatus.ACKNOWLEDGED,
+    Sent.AWAITING_PULL: DeliveryStatus.SENT,
+    Sent.REJECTED: DeliveryStatus.REJECTED,
+}
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    base_delay: float = 2.0
+    max_delay: float = 900.0
+    lease_seconds: float = 120.0
+    """How long a claimed delivery stays with its dispatcher before others may take it."""
+
+    def delay(self, attempt: int, rng: random.Random | None = None) -> timedelta:
+        """Exponential backoff with jitter: between half and all of base * 2^(attempt-1)."""
+        ceiling = min(self.max_delay, self.base_delay * 2 ** max(0, attempt - 1))
+        return timedelta(seconds=ceiling * (rng or random).uniform(0.5, 1.0))
+
+
+class Dispatcher:
+    def __init__(self, uow_factory: UnitOfWorkFactory, adapters: Mapping[str, Adapter], *,
+                 policy: RetryPolicy = RetryPolicy(), batch_size: int = 50,
+                 concurrency: int = 4, worker: str | None = None,
+                 clock: Callable[[], datetime] = utcnow,
+                 on_result: Callable[[DeliveryRow, DeliveryResult], None] | None = None):
+        self.uow_factory = uow_factory
+        self.adapters = adapters
+        self.policy = policy
+        self.batch_size = batch_size
+        self.concurrency = max(1, concurrency)
+        self.worker = worker or worker_id()
+        self.clock = clock
+        self.on_result = on_result
+        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="dispatch") \
+            if self.concurrency > 1 else None
+
+    # ------------------------------------------------------------------ loop
+    def run(self, stop: threading.Event, *, idle_sleep: float = 0.5) -> None:
+        while not stop.is_set():
+            try:
+                done = self.run_once()
+            except Exception:  # a database restart only delays delivery
+                log.exception("dispatch batch failed; retrying after a pause")
+                done = 0
+            if not done:
+                stop.wait(idle_sleep)
+
+    def run_once(self) -> int:
+        now = self.clock()
+        with self.uow_factory.writing() as uow:
+            rows = uow.deliveries.claim(self.worker, limit=self.batch_size,
+                                        lease=timedelta(seconds=self.policy.lease_seconds),
+                                        now=now)
+            uow.commit()
+        if not rows:
+            return 0
+        envelopes = self._envelopes(rows)
+        if self._pool is None:
+            for row in rows:
+                self._attempt(row, envelopes.get(row.id))
+        else:
+            list(self._pool.map(lambda r: self._attempt(r, envelopes.get(r.id)), rows))
+        return len(rows)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        for adapter in self.adapters.values():
+            adapter.close()
+
+    # ------------------------------------------------------------ one delivery
+    def _envelopes(self, rows: list[DeliveryRow]) -> dict[str, DeliveryEnvelope | str]:
+        out: dict[str, DeliveryEnvelope | str] = {}
+        with self.uow_factory.reading() as uow:
+            session = uow.session
+            for row in rows:
+                doc = session.get(DocumentRow, row.document_id)
+                shipment = session.get(ShipmentRow, row.shipment_id)
+                if doc is None or shipment is None or doc.sealed is None:
+                    out[row.id] = "the document or shipment of this delivery is missing"
+                    continue
+                route = tuple(leg.country for leg in shipment.legs)
+                try:
+                    out[row.id] = DeliveryEnvelope(
+                        delivery_id=row.id, document_id=doc.id, document_version=doc.version,
+                        shipment_id=shipment.id, route=route, sender_country=route[0],
+                        receiver_country=row.country, document_type=doc.root,
+                        document=doc.sealed, original_sha256=doc.sha256,
+                        attempt=row.attempts)
+                except ValueError as exc:
+                    out[row.id] = f"cannot build the delivery envelope: {exc}"
+        return out
+
+    def _attempt(self, row: DeliveryRow, envelope: DeliveryEnvelope | str | None) -> None:
+        adapter = self.adapters.get(row.country)
+        result: DeliveryResult | None = None
+        error: str | None = None
+        retry = False
+        if isinstance(envelope, str) or envelope is None:
+            error = envelope or "no envelope"
+        elif adapter is None:
+            error, retry = f"no adapter is configured for {row.country}", True
+        else:
+            try:
+                result = adapter.deliver(envelope)
+            except RetryableDeliveryError as exc:
+                error, retry = f"{exc.code}: {exc}", True
+            except PermanentDeliveryError as exc:
+                error = f"{exc.code}: {exc}"
+            except AdapterError as exc:
+                error = f"{exc.code}: {exc}"
+            except Exception as exc:  # an adapter bug must not kill the dispatcher
+                log.exception("adapter %s raised", row.adapter,
+                              extra={"delivery_id": row.id, "country": row.country})
+                error, retry = f"adapter error: {type(exc).__name__}: {exc}", True
+        self._record(row, result, error, retry)
+
+    def _record(self, row: DeliveryRow, result: DeliveryResult | None, error: str | None,
+                retry: bool) -> None:
+        now = self.clock()
+        values: dict[str, Any]
+        if result is not None:
+            status = _RESULT_STATUS[result.status]
+            values = dict(status=status.value, last_error=None, reason=result.reason,
+                          receipt_reference=result.receipt_reference,
+                          first_sent_at=row.first_sent_at or now)
+            if status is not DeliveryStatus.SENT:
+                values["completed_at"] = now
+            event = {"delivery_id": row.id, "country": row.country, "status": status.value,
+                     "attempt": row.attempts, "document_id": row.document_id,
+                     "reason": result.reason, "warnings": list(result.warnings),
+                     "receipt_reference": result.receipt_reference,
+                     "duplicate": result.duplicate}
+            kind = f"delivery.{status.value}"
+        elif retry and row.attempts < self.policy.max_attempts:
+            status = DeliveryStatus.RETRYING
+            delay = self.policy.delay(row.attempts)
+            values = dict(status=status.value, last_error=error, next_attempt_at=now + delay)
+            event = {"delivery_id": row.id, "country": row.country, "attempt": row.attempts,
+                     "error": error, "next_attempt_at": (now + delay).isoformat()}
+            kind = "delivery.retrying"
+        else:
+            status = DeliveryStatus.DEAD
+            values = dict(status=status.value, last_error=error, completed_at=now)
+            event = {"delivery_id": row.id, "country": row.country, "attempt": row.attempts,
+                     "error": error}
+            kind = "delivery.dead"
+        with self.uow_factory.writing() as uow:
+            if not uow.deliveries.finish(row.id, self.worker, now=now, **values):
+                log.warning("lost the lease of delivery %s; its outcome is not recorded",
+                            row.id, extra={"delivery_id": row.id})
+                return
+            uow.events.append(row.shipment_id, kind, event, actor_id=None)
+            uow.commit()
+        log.info("delivery %s to %s: %s", row.id, row.country, status.value,
+                 extra={"delivery_id": row.id, "country": row.country,
+                        "shipment_id": row.shipment_id})
+        if result is not None and self.on_result is not None:
+            self.on_result(row, result)

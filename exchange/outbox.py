@@ -1,0 +1,142 @@
+"""The routing outbox: delivery rows written with the document, replays, acknowledgements.
+
+:func:`routing_hook` is an ``on_accepted`` hook of the submission pipeline: when a document
+is accepted it writes one delivery row per receiving country in the same transaction. An
+amendment (a document that supersedes another) is carried by the deliveries of the version
+it supersedes: for each such delivery that has not reached the receiver yet (or that the
+receiver rejected, or that is dead) the amendment becomes the version to send, keeping the
+delivery id; countries that already received the old version get a delivery of their own.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from adapters.members import Members
+
+from .errors import ExchangeError
+from .routing import RoutingRules
+from .store.deliveries import DeliveryRow, DeliveryStatus
+from .store.models import DocumentRow, ShipmentRow
+from .store.repositories import utcnow
+from .store.uow import UnitOfWork
+
+__all__ = ["routing_hook", "replay_delivery", "acknowledge_delivery", "DeliveryNotFound",
+           "DeliveryStateError", "delivery_view"]
+
+# Deliveries an amendment takes over instead of a new delivery.
+_TAKE_OVER = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING, DeliveryStatus.DEAD,
+              DeliveryStatus.REJECTED)
+
+
+class DeliveryNotFound(ExchangeError, LookupError):
+    code = "delivery.not-found"
+
+
+class DeliveryStateError(ExchangeError):
+    code = "delivery.state"
+
+
+def routing_hook(rules: RoutingRules, members: Members
+                 ) -> Callable[[UnitOfWork, ShipmentRow, DocumentRow], None]:
+    def hook(uow: UnitOfWork, shipment: ShipmentRow, doc: DocumentRow) -> None:
+        route = [leg.country for leg in shipment.legs]
+        now = utcnow()
+        taken: set[str] = set()
+        if doc.supersedes_id:
+            for old in uow.deliveries.for_shipment(shipment.id):
+                if old.document_id == doc.supersedes_id and old.status in _TAKE_OVER:
+                    old.document_id = doc.id
+                    taken.add(old.country)
+                    uow.events.append(shipment.id, "delivery.amended", {
+                        "delivery_id": old.id, "country": old.country,
+                        "document_id": doc.id, "replaces": doc.supersedes_id,
+                        "status": old.status}, actor_id=doc.submitted_by)
+        for country in rules.receivers(doc.root, route):
+            if country in taken:
+                continue
+            row = DeliveryRow(
+                id=str(uuid.uuid4()), shipment_id=shipment.id, first_document_id=doc.id,
+                document_id=doc.id, country=country, adapter=members[country].adapter,
+                status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now,
+                created_at=now, updated_at=now)
+            uow.deliveries.add(row)
+            uow.events.append(shipment.id, "delivery.queued", {
+                "delivery_id": row.id, "document_id": doc.id, "document_type": doc.root,
+                "country": country, "adapter": row.adapter}, actor_id=doc.submitted_by)
+        uow.flush()
+    return hook
+
+
+def replay_delivery(uow: UnitOfWork, delivery_id: str, *, actor_id: str,
+                    now: datetime | None = None) -> DeliveryRow:
+    """Queue a dead (or rejected) delivery again, with the same delivery id. If the document
+    it carried has been amended since, the replay carries the latest version."""
+    row = uow.deliveries.get(delivery_id)
+    if row is None:
+        raise DeliveryNotFound(f"no delivery {delivery_id}")
+    if row.status not in (DeliveryStatus.DEAD, DeliveryStatus.REJECTED):
+        raise DeliveryStateError(
+            f"delivery {delivery_id} is {row.status}; only dead or rejected deliveries can be "
+            "replayed")
+    latest = row.document_id
+    while (newer := uow.documents.superseding(latest)) is not None:
+        latest = newer.id
+    now = now or utcnow()
+    previous = row.status
+    row.document_id = latest
+    row.status = DeliveryStatus.PENDING
+    row.attempts = 0
+    row.next_attempt_at = now
+    row.updated_at = now
+    row.completed_at = None
+    row.last_error = None
+    uow.events.append(row.shipment_id, "delivery.replayed", {
+        "delivery_id": row.id, "country": row.country, "document_id": latest,
+        "previous_status": previous, "reason": row.reason}, actor_id=actor_id)
+    row.reason = None
+    uow.flush()
+    return row
+
+
+def acknowledge_delivery(uow: UnitOfWork, delivery_id: str, *, country: str, actor_id: str,
+                         reference: str | None = None) -> DeliveryRow:
+    """A customs authority acknowledges a delivery it pulled (idempotent)."""
+    row = uow.deliveries.get(delivery_id)
+    if row is None or row.country != country:
+        raise DeliveryNotFound(f"no delivery {delivery_id} for {country}")
+    if row.status == DeliveryStatus.ACKNOWLEDGED:
+        return row
+    if row.status not in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED,
+                          DeliveryStatus.DELIVERED_WITH_WARNINGS, DeliveryStatus.PENDING,
+                          DeliveryStatus.RETRYING, DeliveryStatus.SENDING):
+        raise DeliveryStateError(f"delivery {delivery_id} is {row.status}; it cannot be "
+                                 "acknowledged")
+    now = utcnow()
+    row.status = DeliveryStatus.ACKNOWLEDGED
+    row.receipt_reference = reference or row.receipt_reference
+    row.completed_at = row.completed_at or now
+    row.first_sent_at = row.first_sent_at or now
+    row.updated_at = now
+    row.lease_owner = row.lease_until = None
+    uow.events.append(row.shipment_id, "delivery.acknowledged", {
+        "delivery_id": row.id, "country": country, "reference": reference},
+        actor_id=actor_id)
+    uow.flush()
+    return row
+
+
+def delivery_view(row: DeliveryRow) -> dict:
+    def ts(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": row.id, "shipment_id": row.shipment_id, "document_id": row.document_id,
+        "first_document_id": row.first_document_id, "country": row.country,
+        "adapter": row.adapter, "status": row.status, "attempts": row.attempts,
+        "next_attempt_at": ts(row.next_attempt_at), "last_error": row.last_error,
+        "reason": row.reason, "receipt_reference": row.receipt_reference,
+        "created_at": ts(row.created_at), "updated_at": ts(row.updated_at),
+        "first_sent_at": ts(row.first_sent_at), "completed_at": ts(row.completed_at),
+    }
