@@ -99,7 +99,7 @@ def check_settings(spec: Iterable[Setting], raw: Mapping[str, Any], *,
                                code="adapter.setting-unknown")
     out: dict[str, Any] = {}
     for name, s in specs.items():
-        if name in raw:
+        if raw.get(name) is not None:  # None: an optional setting left out (checked before)
             out[name] = coerce_setting(s, raw[name], base_dir=base_dir)
         elif s.required:
             raise SettingError(f"missing setting {name!r}", setting=name,
