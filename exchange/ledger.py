@@ -1,9 +1,15 @@
 """The payment ledger of a shipment: append-only entries, derived balances and status.
 
 Pure domain code (stdlib, :mod:`exchange.money` and python-stdnum): no database, no clock,
-no configuration. The store loads a shipment's entries, hands them to :class:`Ledger`
-(which replays them through the same rules), asks :meth:`Ledger.post` about a new entry
-and inserts it only when ``Posting.recorded`` is true.
+no configuration. Two ways to use it, with the same rules:
+
+* in memory: :class:`Ledger` replays a shipment's entries; :meth:`Ledger.post` admits a
+  new one (``Posting.recorded``) or recognises a repeat; :meth:`Ledger.status`.
+* from a store, without replaying every entry: :func:`check_entry` takes the leg's
+  current :class:`Balance` (sums per kind) and the earlier entries sharing the new one's
+  entry id or :func:`idempotency_key`; :func:`derive_leg_status` takes the balance and
+  the leg's :class:`Charge` list (:func:`charges_of` its assessments and adjustments);
+  :func:`decide_release` takes the balance and the accepted guarantees.
 
 Entries (frozen; nothing is ever updated, every change is a new entry)
     :class:`Assessment`  duty lines of a customs assessment; payable by its RF reference
@@ -53,8 +59,10 @@ __all__ = [
     "EntryKind", "PaymentState", "PaymentSource", "DutyLine", "Assessment", "Payment",
     "Refund", "Adjustment", "Entry", "Guarantee", "Posting", "Balance", "LegStatus",
     "ShipmentStatus", "ReleaseDecision", "Ledger",
-    "new_entry_id", "entry_id_for", "assessment_reference", "signed_amount", "derive_state",
-    "check_release", "require_release",
+    "Charge", "new_entry_id", "entry_id_for", "assessment_reference", "signed_amount",
+    "idempotency_key", "check_entry", "charges_of", "earliest_unpaid_due", "derive_state",
+    "derive_leg_status", "derive_shipment_status", "decide_release", "check_release",
+    "require_release",
 ]
 
 
@@ -438,6 +446,124 @@ def _shipment_state(legs: Iterable[LegStatus]) -> PaymentState:
 
 
 @dataclass(frozen=True, slots=True)
+class Charge:
+    """Something that falls due: an assessment or a positive adjustment."""
+
+    amount: Money
+    due_at: datetime | None
+
+
+def charges_of(entries: Iterable[Entry], *, due_after: timedelta | None = None
+               ) -> tuple[Charge, ...]:
+    """The charges among a leg's entries (in order), each with its due time: the
+    assessment's ``due_at``, else ``recorded_at + due_after`` (None: no due time)."""
+    found = []
+    for entry in entries:
+        if isinstance(entry, Assessment) or (isinstance(entry, Adjustment)
+                                             and entry.money.is_positive()):
+            due = getattr(entry, "due_at", None) or (
+                entry.recorded_at + due_after if due_after is not None else None)
+            found.append(Charge(entry.money, due))
+    return tuple(found)
+
+
+def earliest_unpaid_due(balance: Balance, charges: Iterable[Charge]) -> datetime | None:
+    """Charges are covered oldest first by the credits (net payments and reductions);
+    the earliest due time of what stays uncovered, or None."""
+    # credits = net paid + reductions, where reductions = charges total - due
+    charges = [c for c in charges if c.amount.currency == balance.currency]
+    total = sum((c.amount.amount for c in charges), Decimal(0))
+    credit = balance.net_paid.amount + (total - balance.due.amount)
+    earliest: datetime | None = None
+    for charge in charges:
+        covered = min(charge.amount.amount, max(credit, Decimal(0)))
+        credit -= covered
+        if charge.amount.amount > covered and charge.due_at is not None \
+                and (earliest is None or charge.due_at < earliest):
+            earliest = charge.due_at
+    return earliest
+
+
+def derive_leg_status(shipment_id: str, balance: Balance, *, now: datetime,
+                      charges: Iterable[Charge] = ()) -> LegStatus:
+    """The status of a leg from its balance (e.g. sums kept or computed by the store) and
+    its charges (only needed for overdue): no replay of the entries needed."""
+    _aware(now, "now")
+    due_at = earliest_unpaid_due(balance, charges)
+    return LegStatus(shipment_id, balance.country, derive_state(balance),
+                     due_at is not None and now > due_at, due_at, balance)
+
+
+def derive_shipment_status(shipment_id: str, legs: Iterable[LegStatus]) -> ShipmentStatus:
+    legs = tuple(legs)
+    return ShipmentStatus(shipment_id, _shipment_state(legs), any(g.overdue for g in legs),
+                          legs)
+
+
+def idempotency_key(entry: Entry) -> tuple[EntryKind, str] | None:
+    """The reference under which a repeat of ``entry`` is recognised besides its entry id:
+    ``(payment, provider_reference)``, ``(refund, refund_reference)``; None for
+    assessments and adjustments (by entry id: see :func:`entry_id_for`). The store keeps
+    a unique index on it so that concurrent repeats count once."""
+    if isinstance(entry, Payment):
+        return (EntryKind.PAYMENT, entry.provider_reference)
+    if isinstance(entry, Refund):
+        return (EntryKind.REFUND, entry.refund_reference)
+    return None
+
+
+def _substance(entry: Entry) -> tuple[object, ...]:
+    """What must be equal for a repeat to be the same thing (not when it was recorded)."""
+    lines = entry.lines if isinstance(entry, Assessment) else None
+    return (type(entry), entry.shipment_id, entry.country, entry.money, lines,
+            idempotency_key(entry))
+
+
+def check_entry(entry: Entry, *, shipment_id: str, accepted_currency: str | None,
+                balance: Balance | None, earlier: Iterable[Entry] = ()) -> Entry | None:
+    """Every rule for a new entry, without a :class:`Ledger` (for the store).
+
+    ``accepted_currency``: the currency of ``entry.country`` on this shipment's route
+    (None: not on the route); ``balance``: the leg's current balance (None: no entries);
+    ``earlier``: the recorded entries with the same entry id or :func:`idempotency_key`.
+    Returns None if ``entry`` is new and admissible, the earlier entry if it is a repeat;
+    raises a :class:`LedgerError` subclass otherwise.
+    """
+    if not isinstance(entry, (Assessment, Payment, Refund, Adjustment)):
+        raise InvalidEntryError(f"not a ledger entry: {type(entry).__name__}")
+    if entry.shipment_id != shipment_id:
+        raise WrongShipmentError(
+            f"entry for shipment {entry.shipment_id!r} posted to {shipment_id!r}")
+    if accepted_currency is None:
+        raise UnknownLegError(f"{entry.country} is not on the route of shipment {shipment_id}")
+    if entry.money.currency != accepted_currency:
+        raise WrongCurrencyError(
+            f"{entry.country} accepts only {accepted_currency}, not {entry.money.currency}")
+    for other in earlier:
+        if _substance(other) == _substance(entry):
+            return other
+        what = (f"entry id {entry.entry_id}" if other.entry_id == entry.entry_id else
+                f"{other.kind} reference {idempotency_key(other)[1]!r}")  # type: ignore[index]
+        raise ReferenceConflictError(
+            f"{what} was already recorded with {other.money} on {other.country}; "
+            f"refusing {entry.money} on {entry.country}")
+    if isinstance(entry, Assessment):
+        return None
+    if balance is None or balance.assessments == 0:
+        raise NotAssessedError(
+            f"no assessment on {entry.country} for shipment {shipment_id}: "
+            f"nothing to {entry.kind} yet")
+    if isinstance(entry, Refund) and entry.money > balance.net_paid:
+        raise RefundExceedsPaidError(
+            f"refund {entry.money} exceeds the {balance.net_paid} paid on {entry.country}")
+    if isinstance(entry, Adjustment) and (balance.due + entry.money).is_negative():
+        raise AdjustmentBelowZeroError(
+            f"adjustment {entry.money} would bring the amount due on {entry.country} "
+            f"({balance.due}) below zero")
+    return None
+
+
+@dataclass(frozen=True, slots=True)
 class Posting:
     """What :meth:`Ledger.post` decided: ``recorded`` False means an idempotent repeat,
     and ``entry`` is then the entry recorded earlier (insert nothing)."""
@@ -480,7 +606,6 @@ class Ledger:
     def leg_entries(self, country: str) -> tuple[Entry, ...]:
         return tuple(e for e in self._entries if e.country == country)
 
-    # -- admitting entries ------------------------------------------------------------
     def post(self, entry: Entry) -> Posting:
         """Check ``entry`` against every rule and append it, or recognise a repeat.
 
@@ -491,7 +616,7 @@ class Ledger:
             return Posting(existing, recorded=False)
         self._entries.append(entry)
         self._by_id[entry.entry_id] = entry
-        key = _idempotency_key(entry)
+        key = idempotency_key(entry)
         if key is not None:
             self._by_ref[key] = entry
         leg = (entry.country, entry.money.currency)
@@ -501,59 +626,16 @@ class Ledger:
         return Posting(entry, recorded=True)
 
     def check(self, entry: Entry) -> Entry | None:
-        """Validate without appending: None if ``entry`` is new and admissible, the
-        earlier entry if it is an idempotent repeat; raise if it is refused."""
-        if not isinstance(entry, (Assessment, Payment, Refund, Adjustment)):
-            raise InvalidEntryError(f"not a ledger entry: {type(entry).__name__}")
-        if entry.shipment_id != self.shipment_id:
-            raise WrongShipmentError(
-                f"entry for shipment {entry.shipment_id!r} posted to {self.shipment_id!r}")
-        accepted = self.currencies.get(entry.country)
-        if accepted is None:
-            raise UnknownLegError(
-                f"{entry.country} is not on the route of shipment {self.shipment_id}")
-        if entry.money.currency != accepted:
-            raise WrongCurrencyError(
-                f"{entry.country} accepts only {accepted}, not {entry.money.currency}")
-        earlier = self._repeat_of(entry)
-        if earlier is not None:
-            return earlier
-        if isinstance(entry, Assessment):
-            return None
-        balance = self.balance(entry.country)
-        if balance.assessments == 0:
-            raise NotAssessedError(
-                f"no assessment on {entry.country} for shipment {self.shipment_id}: "
-                f"nothing to {entry.kind} yet")
-        if isinstance(entry, Refund) and entry.money > balance.net_paid:
-            raise RefundExceedsPaidError(
-                f"refund {entry.money} exceeds the {balance.net_paid} paid on {entry.country}")
-        if isinstance(entry, Adjustment) and (balance.due + entry.money).is_negative():
-            raise AdjustmentBelowZeroError(
-                f"adjustment {entry.money} would bring the amount due on {entry.country} "
-                f"({balance.due}) below zero")
-        return None
+        """Validate without appending (see :func:`check_entry`)."""
+        country = getattr(entry, "country", None)
+        accepted = self.currencies.get(country) if isinstance(country, str) else None
+        key = idempotency_key(entry) if isinstance(entry, _Entry) else None
+        earlier = [e for e in (self._by_id.get(getattr(entry, "entry_id", "")),
+                               self._by_ref.get(key) if key else None) if e is not None]
+        return check_entry(entry, shipment_id=self.shipment_id, accepted_currency=accepted,
+                           balance=self.balance(country) if accepted else None,
+                           earlier=dict.fromkeys(earlier))
 
-    def _repeat_of(self, entry: Entry) -> Entry | None:
-        same_id = self._by_id.get(entry.entry_id)
-        if same_id is not None:  # a repeat may differ only in when it was recorded
-            if type(same_id) is not type(entry) or _substance(same_id) != _substance(entry) \
-                    or _idempotency_key(same_id) != _idempotency_key(entry):
-                raise ReferenceConflictError(
-                    f"entry id {entry.entry_id} is already used by another entry")
-            return same_id
-        key = _idempotency_key(entry)
-        earlier = self._by_ref.get(key) if key is not None else None
-        if earlier is None:
-            return None
-        if _substance(earlier) != _substance(entry):
-            raise ReferenceConflictError(
-                f"{key[0]} reference {key[1]!r} was already recorded with "
-                f"{earlier.money} on {earlier.country}; refusing {entry.money} "
-                f"on {entry.country}")
-        return earlier
-
-    # -- deriving ---------------------------------------------------------------------
     def balance(self, country: str, currency: str | None = None) -> Balance:
         """Totals of one leg (in its accepted currency unless ``currency`` is given)."""
         code = currency or self.currencies.get(country)
@@ -569,62 +651,17 @@ class Ledger:
                    due_after: timedelta | None = None) -> LegStatus:
         """State of one leg; overdue when something unpaid is past its due time: the
         assessment's ``due_at`` or else ``recorded_at + due_after`` (None: no due time)."""
-        _aware(now, "now")
-        balance = self.balance(country)
-        due_at = _earliest_unpaid_due(self.leg_entries(country), balance, due_after)
-        return LegStatus(self.shipment_id, country, derive_state(balance),
-                         due_at is not None and now > due_at, due_at, balance)
+        return derive_leg_status(self.shipment_id, self.balance(country), now=now,
+                                 charges=charges_of(self.leg_entries(country),
+                                                    due_after=due_after))
 
     def status(self, *, now: datetime, due_after: timedelta | None = None) -> ShipmentStatus:
         """Every leg (route order of ``currencies``) and the state of the whole shipment."""
-        legs = tuple(self.leg_status(c, now=now, due_after=due_after) for c in self.currencies)
-        return ShipmentStatus(self.shipment_id, _shipment_state(legs),
-                              any(leg.overdue for leg in legs), legs)
+        return derive_shipment_status(self.shipment_id, (
+            self.leg_status(c, now=now, due_after=due_after) for c in self.currencies))
 
     def assessments(self) -> tuple[Assessment, ...]:
         return tuple(e for e in self._entries if isinstance(e, Assessment))
-
-
-def _idempotency_key(entry: Entry) -> tuple[EntryKind, str] | None:
-    if isinstance(entry, Payment):
-        return (EntryKind.PAYMENT, entry.provider_reference)
-    if isinstance(entry, Refund):
-        return (EntryKind.REFUND, entry.refund_reference)
-    return None  # assessments and adjustments: by entry id (see entry_id_for)
-
-
-def _substance(entry: Entry) -> tuple[object, ...]:
-    """What must be equal for a repeat under the same reference to be the same thing."""
-    if isinstance(entry, Assessment):
-        return (entry.country, entry.lines)
-    return (entry.country, entry.money)
-
-
-def _earliest_unpaid_due(entries: Iterable[Entry], balance: Balance,
-                         due_after: timedelta | None) -> datetime | None:
-    # Charges (assessments, positive adjustments) are covered oldest first by credits
-    # (net payments and negative adjustments); the earliest due of what stays uncovered.
-    credit = balance.net_paid.amount
-    charges: list[tuple[Decimal, datetime | None]] = []
-    for entry in entries:
-        if entry.money.currency != balance.currency:
-            continue
-        if isinstance(entry, Assessment):
-            due = entry.due_at or (entry.recorded_at + due_after if due_after else None)
-            charges.append((entry.money.amount, due))
-        elif isinstance(entry, Adjustment):
-            if entry.money.is_positive():
-                charges.append((entry.money.amount,
-                                entry.recorded_at + due_after if due_after else None))
-            else:
-                credit -= entry.money.amount
-    earliest: datetime | None = None
-    for amount, due in charges:
-        covered = min(amount, max(credit, Decimal(0)))
-        credit -= covered
-        if amount > covered and due is not None and (earliest is None or due < earliest):
-            earliest = due
-    return earliest
 
 
 # -- release gating -------------------------------------------------------------------
@@ -664,16 +701,15 @@ class ReleaseDecision:
                 "guarantees": list(self.guarantees)}
 
 
-def check_release(ledger: Ledger, country: str, *,
-                  guarantees: Iterable[Guarantee] = ()) -> ReleaseDecision:
-    """May customs of ``country`` release the shipment? Allowed when nothing is
-    outstanding on the leg, or when accepted guarantees of this shipment and leg in the
-    leg's currency together cover the outstanding amount."""
-    outstanding = ledger.balance(country).outstanding
+def decide_release(balance: Balance, guarantees: Iterable[Guarantee] = ()) -> ReleaseDecision:
+    """May customs release on this leg? Allowed when nothing is outstanding, or when the
+    accepted guarantees of the leg (same country, same currency; the caller passes
+    those of the shipment) together cover the outstanding amount."""
+    country, outstanding = balance.country, balance.outstanding
     if outstanding.is_zero():
         return ReleaseDecision(True, country, outstanding, f"nothing outstanding on {country}")
-    usable = [g for g in guarantees if g.shipment_id == ledger.shipment_id
-              and g.country == country and g.money.currency == outstanding.currency]
+    usable = [g for g in guarantees
+              if g.country == country and g.money.currency == outstanding.currency]
     refs = tuple(g.guarantee_reference for g in usable)
     covered = Money.zero(outstanding.currency)
     for g in usable:
@@ -690,6 +726,13 @@ def check_release(ledger: Ledger, country: str, *,
     return ReleaseDecision(False, country, outstanding,
                            f"{outstanding} outstanding on {country} and no accepted "
                            f"guarantee in {outstanding.currency}", "ledger.release.outstanding")
+
+
+def check_release(ledger: Ledger, country: str, *,
+                  guarantees: Iterable[Guarantee] = ()) -> ReleaseDecision:
+    """:func:`decide_release` on a ledger's leg (guarantees of other shipments ignored)."""
+    return decide_release(ledger.balance(country),
+                          [g for g in guarantees if g.shipment_id == ledger.shipment_id])
 
 
 def require_release(ledger: Ledger, country: str, *,

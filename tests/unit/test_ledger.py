@@ -302,3 +302,44 @@ def test_an_assessment_is_repeated_by_its_entry_id_not_its_customs_reference():
     assert led.balance("KZ").assessed == Money("120", "KZT")
     with pytest.raises(InvalidEntryError):
         entry_id_for()
+
+
+# -- the store's path: rules and status without replaying the entries --------------------
+def test_check_entry_with_balance_and_earlier_entries_as_the_store_has_them():
+    from exchange.ledger import Balance, check_entry, idempotency_key
+    led = ledger(assessment("100"), payment("40", ref="PSP-1"))
+    balance = led.balance("KZ")  # what SUM(...) GROUP BY kind gives the store
+    new = payment("60", ref="PSP-2")
+    assert idempotency_key(new) == ("payment", "PSP-2")
+    assert check_entry(new, shipment_id="S1", accepted_currency="KZT", balance=balance) is None
+    earlier = led.entries[1]
+    repeat = payment("40", ref="PSP-1")
+    assert check_entry(repeat, shipment_id="S1", accepted_currency="KZT", balance=balance,
+                       earlier=[earlier]) is earlier
+    with pytest.raises(ReferenceConflictError):
+        check_entry(payment("41", ref="PSP-1"), shipment_id="S1", accepted_currency="KZT",
+                    balance=balance, earlier=[earlier])
+    with pytest.raises(UnknownLegError):
+        check_entry(new, shipment_id="S1", accepted_currency=None, balance=None)
+    with pytest.raises(NotAssessedError):
+        check_entry(new, shipment_id="S1", accepted_currency="KZT", balance=None)
+    empty = Balance("KZ", "KZT", *(Money.zero("KZT"),) * 4)
+    with pytest.raises(NotAssessedError):
+        check_entry(new, shipment_id="S1", accepted_currency="KZT", balance=empty)
+
+
+def test_status_from_totals_equals_status_from_replay():
+    from exchange.ledger import charges_of, decide_release, derive_leg_status
+    week = timedelta(days=7)
+    entries = [assessment("100", ref="A"), payment("30"), adjustment("-10"),
+               adjustment("25", at=T0 + timedelta(days=3)), payment("80", ref="P-2")]
+    led = ledger(*entries)
+    now = T0 + timedelta(days=11)
+    replay = led.leg_status("KZ", now=now, due_after=week)
+    direct = derive_leg_status("S1", led.balance("KZ"), now=now,
+                               charges=charges_of(entries, due_after=week))
+    assert direct == replay
+    assert replay.state is PaymentState.PARTIALLY_PAID  # 115 due, 110 paid
+    assert replay.overdue and replay.due_at == T0 + timedelta(days=10)  # the adjustment's
+    assert not decide_release(led.balance("KZ")).allowed
+    assert decide_release(led.balance("KZ"), [guarantee("5")]).allowed
