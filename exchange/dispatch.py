@@ -33,12 +33,13 @@ from typing import Any
 from adapters.contract import Adapter, DeliveryEnvelope, DeliveryResult, DeliveryStatus as Sent
 from adapters.errors import AdapterError, PermanentDeliveryError, RetryableDeliveryError
 
+from .customs import DecisionRefused, ShipmentNotRouted, record_decision
 from .store.deliveries import DeliveryRow, DeliveryStatus
 from .store.models import DocumentRow, ShipmentRow
 from .store.repositories import utcnow
 from .store.uow import UnitOfWorkFactory
 
-__all__ = ["RetryPolicy", "Dispatcher", "worker_id"]
+__all__ = ["RetryPolicy", "Dispatcher", "DecisionCollector", "worker_id"]
 
 log = logging.getLogger(__name__)
 
@@ -209,3 +210,55 @@ class Dispatcher:
                         "shipment_id": row.shipment_id})
         if result is not None and self.on_result is not None:
             self.on_result(row, result)
+
+
+class DecisionCollector:
+    """Brings customs answers back: decisions that came with a delivery's answer, and those
+    waiting at the national side (a decisions URL, a CUSRES inbox folder). Each decision is
+    stored idempotently by (country, decision id); the national side is told to forget a
+    batch only after it is stored. Answers that cannot be read, or that name a shipment not
+    routed to that country, are logged with their reason and change nothing."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, adapters: Mapping[str, Adapter], *,
+                 gates: tuple = ()):
+        self.uow_factory = uow_factory
+        self.adapters = adapters
+        self.gates = gates
+        self.refused: list[str] = []
+
+    def record(self, decisions: Any, *, source: str) -> int:
+        stored = 0
+        for decision in decisions:
+            try:
+                with self.uow_factory.writing() as uow:
+                    if record_decision(uow, decision, actor_id=None, source=source,
+                                       gates=self.gates).created:
+                        stored += 1
+                    uow.commit()
+            except (ShipmentNotRouted, DecisionRefused) as exc:
+                message = f"{decision.country} decision {decision.decision_id}: {exc}"
+                self.refused.append(message)
+                log.warning("customs decision refused: %s", message,
+                            extra={"country": decision.country})
+        return stored
+
+    def on_result(self, row: DeliveryRow, result: DeliveryResult) -> None:
+        if result.decisions:
+            self.record(result.decisions, source=f"adapter:{row.adapter}")
+
+    def collect(self) -> int:
+        stored = 0
+        for country, adapter in self.adapters.items():
+            try:
+                batch = adapter.collect_decisions()
+            except AdapterError as exc:
+                log.warning("collecting %s decisions failed: %s", country, exc,
+                            extra={"country": country})
+                continue
+            for error in batch.errors:
+                self.refused.append(f"{country}: {error.code}: {error}")
+                log.warning("unreadable answer from %s customs: %s", country, error,
+                            extra={"country": country})
+            stored += self.record(batch.decisions, source=f"adapter:{adapter.kind}")
+            adapter.confirm_collected(batch)
+        return stored
