@@ -13,12 +13,17 @@ Wire protocol (what a national endpoint implements; the customs simulator is the
   PermanentDeliveryError ``adapter.delivery.refused``; 408, 429 and 5xx -> Retryable
   ``adapter.delivery.server-error``; connection refused -> Retryable ``.unreachable``;
   timeout -> Retryable ``.timeout``; connection dropped -> Retryable ``.connection-dropped``;
+  TLS handshake refused (bad server or client certificate) -> Retryable ``.tls`` (it ends
+  dead after the retries if the configuration is not fixed);
   a 2xx whose body is no receipt for this delivery -> PermanentDeliveryError ``.protocol``.
+* Optional mutual TLS: ``ca_bundle`` (trusted CAs of the endpoint), ``client_cert`` and
+  ``client_key`` (the hub's client certificate); unreadable files are a SettingError.
 * Decisions kept by the national system: ``GET {decisions_url}`` answers ``CustomsDecisions``;
   ``POST {decisions_url}/confirm`` with JSON ``{"decision_ids": [...]}`` releases them.
 """
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -30,6 +35,7 @@ from adapters.contract import (
 )
 from adapters.errors import (
     InvalidMessageError, PermanentDeliveryError, ResponseError, RetryableDeliveryError,
+    SettingError,
 )
 from adapters.messages import (
     ENVELOPE_MEDIA_TYPE, ENVELOPE_NS, RESPONSE_MEDIA_TYPE, read_decisions, read_receipt, render_envelope,
@@ -42,6 +48,33 @@ __all__ = ["HttpsPushAdapter", "MAX_RESPONSE_BYTES"]
 
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 _RETRYABLE_STATUS = {408, 425, 429}
+
+
+def _tls_failure(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _tls_context(settings: Mapping[str, Any]) -> ssl.SSLContext:
+    """Server verification against ca_bundle (else the system store), and the client
+    certificate for mutual TLS; unreadable files are a SettingError naming the setting."""
+    name = "ca_bundle"
+    try:
+        context = ssl.create_default_context(
+            cafile=str(settings["ca_bundle"]) if settings["ca_bundle"] else None)
+        if settings["client_cert"]:
+            name = "client_cert"
+            context.load_cert_chain(str(settings["client_cert"]),
+                                    str(settings["client_key"]) if settings["client_key"]
+                                    else None)
+    except (OSError, ssl.SSLError) as exc:
+        raise SettingError(f"setting {name!r}: cannot load the TLS files: {exc}",
+                           setting=name) from exc
+    return context
 
 
 class HttpsPushAdapter:
@@ -68,22 +101,9 @@ class HttpsPushAdapter:
         self.context = context
         timeout = httpx.Timeout(settings["timeout_seconds"],
                                 connect=settings["connect_timeout_seconds"])
-        cert = None
-        if settings["client_cert"]:
-            cert = (str(settings["client_cert"]), str(settings["client_key"])) \
-                if settings["client_key"] else str(settings["client_cert"])
-        verify: Any = True
-        if settings["ca_bundle"]:
-            import ssl
-
-            verify = ssl.create_default_context(cafile=str(settings["ca_bundle"]))
-            if cert:
-                verify.load_cert_chain(*(cert if isinstance(cert, tuple) else (cert,)))
-        elif cert:
-            import ssl
-
-            verify = ssl.create_default_context()
-            verify.load_cert_chain(*(cert if isinstance(cert, tuple) else (cert,)))
+        verify: ssl.SSLContext | bool = True
+        if settings["ca_bundle"] or settings["client_cert"]:
+            verify = _tls_context(settings)
         self._client = httpx.Client(timeout=timeout, verify=verify, follow_redirects=False,
                                     trust_env=False)
 
@@ -131,6 +151,9 @@ class HttpsPushAdapter:
             raise RetryableDeliveryError(f"{url}: connect timed out",
                                          code="adapter.delivery.timeout") from exc
         except httpx.ConnectError as exc:
+            if _tls_failure(exc):
+                raise RetryableDeliveryError(f"{url}: TLS handshake failed ({exc})",
+                                             code="adapter.delivery.tls") from exc
             raise RetryableDeliveryError(f"{url}: unreachable ({exc})",
                                          code="adapter.delivery.unreachable") from exc
         except httpx.TimeoutException as exc:
@@ -138,6 +161,9 @@ class HttpsPushAdapter:
                                          code="adapter.delivery.timeout") from exc
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError,
                 httpx.CloseError) as exc:
+            if _tls_failure(exc):  # TLS 1.3: a refused client certificate shows on read
+                raise RetryableDeliveryError(f"{url}: TLS refused ({exc})",
+                                             code="adapter.delivery.tls") from exc
             raise RetryableDeliveryError(f"{url}: connection dropped ({exc})",
                                          code="adapter.delivery.connection-dropped") from exc
         except httpx.TransportError as exc:

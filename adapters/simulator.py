@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, Response
@@ -49,7 +50,7 @@ from adapters.messages import (
 from signing.safexml import XmlError, parse_xml
 
 __all__ = ["Misbehaviour", "FollowUp", "SimulatorConfig", "SimulatorState", "create_app",
-           "SimulatorServer", "serve"]
+           "TlsFiles", "SimulatorServer", "serve"]
 
 
 class Misbehaviour(StrEnum):
@@ -351,13 +352,34 @@ async def _call_back(state: SimulatorState, decisions: list[CustomsDecision]) ->
                 pass  # the hub can still collect them from GET /v1/decisions
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """Server certificate and key (PEM); with ``client_ca`` clients must present a
+    certificate issued by it (mutual TLS)."""
+
+    certfile: Path
+    keyfile: Path
+    client_ca: Path | None = None
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        import ssl
+
+        options: dict[str, Any] = {"ssl_certfile": str(self.certfile),
+                                   "ssl_keyfile": str(self.keyfile)}
+        if self.client_ca is not None:
+            options.update(ssl_ca_certs=str(self.client_ca), ssl_cert_reqs=ssl.CERT_REQUIRED)
+        return options
+
+
 class SimulatorServer:
     """A real uvicorn server on 127.0.0.1 (free port by default) in a background thread."""
 
     def __init__(self, config: SimulatorConfig | None = None, *, host: str = "127.0.0.1",
-                 port: int = 0, verifier: EnvelopeVerifier | None = None):
+                 port: int = 0, verifier: EnvelopeVerifier | None = None,
+                 tls: TlsFiles | None = None):
         self.state = SimulatorState(config or SimulatorConfig(), verifier=verifier)
         self.host = host
+        self.tls = tls
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
@@ -367,7 +389,8 @@ class SimulatorServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{self.host}:{self.port}"
 
     @property
     def push_url(self) -> str:
@@ -385,7 +408,8 @@ class SimulatorServer:
 
         app = create_app(self.state.config, state=self.state)
         config = uvicorn.Config(app, log_level="critical", lifespan="off",
-                                timeout_graceful_shutdown=1, access_log=False)
+                                timeout_graceful_shutdown=1, access_log=False,
+                                **(self.tls.uvicorn_options() if self.tls else {}))
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run,
                                         kwargs={"sockets": [self._sock]}, daemon=True,
@@ -413,9 +437,10 @@ class SimulatorServer:
 
 
 def serve(config: SimulatorConfig, *, host: str = "127.0.0.1", port: int = 8701,
-          verifier: EnvelopeVerifier | None = None) -> None:
+          verifier: EnvelopeVerifier | None = None, tls: TlsFiles | None = None) -> None:
     """Run the simulator in the foreground until interrupted (``exchange simulate-customs``)."""
     import uvicorn
 
     uvicorn.run(create_app(config, verifier=verifier), host=host, port=port,
-                log_level="info", timeout_graceful_shutdown=1)
+                log_level="info", timeout_graceful_shutdown=1,
+                **(tls.uvicorn_options() if tls else {}))
