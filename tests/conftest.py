@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.http",
     "tests.fixtures.cli",
     "tests.fixtures.postgres",
+    "tests.fixtures.server",
 ]
