@@ -4,7 +4,7 @@ Every setting comes from, in order of precedence: arguments given to :func:`load
 environment variables with the prefix ``EXCHANGE_`` (``EXCHANGE_DATABASE_URL``,
 ``EXCHANGE_HUB_KEY_FILE``, ``EXCHANGE_LIMITS_MAX_BODY_BYTES``...), an optional TOML file named by
 ``EXCHANGE_CONFIG`` (tables ``[database]``, ``[hub]``, ``[members]``, ``[limits]``,
-``[dossier]``, ``[server]``), then the defaults below. The first underscore after the group
+``[dossier]``, ``[server]``, ``[routing]``, ``[dispatch]``), then the defaults below. The first underscore after the group
 name separates group and field, so ``EXCHANGE_HUB_KEY_PASSPHRASE`` is ``hub.key_passphrase``.
 
 A bad configuration raises :class:`ConfigError` naming the setting as the user would write it
@@ -31,7 +31,7 @@ from .paths import exchange_home
 
 __all__ = [
     "Settings", "DatabaseSettings", "HubSettings", "MembersSettings", "LimitsSettings",
-    "DossierSettings", "ServerSettings", "CheckSeverity", "ConfigError", "load_settings",
+    "DossierSettings", "ServerSettings", "RoutingSettings", "DispatchSettings", "CheckSeverity", "ConfigError", "load_settings",
     "default_members_file", "setting_name",
 ]
 
@@ -156,6 +156,27 @@ class DossierSettings(_Group):
     route_countries: CheckSeverity = CheckSeverity.ERROR
 
 
+class RoutingSettings(_Group):
+    file: Path | None = None
+    """TOML file of routing rules (document type -> origin/transit/destination/all);
+    default: the built-in rules of :mod:`exchange.routing`."""
+
+
+class DispatchSettings(_Group):
+    """The outbox dispatcher (``exchange dispatch``, or inside ``exchange serve --dispatch``)."""
+
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    base_delay_seconds: float = Field(default=2.0, gt=0)
+    max_delay_seconds: float = Field(default=900.0, gt=0)
+    lease_seconds: float = Field(default=120.0, gt=0)
+    """A claimed delivery returns to the queue if its dispatcher has not finished by then."""
+    batch_size: int = Field(default=50, ge=1, le=1000)
+    concurrency: int = Field(default=8, ge=1, le=64)
+    poll_seconds: float = Field(default=0.5, gt=0)
+    collect_seconds: float = Field(default=5.0, gt=0)
+    """How often customs answers are collected from the adapters."""
+
+
 class ServerSettings(_Group):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -173,6 +194,8 @@ class Settings(BaseSettings):
     limits: LimitsSettings = LimitsSettings()
     dossier: DossierSettings = DossierSettings()
     server: ServerSettings = ServerSettings()
+    routing: RoutingSettings = RoutingSettings()
+    dispatch: DispatchSettings = DispatchSettings()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],
