@@ -57,9 +57,10 @@ LEG_STATUS = {
 # A later decision never moves a released leg back (only the same release again).
 _FINAL = {"released"}
 
-DecisionGate = Callable[[UnitOfWork, ShipmentRow, LegRow, CustomsDecision], None]
-"""Checked before a decision is stored; raises DecisionRefused to refuse it (e.g. release
-while duties are outstanding). Gates may also record what follows from the decision."""
+DecisionGate = Callable[[UnitOfWork, ShipmentRow, LegRow, CustomsDecision, dict[str, Any]], None]
+"""Checked before a decision is stored, with the call's extra context (e.g. a guarantee's
+amount); raises DecisionRefused to refuse it (e.g. release while duties are outstanding).
+Gates may also record what follows from the decision, in the same transaction."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ class Recorded:
 
 def record_decision(uow: UnitOfWork, decision: CustomsDecision, *, actor_id: str | None,
                     source: str, signature_report: dict[str, Any] | None = None,
-                    gates: Sequence[DecisionGate] = ()) -> Recorded:
+                    gates: Sequence[DecisionGate] = (),
+                    context: dict[str, Any] | None = None) -> Recorded:
     """Store *decision* (caller commits). Refuses a shipment not routed to its country."""
     shipment = uow.session.get(ShipmentRow, decision.shipment_id) if decision.shipment_id \
         else None
@@ -97,7 +99,7 @@ def record_decision(uow: UnitOfWork, decision: CustomsDecision, *, actor_id: str
             f"the {decision.country} leg is already released; a {decision.kind} decision "
             "cannot follow", code="decision.leg-released")
     for gate in gates:
-        gate(uow, shipment, leg, decision)
+        gate(uow, shipment, leg, decision, context or {})
     row = uow.decisions.add(DecisionRow(
         country=decision.country, decision_id=decision.decision_id, shipment_id=shipment.id,
         delivery_id=decision.delivery_id, kind=str(decision.kind),

@@ -39,7 +39,8 @@ from .store.models import DocumentRow, ShipmentRow
 from .store.repositories import utcnow
 from .store.uow import UnitOfWorkFactory
 
-__all__ = ["RetryPolicy", "Dispatcher", "DecisionCollector", "worker_id"]
+__all__ = ["RetryPolicy", "Dispatcher", "DecisionCollector", "worker_id", "build_adapters",
+           "build_dispatcher", "run_dispatcher"]
 
 log = logging.getLogger(__name__)
 
@@ -262,3 +263,49 @@ class DecisionCollector:
             stored += self.record(batch.decisions, source=f"adapter:{adapter.kind}")
             adapter.confirm_collected(batch)
         return stored
+
+
+def build_adapters(members: Any, *, signer: Any = None, registry: Any = None
+                   ) -> dict[str, Adapter]:
+    """One adapter per member, from the members file (envelopes signed by *signer*)."""
+    from adapters.contract import AdapterContext
+    from adapters.registry import default_registry
+
+    registry = registry or default_registry()
+    context = AdapterContext(signer=signer)
+    return {m.code: registry.for_member(m, context=context) for m in members}
+
+
+def build_dispatcher(settings: Any, uow_factory: UnitOfWorkFactory, members: Any, *,
+                     signer: Any = None, gates: tuple = ()
+                     ) -> tuple[Dispatcher, DecisionCollector]:
+    d = settings.dispatch
+    adapters = build_adapters(members, signer=signer)
+    collector = DecisionCollector(uow_factory, adapters, gates=gates)
+    policy = RetryPolicy(max_attempts=d.max_attempts, base_delay=d.base_delay_seconds,
+                         max_delay=d.max_delay_seconds, lease_seconds=d.lease_seconds)
+    dispatcher = Dispatcher(uow_factory, adapters, policy=policy, batch_size=d.batch_size,
+                            concurrency=d.concurrency, on_result=collector.on_result)
+    return dispatcher, collector
+
+
+def run_dispatcher(dispatcher: Dispatcher, collector: DecisionCollector, stop: threading.Event,
+                   *, poll_seconds: float, collect_seconds: float) -> None:
+    """Deliver and collect until *stop* is set (a database or adapter outage only delays)."""
+    next_collect = 0.0
+    import time
+
+    while not stop.is_set():
+        try:
+            done = dispatcher.run_once()
+        except Exception:
+            log.exception("dispatch batch failed; retrying after a pause")
+            done = 0
+        if time.monotonic() >= next_collect:
+            try:
+                collector.collect()
+            except Exception:
+                log.exception("collecting customs answers failed")
+            next_collect = time.monotonic() + collect_seconds
+        if not done:
+            stop.wait(poll_seconds)
