@@ -60,7 +60,7 @@ class DocumentFacts:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DocumentFacts:
-        d = dict(d)
+        d = {"root": "", **d}
         for k in ("shipment_ids", "consignment_ids", "transit_countries"):
             d[k] = tuple(d.get(k) or ())
         for k in ("customs_value", "invoice_total"):

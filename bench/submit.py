@@ -1,0 +1,167 @@
+"""bench/submit: document submissions over loopback HTTP vs the same pipeline in-process.
+
+For each engine (SQLite, PostgreSQL) a fresh `exchange serve` receives N `POST
+/v1/shipments/{id}/documents` of a mid-size UBL document (the official Waybill example, 22 KB,
+each copy with its own ID so none is a duplicate) from C concurrent clients. In the same run
+the same pipeline (safe parse, validate, verify, seal, facts) is called in-process with the
+same concurrency, without HTTP and without the database. Prints submissions per second,
+p50/p99 latency and the ratio HTTP-and-store / in-process. Targets: ratio >= 0.5, p99 < 5 x p50.
+
+    .venv/bin/python bench/submit.py [--requests 400] [--concurrency 4] [--engines sqlite,postgresql]
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from submit_support import bench_home, database, server_env, start_server, summary
+
+import httpx
+
+WAYBILL = Path(__file__).resolve().parents[2] / "shared/standards/ubl-2.4/xml/" \
+    "UBL-Waybill-2.0-Example-International.xml"
+MARK = b"<cbc:ID>KHN23-44044-1</cbc:ID>"
+
+
+def documents(template: bytes):
+    for i in itertools.count():
+        yield template.replace(MARK, f"<cbc:ID>KHN23-{i:09d}</cbc:ID>".encode(), 1)
+
+
+def run_threads(n: int, concurrency: int, work) -> tuple[float, list[float]]:
+    lock = threading.Lock()
+    counter = itertools.count()
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    def worker(slot: int) -> None:
+        while True:
+            with lock:
+                i = next(counter)
+            if i >= n:
+                return
+            t0 = time.perf_counter()
+            try:
+                work(slot, i)
+            except Exception as exc:  # noqa: BLE001
+                errors.append(repr(exc))
+                return
+            dt = time.perf_counter() - t0
+            with lock:
+                latencies.append(dt)
+
+    threads = [threading.Thread(target=worker, args=(s,)) for s in range(concurrency)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise SystemExit(f"errors: {errors[:3]}")
+    return elapsed, latencies
+
+
+def in_process(home: Path, template: bytes, n: int, concurrency: int) -> float:
+    import os
+
+    os.environ["EXCHANGE_HOME"] = str(home)
+    from exchange.config import load_settings
+    from exchange.pipeline import DocumentInput, inspect_document
+    from exchange.schemapacks import SchemaStore
+    from exchange.signatures import hub_sealer, member_checker
+    from exchange.validation import Validator
+    from adapters.members import load_members
+
+    settings = load_settings(hub={"key_file": home / "hub/hub-key.pem",
+                                  "cert_file": home / "hub/hub-cert.pem",
+                                  "key_passphrase": "hub-pass"})
+    validator, sealer = Validator(SchemaStore(home / "schemas")), hub_sealer(settings.hub)
+    checker = member_checker(load_members(base_dir=home))
+    docs = list(itertools.islice(documents(template), n + 20))
+
+    def work(_slot: int, i: int) -> None:
+        ins = inspect_document(DocumentInput(docs[i], "waybill.xml"), validator=validator,
+                               checker=checker, sealer=sealer, origin="KG",
+                               require_signature=False)
+        assert not ins.refused, ins.refusal
+
+    run_threads(20, concurrency, work)  # warm-up: schema compiled, key loaded
+    elapsed, _ = run_threads(n, concurrency, work)
+    return n / elapsed
+
+
+def over_http(home: Path, engine: str, template: bytes, n: int, concurrency: int
+              ) -> tuple[float, float, float]:
+    from exchange.config import DatabaseSettings
+    from exchange.domain import PartyKind
+    from exchange.parties import add_party
+    from exchange.store import UnitOfWorkFactory, create_engines, upgrade
+
+    with tempfile.TemporaryDirectory() as tmp, database(engine, Path(tmp)) as url:
+        engines = create_engines(DatabaseSettings(url=url))
+        upgrade(engines)
+        with UnitOfWorkFactory(engines).writing() as uow:
+            _, key = add_party(uow, kind=PartyKind.FORWARDER, name="bench")
+            uow.commit()
+        engines.dispose()
+        server = start_server(server_env(home, url), log_path=Path(tmp) / "server.log")
+        try:
+            headers = {"Authorization": f"Bearer {key.token}"}
+            clients = [httpx.Client(base_url=server.base_url, headers=headers, timeout=120)
+                       for _ in range(concurrency)]
+            shipments = [c.post("/v1/shipments", json={
+                "route": {"origin": "KG", "transit": ["UZ"], "destination": "AF"},
+                "transport_mode": "road"}).json()["id"] for c in clients]
+            docs = list(itertools.islice(documents(template), n + 20))
+
+            def work(slot: int, i: int) -> None:
+                r = clients[slot].post(f"/v1/shipments/{shipments[slot]}/documents",
+                                       content=docs[i],
+                                       headers={"Content-Type": "application/xml"})
+                if r.status_code != 201:
+                    raise RuntimeError(f"{r.status_code} {r.text[:300]}")
+
+            run_threads(20, concurrency, lambda s, i: work(s, n + i))  # warm-up
+            elapsed, latencies = run_threads(n, concurrency, work)
+            for c in clients:
+                c.close()
+        finally:
+            server.stop()
+    p50, p99, _ = summary(latencies)
+    return n / elapsed, p50, p99
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--requests", type=int, default=400)
+    ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument("--engines", default="sqlite,postgresql")
+    ap.add_argument("--document", type=Path, default=WAYBILL)
+    args = ap.parse_args()
+    template = args.document.read_bytes()
+    assert MARK in template, "the document needs the Waybill example's cbc:ID to vary"
+    results = {}
+    with bench_home() as home:
+        base = in_process(home, template, args.requests, args.concurrency)
+        print(f"in-process pipeline: {base:8.1f} documents/s "
+              f"({args.requests} documents of {len(template):,} bytes, "
+              f"concurrency {args.concurrency})")
+        for engine in args.engines.split(","):
+            tps, p50, p99 = over_http(home, engine, template, args.requests, args.concurrency)
+            ratio = tps / base
+            results[engine] = dict(tps=round(tps, 1), p50_ms=round(p50, 1), p99_ms=round(p99, 1),
+                                   ratio=round(ratio, 2), p99_over_p50=round(p99 / p50, 2))
+            print(f"{engine:10s} HTTP+store: {tps:8.1f} submissions/s  p50 {p50:7.1f} ms  "
+                  f"p99 {p99:7.1f} ms  p99/p50 {p99 / p50:4.2f}  ratio HTTP+store/in-process "
+                  f"{ratio:4.2f} (target >= 0.5)")
+    print(json.dumps({"in_process_tps": round(base, 1), **results}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Shared by bench/submit.py and bench/growth.py: a throwaway database per engine, an
+EXCHANGE_HOME with the UBL pack and a hub identity, and a real `exchange serve`."""
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.fixtures.packs import UBL_SOURCE  # noqa: E402
+from tests.fixtures.postgres import PostgresServer  # noqa: E402
+from tests.fixtures.server import make_hub_identity, start_server  # noqa: E402
+
+__all__ = ["database", "bench_home", "server_env", "start_server", "percentile", "summary"]
+
+
+@contextlib.contextmanager
+def database(engine: str, folder: Path) -> Iterator[str]:
+    if engine == "sqlite":
+        yield f"sqlite:///{folder / 'bench.db'}"
+        return
+    server = PostgresServer().start()
+    try:
+        yield server.create_database("bench")
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def bench_home() -> Iterator[Path]:
+    """A temporary EXCHANGE_HOME with ubl-2.4 installed and a hub key + certificate."""
+    from exchange.schemapacks import SchemaStore
+
+    with tempfile.TemporaryDirectory(prefix="exchange-bench-") as tmp:
+        home = Path(tmp)
+        SchemaStore(home / "schemas").install("ubl-2.4", str(UBL_SOURCE))
+        make_hub_identity(home / "hub")
+        yield home
+
+
+def server_env(home: Path, db_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXCHANGE_")}
+    env.update({"EXCHANGE_HOME": str(home), "EXCHANGE_DATABASE_URL": db_url,
+                "EXCHANGE_HUB_KEY_FILE": str(home / "hub" / "hub-key.pem"),
+                "EXCHANGE_HUB_CERT_FILE": str(home / "hub" / "hub-cert.pem"),
+                "EXCHANGE_HUB_KEY_PASSPHRASE": "hub-pass"})
+    return env
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def summary(latencies: list[float]) -> tuple[float, float, float]:
+    """(p50 ms, p99 ms, mean ms)."""
+    return (percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000,
+            statistics.fmean(latencies) * 1000)
