@@ -5,10 +5,11 @@
     │   ├── UnknownAdapterError    no adapter registered under that kind (LookupError)
     │   ├── SettingError           a setting is missing, unknown or of the wrong type
     │   └── MembersFileError       the members file is bad; names the file and the line
-    ├── DeliveryError              a delivery attempt failed; the dispatcher decides by subclass
-    │   ├── RetryableDeliveryError try again later (endpoint down, 5xx, timeout, dropped connection)
-    │   └── PermanentDeliveryError retrying cannot help (4xx, bad configuration, payload refused
-    │                              before the receiver could judge it)
+    ├── DeliveryError              a delivery attempt failed; the dispatcher acts by subclass
+    │   ├── RetryableDeliveryError try again later (endpoint down, 5xx, timeout, connection
+    │   │                          dropped, TLS refused, folder not writable)
+    │   └── PermanentDeliveryError retrying cannot help (4xx, an answer that makes no sense,
+    │                              a payload that cannot be rendered)
     └── ResponseError              a national response cannot be mapped (ValueError)
         ├── InvalidMessageError    an envelope/receipt/decision XML is unsafe, malformed or
         │                          not valid against our XSD (``line``/``column`` when known)

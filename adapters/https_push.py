@@ -38,8 +38,8 @@ from adapters.errors import (
     SettingError,
 )
 from adapters.messages import (
-    ENVELOPE_MEDIA_TYPE, ENVELOPE_NS, RESPONSE_MEDIA_TYPE, read_decisions, read_receipt, render_envelope,
-    validate_message,
+    ENVELOPE_MEDIA_TYPE, ENVELOPE_NS, RESPONSE_MEDIA_TYPE, read_decisions, read_receipt,
+    render_envelope, validate_message,
 )
 from adapters.settings import Setting, SettingType
 from signing.safexml import parse_xml

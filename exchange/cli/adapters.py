@@ -50,8 +50,9 @@ def list_kinds() -> None:
 @adapters_app.command("check")
 def check(
     kind: Annotated[str, typer.Argument(help="Adapter kind, e.g. https-push.")],
-    setting: Annotated[list[str], typer.Option(
-        "--setting", help="KEY=VALUE adapter setting (repeatable); overrides the kit's.")] = [],
+    setting: Annotated[Optional[list[str]], typer.Option(
+        "--setting", help="KEY=VALUE adapter setting (repeatable); overrides the kit's.")
+    ] = None,
     country: Annotated[str, typer.Option(help="Receiving member country.")] = "UZ",
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
@@ -60,7 +61,7 @@ def check(
     from adapters.errors import AdapterConfigError
 
     try:
-        report = check_adapter(kind, country=country.upper(), settings=_settings(setting))
+        report = check_adapter(kind, country=country.upper(), settings=_settings(setting or []))
     except AdapterConfigError as exc:
         fail(f"{exc.code}: {exc}")
     if as_json:
