@@ -227,6 +227,7 @@ def store_document(ins: Inspected, shipment: ShipmentRow, *, uow: UnitOfWork, ac
                    on_accepted: Sequence[AcceptedHook] = ()) -> Outcome:
     """Store an inspected document in *shipment* (caller commits)."""
     stream = shipment.id
+    uow.events.lock(stream)  # one writer per shipment: duplicate and version checks hold
     if ins.refused:
         uow.events.append(stream, EventKind.DOCUMENT_REFUSED, _refusal_event(ins),
                           actor_id=actor_id)

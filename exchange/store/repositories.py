@@ -173,6 +173,11 @@ class EventLog(_Repo):
             select(EventHeadRow).where(EventHeadRow.stream == stream)
             .with_for_update().execution_options(populate_existing=True)).one()
 
+    def lock(self, stream: str) -> None:
+        """Take the stream's lock until the end of the transaction (PostgreSQL: row lock on
+        its head; SQLite: writers are already serialised by ``BEGIN IMMEDIATE``)."""
+        self._head(stream)
+
     def append(self, stream: str, kind: str, data: dict[str, Any], *,
                actor_id: str | None) -> EventRow:
         head = self._head(stream)
