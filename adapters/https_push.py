@@ -16,6 +16,7 @@ Wire protocol (what a national endpoint implements; the customs simulator is the
   TLS handshake refused (bad server or client certificate) -> Retryable ``.tls`` (it ends
   dead after the retries if the configuration is not fixed);
   a 2xx whose body is no receipt for this delivery -> PermanentDeliveryError ``.protocol``.
+* Optional bearer token, read from the environment variable named by ``auth_token_env``.
 * Optional mutual TLS: ``ca_bundle`` (trusted CAs of the endpoint), ``client_cert`` and
   ``client_key`` (the hub's client certificate); unreadable files are a SettingError.
 * Decisions kept by the national system: ``GET {decisions_url}`` answers ``CustomsDecisions``;
@@ -23,6 +24,7 @@ Wire protocol (what a national endpoint implements; the customs simulator is the
 """
 from __future__ import annotations
 
+import os
 import ssl
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -93,6 +95,9 @@ class HttpsPushAdapter:
         Setting("ca_bundle", SettingType.PATH, help="CA bundle trusted for the endpoint"),
         Setting("sign", SettingType.BOOL, default=True,
                 help="sign envelopes with the hub key when the hub has one"),
+        Setting("auth_token_env", SettingType.STR,
+                help="name of the environment variable holding a bearer token for the "
+                     "endpoint (the token itself never goes in the members file)"),
     )
 
     def __init__(self, country: str, settings: Mapping[str, Any], context: AdapterContext):
@@ -104,8 +109,16 @@ class HttpsPushAdapter:
         verify: ssl.SSLContext | bool = True
         if settings["ca_bundle"] or settings["client_cert"]:
             verify = _tls_context(settings)
+        headers = {}
+        if settings["auth_token_env"]:
+            token = os.environ.get(settings["auth_token_env"])
+            if not token:
+                raise SettingError(f"setting 'auth_token_env': environment variable "
+                                   f"{settings['auth_token_env']} is not set",
+                                   setting="auth_token_env")
+            headers["Authorization"] = f"Bearer {token}"
         self._client = httpx.Client(timeout=timeout, verify=verify, follow_redirects=False,
-                                    trust_env=False)
+                                    trust_env=False, headers=headers)
 
     @classmethod
     def create(cls, *, country: str, settings: Mapping[str, Any],

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import hmac
 import itertools
 import socket
 import threading
@@ -84,6 +85,8 @@ class SimulatorConfig:
     slow_seconds: float = 1.0
     callback_url: str | None = None
     max_body_bytes: int = 25 * 1024 * 1024
+    bearer_token: str | None = None
+    """When set, pushes without ``Authorization: Bearer <token>`` are answered 401."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "misbehaviour", Misbehaviour(self.misbehaviour))
@@ -264,6 +267,11 @@ def create_app(config: SimulatorConfig, *, verifier: EnvelopeVerifier | None = N
 
     @api.post("/v1/deliveries")
     async def push(request: Request) -> Response:
+        token = state.config.bearer_token
+        if token and not hmac.compare_digest(request.headers.get("authorization", ""),
+                                             f"Bearer {token}"):
+            return Response("missing or wrong bearer token", status_code=401,
+                            media_type="text/plain")
         body = await _read_limited(request, state.config.max_body_bytes)
         if body is None:
             return Response("body too large", status_code=413, media_type="text/plain")

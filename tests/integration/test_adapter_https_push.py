@@ -146,3 +146,20 @@ def test_receiver_refuses_garbage_with_400_and_counts_it(simulator):
     assert answer.status_code == 400 and b"Idempotency-Key" in answer.content
     assert simulator.state.stats()["invalid"] == 4
     assert simulator.state.stats()["deliveries"] == 0
+
+
+def test_bearer_token_comes_from_the_environment(start_simulator, monkeypatch):
+    sim = start_simulator(country="UZ", bearer_token="s3cret")
+    monkeypatch.setenv("TEST_UZ_TOKEN", "s3cret")
+    adapter = push_adapter(sim, auth_token_env="TEST_UZ_TOKEN")
+    assert adapter.deliver(make_envelope("UZ")).status is DeliveryStatus.ACKNOWLEDGED
+    monkeypatch.setenv("TEST_UZ_TOKEN", "wrong")
+    with pytest.raises(PermanentDeliveryError) as info:
+        push_adapter(sim, auth_token_env="TEST_UZ_TOKEN").deliver(make_envelope("UZ"))
+    assert info.value.code == "adapter.delivery.refused" and info.value.status_code == 401
+    monkeypatch.delenv("TEST_UZ_TOKEN")
+    from adapters.errors import SettingError
+
+    with pytest.raises(SettingError, match="TEST_UZ_TOKEN is not set"):
+        push_adapter(sim, auth_token_env="TEST_UZ_TOKEN")
+    assert sim.state.stats()["deliveries"] == 1
