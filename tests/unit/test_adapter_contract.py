@@ -153,3 +153,27 @@ def test_inbox_adapter_waits_for_the_pull():
     assert adapter.collect_decisions().decisions == ()
     with pytest.raises(ResponseError):
         adapter.parse_response(b"<x/>")
+
+
+@pytest.mark.parametrize(("kind", "settings"), [
+    ("inbox", {}),
+    ("https-push", {"endpoint": "http://127.0.0.1:9/v1/deliveries"}),
+    ("edifact-file", {"outbox_dir": "/nonexistent/out", "inbox_dir": "/nonexistent/in"}),
+])
+def test_reference_adapters_satisfy_the_protocol(kind, settings):
+    from adapters.contract import Adapter
+
+    adapter = default_registry().create(kind, country="UZ", settings=settings)
+    assert isinstance(adapter, Adapter) and adapter.kind == kind and adapter.country == "UZ"
+    adapter.close()
+
+
+def test_importing_the_package_stays_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, adapters; print(sorted(m for m in ('httpx', 'fastapi', 'pydifact', "
+            "'uvicorn', 'lxml') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
