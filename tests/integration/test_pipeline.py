@@ -1,0 +1,52 @@
+"""The document pipeline with the real validator: refusals happen before anything is sealed
+or stored, with the reason as the problem code."""
+from __future__ import annotations
+
+import pytest
+
+from exchange.pipeline import DocumentInput, inspect_document
+from tests.fixtures.packs import UBL_EXAMPLES
+
+WAYBILL = (UBL_EXAMPLES / "UBL-Waybill-2.0-Example-International.xml").read_bytes()
+
+
+class MustNotSeal:
+    def seal(self, tree, data):  # a refused document is never sealed
+        raise AssertionError("sealed a refused document")
+
+
+def inspect(validator, data: bytes, *, require: bool = False):
+    return inspect_document(DocumentInput(data, "doc.xml"), validator=validator, checker=None,
+                            sealer=MustNotSeal(), origin="KZ", require_signature=require)
+
+
+@pytest.mark.parametrize("data, code, rule", [
+    (b"<?xml version='1.0'?><!DOCTYPE a [<!ENTITY e 'x'>]><a>&e;</a>", "xml-unsafe",
+     "xml.doctype-forbidden"),
+    (b"<a><b></a>", "document-invalid", "xml.not-well-formed"),
+    (b"", "document-invalid", "xml.not-well-formed"),
+    (b"<Waybill xmlns='urn:unknown'/>", "document-invalid", "document.unknown-type"),
+])
+def test_refusals_carry_the_report_and_their_code(validator, data, code, rule):
+    ins = inspect(validator, data)
+    assert ins.refused and ins.refusal.code == code
+    assert ins.validation["decision"] == "reject"
+    rules = [f["rule"] for layer in ins.validation["layers"] for f in layer["findings"]]
+    assert rule in rules
+    assert ins.sealed is None
+
+
+def test_schema_errors_keep_line_and_path(validator):
+    bad = WAYBILL.replace(b"<cbc:IssueDate>2005-06-25</cbc:IssueDate>",
+                          b"<cbc:IssueDate>25.06.2005</cbc:IssueDate>")
+    ins = inspect(validator, bad)
+    assert ins.refusal.code == "document-invalid"
+    (finding,) = [f for layer in ins.validation["layers"] for f in layer["findings"]]
+    assert finding["line"] == 9 and "IssueDate" in finding["path"]
+
+
+def test_unsigned_document_refused_where_a_signature_is_required(validator):
+    ins = inspect(validator, WAYBILL, require=True)
+    assert ins.refusal.code == "signature-required"
+    assert ins.validation["decision"] == "accept"  # valid, but unsigned
+    assert ins.signature == {"present": False, "required": True}
