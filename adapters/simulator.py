@@ -162,10 +162,9 @@ class SimulatorState:
                 seen["copies"] += 1
                 return 200, render_receipt(Receipt(envelope.delivery_id, "duplicate",
                                                    reference=seen["reference"])), []
-            if envelope.receiver_country != cfg.country or cfg.push_answer == "reject":
-                reason = (Reason("SIM-COUNTRY", f"not for {cfg.country}")
-                          if envelope.receiver_country != cfg.country else
-                          Reason("SIM-R01", "refused by the simulated national system"))
+            refusal = _refusal(envelope, cfg)
+            if refusal is not None:
+                reason = refusal
                 self.deliveries[envelope.delivery_id] = {
                     "reference": None, "copies": 1, "rejected": True,
                     "document_id": envelope.document_id, "document_type": envelope.document_type}
@@ -239,6 +238,22 @@ class SimulatorState:
             case FollowUp.RELEASE:
                 return self._decision(envelope, reference, DecisionKind.RELEASED)
         raise AssertionError(follow)  # pragma: no cover
+
+
+def _refusal(envelope: DeliveryEnvelope, cfg: SimulatorConfig) -> Reason | None:
+    """Why the simulated national system refuses this delivery, if it does."""
+    if envelope.receiver_country != cfg.country:
+        return Reason("SIM-COUNTRY", f"not for {cfg.country}")
+    try:
+        root = parse_xml(envelope.document).getroot()
+    except XmlError as exc:
+        return Reason("SIM-DOCUMENT", f"the document cannot be read: {exc.message}")
+    if etree.QName(root).localname != envelope.document_type:
+        return Reason("SIM-TYPE", f"the document is a {etree.QName(root).localname}, "
+                                  f"not a {envelope.document_type}")
+    if cfg.push_answer == "reject":
+        return Reason("SIM-R01", "refused by the simulated national system")
+    return None
 
 
 def _declared_value(document: bytes) -> Decimal:

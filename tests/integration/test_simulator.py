@@ -117,3 +117,19 @@ def test_many_concurrent_copies_of_one_delivery_are_kept_once(simulator):
     assert results == [200] * 12
     stats = simulator.state.stats()
     assert (stats["deliveries"], stats["duplicates"], stats["pending_decisions"]) == (1, 11, 1)
+
+
+@pytest.mark.parametrize(("document", "doc_type", "code"), [
+    (b"<Invoice><unclosed></Invoice>", "Invoice", "SIM-DOCUMENT"),
+    (b'<!DOCTYPE x [<!ENTITY a "b">]><Invoice>&a;</Invoice>', "Invoice", "SIM-DOCUMENT"),
+    (b"<Waybill/>", "Invoice", "SIM-TYPE"),
+])
+def test_documents_that_cannot_be_read_are_rejected_with_a_reason(simulator, document,
+                                                                   doc_type, code):
+    from adapters.messages import read_receipt
+
+    answer = push(simulator, make_envelope("UZ", document=document, document_type=doc_type))
+    assert answer.status_code == 422
+    receipt = read_receipt(answer.content)
+    assert receipt.status == "rejected" and receipt.reasons[0].code == code
+    assert simulator.state.stats()["pending_decisions"] == 0
