@@ -1,6 +1,6 @@
 """Benchmark of the payments core (no store): camt.054 reconciliation and status.
 
-    .venv/bin/python bench/payments_core.py [--entries 10000] [--database-url URL]
+    .venv/bin/python bench/payments_core.py [--entries 10000] [--postgres | --database-url URL]
 
 Prints, measured side by side in one run (best of --repeat):
 
@@ -152,8 +152,19 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--postgres", action="store_true",
+                        help="compare with a throwaway PostgreSQL server (as the test suite's)")
     args = parser.parse_args()
-    bench_reconcile(args.entries, args.repeat, args.database_url)
+    if args.postgres:
+        from tests.fixtures.postgres import PostgresServer
+
+        server = PostgresServer().start()
+        try:
+            bench_reconcile(args.entries, args.repeat, server.url())
+        finally:
+            server.stop()
+    else:
+        bench_reconcile(args.entries, args.repeat, args.database_url)
     bench_status(max(args.repeat, 5))
 
 
