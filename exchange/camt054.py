@@ -569,7 +569,8 @@ def reconcile(notification: CamtNotification, index: AssessmentIndex, *,
             continue
         matches.append(outcome)
         payments.append(Payment(
-            entry_id=entry_id_for(tx.idempotency_key), shipment_id=outcome.target.shipment_id, country=outcome.target.country,
+            entry_id=entry_id_for(tx.idempotency_key), shipment_id=outcome.target.shipment_id,
+            country=outcome.target.country,
             recorded_at=recorded_at, money=tx.money, provider_reference=tx.idempotency_key,
             payer=tx.debtor, source=PaymentSource.CAMT054, booked_on=tx.booking_date))
     return Reconciliation(notification, tuple(matches), tuple(payments), tuple(unmatched))

@@ -21,6 +21,7 @@ from exchange.money import Money
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 ROUTE = {"KZ": "KZT", "UZ": "UZS", "AF": "AFN"}
+LEGS = tuple(sorted(ROUTE))
 
 amounts = st.one_of(
     st.sampled_from([Decimal(v) for v in ("10", "20", "50", "100")]),  # so sums meet exactly
@@ -33,7 +34,7 @@ minutes = st.integers(min_value=0, max_value=60 * 24 * 30)
 
 @st.composite
 def operations(draw, kinds=("assessment", "payment", "payment", "refund", "adjustment"),
-               legs=tuple(sorted(ROUTE))):
+               legs=LEGS):
     kind = draw(st.sampled_from(kinds))
     country = draw(st.sampled_from(legs))
     # now and then the wrong currency for the country (must be refused)
@@ -48,7 +49,7 @@ def operations(draw, kinds=("assessment", "payment", "payment", "refund", "adjus
 @st.composite
 def histories(draw):
     """Some assessments first, then anything; often on one leg so that states vary."""
-    legs = draw(st.sampled_from([("KZ",), ("UZ",), tuple(sorted(ROUTE))]))
+    legs = draw(st.sampled_from([("KZ",), ("UZ",), LEGS]))
     first = draw(st.lists(operations(kinds=("assessment",), legs=legs), max_size=3))
     return first + draw(st.lists(operations(legs=legs), max_size=40))
 
