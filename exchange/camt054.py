@@ -30,7 +30,7 @@ reference (``RmtInf/Strd/CdtrRefInf/Ref``), then in the unstructured text
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -44,7 +44,7 @@ __all__ = [
     "CamtDuplicateEntryError", "SUPPORTED_VERSIONS", "CamtTransaction", "CamtNotification",
     "read_camt054", "read_camt054_tree", "AssessmentTarget", "AssessmentIndex",
     "UnmatchedReason", "Match", "Unmatched", "Reconciliation", "find_rf_references",
-    "match_transaction", "reconcile",
+    "match_transaction", "reconcile", "ImportReport", "post_payments",
 ]
 
 NAMESPACE_PREFIX = "urn:iso:std:iso:20022:tech:xsd:camt.054."
@@ -574,3 +574,43 @@ def reconcile(notification: CamtNotification, index: AssessmentIndex, *,
             recorded_at=recorded_at, money=tx.money, provider_reference=tx.idempotency_key,
             payer=tx.debtor, source=PaymentSource.CAMT054, booked_on=tx.booking_date))
     return Reconciliation(notification, tuple(matches), tuple(payments), tuple(unmatched))
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What posting a :class:`Reconciliation` did: payments recorded, repeats of payments
+    recorded before (the same file again), payments a ledger rule refused (with the
+    error, e.g. the same bank reference with another amount), and the unmatched."""
+
+    recorded: tuple[Payment, ...]
+    repeated: tuple[Payment, ...]
+    refused: tuple[tuple[Payment, LedgerError], ...]
+    unmatched: tuple[Unmatched, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        def payment(p: Payment) -> dict[str, object]:
+            return {"shipment_id": p.shipment_id, "country": p.country,
+                    "reference": p.provider_reference, "amount": p.money.to_dict()}
+        return {"recorded": [payment(p) for p in self.recorded],
+                "repeated": [payment(p) for p in self.repeated],
+                "refused": [{**payment(p), "code": e.code, "reason": e.message}
+                            for p, e in self.refused],
+                "unmatched": [u.to_dict() for u in self.unmatched]}
+
+
+def post_payments(reconciliation: Reconciliation,
+                  post: Callable[[Payment], bool]) -> ImportReport:
+    """Post every matched payment through ``post`` (True: recorded, False: a repeat; a
+    :class:`LedgerError` when refused) and report. ``post`` is, for instance,
+    ``lambda p: ledgers[p.shipment_id].post(p).recorded`` or the store's insert; whether a
+    refusal rolls the whole file back is the caller's transaction's choice."""
+    recorded: list[Payment] = []
+    repeated: list[Payment] = []
+    refused: list[tuple[Payment, LedgerError]] = []
+    for payment in reconciliation.payments:
+        try:
+            (recorded if post(payment) else repeated).append(payment)
+        except LedgerError as exc:
+            refused.append((payment, exc))
+    return ImportReport(tuple(recorded), tuple(repeated), tuple(refused),
+                        reconciliation.unmatched)

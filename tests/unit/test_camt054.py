@@ -266,3 +266,25 @@ def test_unmatched_has_no_payment():
     assert all(isinstance(u, Unmatched) for u in result.unmatched)
     assert [u.reason.value for u in result.unmatched] == [
         "unknown-reference", "unknown-reference", "unknown-reference", "reversal"]
+
+
+def test_post_payments_reports_recorded_repeated_and_refused():
+    from exchange.camt054 import post_payments
+    from exchange.ledger import Payment, ReferenceConflictError
+    books = ledgers()
+    # the bank's reference of entry 1 was recorded before with another amount
+    books["SHP-1"].post(Payment(shipment_id="SHP-1", country="KZ", recorded_at=T0,
+                                money=Money("1", "KZT"),
+                                provider_reference="camt054/KZ86125KZT5004100100/"
+                                                   "STEP20261105000001"))
+    result = reconcile(read_camt054(V02.read_bytes()), index(), recorded_at=NOW)
+    report = post_payments(result, lambda p: books[p.shipment_id].post(p).recorded)
+    assert [p.shipment_id for p in report.recorded] == ["SHP-2"]
+    assert len(report.refused) == 1
+    assert isinstance(report.refused[0][1], ReferenceConflictError)
+    assert len(report.unmatched) == 6
+    again = post_payments(result, lambda p: books[p.shipment_id].post(p).recorded)
+    assert [p.shipment_id for p in again.repeated] == ["SHP-2"] and not again.recorded
+    data = report.to_dict()
+    assert data["refused"][0]["code"] == "ledger.reference-conflict"
+    assert data["recorded"][0]["amount"] == {"amount": "100.00", "currency": "KZT"}
