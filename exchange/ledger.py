@@ -342,6 +342,15 @@ class Balance:
     refunded: Money
     assessments: int = 0
 
+    @classmethod
+    def from_sums(cls, country: str, currency: str, *, assessed: object = 0,
+                  adjusted: object = 0, paid: object = 0, refunded: object = 0,
+                  assessments: int = 0) -> Balance:
+        """From per-kind sums as a store computes them (``SUM(amount) ... GROUP BY kind``,
+        ``COUNT`` of assessments); amounts as Decimal, int or decimal string."""
+        return cls(country, currency, Money(assessed, currency), Money(adjusted, currency),
+                   Money(paid, currency), Money(refunded, currency), assessments)
+
     @property
     def due(self) -> Money:
         return self.assessed + self.adjusted

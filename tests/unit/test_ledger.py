@@ -343,3 +343,14 @@ def test_status_from_totals_equals_status_from_replay():
     assert replay.overdue and replay.due_at == T0 + timedelta(days=10)  # the adjustment's
     assert not decide_release(led.balance("KZ")).allowed
     assert decide_release(led.balance("KZ"), [guarantee("5")]).allowed
+
+
+def test_balance_from_the_sums_a_store_computes():
+    from exchange.ledger import Balance, derive_leg_status
+    led = ledger(assessment("100"), payment("40"), refund("5"), adjustment("-10"))
+    sums = Balance.from_sums("KZ", "KZT", assessed=Decimal("100"), adjusted="-10.00",
+                             paid=Decimal("40.00000"), refunded=5, assessments=1)
+    assert sums == led.balance("KZ")
+    assert derive_leg_status("S1", sums, now=T0).state is PaymentState.PARTIALLY_PAID
+    with pytest.raises(TooManyDecimalsError):
+        Balance.from_sums("KZ", "KZT", paid=Decimal("0.001"))
