@@ -30,12 +30,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import undefer
+
 from adapters.contract import Adapter, DeliveryEnvelope, DeliveryResult, DeliveryStatus as Sent
 from adapters.errors import AdapterError, PermanentDeliveryError, RetryableDeliveryError
 
 from .customs import DecisionRefused, ShipmentNotRouted, record_decision
 from .store.deliveries import DeliveryRow, DeliveryStatus
-from .store.models import DocumentRow, ShipmentRow
+from .store.models import DocumentRow, LegRow
 from .store.repositories import utcnow
 from .store.uow import UnitOfWorkFactory
 
@@ -100,6 +103,8 @@ class Dispatcher:
                 stop.wait(idle_sleep)
 
     def run_once(self) -> int:
+        """Claim one batch, deliver it (in parallel threads), record every outcome in one
+        transaction. Returns how many deliveries were attempted."""
         now = self.clock()
         with self.uow_factory.writing() as uow:
             rows = uow.deliveries.claim(self.worker, limit=self.batch_size,
@@ -109,11 +114,9 @@ class Dispatcher:
         if not rows:
             return 0
         envelopes = self._envelopes(rows)
-        if self._pool is None:
-            for row in rows:
-                self._attempt(row, envelopes.get(row.id))
-        else:
-            list(self._pool.map(lambda r: self._attempt(r, envelopes.get(r.id)), rows))
+        attempt = lambda r: self._attempt(r, envelopes.get(r.id))  # noqa: E731
+        outcomes = list(self._pool.map(attempt, rows)) if self._pool else list(map(attempt, rows))
+        self._record_all(rows, outcomes)
         return len(rows)
 
     def close(self) -> None:
@@ -127,17 +130,24 @@ class Dispatcher:
         out: dict[str, DeliveryEnvelope | str] = {}
         with self.uow_factory.reading() as uow:
             session = uow.session
+            docs = {d.id: d for d in session.scalars(
+                select(DocumentRow).options(undefer(DocumentRow.sealed))
+                .where(DocumentRow.id.in_({r.document_id for r in rows})))}
+            routes: dict[str, list[str]] = {}
+            for shipment_id, country in session.execute(
+                    select(LegRow.shipment_id, LegRow.country)
+                    .where(LegRow.shipment_id.in_({r.shipment_id for r in rows}))
+                    .order_by(LegRow.shipment_id, LegRow.seq)):
+                routes.setdefault(shipment_id, []).append(country)
             for row in rows:
-                doc = session.get(DocumentRow, row.document_id)
-                shipment = session.get(ShipmentRow, row.shipment_id)
-                if doc is None or shipment is None or doc.sealed is None:
+                doc, route = docs.get(row.document_id), tuple(routes.get(row.shipment_id, ()))
+                if doc is None or not route or doc.sealed is None:
                     out[row.id] = "the document or shipment of this delivery is missing"
                     continue
-                route = tuple(leg.country for leg in shipment.legs)
                 try:
                     out[row.id] = DeliveryEnvelope(
                         delivery_id=row.id, document_id=doc.id, document_version=doc.version,
-                        shipment_id=shipment.id, route=route, sender_country=route[0],
+                        shipment_id=row.shipment_id, route=route, sender_country=route[0],
                         receiver_country=row.country, document_type=doc.root,
                         document=doc.sealed, original_sha256=doc.sha256,
                         attempt=row.attempts)
@@ -145,7 +155,8 @@ class Dispatcher:
                     out[row.id] = f"cannot build the delivery envelope: {exc}"
         return out
 
-    def _attempt(self, row: DeliveryRow, envelope: DeliveryEnvelope | str | None) -> None:
+    def _attempt(self, row: DeliveryRow, envelope: DeliveryEnvelope | str | None
+                 ) -> tuple[DeliveryResult | None, str | None, bool]:
         adapter = self.adapters.get(row.country)
         result: DeliveryResult | None = None
         error: str | None = None
@@ -167,11 +178,26 @@ class Dispatcher:
                 log.exception("adapter %s raised", row.adapter,
                               extra={"delivery_id": row.id, "country": row.country})
                 error, retry = f"adapter error: {type(exc).__name__}: {exc}", True
-        self._record(row, result, error, retry)
+        return result, error, retry
 
-    def _record(self, row: DeliveryRow, result: DeliveryResult | None, error: str | None,
-                retry: bool) -> None:
+    def _record_all(self, rows: list[DeliveryRow],
+                    outcomes: list[tuple[DeliveryResult | None, str | None, bool]]) -> None:
+        """Record a batch's outcomes in one transaction (one commit, not one per delivery).
+        A crash before the commit sends the batch again, with the same delivery ids."""
         now = self.clock()
+        recorded = []
+        with self.uow_factory.writing() as uow:
+            for row, (result, error, retry) in zip(rows, outcomes):
+                if self._record(uow, row, result, error, retry, now):
+                    recorded.append((row, result))
+            uow.commit()
+        if self.on_result is not None:
+            for row, result in recorded:
+                if result is not None:
+                    self.on_result(row, result)
+
+    def _record(self, uow: Any, row: DeliveryRow, result: DeliveryResult | None,
+                error: str | None, retry: bool, now: datetime) -> bool:
         values: dict[str, Any]
         if result is not None:
             status = _RESULT_STATUS[result.status]
@@ -199,18 +225,15 @@ class Dispatcher:
             event = {"delivery_id": row.id, "country": row.country, "attempt": row.attempts,
                      "error": error}
             kind = "delivery.dead"
-        with self.uow_factory.writing() as uow:
-            if not uow.deliveries.finish(row.id, self.worker, now=now, **values):
-                log.warning("lost the lease of delivery %s; its outcome is not recorded",
-                            row.id, extra={"delivery_id": row.id})
-                return
-            uow.events.append(row.shipment_id, kind, event, actor_id=None)
-            uow.commit()
+        if not uow.deliveries.finish(row.id, self.worker, now=now, **values):
+            log.warning("lost the lease of delivery %s; its outcome is not recorded",
+                        row.id, extra={"delivery_id": row.id})
+            return False
+        uow.events.append(row.shipment_id, kind, event, actor_id=None)
         log.info("delivery %s to %s: %s", row.id, row.country, status.value,
                  extra={"delivery_id": row.id, "country": row.country,
                         "shipment_id": row.shipment_id})
-        if result is not None and self.on_result is not None:
-            self.on_result(row, result)
+        return True
 
 
 class DecisionCollector:

@@ -1,0 +1,220 @@
+"""Benchmark: the outbox dispatcher against a plain httpx loop, side by side in one run.
+
+    .venv/bin/python bench/dispatch.py [--deliveries 5000] [--engine sqlite|postgresql]
+
+A customs simulator runs as its own process (`exchange simulate-customs`) on loopback.
+Prints deliveries per second for
+  (a) the dispatcher draining a queue of N deliveries (claim, envelope, push, record the
+      outcome and its event), with 1 worker thread and with 8;
+  (b) a plain httpx loop posting the same rendered envelopes, one after another;
+the ratio (a, 1 thread) / (b) (target >= 0.7), and the time from submission to delivery at
+p50 and p99 while shipments are submitted at a steady rate with a dispatcher running.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from adapters.members import default_members_path, load_members  # noqa: E402
+from exchange.config import DatabaseSettings  # noqa: E402
+from exchange.dispatch import Dispatcher, RetryPolicy, build_adapters  # noqa: E402
+from exchange.domain import PartyKind, Route, TransportMode  # noqa: E402
+from exchange.outbox import routing_hook  # noqa: E402
+from exchange.parties import add_party  # noqa: E402
+from exchange.pipeline import CreateShipment, DocumentInput, Inspected, create_shipment  # noqa
+from exchange.routing import RoutingRules  # noqa: E402
+from exchange.store import UnitOfWorkFactory, create_engines, upgrade  # noqa: E402
+
+DOC = (REPO.parent / "shared/standards/ubl-2.4/xml/UBL-ExportCustomsDeclaration-2.3-Example.xml"
+       ).read_bytes()
+ROUTE = Route(origin="UZ", destination="KZ")  # the export declaration goes to UZ only
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_simulator(port: int) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "exchange", "simulate-customs", "--country",
+                             "UZ", "--port", str(port), "--follow-up", ""],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/v1/stats", timeout=0.5)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("the customs simulator did not start")
+
+
+def members_file(folder: Path, port: int):
+    text = default_members_path().read_text(encoding="utf-8")
+    start = text.index("[members.UZ.settings]")
+    end = text.index("[members.", start + 10) if "[members." in text[start + 10:] else len(text)
+    text = (text[:start] + f'[members.UZ.settings]\nendpoint = "http://127.0.0.1:{port}/v1/'
+            f'deliveries"\ntimeout_seconds = 10.0\nsign = false\n\n' + text[end:])
+    path = folder / "members.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_members(path, base_dir=folder)
+
+
+def inspected(n: int) -> Inspected:
+    data = DOC.replace(b"</cbc:ID>", f"-{n}</cbc:ID>".encode(), 1)
+    return Inspected(DocumentInput(data, "export.xml"), hashlib.sha256(data).hexdigest(),
+                     len(data), {"decision": "accept"}, {"present": False}, None,
+                     root="ExportCustomsDeclaration",
+                     namespace="urn:oasis:names:specification:ubl:schema:xsd:"
+                               "ExportCustomsDeclaration-2", pack="ubl-2.4", pack_version="2.4",
+                     sealed=data)
+
+
+def submit(store, hook, forwarder: str, n: int) -> None:
+    with store.writing() as uow:
+        create_shipment(CreateShipment(forwarder_id=forwarder, route=ROUTE,
+                                       transport_mode=TransportMode.ROAD), [inspected(n)],
+                        uow=uow, on_accepted=[hook])
+        uow.commit()
+
+
+def drain(dispatcher: Dispatcher) -> None:
+    while dispatcher.run_once():
+        pass
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--deliveries", type=int, default=5000)
+    ap.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
+    ap.add_argument("--rate", type=float, default=40.0, help="submissions/s for latency")
+    ap.add_argument("--seconds", type=float, default=15.0)
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-dispatch-"))
+    os.environ["EXCHANGE_HOME"] = str(work)
+    pg = None
+    if args.engine == "postgresql":
+        from tests.fixtures.postgres import PostgresServer
+        pg = PostgresServer().start()
+        url = pg.create_database()
+    else:
+        url = f"sqlite:///{work / 'exchange.db'}"
+    port = free_port()
+    sim = start_simulator(port)
+    try:
+        engines = create_engines(DatabaseSettings(url=url))
+        upgrade(engines)
+        store = UnitOfWorkFactory(engines)
+        members = members_file(work, port)
+        hook = routing_hook(RoutingRules.default(), members)
+        with store.writing() as uow:
+            party, _ = add_party(uow, kind=PartyKind.FORWARDER, name="bench")
+            uow.commit()
+        n = args.deliveries
+        results = {}
+        for threads in (1, 8):
+            for i in range(n):
+                submit(store, hook, party.id, threads * 1_000_000 + i)
+            adapters = build_adapters([members["UZ"]])
+            dispatcher = Dispatcher(store, adapters, policy=RetryPolicy(), batch_size=100,
+                                    concurrency=threads)
+            start = time.perf_counter()
+            drain(dispatcher)
+            results[threads] = n / (time.perf_counter() - start)
+            dispatcher.close()
+        # (b) the same payloads, rendered once, posted one after another
+        adapter = build_adapters([members["UZ"]])["UZ"]
+        with store.reading() as uow:
+            rows = uow.deliveries.list(country="UZ", limit=n)
+        from exchange.store.models import DocumentRow, ShipmentRow
+        from adapters.contract import DeliveryEnvelope
+        payloads = []
+        with store.reading() as uow:
+            for row in rows:
+                doc = uow.session.get(DocumentRow, row.document_id)
+                shp = uow.session.get(ShipmentRow, row.shipment_id)
+                route = tuple(l.country for l in shp.legs)
+                env = DeliveryEnvelope(delivery_id=f"plain-{row.id}", document_id=doc.id,
+                                       document_version=1, shipment_id=shp.id, route=route,
+                                       sender_country=route[0], receiver_country="UZ",
+                                       document_type=doc.root, document=doc.sealed,
+                                       original_sha256=doc.sha256)
+                payloads.append((env.delivery_id, adapter.render(env)))
+        with httpx.Client(timeout=10.0) as client:
+            start = time.perf_counter()
+            for delivery_id, payload in payloads:
+                r = client.post(f"http://127.0.0.1:{port}/v1/deliveries", content=payload.body,
+                                headers={"Content-Type": payload.media_type,
+                                         "Idempotency-Key": delivery_id})
+                r.raise_for_status()
+            plain = len(payloads) / (time.perf_counter() - start)
+
+        # (c) submission -> delivery latency under a steady submission load
+        adapters = build_adapters([members["UZ"]])
+        dispatcher = Dispatcher(store, adapters, policy=RetryPolicy(), batch_size=50,
+                                concurrency=8)
+        stop = threading.Event()
+        runner = threading.Thread(target=dispatcher.run, args=(stop,),
+                                  kwargs={"idle_sleep": 0.02})
+        runner.start()
+        t0 = time.perf_counter()
+        count = 0
+        while time.perf_counter() - t0 < args.seconds:
+            submit(store, hook, party.id, 3_000_000 + count)
+            count += 1
+            time.sleep(max(0.0, t0 + count / args.rate - time.perf_counter()))
+        deadline = time.perf_counter() + 60
+        from sqlalchemy import select
+        from exchange.store.deliveries import DeliveryRow
+        while time.perf_counter() < deadline:
+            with store.reading() as uow:
+                left = uow.session.scalar(select(DeliveryRow.id).where(
+                    DeliveryRow.status.in_(["pending", "sending", "retrying"])).limit(1))
+            if left is None:
+                break
+            time.sleep(0.1)
+        stop.set()
+        runner.join()
+        dispatcher.close()
+        with store.reading() as uow:
+            from exchange.store.models import DocumentRow as D
+            rows = uow.session.execute(select(D.created_at, DeliveryRow.completed_at).join(
+                DeliveryRow, DeliveryRow.document_id == D.id).order_by(D.created_at.desc())
+                .limit(count)).all()
+        lat = sorted((done - made).total_seconds() * 1000 for made, done in rows if done)
+        p50 = statistics.median(lat)
+        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+        print(f"engine: {args.engine}; deliveries: {n} (sealed UBL export declarations, "
+              f"https-push to a loopback customs simulator process)")
+        print(f"(a) dispatcher, 1 thread:  {results[1]:8.0f} deliveries/s")
+        print(f"(a) dispatcher, 8 threads: {results[8]:8.0f} deliveries/s")
+        print(f"(b) plain httpx loop:      {plain:8.0f} posts/s")
+        print(f"ratio (a, 1 thread) / (b): {results[1] / plain:.2f}   (target >= 0.7)")
+        print(f"ratio (a, 8 threads) / (b): {results[8] / plain:.2f}")
+        print(f"submission -> delivery at {args.rate:.0f} submissions/s for {args.seconds:.0f} s"
+              f" ({len(lat)} deliveries): p50 {p50:.0f} ms, p99 {p99:.0f} ms")
+        engines.dispose()
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+        if pg is not None:
+            pg.stop()
+
+
+if __name__ == "__main__":
+    main()
