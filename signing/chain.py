@@ -1,0 +1,159 @@
+"""Certificate checks: chain to a country's trust anchors, validity, key usage, CRLs."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from .report import Reason
+from .trust import Anchor, TrustStore
+
+__all__ = ["ChainResult", "check_certificate"]
+
+MAX_DEPTH = 6
+
+
+@dataclass(frozen=True)
+class ChainResult:
+    reason: Reason | None
+    detail: str = ""
+    anchor: Anchor | None = None
+    revocation: str = "not checked"
+    checks: tuple[str, ...] = ()
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+        return True
+    except (ValueError, TypeError, Exception):  # signature or name mismatch
+        return False
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
+
+
+def _same(a: x509.Certificate, b: x509.Certificate) -> bool:
+    return a.fingerprint(hashes.SHA256()) == b.fingerprint(hashes.SHA256())
+
+
+def _build(leaf: x509.Certificate, pool: list[x509.Certificate],
+           anchors: list[Anchor]) -> tuple[list[x509.Certificate], Anchor] | None:
+    """Path from *leaf* up to one of *anchors* through CA certificates of *pool*."""
+    path = [leaf]
+    current = leaf
+    for _ in range(MAX_DEPTH):
+        for anchor in anchors:
+            if _same(current, anchor.certificate) or _issued_by(current, anchor.certificate):
+                return path, anchor
+        nxt = next((c for c in pool if _is_ca(c) and not any(_same(c, p) for p in path)
+                    and _issued_by(current, c)), None)
+        if nxt is None:
+            return None
+        path.append(nxt)
+        current = nxt
+    return None
+
+
+def _validity(cert: x509.Certificate, when: dt.datetime, what: str, label: str
+              ) -> tuple[Reason, str] | None:
+    if when < cert.not_valid_before_utc:
+        return Reason.NOT_YET_VALID, (f"{what} {cert.subject.rfc4514_string()} is not valid "
+                                      f"before {cert.not_valid_before_utc.isoformat()} "
+                                      f"({label} {when.isoformat()})")
+    if when > cert.not_valid_after_utc:
+        return Reason.EXPIRED, (f"{what} {cert.subject.rfc4514_string()} expired "
+                                f"{cert.not_valid_after_utc.isoformat()} "
+                                f"({label} {when.isoformat()})")
+    return None
+
+
+def _key_usage_ok(cert: x509.Certificate) -> bool:
+    try:
+        ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return True
+    return ku.digital_signature or ku.content_commitment
+
+
+def _revocation(path: list[x509.Certificate], anchor: Anchor, trust: TrustStore,
+                require_crl: bool) -> tuple[Reason | None, str, str]:
+    crls = trust.crls(anchor.country)
+    issuers = path[1:] + [anchor.certificate]
+    statuses = []
+    for cert, issuer in zip(path, issuers):
+        if _same(cert, issuer):
+            continue
+        held = [c for c in crls if c.issuer == issuer.subject
+                and c.is_signature_valid(issuer.public_key())]  # type: ignore[arg-type]
+        if not held:
+            statuses.append("no CRL")
+            if require_crl:
+                return (Reason.NO_CRL, f"no CRL of {issuer.subject.rfc4514_string()} in the "
+                        f"{anchor.country} trust folder", "no CRL")
+            continue
+        for crl in held:
+            entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
+            if entry is not None:
+                return (Reason.REVOKED, f"certificate {cert.subject.rfc4514_string()} "
+                        f"(serial {cert.serial_number:x}) was revoked on "
+                        f"{entry.revocation_date_utc.isoformat()}", "revoked")
+        statuses.append("not revoked")
+    return None, "", "checked against CRL" if "no CRL" not in statuses else (
+        "partly checked (no CRL for some issuers)" if "not revoked" in statuses else "no CRL")
+
+
+def check_certificate(leaf: x509.Certificate, embedded: list[x509.Certificate], *,
+                      trust: TrustStore | None, country: str | None,
+                      signing_time: dt.datetime | None, now: dt.datetime,
+                      require_crl: bool = False) -> ChainResult:
+    """Validity (at signing time and now), key usage, chain to *country*'s anchors (or any
+    country's when *country* is None), then revocation."""
+    checks = []
+    for when, label in ((signing_time, "signing time"), (now, "now")):
+        if when is None:
+            continue
+        bad = _validity(leaf, when, "certificate", label)
+        if bad:
+            return ChainResult(bad[0], bad[1])
+    checks.append("validity period")
+    if not _key_usage_ok(leaf):
+        return ChainResult(Reason.KEY_USAGE, "the certificate's key usage allows neither "
+                           "digitalSignature nor nonRepudiation")
+    checks.append("key usage")
+    if trust is None:
+        return ChainResult(Reason.UNTRUSTED_CHAIN, "no trust list to check the signer against",
+                           checks=tuple(checks))
+    pool = [c for c in embedded if not _same(c, leaf)]
+    wanted = trust.anchors(country) if country else trust.all_anchors()
+    found = _build(leaf, pool, wanted)
+    if found is None:
+        if country:
+            others = [a for a in trust.all_anchors() if a.country != country]
+            other = _build(leaf, pool, others)
+            if other is not None:
+                return ChainResult(Reason.WRONG_COUNTRY, (
+                    f"the signer chains to {other[1].subject} of {other[1].country}, not to "
+                    f"a trust anchor of {country}"), anchor=other[1], checks=tuple(checks))
+        where = f"the {country} trust list" if country else "any trust list"
+        return ChainResult(Reason.UNTRUSTED_CHAIN, (
+            f"issuer {leaf.issuer.rfc4514_string()} does not chain to {where}"),
+            checks=tuple(checks))
+    path, anchor = found
+    for ca in path[1:] + [anchor.certificate]:
+        bad = _validity(ca, now, "issuer certificate", "now")
+        if bad:
+            return ChainResult(bad[0], bad[1], anchor=anchor, checks=tuple(checks))
+    checks.append(f"chain to {anchor.country} trust anchor")
+    reason, detail, revocation = _revocation(path, anchor, trust, require_crl)
+    if reason:
+        return ChainResult(reason, detail, anchor=anchor, revocation=revocation,
+                           checks=tuple(checks))
+    checks.append("revocation")
+    return ChainResult(None, anchor=anchor, revocation=revocation, checks=tuple(checks))

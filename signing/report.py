@@ -1,0 +1,129 @@
+"""Verification reports: what was checked for each signature, and why one failed."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from lxml import etree
+
+from .errors import VerificationFailed
+
+__all__ = ["Reason", "SignerInfo", "SignatureReport", "VerificationReport"]
+
+
+class Reason(StrEnum):
+    """Stable reason codes of an invalid signature."""
+
+    NO_SIGNATURE = "no-signature"
+    SIGNATURE_LOCATION = "signature-location"
+    MALFORMED = "malformed-signature"
+    UNSUPPORTED_ALGORITHM = "unsupported-algorithm"
+    UNSUPPORTED_TRANSFORM = "unsupported-transform"
+    WEAK_KEY = "weak-key"
+    PARTIAL_COVERAGE = "partial-coverage"
+    AMBIGUOUS_REFERENCE = "ambiguous-reference"
+    DIGEST_MISMATCH = "digest-mismatch"
+    BAD_SIGNATURE_VALUE = "bad-signature-value"
+    XADES_INVALID = "xades-invalid"
+    SIGNING_TIME_IN_FUTURE = "signing-time-in-future"
+    COMMENT_IN_SIGNED_TEXT = "comment-in-signed-text"
+    UNTRUSTED_CHAIN = "untrusted-chain"
+    WRONG_COUNTRY = "wrong-country"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not-yet-valid"
+    KEY_USAGE = "key-usage"
+    REVOKED = "revoked"
+    NO_CRL = "no-crl"
+
+
+@dataclass(frozen=True)
+class SignerInfo:
+    subject: str
+    issuer: str
+    serial: str
+    sha256: str
+    not_before: dt.datetime
+    not_after: dt.datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"subject": self.subject, "issuer": self.issuer, "serial": self.serial,
+                "sha256": self.sha256, "not_before": self.not_before.isoformat(),
+                "not_after": self.not_after.isoformat()}
+
+
+@dataclass(frozen=True)
+class SignatureReport:
+    index: int
+    id: str | None
+    path: str
+    location: str
+    valid: bool
+    reason: Reason | None = None
+    detail: str = ""
+    reference: str | None = None
+    """The reference URI a digest mismatch was found on."""
+    signer: SignerInfo | None = None
+    signing_time: dt.datetime | None = None
+    anchor: str | None = None
+    country: str | None = None
+    covers: str = ""
+    whole_document: bool = False
+    algorithm: str | None = None
+    revocation: str = "not checked"
+    checks: tuple[str, ...] = ()
+    signed_content: etree._Element | None = field(default=None, repr=False, compare=False)
+    """The canonical, re-parsed content the signature covers (only set when valid)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index, "id": self.id, "path": self.path, "location": self.location,
+            "valid": self.valid, "reason": str(self.reason) if self.reason else None,
+            "detail": self.detail, "reference": self.reference,
+            "signer": self.signer.to_dict() if self.signer else None,
+            "signing_time": self.signing_time.isoformat() if self.signing_time else None,
+            "anchor": self.anchor, "country": self.country, "covers": self.covers,
+            "whole_document": self.whole_document, "algorithm": self.algorithm,
+            "revocation": self.revocation, "checks": list(self.checks),
+        }
+
+    def summary(self) -> str:
+        who = self.signer.subject if self.signer else "unknown signer"
+        if self.valid:
+            return (f"signature {self.index + 1}: valid, signed by {who} at "
+                    f"{self.signing_time.isoformat() if self.signing_time else '?'}, trusted "
+                    f"through {self.anchor} ({self.country}); covers {self.covers}")
+        return f"signature {self.index + 1}: INVALID [{self.reason}] {self.detail} ({who})"
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    signatures: tuple[SignatureReport, ...]
+    expected_country: str | None
+    checked_at: dt.datetime
+
+    @property
+    def all_valid(self) -> bool:
+        return bool(self.signatures) and all(s.valid for s in self.signatures)
+
+    def trusted_content(self) -> list[etree._Element]:
+        """What the valid signatures cover (canonical copies; never the input tree)."""
+        return [s.signed_content for s in self.signatures
+                if s.valid and s.signed_content is not None]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"all_valid": self.all_valid, "expected_country": self.expected_country,
+                "checked_at": self.checked_at.isoformat(),
+                "reason": None if self.signatures else str(Reason.NO_SIGNATURE),
+                "signatures": [s.to_dict() for s in self.signatures]}
+
+    def summary_lines(self) -> list[str]:
+        if not self.signatures:
+            return [f"no signature found [{Reason.NO_SIGNATURE}]"]
+        return [s.summary() for s in self.signatures]
+
+    def raise_for_status(self) -> VerificationReport:
+        if not self.all_valid:
+            raise VerificationFailed("; ".join(self.summary_lines()), self)
+        return self

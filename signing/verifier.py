@@ -1,0 +1,351 @@
+"""Verify every signature of a document and say exactly what was checked.
+
+signxml does the XML-DSig work (canonicalisation, digests, signature values, XAdES
+signed properties); this module decides which signature is checked (pinned by position,
+never "the first ds:Signature found anywhere"), refuses what the policy does not allow
+before signxml runs, and checks the certificate against the member-country trust lists.
+
+Several signatures: each ``ds:Signature`` is checked against the document as it stood when
+it was made, i.e. without the signature blocks (UBL extension and ``cac:Signature``, or a
+root-level ``ds:Signature``) added after it. Later signatures cover the earlier ones.
+"""
+from __future__ import annotations
+
+import base64
+import copy
+import datetime as dt
+import re
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from lxml import etree
+
+from .chain import check_certificate
+from .placement import (DS_SIGNATURE, NS, SignatureLocation, later_blocks, location_of,
+                        signature_elements)
+from .policy import DEFAULT_POLICY, ENVELOPED, VerificationPolicy
+from .report import Reason, SignatureReport, SignerInfo, VerificationReport
+from .trust import TrustStore, fingerprint
+
+__all__ = ["verify_document"]
+
+XADES_SIGNED_PROPERTIES = "http://uri.etsi.org/01903#SignedProperties"
+XADES_NS = ("http://uri.etsi.org/01903/v1.3.2#", "http://uri.etsi.org/01903/v1.4.1#")
+ID_ATTRS = ("Id", "ID", "id", "{http://www.w3.org/XML/1998/namespace}id")
+
+
+class _Refusal(Exception):
+    def __init__(self, reason: Reason, detail: str, reference: str | None = None):
+        super().__init__(detail)
+        self.reason, self.detail, self.reference = reason, detail, reference
+
+
+def _ds(local: str) -> str:
+    return f"{{{NS['ds']}}}{local}"
+
+
+def _verifier_class(xades: bool):
+    """A signxml verifier that checks the signature at one pinned position, and leaves
+    certificate validity to :mod:`signing.chain` (which reports why)."""
+    from signxml import XMLVerifier
+    from signxml.xades import XAdESVerifier
+
+    base = XAdESVerifier if xades else XMLVerifier
+
+    class Pinned(base):  # type: ignore[misc, valid-type]
+        def __init__(self, position: tuple[int, ...], excise_xmlns: bool):
+            self._position = position
+            self.excise_empty_xmlns_declarations = excise_xmlns
+
+        def _get_signature(self, root):
+            node = root
+            for i in self._position:
+                node = node[i]
+            if node.tag != DS_SIGNATURE:
+                raise _Refusal(Reason.MALFORMED, "signature not found at its position")
+            return node
+
+        def _check_cert_validity(self, cert, cert_source):
+            return None
+
+    return Pinned
+
+
+def _position(el: etree._Element) -> tuple[int, ...]:
+    steps = []
+    while el.getparent() is not None:
+        parent = el.getparent()
+        steps.append(parent.index(el))
+        el = parent
+    return tuple(reversed(steps))
+
+
+def _at(root: etree._Element, position: tuple[int, ...]) -> etree._Element:
+    for i in position:
+        root = root[i]
+    return root
+
+
+def _find_by_id(root: etree._Element, value: str) -> list[etree._Element]:
+    return [el for el in root.iter() if isinstance(el.tag, str)
+            and any(el.get(a) == value for a in ID_ATTRS)]
+
+
+def _inspect(sig: etree._Element, root: etree._Element, policy: VerificationPolicy):
+    """Check algorithms, transforms and references before any cryptography runs."""
+    si = sig.find(_ds("SignedInfo"))
+    if si is None or sig.find(_ds("SignatureValue")) is None:
+        raise _Refusal(Reason.MALFORMED, "ds:SignedInfo or ds:SignatureValue is missing")
+    c14n = si.find(_ds("CanonicalizationMethod"))
+    method = si.find(_ds("SignatureMethod"))
+    c14n_alg = c14n.get("Algorithm") if c14n is not None else None
+    sig_alg = method.get("Algorithm") if method is not None else None
+    if c14n_alg not in policy.c14n_methods:
+        raise _Refusal(Reason.UNSUPPORTED_ALGORITHM, f"canonicalization {c14n_alg} not allowed")
+    if sig_alg not in policy.signature_methods:
+        raise _Refusal(Reason.UNSUPPORTED_ALGORITHM, f"signature method {sig_alg} not allowed")
+    documents, xades = [], False
+    for ref in si.findall(_ds("Reference")):
+        uri = ref.get("URI")
+        for t in ref.findall(f"{_ds('Transforms')}/{_ds('Transform')}"):
+            if t.get("Algorithm") not in policy.transforms:
+                raise _Refusal(Reason.UNSUPPORTED_TRANSFORM,
+                               f"transform {t.get('Algorithm')} not allowed", uri)
+        dm = ref.find(_ds("DigestMethod"))
+        if dm is None or dm.get("Algorithm") not in policy.digest_methods:
+            raise _Refusal(Reason.UNSUPPORTED_ALGORITHM, "digest method "
+                           f"{None if dm is None else dm.get('Algorithm')} not allowed", uri)
+        if uri is None or (uri and not uri.startswith("#")):
+            raise _Refusal(Reason.MALFORMED, f"reference URI {uri!r} is not same-document", uri)
+        if uri == "":
+            if ENVELOPED not in [t.get("Algorithm") for t in
+                                 ref.iter(_ds("Transform"))]:
+                raise _Refusal(Reason.MALFORMED, "whole-document reference without the "
+                               "enveloped-signature transform", uri)
+            documents.append((uri, None))
+            continue
+        targets = _find_by_id(root, uri[1:])
+        if len(targets) > 1:
+            raise _Refusal(Reason.AMBIGUOUS_REFERENCE, f"reference {uri} matches "
+                           f"{len(targets)} elements (duplicated or wrapped content)", uri)
+        if not targets:
+            raise _Refusal(Reason.MALFORMED, f"reference {uri} matches no element", uri)
+        target = targets[0]
+        if target is sig or sig in target.iterancestors():
+            if ref.get("Type") == XADES_SIGNED_PROPERTIES:
+                xades = True
+            continue
+        documents.append((uri, target))
+    if not documents:
+        raise _Refusal(Reason.MALFORMED, "the signature covers no part of the document")
+    if policy.require_xades and not xades:
+        raise _Refusal(Reason.XADES_INVALID, "no XAdES SignedProperties reference "
+                       "(XAdES-BES is required)")
+    return sig_alg, documents, xades
+
+
+def _certificates(sig: etree._Element) -> list[x509.Certificate]:
+    certs = []
+    for el in sig.findall(f"{_ds('KeyInfo')}/{_ds('X509Data')}/{_ds('X509Certificate')}"):
+        try:
+            certs.append(x509.load_der_x509_certificate(
+                base64.b64decode(re.sub(r"\s+", "", el.text or ""))))
+        except ValueError:
+            raise _Refusal(Reason.MALFORMED, "an X509Certificate cannot be decoded") from None
+    if not certs:
+        raise _Refusal(Reason.UNTRUSTED_CHAIN, "no X.509 certificate in ds:KeyInfo")
+    return certs
+
+
+def _leaf(certs: list[x509.Certificate]) -> x509.Certificate:
+    for c in certs:
+        try:
+            if not c.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+                return c
+        except x509.ExtensionNotFound:
+            return c
+    return certs[0]
+
+
+def _check_key(cert: x509.Certificate, policy: VerificationPolicy) -> None:
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size < policy.min_rsa_bits:
+        raise _Refusal(Reason.WEAK_KEY, f"RSA key of {key.key_size} bits (at least "
+                       f"{policy.min_rsa_bits} required)")
+    if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name not in policy.curves:
+        raise _Refusal(Reason.WEAK_KEY, f"EC curve {key.curve.name} not allowed")
+
+
+def _crypto(root, sig, policy, leaf, xades):
+    """Run signxml on a copy without the later signature blocks; return its results."""
+    from signxml import SignatureConfiguration
+    from signxml.exceptions import InvalidDigest, InvalidInput, InvalidSignature
+
+    work = copy.deepcopy(root)
+    target = _at(work, _position(sig))
+    blocks, n_later = later_blocks(root, sig)
+    later = [_at(work, _position(b)) for b in blocks]
+    for block in later:
+        _remove_keep_tail(block)
+    config = SignatureConfiguration(
+        location="./", expect_references=True,
+        signature_methods=frozenset(_methods(policy.signature_methods)),
+        digest_algorithms=frozenset(_digests(policy.digest_methods)))
+    verifier = _verifier_class(xades)(_position(target), sig.prefix is None)
+    try:
+        results = verifier.verify(work, x509_cert=leaf, expect_config=config)
+    except _Refusal:
+        raise
+    except InvalidDigest as exc:
+        msg = str(exc)
+        m = re.search(r"reference \d+ \((.*)\)", msg)
+        if m:
+            raise _Refusal(Reason.DIGEST_MISMATCH, msg, m.group(1)) from None
+        raise _Refusal(Reason.XADES_INVALID, msg) from None
+    except InvalidSignature as exc:
+        raise _Refusal(Reason.BAD_SIGNATURE_VALUE, str(exc)) from None
+    except InvalidInput as exc:
+        msg = str(exc)
+        if "Ambiguous reference" in msg:
+            raise _Refusal(Reason.AMBIGUOUS_REFERENCE, msg) from None
+        if "SignedProperties" in msg or "SigningCertificate" in msg:
+            raise _Refusal(Reason.XADES_INVALID, msg) from None
+        raise _Refusal(Reason.MALFORMED, msg) from None
+    except (ValueError, TypeError, etree.LxmlError) as exc:
+        raise _Refusal(Reason.MALFORMED, f"{type(exc).__name__}: {exc}") from None
+    return results if isinstance(results, list) else [results], n_later
+
+
+def _methods(uris):
+    from signxml import SignatureMethod
+    return [m for m in SignatureMethod if m.value in uris]
+
+
+def _digests(uris):
+    from signxml import DigestAlgorithm
+    return [d for d in DigestAlgorithm if d.value in uris]
+
+
+def _remove_keep_tail(el: etree._Element) -> None:
+    parent = el.getparent()
+    if el.tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
+
+
+def _signing_time(results) -> dt.datetime | None:
+    for r in results:
+        props = getattr(r, "signed_properties", None)
+        if props is None:
+            continue
+        for ns in XADES_NS:
+            text = props.findtext(f"{{{ns}}}SigningTime")
+            if text:
+                try:
+                    value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+                except ValueError:
+                    raise _Refusal(Reason.XADES_INVALID, f"SigningTime {text!r} is not a "
+                                   "date-time") from None
+                return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return None
+
+
+def _comment_in_text(root: etree._Element) -> etree._Element | None:
+    for c in root.iter(etree.Comment):
+        if any(a.tag == DS_SIGNATURE for a in c.iterancestors()):
+            continue
+        prev = c.getprevious()
+        before = prev.tail if prev is not None else c.getparent().text
+        if (before and before.strip()) or (c.tail and c.tail.strip()):
+            return c
+    return None
+
+
+def _signer(cert: x509.Certificate) -> SignerInfo:
+    return SignerInfo(cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(),
+                      format(cert.serial_number, "x"), fingerprint(cert),
+                      cert.not_valid_before_utc, cert.not_valid_after_utc)
+
+
+def _verify_one(root, sig, index, *, trust, country, policy, now) -> SignatureReport:
+    path = root.getroottree().getpath(sig)
+    loc = location_of(sig, root)
+    base = dict(index=index, id=sig.get("Id"), path=path, location=str(loc))
+    state: dict = {}
+    try:
+        if loc is SignatureLocation.OTHER or loc not in policy.locations:
+            raise _Refusal(Reason.SIGNATURE_LOCATION, f"a signature at {path} is not in an "
+                           "allowed place (moved or wrapped document?)")
+        alg, documents, xades = _inspect(sig, root, policy)
+        state["algorithm"] = alg
+        certs = _certificates(sig)
+        leaf = _leaf(certs)
+        state["signer"] = _signer(leaf)
+        _check_key(leaf, policy)
+        results, stripped = _crypto(root, sig, policy, leaf, xades)
+        uri, target = documents[0]
+        if target is None:
+            state["covers"] = "the whole document" + (
+                f" as it stood before the {stripped} later signature(s)"
+                if stripped else "")
+            state["whole_document"] = True
+        else:
+            state["covers"] = f"only element {root.getroottree().getpath(target)} ({uri})"
+            if policy.require_whole_document:
+                raise _Refusal(Reason.PARTIAL_COVERAGE, "the signature covers only "
+                               f"{root.getroottree().getpath(target)}, not the whole document",
+                               uri)
+        content = next((r.signed_xml for r in results if r.signed_xml is not None
+                        and etree.QName(r.signed_xml).localname not in
+                        ("SignedProperties", "KeyInfo")), None)
+        signing_time = _signing_time(results)
+        state["signing_time"] = signing_time
+        if signing_time is None and policy.require_xades:
+            raise _Refusal(Reason.XADES_INVALID, "no XAdES SigningTime")
+        if signing_time and signing_time > now + policy.clock_skew:
+            raise _Refusal(Reason.SIGNING_TIME_IN_FUTURE, (
+                f"SigningTime {signing_time.isoformat()} is later than now "
+                f"({now.isoformat()}) plus the allowed skew {policy.clock_skew}"))
+        if policy.refuse_comments_in_text:
+            c = _comment_in_text(root)
+            if c is not None:
+                raise _Refusal(Reason.COMMENT_IN_SIGNED_TEXT, (
+                    f"a comment inside the text of {root.getroottree().getpath(c.getparent())} "
+                    f"(line {c.sourceline}); canonicalisation drops it, readers would not"))
+        chain = check_certificate(leaf, certs, trust=trust, country=country,
+                                  signing_time=signing_time, now=now,
+                                  require_crl=policy.require_crl)
+        state.update(anchor=chain.anchor.subject if chain.anchor else None,
+                     country=chain.anchor.country if chain.anchor else None,
+                     revocation=chain.revocation,
+                     checks=("location", "algorithms", "references", "signature value",
+                             "xades" if xades else "no xades", *chain.checks))
+        if chain.reason:
+            raise _Refusal(chain.reason, chain.detail)
+        return SignatureReport(**base, valid=True, signed_content=content, **state)
+    except _Refusal as refusal:
+        return SignatureReport(**base, valid=False, reason=refusal.reason,
+                               detail=refusal.detail, reference=refusal.reference, **state)
+
+
+def verify_document(document: etree._ElementTree | etree._Element, *,
+                    trust: TrustStore | None = None, country: str | None = None,
+                    policy: VerificationPolicy = DEFAULT_POLICY,
+                    now: dt.datetime | None = None) -> VerificationReport:
+    """Verify every signature of a parsed document (parse with ``signing.safexml``).
+
+    *country*: the member country the signers must chain to (any trusted country if None).
+    Never raises for a bad signature: the report says what failed and why."""
+    root = document.getroot() if isinstance(document, etree._ElementTree) else document
+    now = now or dt.datetime.now(dt.UTC)
+    if country:
+        from .trust import check_country
+        check_country(country)
+    sigs = signature_elements(root)
+    return VerificationReport(
+        tuple(_verify_one(root, s, i, trust=trust, country=country, policy=policy, now=now)
+              for i, s in enumerate(sigs)), country, now)
