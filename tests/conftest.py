@@ -2,6 +2,7 @@
 pytest_plugins = [
     "tests.fixtures.simulator",
     "tests.fixtures.packs",
+    "tests.fixtures.pki",
     "tests.fixtures.http",
     "tests.fixtures.cli",
     "tests.fixtures.postgres",
