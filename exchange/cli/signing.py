@@ -1,0 +1,303 @@
+"""`exchange sign`, `exchange verify` and `exchange trust list|add`.
+
+Exit codes: 0 signed / every signature valid and trusted; 1 a document or signature is
+invalid (or unsafe to parse); 2 usage, key, trust-list or I/O problem (nothing was signed).
+Passphrases come from an environment variable or a file, never from the command line.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from .output import EXIT_INVALID, EXIT_OK, EXIT_USAGE, fail
+
+__all__ = ["register", "verify_for_validate", "default_trust_dir"]
+
+trust_app = typer.Typer(help="Trust lists (CA certificates and CRLs) per member country.",
+                        no_args_is_help=True)
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def default_trust_dir() -> Path:
+    from ..paths import exchange_home
+
+    return exchange_home() / "trust"
+
+
+def _read_input(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        fail(f"{path}: cannot be read ({exc.strerror})")
+
+
+def _parse(data: bytes, source: str):
+    from signing.safexml import XmlError, parse_xml
+
+    try:
+        return parse_xml(data)
+    except XmlError as exc:
+        where = f":{exc.line}:{exc.column}" if exc.line else ""
+        fail(f"{source}{where}: [{exc.code}] {exc.message}", EXIT_INVALID)
+
+
+def _write_output(path: str, data: bytes) -> None:
+    if path == "-":
+        sys.stdout.buffer.write(data)
+        return
+    target = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except OSError as exc:
+        fail(f"{path}: cannot be written ({exc.strerror})")
+
+
+def sign(
+    source: Annotated[str, typer.Argument(help="XML document to sign, or - for standard input.",
+                                          show_default=False)],
+    output: Annotated[str, typer.Option("--output", "-o", help="Signed document (- for stdout).",
+                                        show_default=False)],
+    key: Annotated[Optional[Path], typer.Option("--key", help="PEM private key.")] = None,
+    cert: Annotated[Optional[Path], typer.Option(
+        "--cert", help="PEM certificate (intermediates may follow).")] = None,
+    pkcs12: Annotated[Optional[Path], typer.Option(
+        "--pkcs12", help="PKCS#12 file with key and certificate (instead of --key/--cert).")
+    ] = None,
+    passphrase_env: Annotated[Optional[str], typer.Option(
+        "--passphrase-env", metavar="VAR", help="Environment variable holding the passphrase.")
+    ] = None,
+    passphrase_file: Annotated[Optional[Path], typer.Option(
+        "--passphrase-file", help="File whose first line is the passphrase.")] = None,
+    digest: Annotated[str, typer.Option("--digest", help="sha256, sha384 or sha512.")] = "sha256",
+) -> None:
+    """Add an enveloped XAdES-BES signature. UBL documents get it in their UBL extension
+    with a matching cac:Signature, and are validated again after signing."""
+    from lxml import etree
+
+    from signing import Signer, SigningError, load_identity, read_passphrase
+    from signing.placement import is_ubl
+
+    if pkcs12 is None and (key is None or cert is None):
+        fail("give --key and --cert, or --pkcs12")
+    if pkcs12 is not None and (key is not None or cert is not None):
+        fail("give either --pkcs12 or --key/--cert, not both")
+    try:
+        passphrase = read_passphrase(env=passphrase_env, file=passphrase_file)
+        identity = load_identity(key, cert, pkcs12_file=pkcs12, passphrase=passphrase)
+        signer = Signer(identity, digest=digest)
+    except SigningError as exc:
+        fail(f"[{exc.code}] {exc.message}")
+    data = _read_input(source)
+    tree = _parse(data, source)
+    validator = schema = None
+    if is_ubl(tree.getroot()):
+        validator, schema = _schema_for(tree, source)
+    try:
+        signed = signer.sign(tree, schema=schema)
+    except SigningError as exc:
+        fail(f"{source}: [{exc.code}] {exc.message}")
+    out = etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
+    if validator is not None:
+        report = validator.validate(out, source=output)
+        if not report.accepted:
+            for f in report.errors():
+                typer.echo(f"{output}:{f.line}:{f.column}: {f.rule}: {f.message}", err=True)
+            fail(f"{source}: the signed document is not valid against its schema; nothing "
+                 "written", EXIT_INVALID)
+    _write_output(output, out)
+    if output != "-":
+        typer.echo(f"{output}: signed by {identity.certificate.subject.rfc4514_string()}",
+                   err=True)
+
+
+def _schema_for(tree, source: str):
+    from lxml import etree
+
+    from ..errors import ExchangeError
+    from ..schemapacks import SchemaStore
+    from ..validation import Validator
+
+    ns = etree.QName(tree.getroot()).namespace
+    validator = Validator(SchemaStore())
+    try:
+        return validator, validator.schema_path(ns)
+    except KeyError:
+        fail(f"{source}: no installed schema pack defines {ns}; "
+             "install it with `exchange schemas install`")
+    except ExchangeError as exc:
+        fail(f"{source}: {exc.message}")
+
+
+def _trust_store(trust: Optional[Path]):
+    from signing import TrustStore
+
+    root = trust or default_trust_dir()
+    if trust is not None and not trust.is_dir():
+        fail(f"{trust}: trust folder not found")
+    return TrustStore(root)
+
+
+def verify_tree(tree, *, trust, country):
+    from signing import SigningError, verify_document
+
+    try:
+        return verify_document(tree, trust=trust, country=country)
+    except SigningError as exc:
+        fail(f"[{exc.code}] {exc.message}")
+
+
+def verify(
+    source: Annotated[str, typer.Argument(help="Signed XML document, or - for standard input.",
+                                          show_default=False)],
+    trust: Annotated[Optional[Path], typer.Option(
+        "--trust", help="Trust folder (default: $EXCHANGE_HOME/trust).")] = None,
+    country: Annotated[Optional[str], typer.Option(
+        "--country", help="Signers must chain to this member country's trust list.")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+) -> None:
+    """Verify every signature of a document: integrity, algorithms, XAdES properties,
+    chain to the trust list, validity and revocation. Exit 0 when all are valid."""
+    from signing import TrustStoreError
+    from signing.trust import check_country
+
+    if country:
+        try:
+            check_country(country)
+        except TrustStoreError as exc:
+            fail(exc.message)
+    store = _trust_store(trust)
+    data = _read_input(source)
+    from signing.safexml import XmlError, parse_xml
+
+    try:
+        tree = parse_xml(data)
+    except XmlError as exc:
+        if fmt is Format.json:
+            typer.echo(json.dumps({"source": source, "all_valid": False, "error": {
+                "code": exc.code, "message": exc.message, "line": exc.line,
+                "column": exc.column}}))
+        else:
+            where = f":{exc.line}:{exc.column}" if exc.line else ""
+            typer.echo(f"{source}{where}: REFUSED [{exc.code}] {exc.message}")
+        raise typer.Exit(EXIT_INVALID)
+    report = verify_tree(tree, trust=store, country=country)
+    if fmt is Format.json:
+        typer.echo(json.dumps({"source": source, **report.to_dict()}, ensure_ascii=False))
+    else:
+        verdict = "all signatures valid" if report.all_valid else "NOT VALID"
+        typer.echo(f"{source}: {verdict}")
+        for line in report.summary_lines():
+            typer.echo(f"  {line}")
+    raise typer.Exit(EXIT_OK if report.all_valid else EXIT_INVALID)
+
+
+@trust_app.command("list")
+def trust_list(
+    trust: Annotated[Optional[Path], typer.Option(
+        "--trust", help="Trust folder (default: $EXCHANGE_HOME/trust).")] = None,
+) -> None:
+    """Show each country's trust anchors (subject, expiry, SHA-256) and CRLs."""
+    from signing import TrustStoreError
+    from signing.trust import fingerprint
+
+    store = _trust_store(trust)
+    try:
+        countries = store.countries()
+        if not countries:
+            typer.echo(f"no trust lists in {store.root}; add one with "
+                       "`exchange trust add --country CC CA.pem`")
+            return
+        for cc in countries:
+            anchors, crls = store.anchors(cc), store.crls(cc)
+            typer.echo(f"{cc}: {len(anchors)} CA certificate(s), {len(crls)} CRL(s)")
+            for a in anchors:
+                typer.echo(f"  {a.subject}  valid to {a.certificate.not_valid_after_utc:%Y-%m-%d}"
+                           f"  sha256 {fingerprint(a.certificate)}  ({a.path.name})")
+            for c in crls:
+                typer.echo(f"  CRL {c.issuer.rfc4514_string()}  next update "
+                           f"{c.next_update_utc:%Y-%m-%d}  {len(list(c))} revoked")
+    except TrustStoreError as exc:
+        fail(f"[{exc.code}] {exc.message}")
+
+
+@trust_app.command("add")
+def trust_add(
+    source: Annotated[Path, typer.Argument(help="CA certificate or CRL (PEM or DER).",
+                                           show_default=False)],
+    country: Annotated[str, typer.Option("--country", help="ISO country code, e.g. KZ.",
+                                         show_default=False)],
+    trust: Annotated[Optional[Path], typer.Option(
+        "--trust", help="Trust folder (default: $EXCHANGE_HOME/trust).")] = None,
+) -> None:
+    """Add a CA certificate (or a CRL) to a member country's trust list."""
+    from signing import TrustStore, TrustStoreError
+
+    try:
+        target = TrustStore(trust or default_trust_dir()).add(country, source)
+    except TrustStoreError as exc:
+        fail(f"[{exc.code}] {exc.message}")
+    typer.echo(f"added {source} to the {country} trust list as {target}")
+
+
+def verify_for_validate(trust: Optional[str], country: Optional[str]):
+    """For `exchange validate --verify`: a function (input, schema store) -> result dict,
+    the validation report's dict plus ``signatures`` (``ok``, ``summary_lines`` and the
+    verification report)."""
+    from signing import TrustStoreError
+    from signing.trust import check_country
+
+    from ..validation import Validator
+
+    if country:
+        try:
+            check_country(country)
+        except TrustStoreError as exc:
+            fail(exc.message)
+    store = _trust_store(Path(trust) if trust else None)
+    validators: dict[Any, Any] = {}
+
+    def run(item, schema_store) -> dict[str, Any]:
+        validator = validators.get(id(schema_store))
+        if validator is None:
+            validator = validators[id(schema_store)] = Validator(schema_store)
+        try:
+            data = item.data if item.data is not None else item.path.read_bytes()
+        except OSError as exc:
+            return {"source": item.name, "io_error": f"{item.name}: cannot be read "
+                    f"({exc.strerror})"}
+        report = validator.validate(data, item.name)
+        result = report.to_dict()
+        if report.tree is None:
+            result["signatures"] = {"ok": False, "all_valid": False, "signatures": [],
+                                    "summary_lines": ["signatures not checked: the document "
+                                                      "could not be parsed"]}
+            return result
+        verification = verify_tree(report.tree, trust=store, country=country)
+        result["signatures"] = {"ok": verification.all_valid,
+                                "summary_lines": verification.summary_lines(),
+                                **verification.to_dict()}
+        return result
+
+    return run
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sign")(sign)
+    app.command("verify")(verify)
+    app.add_typer(trust_app, name="trust")
