@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "exchange.cli.validate",
     "exchange.cli.schemas",
     "exchange.cli.server",
+    "exchange.cli.signing",
 ]
 
 app = typer.Typer(
