@@ -116,10 +116,23 @@ def simulate_customs(
     currency: Annotated[Optional[str], typer.Option(
         help="Currency of assessments (default: the member's, from the members file).")
     ] = None,
+    trust_dir: Annotated[Optional[Path], typer.Option(
+        "--trust-dir", help="Trust folder (<CC>/*.pem) the hub's envelope signatures must "
+        "chain to; without it signatures are not checked.")] = None,
+    require_signature: Annotated[bool, typer.Option(
+        "--require-signature", help="Refuse unsigned envelopes (needs --trust-dir).")
+    ] = False,
+    tls_cert: Annotated[Optional[Path], typer.Option(
+        "--tls-cert", help="Serve HTTPS with this certificate (PEM).")] = None,
+    tls_key: Annotated[Optional[Path], typer.Option("--tls-key", help="Its key (PEM).")
+                       ] = None,
+    client_ca: Annotated[Optional[Path], typer.Option(
+        "--client-ca", help="Require client certificates issued by this CA (mutual TLS).")
+    ] = None,
 ) -> None:
     """Run a national customs simulator over HTTP (POST /v1/deliveries, GET /v1/decisions)."""
     from adapters.members import CAREC_MEMBERS, load_members
-    from adapters.simulator import SimulatorConfig, serve
+    from adapters.simulator import SimulatorConfig, TlsFiles, serve
 
     code = country.upper()
     if code not in CAREC_MEMBERS:
@@ -136,8 +149,28 @@ def simulate_customs(
             callback_url=callback_url)
     except ValueError as exc:
         fail(str(exc))
-    typer.echo(f"customs simulator for {code} on http://{host}:{port}/v1/deliveries", err=True)
-    serve(config, host=host, port=port)
+    verifier = None
+    if require_signature and trust_dir is None:
+        fail("--require-signature needs --trust-dir")
+    if trust_dir is not None:
+        if not trust_dir.is_dir():
+            fail(f"--trust-dir {trust_dir}: not a folder")
+        from adapters.envelope_signing import EnvelopeSignatureCheck
+
+        verifier = EnvelopeSignatureCheck(trust_dir, required=require_signature)
+    tls = None
+    if tls_cert or tls_key or client_ca:
+        if not (tls_cert and tls_key):
+            fail("--tls-cert and --tls-key go together")
+        for option, path in (("--tls-cert", tls_cert), ("--tls-key", tls_key),
+                             ("--client-ca", client_ca)):
+            if path is not None and not path.is_file():
+                fail(f"{option} {path}: no such file")
+        tls = TlsFiles(tls_cert, tls_key, client_ca)  # type: ignore[arg-type]
+    scheme = "https" if tls else "http"
+    typer.echo(f"customs simulator for {code} on {scheme}://{host}:{port}/v1/deliveries",
+               err=True)
+    serve(config, host=host, port=port, verifier=verifier, tls=tls)
 
 
 def register(app: typer.Typer) -> None:

@@ -36,6 +36,14 @@ def test_check_with_settings_and_text_output(run_cli):
      b"setting 'timeout_seconds' must be a number"),
     (("adapters", "check", "https-push", "--setting", "novalue"), b"expected KEY=VALUE"),
     (("simulate-customs", "--country", "FR"), b"'FR' is not a CAREC member"),
+    (("simulate-customs", "--country", "UZ", "--require-signature"),
+     b"--require-signature needs --trust-dir"),
+    (("simulate-customs", "--country", "UZ", "--trust-dir", "/nonexistent/trust"),
+     b"not a folder"),
+    (("simulate-customs", "--country", "UZ", "--tls-cert", "/nonexistent.pem"),
+     b"--tls-cert and --tls-key go together"),
+    (("simulate-customs", "--country", "UZ", "--misbehave", "explode"),
+     b"'explode' is not a valid Misbehaviour"),
 ])
 def test_usage_errors_exit_2(run_cli, args, message):
     done = run_cli(*args)
