@@ -67,10 +67,12 @@ def build_services(settings: Settings, *, migrate: bool | None = None,
                    on_accepted: Sequence[AcceptedHook] = ()) -> Services:
     """Wire everything; fail with :class:`ConfigError` naming the setting if misconfigured."""
     members = members if members is not None else load_members_for(settings)
+    validator = validator or _validator()
     if sealer is None:  # the real signing parts (a caller giving a sealer gives its checker)
         from .signatures import hub_sealer, member_checker
 
-        sealer, checker = hub_sealer(settings.hub), checker or member_checker(members)
+        sealer = hub_sealer(settings.hub, schema_path=validator.schema_path)
+        checker = checker or member_checker(members)
     engines = create_engines(settings.database)
     try:
         if settings.server.migrate_on_start if migrate is None else migrate:
@@ -80,7 +82,7 @@ def build_services(settings: Settings, *, migrate: bool | None = None,
         raise ConfigError(f"cannot open or migrate the database: {exc}",
                           setting="EXCHANGE_DATABASE_URL") from None
     return Services(settings=settings, engines=engines, uow=UnitOfWorkFactory(engines),
-                    validator=validator or _validator(), members=members, sealer=sealer,
+                    validator=validator, members=members, sealer=sealer,
                     checker=checker, on_accepted=list(on_accepted))
 
 

@@ -198,8 +198,9 @@ def inspect_document(doc: DocumentInput, *, validator: Any, checker: SignatureCh
     signature: dict[str, Any] = {"present": False, "required": require_signature}
     if checker is not None:
         check = checker.check(tree, data, country=origin)
-        signature = {**check.report, "present": check.present, "valid": check.valid,
-                     "required": require_signature, "country": origin}
+        if check.present:
+            signature = {**check.report, "present": True, "valid": check.valid,
+                         "required": require_signature, "country": origin}
         if check.present and not check.valid:
             return Inspected(doc, sha, size, validation, signature, Refusal(
                 "signature-invalid", "The sender's signature does not verify",
