@@ -83,15 +83,17 @@ class MembersFileError(AdapterConfigError):
 
 class DeliveryError(AdapterError):
     """A delivery attempt failed. ``retryable`` tells the dispatcher what to do;
-    ``status_code`` is the receiver's HTTP status when there was one."""
+    ``status_code`` is the receiver's HTTP status when there was one; ``retry_after`` the
+    seconds the receiver asked to wait (HTTP Retry-After), if it did."""
 
     code = "adapter.delivery"
     retryable = False
 
     def __init__(self, message: str, *, code: str | None = None,
-                 status_code: int | None = None):
+                 status_code: int | None = None, retry_after: float | None = None):
         super().__init__(message, code=code)
         self.status_code = status_code
+        self.retry_after = retry_after
 
 
 class RetryableDeliveryError(DeliveryError):

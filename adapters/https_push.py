@@ -11,7 +11,8 @@ Wire protocol (what a national endpoint implements; the customs simulator is the
   ``duplicate=True``, rejected -> ``rejected`` with the reasons.
 * 4xx with a rejected ``DeliveryReceipt`` -> ``rejected``; any other 4xx ->
   PermanentDeliveryError ``adapter.delivery.refused``; 408, 429 and 5xx -> Retryable
-  ``adapter.delivery.server-error``; connection refused -> Retryable ``.unreachable``;
+  ``adapter.delivery.server-error`` (``retry_after`` from a Retry-After header); connection
+  refused -> Retryable ``.unreachable``;
   timeout -> Retryable ``.timeout``; connection dropped -> Retryable ``.connection-dropped``;
   TLS handshake refused (bad server or client certificate) -> Retryable ``.tls`` (it ends
   dead after the retries if the configuration is not fixed);
@@ -50,6 +51,22 @@ __all__ = ["HttpsPushAdapter", "MAX_RESPONSE_BYTES"]
 
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 _RETRYABLE_STATUS = {408, 425, 429}
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP date); None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        from datetime import UTC, datetime
+        from email.utils import parsedate_to_datetime
+
+        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+    except (TypeError, ValueError):
+        return None
 
 
 def _tls_failure(exc: BaseException) -> bool:
@@ -144,11 +161,11 @@ class HttpsPushAdapter:
         payload = self.render(envelope)
         headers = {"Content-Type": payload.media_type, "Accept": RESPONSE_MEDIA_TYPE,
                    "Idempotency-Key": envelope.delivery_id}
-        status, body = self._exchange("POST", self.settings["endpoint"], headers=headers,
-                                      content=payload.body)
-        return self._result(envelope.delivery_id, status, body)
+        status, body, retry_after = self._exchange("POST", self.settings["endpoint"],
+                                                   headers=headers, content=payload.body)
+        return self._result(envelope.delivery_id, status, body, retry_after)
 
-    def _exchange(self, method: str, url: str, **kwargs: Any) -> tuple[int, bytes]:
+    def _exchange(self, method: str, url: str, **kwargs: Any) -> tuple[int, bytes, float | None]:
         try:
             with self._client.stream(method, url, **kwargs) as response:
                 chunks, size = [], 0
@@ -159,7 +176,8 @@ class HttpsPushAdapter:
                             f"{url}: answer larger than {MAX_RESPONSE_BYTES} bytes",
                             code="adapter.delivery.protocol", status_code=response.status_code)
                     chunks.append(chunk)
-                return response.status_code, b"".join(chunks)
+                return (response.status_code, b"".join(chunks),
+                        _retry_after(response.headers.get("retry-after")))
         except httpx.ConnectTimeout as exc:
             raise RetryableDeliveryError(f"{url}: connect timed out",
                                          code="adapter.delivery.timeout") from exc
@@ -183,12 +201,13 @@ class HttpsPushAdapter:
             raise RetryableDeliveryError(f"{url}: transport error ({exc})",
                                          code="adapter.delivery.unreachable") from exc
 
-    def _result(self, delivery_id: str, status: int, body: bytes) -> DeliveryResult:
+    def _result(self, delivery_id: str, status: int, body: bytes,
+                retry_after: float | None = None) -> DeliveryResult:
         endpoint = self.settings["endpoint"]
         if status >= 500 or status in _RETRYABLE_STATUS:
             raise RetryableDeliveryError(f"{endpoint} answered {status}",
                                          code="adapter.delivery.server-error",
-                                         status_code=status)
+                                         status_code=status, retry_after=retry_after)
         try:
             receipt = read_receipt(body, source=f"answer of {endpoint}")
         except ResponseError as exc:
@@ -236,7 +255,7 @@ class HttpsPushAdapter:
         url = self.settings["decisions_url"]
         if not url:
             return DecisionBatch()
-        status, body = self._exchange("GET", url, headers={"Accept": RESPONSE_MEDIA_TYPE})
+        status, body, _ = self._exchange("GET", url, headers={"Accept": RESPONSE_MEDIA_TYPE})
         if status != 200:
             raise RetryableDeliveryError(f"{url} answered {status}",
                                          code="adapter.delivery.server-error",
@@ -257,7 +276,7 @@ class HttpsPushAdapter:
         url = self.settings["decisions_url"]
         if not url or not batch.tokens:
             return
-        status, _ = self._exchange("POST", url.rstrip("/") + "/confirm",
+        status, _, _ = self._exchange("POST", url.rstrip("/") + "/confirm",
                                    json={"decision_ids": list(batch.tokens)})
         if status >= 300:
             raise RetryableDeliveryError(f"{url}/confirm answered {status}",

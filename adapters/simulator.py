@@ -85,6 +85,8 @@ class SimulatorConfig:
     slow_seconds: float = 1.0
     callback_url: str | None = None
     max_body_bytes: int = 25 * 1024 * 1024
+    retry_after_seconds: int | None = None
+    """With misbehaviour "500": also answer ``Retry-After: <seconds>``."""
     bearer_token: str | None = None
     """When set, pushes without ``Authorization: Bearer <token>`` are answered 401."""
 
@@ -292,7 +294,10 @@ def create_app(config: SimulatorConfig, *, verifier: EnvelopeVerifier | None = N
             return Response("body too large", status_code=413, media_type="text/plain")
         mode = state.take_misbehaviour()
         if mode is Misbehaviour.ERROR_500:
-            return Response("simulated failure", status_code=500, media_type="text/plain")
+            after = state.config.retry_after_seconds
+            return Response("simulated failure", status_code=500 if after is None else 503,
+                            media_type="text/plain",
+                            headers={} if after is None else {"Retry-After": str(after)})
         status, answer, follow = state.receive(body, request.headers.get("idempotency-key"))
         if follow and state.config.callback_url:
             asyncio.get_running_loop().create_task(_call_back(state, follow))

@@ -163,3 +163,14 @@ def test_bearer_token_comes_from_the_environment(start_simulator, monkeypatch):
     with pytest.raises(SettingError, match="TEST_UZ_TOKEN is not set"):
         push_adapter(sim, auth_token_env="TEST_UZ_TOKEN")
     assert sim.state.stats()["deliveries"] == 1
+
+
+def test_retry_after_is_passed_on_to_the_dispatcher(simulator):
+    simulator.configure(misbehaviour="500", retry_after_seconds=42)
+    with pytest.raises(RetryableDeliveryError) as info:
+        push_adapter(simulator).deliver(make_envelope("UZ"))
+    assert (info.value.status_code, info.value.retry_after) == (503, 42.0)
+    simulator.configure(retry_after_seconds=None)
+    with pytest.raises(RetryableDeliveryError) as info:
+        push_adapter(simulator).deliver(make_envelope("UZ"))
+    assert (info.value.status_code, info.value.retry_after) == (500, None)
