@@ -114,8 +114,9 @@ class TrustStore:
         except OSError as exc:
             raise TrustStoreError(f"{source}: cannot be read ({exc.strerror})") from None
         folder = self.root / country
-        crl = _try(lambda: x509.load_pem_x509_crl(data)) or _try(
-            lambda: x509.load_der_x509_crl(data))
+        crl = _try(lambda: x509.load_pem_x509_crl(data))
+        if crl is None:  # (an empty CRL is falsy: compare with None)
+            crl = _try(lambda: x509.load_der_x509_crl(data))
         if crl is not None:
             der = crl.public_bytes(serialization.Encoding.DER)
             name = f"crl-{hashes_hex(der)[:16]}.crl"
