@@ -106,17 +106,37 @@ def hub_sealer(hub: HubSettings, *, schema_path: Callable[[str], Path] | None = 
 
 
 class MemberChecker:
-    """Verifies senders' signatures against the trust list of the origin's member."""
+    """Verifies senders' signatures against the trust list of the origin's member.
+
+    A member's ``trust_dir`` is a folder named by its country code holding CA certificates
+    and CRLs (``<root>/<CC>/``, as :class:`signing.TrustStore` reads it); the stores are
+    opened once and reused."""
 
     def __init__(self, members: Any):
+        from signing import TrustStore
+
         self.members = members
+        self._stores: dict[str, Any] = {}
+        for member in members:
+            trust_dir = Path(member.trust_dir)
+            if trust_dir.name != member.code:
+                raise ConfigError(f"{member.code}: trust_dir {trust_dir} must be a folder named "
+                                  f"{member.code} (one folder per country)",
+                                  setting="EXCHANGE_MEMBERS_FILE")
+            self._stores[member.code] = TrustStore(trust_dir.parent)
 
     def check(self, tree: etree._ElementTree, data: bytes, *, country: str) -> SignatureCheck:
+        from signing import verify_document
         from signing.placement import signature_elements
 
         if not signature_elements(tree.getroot()):
             return SignatureCheck(present=False, valid=False, report={})
-        raise NotImplementedError("signature verification is wired when signing.verify lands")
+        report = verify_document(tree, trust=self._stores.get(country), country=country)
+        out = report.to_dict()
+        if not report.all_valid:
+            bad = [s for s in report.signatures if not s.valid]
+            out["reason"] = "; ".join(s.summary() for s in bad) if bad else "no valid signature"
+        return SignatureCheck(present=True, valid=report.all_valid, report=out)
 
 
 def member_checker(members: Any) -> MemberChecker:

@@ -237,3 +237,62 @@ def test_bad_route_and_bad_json_are_refused(world):
         r = c.post("/v1/shipments", content=b"<a/>", headers=XML)
         assert_problem(r, 415, "unsupported-media-type")
     assert world.counts() == before
+
+
+# ---------------------------------------------------------------------- signatures
+KZ_ROUTE = {"origin": "KZ", "transit": ["UZ"], "destination": "AF"}  # KZ requires signatures
+
+
+def signed(data: bytes, leaf, validator) -> bytes:
+    from lxml import etree
+
+    from signing import Signer
+    from signing.safexml import parse_xml
+
+    tree = parse_xml(data)
+    schema = validator.schema_path(etree.QName(tree.getroot()).namespace)
+    return etree.tostring(Signer(leaf.identity()).sign(tree, schema=schema),
+                          xml_declaration=True, encoding="UTF-8")
+
+
+def test_signed_document_is_verified_against_the_origin_trust_list(world, pki, validator):
+    from signing import TrustStore, verify_document
+    from signing.safexml import parse_xml
+
+    sid = create(world, route=KZ_ROUTE).json()["id"]
+    data = signed(WAYBILL, pki.leaf("KZ"), validator)
+    r = submit(world, sid, data)
+    assert r.status_code == 201, r.text
+    sig = r.json()["signature"]
+    assert sig["present"] and sig["valid"] and sig["required"] and sig["country"] == "KZ"
+    assert sig["signatures"][0]["country"] == "KZ"
+    with world.client("forwarder") as c:
+        sealed = c.get(f"/v1/shipments/{sid}/documents/{r.json()['id']}",
+                       params={"version": "sealed"}).content
+    report = verify_document(parse_xml(sealed), trust=TrustStore(
+        pki.trust_dir(pki.folder / "check-trust", ["KZ"])), country="KZ")
+    assert len(report.signatures) == 2  # the sender's, then the hub's seal
+    assert report.signatures[0].valid  # the seal did not break the sender's signature
+    assert validator.validate(sealed).accepted
+
+
+@pytest.mark.parametrize("case", ["other-country", "tampered", "unknown-signer"])
+def test_bad_signatures_are_refused_with_the_reason(world, pki, validator, case):
+    sid = create(world, route=KZ_ROUTE).json()["id"]
+    if case == "other-country":
+        data = signed(WAYBILL, pki.leaf("UZ"), validator)
+    elif case == "unknown-signer":
+        data = signed(WAYBILL, pki.self_signed(), validator)
+    else:
+        data = signed(WAYBILL, pki.leaf("KZ"), validator).replace(
+            b"<cbc:Name>Air Waybill</cbc:Name>", b"<cbc:Name>Sea Waybill</cbc:Name>")
+    before = world.counts()
+    body = assert_problem(submit(world, sid, data), 422, "signature-invalid")
+    reasons = {s["reason"] for s in body["signature"]["signatures"]}
+    expected = {"other-country": {"wrong-country", "untrusted-chain"},
+                "unknown-signer": {"untrusted-chain"},
+                "tampered": {"digest-mismatch"}}[case]
+    assert reasons & expected, body["signature"]
+    assert body["signature"]["valid"] is False
+    after = world.counts()
+    assert after["documents"] == before["documents"]
