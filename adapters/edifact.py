@@ -53,7 +53,7 @@ from adapters.errors import MalformedCusresError, PermanentDeliveryError
 from signing.safexml import XmlError, parse_xml
 
 __all__ = ["DECLARATION_CODES", "CusdecProfile", "control_reference", "render_cusdec",
-           "render_cusres", "read_cusres"]
+           "render_cusres", "read_cusres", "parse_segments", "element"]
 
 SYNTAX = ("UNOW", 4)
 DECLARATION_CODES = {
@@ -186,7 +186,8 @@ def render_cusres(decisions: Sequence[CustomsDecision], *, sender_id: str, recip
     return ix.serialize(break_lines=True)
 
 
-def _parse_segments(text: str, source: str) -> list[Segment]:
+def parse_segments(text: str, source: str) -> list[Segment]:
+    """All segments of an interchange (pydifact); MalformedCusresError if it cannot parse."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -196,7 +197,8 @@ def _parse_segments(text: str, source: str) -> list[Segment]:
             from exc
 
 
-def _el(segment: Segment, index: int, part: int | None = None) -> str:
+def element(segment: Segment, index: int, part: int | None = None) -> str:
+    """Data element *index* of a segment (component *part* of a composite), "" if absent."""
     elements = segment.elements
     if index >= len(elements):
         return ""
@@ -214,7 +216,7 @@ def read_cusres(text: str, *, country: str, source: str = "CUSRES",
                 expected_sender: str | None = None,
                 expected_recipient: str | None = None) -> tuple[CustomsDecision, ...]:
     """Decisions from one CUSRES interchange; anything malformed -> MalformedCusresError."""
-    segments = [s for s in _parse_segments(text, source) if s.tag != "UNA"]
+    segments = [s for s in parse_segments(text, source) if s.tag != "UNA"]
     if not segments or segments[0].tag != "UNB":
         raise MalformedCusresError("the interchange does not start with UNB", source=source,
                                    segment=1)
@@ -222,11 +224,11 @@ def read_cusres(text: str, *, country: str, source: str = "CUSRES",
     if unz.tag != "UNZ":
         raise MalformedCusresError("the interchange does not end with UNZ", source=source,
                                    segment=len(segments))
-    control = _el(unb, 4)
-    if not control or _el(unz, 1) != control:
-        raise MalformedCusresError(f"UNZ control reference {_el(unz, 1)!r} does not match "
+    control = element(unb, 4)
+    if not control or element(unz, 1) != control:
+        raise MalformedCusresError(f"UNZ control reference {element(unz, 1)!r} does not match "
                                    f"UNB {control!r}", source=source, segment=len(segments))
-    sender, recipient = _el(unb, 1, 0), _el(unb, 2, 0)
+    sender, recipient = element(unb, 1, 0), element(unb, 2, 0)
     if expected_sender and sender != expected_sender:
         raise MalformedCusresError(f"sent by {sender!r}, expected {expected_sender!r}",
                                    source=source, segment=1)
@@ -254,8 +256,8 @@ def read_cusres(text: str, *, country: str, source: str = "CUSRES",
         raise MalformedCusresError("a message has no UNT", source=source, segment=start)
     if not messages:
         raise MalformedCusresError("the interchange holds no message", source=source)
-    if _el(unz, 0) != str(len(messages)):
-        raise MalformedCusresError(f"UNZ counts {_el(unz, 0)} messages, found {len(messages)}",
+    if element(unz, 0) != str(len(messages)):
+        raise MalformedCusresError(f"UNZ counts {element(unz, 0)} messages, found {len(messages)}",
                                    source=source, segment=len(segments))
     return tuple(_decision(msg, start, country, control, source) for start, msg in messages)
 
@@ -263,13 +265,13 @@ def read_cusres(text: str, *, country: str, source: str = "CUSRES",
 def _decision(segments: list[Segment], start: int, country: str, control: str,
               source: str) -> CustomsDecision:
     unh, unt = segments[0], segments[-1]
-    ref = _el(unh, 0)
-    if _el(unh, 1, 0) != "CUSRES":
-        raise MalformedCusresError(f"message {ref!r} is {_el(unh, 1, 0)!r}, not CUSRES",
+    ref = element(unh, 0)
+    if element(unh, 1, 0) != "CUSRES":
+        raise MalformedCusresError(f"message {ref!r} is {element(unh, 1, 0)!r}, not CUSRES",
                                    source=source, segment=start)
-    if _el(unt, 0) != str(len(segments)) or _el(unt, 1) != ref:
+    if element(unt, 0) != str(len(segments)) or element(unt, 1) != ref:
         raise MalformedCusresError(f"UNT of message {ref!r} does not match (count "
-                                   f"{_el(unt, 0)}, found {len(segments)})", source=source,
+                                   f"{element(unt, 0)}, found {len(segments)})", source=source,
                                    segment=start + len(segments) - 1)
     body = segments[1:-1]
 
@@ -281,10 +283,10 @@ def _decision(segments: list[Segment], start: int, country: str, control: str,
     bgm = [s for s in body if s.tag == "BGM"]
     if not bgm:
         raise fail("no BGM segment", 0)
-    if len(gis) != 1 or _el(gis[0][1], 0) not in _KIND_BY_GIS:
+    if len(gis) != 1 or element(gis[0][1], 0) not in _KIND_BY_GIS:
         raise fail("needs exactly one GIS with one of " + ", ".join(_KIND_BY_GIS),
                    gis[0][0] if gis else 0)
-    kind = _KIND_BY_GIS[_el(gis[0][1], 0)]
+    kind = _KIND_BY_GIS[element(gis[0][1], 0)]
     refs: dict[str, str] = {}
     reasons: list[Reason] = []
     texts: list[str] = []
@@ -311,30 +313,30 @@ def _decision(segments: list[Segment], start: int, country: str, control: str,
 
     for i, s in enumerate(body, start=1):
         if s.tag == "RFF":
-            refs[_el(s, 0, 0)] = _el(s, 0, 1)
+            refs[element(s, 0, 0)] = element(s, 0, 1)
         elif s.tag == "ERC":
-            reasons.append(Reason(_el(s, 0, 0) or "unspecified"))
-        elif s.tag == "FTX" and _el(s, 0) == "AAO":
+            reasons.append(Reason(element(s, 0, 0) or "unspecified"))
+        elif s.tag == "FTX" and element(s, 0) == "AAO":
             if not reasons:
                 raise fail("FTX+AAO reason text without ERC", i)
-            reasons[-1] = Reason(reasons[-1].code, _el(s, 3, 0))
-        elif s.tag == "FTX" and _el(s, 0) == "AAI":
-            texts.append(_el(s, 3, 0))
-        elif s.tag == "DTM" and _el(s, 0, 0) == "137":
+            reasons[-1] = Reason(reasons[-1].code, element(s, 3, 0))
+        elif s.tag == "FTX" and element(s, 0) == "AAI":
+            texts.append(element(s, 3, 0))
+        elif s.tag == "DTM" and element(s, 0, 0) == "137":
             try:
-                issued = datetime.strptime(_el(s, 0, 1), "%Y%m%d%H%M").replace(tzinfo=UTC)
+                issued = datetime.strptime(element(s, 0, 1), "%Y%m%d%H%M").replace(tzinfo=UTC)
             except ValueError:
-                raise fail(f"bad DTM date {_el(s, 0, 1)!r}", i) from None
+                raise fail(f"bad DTM date {element(s, 0, 1)!r}", i) from None
         elif s.tag == "TAX":
             close_tax()
-            code = _el(s, 1, 0)
+            code = element(s, 1, 0)
             if not code:
                 raise fail("TAX without a tax type", i)
-            pending_tax = (i, _TAX_BY_CODE.get(code, code), _el(s, 4, 3))
+            pending_tax = (i, _TAX_BY_CODE.get(code, code), element(s, 4, 3))
         elif s.tag == "MOA":
             if pending_tax is None:
                 raise fail("MOA outside a TAX group", i)
-            qualifier, amount, currency = _el(s, 0, 0), _el(s, 0, 1), _el(s, 0, 2)
+            qualifier, amount, currency = element(s, 0, 0), element(s, 0, 1), element(s, 0, 2)
             if not _DECIMAL.match(amount):
                 raise fail(f"MOA amount {amount!r} is not a decimal", i)
             moa[qualifier] = (amount, currency)
@@ -342,7 +344,7 @@ def _decision(segments: list[Segment], start: int, country: str, control: str,
     try:
         return CustomsDecision(
             kind=kind, country=country, decision_id=f"{country}-{control}-{ref}",
-            customs_reference=_el(bgm[0], 1) or None, delivery_id=refs.get("ACW"),
+            customs_reference=element(bgm[0], 1) or None, delivery_id=refs.get("ACW"),
             shipment_id=refs.get("SRN"), document_id=refs.get("ABT"), issued_at=issued,
             reasons=tuple(reasons), duty_lines=tuple(lines),
             guarantee_reference=refs.get("GU"), text="\n".join(texts) or None)

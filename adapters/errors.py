@@ -13,7 +13,8 @@
     └── ResponseError              a national response cannot be mapped (ValueError)
         ├── InvalidMessageError    an envelope/receipt/decision XML is unsafe, malformed or
         │                          not valid against our XSD (``line``/``column`` when known)
-        └── MalformedCusresError   an EDIFACT CUSRES file is malformed
+        ├── MalformedCusresError   an EDIFACT CUSRES file is malformed
+        └── MalformedCusdecError   an EDIFACT CUSDEC file is malformed (receiver side)
 
 A *business* refusal by customs is not an error: it is a :class:`~adapters.contract.DeliveryResult`
 with status ``rejected`` and a reason.
@@ -25,7 +26,7 @@ from pathlib import Path
 __all__ = [
     "AdapterError", "AdapterConfigError", "UnknownAdapterError", "SettingError",
     "MembersFileError", "DeliveryError", "RetryableDeliveryError", "PermanentDeliveryError",
-    "ResponseError", "InvalidMessageError", "MalformedCusresError",
+    "ResponseError", "InvalidMessageError", "MalformedCusresError", "MalformedCusdecError",
 ]
 
 
@@ -137,3 +138,7 @@ class MalformedCusresError(ResponseError):
         super().__init__(f"{where}{message}{seg}")
         self.source = source
         self.segment = segment
+
+
+class MalformedCusdecError(MalformedCusresError):
+    code = "adapter.edifact.cusdec-malformed"

@@ -129,8 +129,15 @@ def simulate_customs(
     client_ca: Annotated[Optional[Path], typer.Option(
         "--client-ca", help="Require client certificates issued by this CA (mutual TLS).")
     ] = None,
+    edifact_outbox: Annotated[Optional[Path], typer.Option(
+        "--edifact-outbox", help="File channel instead of HTTP: the folder the hub writes "
+        "CUSDEC to (the edifact-file adapter's outbox_dir).")] = None,
+    edifact_inbox: Annotated[Optional[Path], typer.Option(
+        "--edifact-inbox", help="The folder CUSRES answers are written to (the adapter's "
+        "inbox_dir).")] = None,
 ) -> None:
-    """Run a national customs simulator over HTTP (POST /v1/deliveries, GET /v1/decisions)."""
+    """Run a national customs simulator over HTTP (POST /v1/deliveries, GET /v1/decisions),
+    or on the EDIFACT file channel with --edifact-outbox/--edifact-inbox."""
     from adapters.members import CAREC_MEMBERS, load_members
     from adapters.simulator import SimulatorConfig, TlsFiles, serve
 
@@ -149,6 +156,9 @@ def simulate_customs(
             callback_url=callback_url)
     except ValueError as exc:
         fail(str(exc))
+    if edifact_outbox or edifact_inbox:
+        _serve_files(config, edifact_outbox, edifact_inbox)
+        return
     verifier = None
     if require_signature and trust_dir is None:
         fail("--require-signature needs --trust-dir")
@@ -171,6 +181,29 @@ def simulate_customs(
     typer.echo(f"customs simulator for {code} on {scheme}://{host}:{port}/v1/deliveries",
                err=True)
     serve(config, host=host, port=port, verifier=verifier, tls=tls)
+
+
+def _serve_files(config, outbox: Path | None, inbox: Path | None) -> None:
+    import signal
+    import threading
+
+    from adapters.edifact_simulator import EdifactCustomsSimulator
+
+    if outbox is None or inbox is None:
+        fail("--edifact-outbox and --edifact-inbox go together")
+    sim = EdifactCustomsSimulator(outbox, inbox, country=config.country,
+                                  currency=config.currency,
+                                  follow_up=[str(f) for f in config.follow_up])
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    typer.echo(f"customs simulator for {config.country}: CUSDEC from {outbox}, CUSRES to "
+               f"{inbox}", err=True)
+    try:
+        sim.serve(stop, poll_seconds=0.5)
+    except KeyboardInterrupt:
+        pass
+    typer.echo(f"answered {sim.answered}, duplicates {sim.duplicates}, failed {sim.failed}",
+               err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -98,3 +98,31 @@ def test_simulate_customs_serves_until_stopped(cli_env):
         proc.terminate()
         proc.wait(timeout=15)
     assert b"customs simulator for UZ" in proc.stderr.read()
+
+
+def test_simulate_customs_on_the_file_channel(cli_env, tmp_path):
+    from adapters.edifact_file import EdifactFileAdapter
+    from adapters.registry import default_registry
+
+    out, inbox = tmp_path / "out", tmp_path / "in"
+    adapter = default_registry().create("edifact-file", country="AF", settings={
+        "outbox_dir": str(out), "inbox_dir": str(inbox)})
+    assert isinstance(adapter, EdifactFileAdapter)
+    envelope = make_envelope("AF")
+    adapter.deliver(envelope)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "exchange", "simulate-customs", "--country", "AF",
+         "--edifact-outbox", str(out), "--edifact-inbox", str(inbox), "--follow-up", "query"],
+        env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(400):
+            batch = adapter.collect_decisions()
+            if batch.decisions:
+                break
+            time.sleep(0.05)
+        assert [str(d.kind) for d in batch.decisions] == ["acknowledged", "query"]
+        assert batch.decisions[0].delivery_id == envelope.delivery_id
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    assert b"answered 1, duplicates 0, failed 0" in proc.stderr.read()

@@ -147,3 +147,46 @@ def test_non_utf8_and_oversized_cusres_files(adapter):
         adapter.parse_response(b"UNB+\xff\xfe'")
     with pytest.raises(MalformedCusresError, match="larger than"):
         adapter.parse_response(b"x" * (5 * 1024 * 1024 + 1))
+
+
+# --- the national side of the file channel ---------------------------------------------
+
+def test_file_channel_round_trip_through_the_edifact_simulator(adapter, tmp_path):
+    from adapters.edifact_simulator import EdifactCustomsSimulator
+
+    sim = EdifactCustomsSimulator(tmp_path / "out", tmp_path / "in", country="AF",
+                                  currency="AFN", follow_up=("assessment", "release"))
+    document = (UBL_EXAMPLES / "UBL-ImportCustomsDeclaration-2.3-Example.xml").read_bytes()
+    envelope = make_envelope("AF", document=document,
+                             document_type="ImportCustomsDeclaration")
+    adapter.deliver(envelope)
+    adapter.deliver(make_envelope("AF", document=b"<Waybill/>", document_type="Waybill"))
+    assert sim.run_once() == 1
+    batch = adapter.collect_decisions()
+    assert [d.kind for d in batch.decisions] == [
+        DecisionKind.ACKNOWLEDGED, DecisionKind.ASSESSMENT, DecisionKind.RELEASED]
+    assert {d.delivery_id for d in batch.decisions} == {envelope.delivery_id}
+    assert all(line.currency == "AFN" for line in batch.decisions[1].duty_lines)
+    assert len({d.decision_id for d in batch.decisions}) == 3
+    adapter.confirm_collected(batch)
+    # the hub re-sends the same delivery (say after a crash): the receiver drops it
+    assert adapter.deliver(envelope).duplicate is False  # the outbox copy was taken away
+    assert sim.run_once() == 0 and sim.duplicates == 1
+    assert adapter.collect_decisions().decisions == ()
+    assert sorted(p.suffix for p in (tmp_path / "out" / "processed").iterdir()) == [
+        ".edi", ".xml"]
+
+
+def test_the_edifact_simulator_files_malformed_cusdec_apart(tmp_path):
+    from adapters.edifact_simulator import EdifactCustomsSimulator, read_cusdec
+    from adapters.errors import MalformedCusdecError
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "bad.edi").write_text("UNB+UNOW:4+A+B+260101:0101+X'UNH+1+ORDERS:D:96A:UN'UNT+2+1'UNZ+1+X'")
+    sim = EdifactCustomsSimulator(out, tmp_path / "in", country="AF", currency="AFN")
+    assert sim.run_once() == 0 and sim.failed == 1
+    assert (out / "failed" / "bad.edi").exists() and not (tmp_path / "in").exists()
+    with pytest.raises(MalformedCusdecError, match="not a CUSDEC") as info:
+        read_cusdec((out / "failed" / "bad.edi").read_text(), source="bad.edi")
+    assert info.value.code == "adapter.edifact.cusdec-malformed"
