@@ -33,6 +33,9 @@ class Services:
     sealer: Sealer
     checker: SignatureChecker | None
     on_accepted: list[AcceptedHook] = field(default_factory=list)
+    decision_gates: list[Any] = field(default_factory=list)
+    """Checked before a customs decision is stored (exchange.customs.DecisionGate); the
+    payments ledger's gate records assessments and guarantees and gates release."""
 
     @property
     def member_codes(self) -> frozenset[str]:
@@ -81,9 +84,12 @@ def build_services(settings: Settings, *, migrate: bool | None = None,
         engines.dispose()
         raise ConfigError(f"cannot open or migrate the database: {exc}",
                           setting="EXCHANGE_DATABASE_URL") from None
+    from .payments import ledger_gate
+
     return Services(settings=settings, engines=engines, uow=UnitOfWorkFactory(engines),
                     validator=validator, members=members, sealer=sealer,
-                    checker=checker, on_accepted=list(on_accepted))
+                    checker=checker, on_accepted=list(on_accepted),
+                    decision_gates=[ledger_gate(members, due_days=settings.payments.due_days)])
 
 
 def build_app(settings: Settings, *, services: Services | None = None) -> Any:

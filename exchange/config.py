@@ -4,7 +4,7 @@ Every setting comes from, in order of precedence: arguments given to :func:`load
 environment variables with the prefix ``EXCHANGE_`` (``EXCHANGE_DATABASE_URL``,
 ``EXCHANGE_HUB_KEY_FILE``, ``EXCHANGE_LIMITS_MAX_BODY_BYTES``...), an optional TOML file named by
 ``EXCHANGE_CONFIG`` (tables ``[database]``, ``[hub]``, ``[members]``, ``[limits]``,
-``[dossier]``, ``[server]``, ``[routing]``, ``[dispatch]``), then the defaults below. The first underscore after the group
+``[dossier]``, ``[server]``, ``[routing]``, ``[dispatch]``, ``[payments]``), then the defaults below. The first underscore after the group
 name separates group and field, so ``EXCHANGE_HUB_KEY_PASSPHRASE`` is ``hub.key_passphrase``.
 
 A bad configuration raises :class:`ConfigError` naming the setting as the user would write it
@@ -31,7 +31,7 @@ from .paths import exchange_home
 
 __all__ = [
     "Settings", "DatabaseSettings", "HubSettings", "MembersSettings", "LimitsSettings",
-    "DossierSettings", "ServerSettings", "RoutingSettings", "DispatchSettings", "CheckSeverity", "ConfigError", "load_settings",
+    "DossierSettings", "ServerSettings", "RoutingSettings", "DispatchSettings", "PaymentsSettings", "CheckSeverity", "ConfigError", "load_settings",
     "default_members_file", "setting_name",
 ]
 
@@ -177,6 +177,20 @@ class DispatchSettings(_Group):
     """How often customs answers are collected from the adapters."""
 
 
+class PaymentsSettings(_Group):
+    """The payments ledger (``[payments]``): due times and payment-provider signatures."""
+
+    due_days: int = Field(default=30, ge=0, le=3650)
+    """An assessment falls due this many days after it is recorded (0: no due time)."""
+    require_signature: bool = False
+    """Payment providers must sign every request (HMAC-SHA256 over the body) even when no
+    secret was set for them (then they are refused until one is)."""
+    signature_header: str = "X-Signature"
+    """Header carrying ``sha256=<hex HMAC-SHA256 of the raw body>``."""
+    camt_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    """Largest camt.054 file read (the XML safety limit for bank files)."""
+
+
 class ServerSettings(_Group):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -196,6 +210,7 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     routing: RoutingSettings = RoutingSettings()
     dispatch: DispatchSettings = DispatchSettings()
+    payments: PaymentsSettings = PaymentsSettings()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],

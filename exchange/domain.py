@@ -24,6 +24,8 @@ class PartyKind(StrEnum):
     FORWARDER = "forwarder"
     CUSTOMS = "customs"
     OPERATOR = "operator"
+    PAYMENT_PROVIDER = "payment-provider"
+    """A bank or payment service posting payments (optionally HMAC-signed)."""
 
 
 class TransportMode(StrEnum):

@@ -12,7 +12,7 @@ __all__ = ["create_api"]
 
 
 def create_api(services: Any) -> FastAPI:
-    from .routes import documents, events, shipments
+    from .routes import customs, deliveries, documents, events, payments, shipments
 
     app = FastAPI(
         title="CAREC e-logistics document exchange",
@@ -24,7 +24,7 @@ def create_api(services: Any) -> FastAPI:
     )
     app.state.services = services
     install_problem_handlers(app)
-    for module in (shipments, documents, events):
+    for module in (shipments, documents, events, customs, deliveries, payments):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

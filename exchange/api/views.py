@@ -67,7 +67,20 @@ def shipment_view(row: ShipmentRow, documents: Sequence[DocumentRow],
                      "signed": sum(1 for d in docs if d["signature"].get("present"))}
     facts = [(d.id, DocumentFacts.from_dict(json.loads(d.facts_json))) for d in current]
     out["dossier"] = check_dossier(facts, route_of(row), dossier).to_dict()
+    out["payments"] = _payments(row)
+    out["links"]["payments"] = f"/v1/shipments/{row.id}/payments"
     return out
+
+
+def _payments(row: ShipmentRow) -> dict[str, Any] | None:
+    """Payment status and outstanding amounts per leg (from the ledger's stored sums)."""
+    from sqlalchemy.orm import object_session
+
+    from ..payments import payments_view
+    from ..store.ledger import LedgerRepository
+
+    session = object_session(row)
+    return None if session is None else payments_view(LedgerRepository(session), row)
 
 
 def event_view(row: EventRow) -> dict[str, Any]:

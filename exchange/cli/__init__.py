@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "exchange.cli.schemas",
     "exchange.cli.server",
     "exchange.cli.signing",
+    "exchange.cli.payments",
 ]
 
 app = typer.Typer(

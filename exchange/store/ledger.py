@@ -1,0 +1,369 @@
+"""Ledger rows of the payments (see :mod:`exchange.ledger` for the rules) and their repository.
+
+Nothing here is updated in place except ``ledger_legs``, the running sums of each leg, which
+the repository changes only in the transaction that inserts the entries they sum (and
+:meth:`LedgerRepository.sums_from_entries` recomputes them from the entries, for checks).
+
+* ``ledger_entries``: one row per entry; amounts in minor units of ``currency`` (ISO 4217);
+  ``entry_id`` unique (a repeated customs decision finds its assessment), ``(kind,
+  reference)`` unique across all shipments (a payment's provider reference, a refund's
+  reference), ``rf_reference`` unique (the RF creditor reference banks quote).
+* ``ledger_legs``: per (shipment, country) the currency and sums per kind; its row is the
+  leg's lock (``SELECT ... FOR UPDATE`` on PostgreSQL).
+* ``ledger_guarantees``: guarantees accepted by customs.
+* ``payment_unmatched``: camt.054 transactions no assessment matched, for an operator.
+* ``payment_provider_secrets``: the HMAC secret of a payment-provider party.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..ledger import (
+    Adjustment,
+    Assessment,
+    Balance,
+    DutyLine,
+    Entry,
+    EntryKind,
+    Guarantee,
+    Payment,
+    PaymentSource,
+    Refund,
+)
+from ..money import Money
+from .models import ID, TS, Base
+from .repositories import _Repo
+
+__all__ = [
+    "LedgerEntryRow", "LedgerLegRow", "GuaranteeRow", "UnmatchedRow", "ProviderSecretRow",
+    "LedgerRepository", "entry_from_row", "entry_values",
+]
+
+BIG = Integer().with_variant(BigInteger, "postgresql")
+_CHUNK = 500
+
+
+class LedgerEntryRow(Base):
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        UniqueConstraint("kind", "reference", name="uq_ledger_entries_kind_reference"),
+        Index("ix_ledger_entries_shipment", "shipment_id", "id"),
+        Index("ix_ledger_entries_leg_kind", "shipment_id", "country", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BIG, primary_key=True, autoincrement=True)
+    entry_id: Mapped[str] = mapped_column(String(32), unique=True)
+    shipment_id: Mapped[str] = mapped_column(ForeignKey("shipments.id"))
+    country: Mapped[str] = mapped_column(String(2))
+    kind: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    reference: Mapped[str | None] = mapped_column(String(140))
+    rf_reference: Mapped[str | None] = mapped_column(String(32), unique=True)
+    due_at: Mapped[datetime | None] = mapped_column(TS)
+    recorded_at: Mapped[datetime] = mapped_column(TS)
+    actor_id: Mapped[str | None] = mapped_column(String(36))
+    data_json: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class LedgerLegRow(Base):
+    __tablename__ = "ledger_legs"
+
+    shipment_id: Mapped[str] = mapped_column(ForeignKey("shipments.id"), primary_key=True)
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    assessed_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    adjusted_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    assessments: Mapped[int] = mapped_column(Integer, default=0)
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+
+    def balance(self) -> Balance:
+        c = self.currency
+        return Balance(self.country, c, Money.from_minor(self.assessed_minor, c),
+                       Money.from_minor(self.adjusted_minor, c),
+                       Money.from_minor(self.paid_minor, c),
+                       Money.from_minor(self.refunded_minor, c), self.assessments)
+
+
+class GuaranteeRow(Base):
+    __tablename__ = "ledger_guarantees"
+    __table_args__ = (UniqueConstraint("shipment_id", "country", "reference",
+                                       name="uq_ledger_guarantees_leg_reference"),)
+
+    id: Mapped[int] = mapped_column(BIG, primary_key=True, autoincrement=True)
+    shipment_id: Mapped[str] = mapped_column(ForeignKey("shipments.id"))
+    country: Mapped[str] = mapped_column(String(2))
+    reference: Mapped[str] = mapped_column(String(140))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    decision_id: Mapped[str] = mapped_column(String(128))
+    accepted_at: Mapped[datetime] = mapped_column(TS)
+
+    def guarantee(self) -> Guarantee:
+        return Guarantee(guarantee_reference=self.reference, shipment_id=self.shipment_id,
+                         country=self.country,
+                         money=Money.from_minor(self.amount_minor, self.currency),
+                         accepted_at=_aware(self.accepted_at))
+
+
+class UnmatchedRow(Base):
+    __tablename__ = "payment_unmatched"
+
+    id: Mapped[int] = mapped_column(BIG, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    message_id: Mapped[str] = mapped_column(String(140))
+    reason: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    data_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class ProviderSecretRow(Base):
+    __tablename__ = "payment_provider_secrets"
+
+    party_id: Mapped[str] = mapped_column(ForeignKey("parties.id"), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+# -- entries <-> rows ----------------------------------------------------------------------
+def _reference(entry: Entry) -> str | None:
+    if isinstance(entry, Payment):
+        return entry.provider_reference
+    if isinstance(entry, Refund):
+        return entry.refund_reference
+    return None
+
+
+def _details(entry: Entry) -> dict[str, object]:
+    if isinstance(entry, Assessment):
+        return {"customs_reference": entry.customs_reference,
+                "lines": [{"tax_type": l.tax_type, "base": str(l.base), "rate": str(l.rate),
+                           "amount": str(l.amount.amount)} for l in entry.lines]}
+    if isinstance(entry, Payment):
+        return {"payer": entry.payer, "source": str(entry.source),
+                "booked_on": entry.booked_on.isoformat() if entry.booked_on else None}
+    return {"reason": entry.reason}
+
+
+def entry_values(entry: Entry, *, actor_id: str | None) -> dict[str, object]:
+    """The column values of *entry*'s row (for a bulk insert)."""
+    return {"entry_id": entry.entry_id, "shipment_id": entry.shipment_id,
+            "country": entry.country, "kind": str(entry.kind),
+            "currency": entry.money.currency, "amount_minor": entry.money.to_minor(),
+            "reference": _reference(entry),
+            "rf_reference": entry.reference if isinstance(entry, Assessment) else None,
+            "due_at": getattr(entry, "due_at", None), "recorded_at": entry.recorded_at,
+            "actor_id": actor_id, "data_json": json.dumps(_details(entry), sort_keys=True)}
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    from datetime import UTC
+
+    if value is not None and value.tzinfo is None:  # SQLite gives naive UTC back
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def entry_from_row(row: LedgerEntryRow) -> Entry:
+    data = json.loads(row.data_json)
+    common = {"entry_id": row.entry_id, "shipment_id": row.shipment_id, "country": row.country,
+              "recorded_at": _aware(row.recorded_at)}
+    money = Money.from_minor(row.amount_minor, row.currency)
+    kind = EntryKind(row.kind)
+    if kind is EntryKind.ASSESSMENT:
+        lines = tuple(DutyLine(tax_type=l["tax_type"], base=Decimal(l["base"]),
+                               rate=Decimal(l["rate"]), amount=Money(l["amount"], row.currency))
+                      for l in data["lines"])
+        return Assessment(**common, customs_reference=data["customs_reference"], lines=lines,
+                          due_at=_aware(row.due_at))
+    if kind is EntryKind.PAYMENT:
+        booked = data.get("booked_on")
+        return Payment(**common, money=money, provider_reference=row.reference,
+                       payer=data.get("payer"), source=PaymentSource(data["source"]),
+                       booked_on=date.fromisoformat(booked) if booked else None)
+    if kind is EntryKind.REFUND:
+        return Refund(**common, money=money, refund_reference=row.reference,
+                      reason=data.get("reason") or "")
+    return Adjustment(**common, money=money, reason=data["reason"])
+
+
+def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+_SUM_COLUMN = {EntryKind.ASSESSMENT: "assessed_minor", EntryKind.ADJUSTMENT: "adjusted_minor",
+               EntryKind.PAYMENT: "paid_minor", EntryKind.REFUND: "refunded_minor"}
+
+
+class LedgerRepository(_Repo):
+    """The only SQL of the ledger tables."""
+
+    @property
+    def _postgres(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
+
+    # legs ---------------------------------------------------------------------------------
+    def lock_legs(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], LedgerLegRow]:
+        """The leg rows of (shipment, country) *keys* that exist, locked until the end of
+        the transaction (PostgreSQL; SQLite writers are serialised already)."""
+        keys = sorted(set(keys))
+        found: dict[tuple[str, str], LedgerLegRow] = {}
+        for chunk in _chunks(keys):
+            stmt = select(LedgerLegRow).where(
+                tuple_(LedgerLegRow.shipment_id, LedgerLegRow.country).in_(chunk)
+            ).order_by(LedgerLegRow.shipment_id, LedgerLegRow.country
+                       ).execution_options(populate_existing=True)
+            if self._postgres:
+                stmt = stmt.with_for_update()
+            for row in self.session.scalars(stmt):
+                found[(row.shipment_id, row.country)] = row
+        return found
+
+    def legs(self, shipment_id: str) -> Sequence[LedgerLegRow]:
+        return self.session.scalars(select(LedgerLegRow).where(
+            LedgerLegRow.shipment_id == shipment_id)).all()
+
+    def apply(self, new_legs: Sequence[dict], changed: Sequence[dict]) -> None:
+        """Insert *new_legs* and set the sums of *changed* (dicts of column values)."""
+        if new_legs:
+            self.session.execute(insert(LedgerLegRow), list(new_legs))
+        if changed:
+            self.session.execute(update(LedgerLegRow), list(changed))
+
+    def sums_from_entries(self, shipment_id: str) -> dict[tuple[str, str], dict[str, int]]:
+        """Per (country, currency) the sums per kind recomputed from the entries."""
+        rows = self.session.execute(
+            select(LedgerEntryRow.country, LedgerEntryRow.currency, LedgerEntryRow.kind,
+                   func.sum(LedgerEntryRow.amount_minor), func.count())
+            .where(LedgerEntryRow.shipment_id == shipment_id)
+            .group_by(LedgerEntryRow.country, LedgerEntryRow.currency, LedgerEntryRow.kind))
+        out: dict[tuple[str, str], dict[str, int]] = {}
+        for country, currency, kind, total, count in rows:
+            sums = out.setdefault((country, currency), {c: 0 for c in _SUM_COLUMN.values()}
+                                  | {"assessments": 0, "entries": 0})
+            sums[_SUM_COLUMN[EntryKind(kind)]] += int(total)
+            sums["entries"] += count
+            if kind == EntryKind.ASSESSMENT:
+                sums["assessments"] += count
+        return out
+
+    # entries ------------------------------------------------------------------------------
+    def insert_entries(self, values: Sequence[dict]) -> None:
+        if values:
+            self.session.execute(insert(LedgerEntryRow), list(values))
+
+    def by_entry_ids(self, ids: Iterable[str]) -> list[LedgerEntryRow]:
+        ids = sorted(set(ids))
+        out: list[LedgerEntryRow] = []
+        for chunk in _chunks(ids):
+            out += self.session.scalars(select(LedgerEntryRow).where(
+                LedgerEntryRow.entry_id.in_(chunk))).all()
+        return out
+
+    def by_references(self, refs: Iterable[tuple[str, str]]) -> list[LedgerEntryRow]:
+        refs = sorted(set(refs))
+        out: list[LedgerEntryRow] = []
+        for chunk in _chunks(refs):
+            out += self.session.scalars(select(LedgerEntryRow).where(
+                tuple_(LedgerEntryRow.kind, LedgerEntryRow.reference).in_(chunk))).all()
+        return out
+
+    def by_rf_references(self, refs: Iterable[str]) -> list[LedgerEntryRow]:
+        refs = sorted(set(refs))
+        out: list[LedgerEntryRow] = []
+        for chunk in _chunks(refs):
+            out += self.session.scalars(select(LedgerEntryRow).where(
+                LedgerEntryRow.rf_reference.in_(chunk))).all()
+        return out
+
+    def entries(self, shipment_id: str, *, limit: int, before: int | None = None
+                ) -> Sequence[LedgerEntryRow]:
+        """Newest first, keyset-paginated on the row id."""
+        stmt = select(LedgerEntryRow).where(LedgerEntryRow.shipment_id == shipment_id)
+        if before is not None:
+            stmt = stmt.where(LedgerEntryRow.id < before)
+        return self.session.scalars(stmt.order_by(LedgerEntryRow.id.desc()).limit(limit)).all()
+
+    def charges(self, shipment_id: str) -> Sequence[LedgerEntryRow]:
+        """Assessments and positive adjustments (what falls due), oldest first."""
+        return self.session.scalars(select(LedgerEntryRow).where(
+            LedgerEntryRow.shipment_id == shipment_id,
+            LedgerEntryRow.kind.in_([EntryKind.ASSESSMENT.value, EntryKind.ADJUSTMENT.value]),
+            LedgerEntryRow.amount_minor > 0).order_by(LedgerEntryRow.id)).all()
+
+    # guarantees ---------------------------------------------------------------------------
+    def guarantees(self, shipment_id: str, country: str | None = None) -> Sequence[GuaranteeRow]:
+        stmt = select(GuaranteeRow).where(GuaranteeRow.shipment_id == shipment_id)
+        if country:
+            stmt = stmt.where(GuaranteeRow.country == country)
+        return self.session.scalars(stmt.order_by(GuaranteeRow.id)).all()
+
+    def add_guarantee(self, row: GuaranteeRow) -> GuaranteeRow:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    # unmatched bank transactions ----------------------------------------------------------
+    def add_unmatched(self, values: Sequence[dict]) -> int:
+        """Insert those not kept yet (by key); return how many were new."""
+        if not values:
+            return 0
+        ins = (pg_insert if self._postgres else sqlite_insert)(UnmatchedRow)
+        new = 0
+        for chunk in _chunks(list(values)):
+            result = self.session.execute(ins.values(list(chunk)).on_conflict_do_nothing(
+                index_elements=["key"]).returning(UnmatchedRow.id))
+            new += len(result.all())
+        return new
+
+    def unmatched(self, *, limit: int, reason: str | None = None) -> Sequence[UnmatchedRow]:
+        stmt = select(UnmatchedRow).order_by(UnmatchedRow.id.desc()).limit(limit)
+        if reason:
+            stmt = stmt.where(UnmatchedRow.reason == reason)
+        return self.session.scalars(stmt).all()
+
+    # provider secrets ---------------------------------------------------------------------
+    def secret(self, party_id: str) -> str | None:
+        row = self.session.get(ProviderSecretRow, party_id)
+        return row.secret if row else None
+
+    def set_secret(self, party_id: str, secret: str, now: datetime) -> None:
+        row = self.session.get(ProviderSecretRow, party_id)
+        if row is None:
+            self.session.add(ProviderSecretRow(party_id=party_id, secret=secret, created_at=now))
+        else:
+            row.secret, row.created_at = secret, now
+
+
+def _register() -> None:
+    from .uow import register_repository
+
+    register_repository("ledger", LedgerRepository)
+
+
+_register()
