@@ -183,7 +183,8 @@ def test_the_edifact_simulator_files_malformed_cusdec_apart(tmp_path):
 
     out = tmp_path / "out"
     out.mkdir()
-    (out / "bad.edi").write_text("UNB+UNOW:4+A+B+260101:0101+X'UNH+1+ORDERS:D:96A:UN'UNT+2+1'UNZ+1+X'")
+    (out / "bad.edi").write_text(
+        "UNB+UNOW:4+A+B+260101:0101+X'UNH+1+ORDERS:D:96A:UN'UNT+2+1'UNZ+1+X'")
     sim = EdifactCustomsSimulator(out, tmp_path / "in", country="AF", currency="AFN")
     assert sim.run_once() == 0 and sim.failed == 1
     assert (out / "failed" / "bad.edi").exists() and not (tmp_path / "in").exists()
