@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.exceptions import InvalidSignature
 
 from .report import Reason
 from .trust import Anchor, TrustStore
@@ -24,11 +25,12 @@ class ChainResult:
     checks: tuple[str, ...] = ()
 
 
+@functools.lru_cache(maxsize=1024)
 def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     try:
         cert.verify_directly_issued_by(issuer)
         return True
-    except (ValueError, TypeError, Exception):  # signature or name mismatch
+    except (ValueError, TypeError, InvalidSignature):  # signature or name mismatch
         return False
 
 
@@ -40,7 +42,7 @@ def _is_ca(cert: x509.Certificate) -> bool:
 
 
 def _same(a: x509.Certificate, b: x509.Certificate) -> bool:
-    return a.fingerprint(hashes.SHA256()) == b.fingerprint(hashes.SHA256())
+    return a == b  # compares the DER encodings
 
 
 def _build(leaf: x509.Certificate, pool: list[x509.Certificate],
@@ -84,14 +86,12 @@ def _key_usage_ok(cert: x509.Certificate) -> bool:
 
 def _revocation(path: list[x509.Certificate], anchor: Anchor, trust: TrustStore,
                 require_crl: bool) -> tuple[Reason | None, str, str]:
-    crls = trust.crls(anchor.country)
     issuers = path[1:] + [anchor.certificate]
     statuses = []
     for cert, issuer in zip(path, issuers):
         if _same(cert, issuer):
             continue
-        held = [c for c in crls if c.issuer == issuer.subject
-                and c.is_signature_valid(issuer.public_key())]  # type: ignore[arg-type]
+        held = trust.crls_of(anchor.country, issuer)
         if not held:
             statuses.append("no CRL")
             if require_crl:

@@ -64,6 +64,7 @@ class TrustStore:
         self.root = Path(root)
         self._anchors: dict[str, list[Anchor]] = {}
         self._crls: dict[str, list[x509.CertificateRevocationList]] = {}
+        self._crls_of: dict[tuple[str, bytes], list[x509.CertificateRevocationList]] = {}
 
     def countries(self) -> list[str]:
         if not self.root.is_dir():
@@ -99,6 +100,16 @@ class TrustStore:
             self._crls[country] = found
         return self._crls[country]
 
+    def crls_of(self, country: str, issuer: x509.Certificate
+                ) -> list[x509.CertificateRevocationList]:
+        """The country's CRLs issued (and signed) by *issuer* (memoised)."""
+        key = (country, issuer.fingerprint(hashes.SHA256()))
+        if key not in self._crls_of:
+            self._crls_of[key] = [
+                c for c in self.crls(country) if c.issuer == issuer.subject
+                and c.is_signature_valid(issuer.public_key())]  # type: ignore[arg-type]
+        return self._crls_of[key]
+
     def all_anchors(self) -> list[Anchor]:
         return [a for cc in self.countries() for a in self.anchors(cc)]
 
@@ -124,6 +135,7 @@ class TrustStore:
             folder.mkdir(parents=True, exist_ok=True)
             target.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
             self._crls.pop(country, None)
+            self._crls_of.clear()
             return target
         try:
             certs = _load_certs(source)

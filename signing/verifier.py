@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import datetime as dt
 import re
 
@@ -44,6 +45,7 @@ def _ds(local: str) -> str:
     return f"{{{NS['ds']}}}{local}"
 
 
+@functools.lru_cache(maxsize=2)
 def _verifier_class(xades: bool):
     """A signxml verifier that checks the signature at one pinned position, and leaves
     certificate validity to :mod:`signing.chain` (which reports why)."""
@@ -86,9 +88,7 @@ def _at(root: etree._Element, position: tuple[int, ...]) -> etree._Element:
     return root
 
 
-def _find_by_id(root: etree._Element, value: str) -> list[etree._Element]:
-    return [el for el in root.iter() if isinstance(el.tag, str)
-            and any(el.get(a) == value for a in ID_ATTRS)]
+_BY_ID = etree.XPath("descendant-or-self::*[@Id=$v or @ID=$v or @id=$v or @xml:id=$v]")
 
 
 def _inspect(sig: etree._Element, root: etree._Element, policy: VerificationPolicy):
@@ -124,7 +124,9 @@ def _inspect(sig: etree._Element, root: etree._Element, policy: VerificationPoli
                                "enveloped-signature transform", uri)
             documents.append((uri, None))
             continue
-        targets = _find_by_id(root, uri[1:])
+        # signxml resolves the URI in the whole document and refuses duplicates; here we
+        # only need to know whether the target is part of the signature itself
+        targets = _BY_ID(sig, v=uri[1:]) or _BY_ID(root, v=uri[1:])
         if len(targets) > 1:
             raise _Refusal(Reason.AMBIGUOUS_REFERENCE, f"reference {uri} matches "
                            f"{len(targets)} elements (duplicated or wrapped content)", uri)
@@ -181,12 +183,13 @@ def _crypto(root, sig, policy, leaf, xades):
     from signxml import SignatureConfiguration
     from signxml.exceptions import InvalidDigest, InvalidInput, InvalidSignature
 
-    work = copy.deepcopy(root)
-    target = _at(work, _position(sig))
     blocks, n_later = later_blocks(root, sig)
-    later = [_at(work, _position(b)) for b in blocks]
-    for block in later:
-        _remove_keep_tail(block)
+    work = root
+    if blocks:  # signxml copies the document anyway; copy here only to strip later blocks
+        work = copy.deepcopy(root)
+        for block in [_at(work, _position(b)) for b in blocks]:
+            _remove_keep_tail(block)
+    target = _at(work, _position(sig))
     config = SignatureConfiguration(
         location="./", expect_references=True,
         signature_methods=frozenset(_methods(policy.signature_methods)),
@@ -216,11 +219,13 @@ def _crypto(root, sig, policy, leaf, xades):
     return results if isinstance(results, list) else [results], n_later
 
 
+@functools.lru_cache(maxsize=8)
 def _methods(uris):
     from signxml import SignatureMethod
     return [m for m in SignatureMethod if m.value in uris]
 
 
+@functools.lru_cache(maxsize=8)
 def _digests(uris):
     from signxml import DigestAlgorithm
     return [d for d in DigestAlgorithm if d.value in uris]
@@ -265,6 +270,7 @@ def _comment_in_text(root: etree._Element) -> etree._Element | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)
 def _signer(cert: x509.Certificate) -> SignerInfo:
     return SignerInfo(cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(),
                       format(cert.serial_number, "x"), fingerprint(cert),
