@@ -28,7 +28,9 @@ __all__ = ["HubEnvelopeSigner", "EnvelopeSignatureCheck"]
 
 
 class HubEnvelopeSigner:
-    """An :class:`~adapters.contract.EnvelopeSigner` holding the hub's signing identity."""
+    """An :class:`~adapters.contract.EnvelopeSigner` holding a signing identity: the hub's
+    for envelopes (a customs authority's, in the simulator, for its decisions). It signs any
+    of our XML messages: an enveloped signature over the whole document, as last child."""
 
     def __init__(self, identity: Any):
         from signing import Signer

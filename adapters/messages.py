@@ -15,7 +15,9 @@ from datetime import datetime
 
 from lxml import etree
 
-from adapters.contract import CustomsDecision, DecisionKind, DeliveryEnvelope, DutyLine, Reason
+from adapters.contract import (
+    CustomsDecision, DecisionKind, DeliveryEnvelope, DutyLine, EnvelopeSigner, Reason,
+)
 from adapters.errors import InvalidMessageError
 from schemas import project_schema
 from signing.safexml import UnsafeXmlError, XmlError, parse_xml
@@ -23,7 +25,8 @@ from signing.safexml import UnsafeXmlError, XmlError, parse_xml
 __all__ = [
     "ENVELOPE_NS", "RESPONSE_NS", "DS_NS", "ENVELOPE_MEDIA_TYPE", "RESPONSE_MEDIA_TYPE",
     "Receipt", "render_envelope", "read_envelope", "render_receipt", "read_receipt",
-    "render_decisions", "read_decisions", "parse_message",
+    "render_decisions", "render_decision", "read_decisions", "parse_message",
+    "validate_message",
 ]
 
 ENVELOPE_NS = "urn:carec:exchange:delivery-envelope:1"
@@ -237,10 +240,17 @@ def _read_decision(el: etree._Element, source: str,
                                   line=el.sourceline) from exc
 
 
-def render_decisions(decisions: Iterable[CustomsDecision]) -> bytes:
+def render_decisions(decisions: Iterable[CustomsDecision], *,
+                     signer: EnvelopeSigner | None = None) -> bytes:
+    """A CustomsDecisions list; with *signer* each decision is signed on its own and carried
+    as SignedDecision."""
     root = etree.Element(f"{_R}CustomsDecisions", nsmap={None: RESPONSE_NS})
     for decision in decisions:
-        root.append(_decision_element(decision))
+        if signer is None:
+            root.append(_decision_element(decision))
+        else:
+            signed = signer.sign(render_decision(decision))
+            _sub(root, f"{_R}SignedDecision", base64.b64encode(signed).decode("ascii"))
     return _bytes(root)
 
 
@@ -262,8 +272,21 @@ def read_decisions(data: bytes, *, source: str = "decisions") -> tuple[CustomsDe
         return (_read_decision(tree.getroot(), source, signed_xml=data),)
     validate_message(tree, schema="customs-response.xsd", root=f"{_R}CustomsDecisions",
                      source=source)
-    return tuple(_read_decision(el, source)
-                 for el in tree.getroot().iterfind(f"{_R}Decision"))
+    out: list[CustomsDecision] = []
+    for el in tree.getroot():
+        if el.tag == f"{_R}Decision":
+            out.append(_read_decision(el, source))
+            continue
+        try:
+            signed = base64.b64decode("".join((el.text or "").split()), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidMessageError(f"{source}: SignedDecision is not base64",
+                                      code="adapter.message.invalid",
+                                      line=el.sourceline) from exc
+        inner = parse_message(signed, schema="customs-response.xsd", root=f"{_R}Decision",
+                              source=f"{source} (signed decision, line {el.sourceline})")
+        out.append(_read_decision(inner.getroot(), source, signed_xml=signed))
+    return tuple(out)
 
 
 def render_receipt(receipt: Receipt) -> bytes:

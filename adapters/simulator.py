@@ -119,6 +119,9 @@ class SimulatorState:
 
     config: SimulatorConfig
     verifier: EnvelopeVerifier | None = None
+    decision_signer: Any = None
+    """An EnvelopeSigner (e.g. HubEnvelopeSigner with the customs key) that signs every
+    follow-up decision served by GET /v1/decisions or called back."""
     pushes: int = 0
     duplicates: int = 0
     invalid: int = 0
@@ -312,7 +315,8 @@ def create_app(config: SimulatorConfig, *, verifier: EnvelopeVerifier | None = N
 
     @api.get("/v1/decisions")
     def decisions() -> Response:
-        return Response(render_decisions(state.due_decisions()), media_type=RESPONSE_MEDIA_TYPE)
+        return Response(render_decisions(state.due_decisions(), signer=state.decision_signer),
+                        media_type=RESPONSE_MEDIA_TYPE)
 
     @api.post("/v1/decisions/confirm")
     def confirm(payload: dict[str, list[str]]) -> dict[str, int]:
@@ -369,7 +373,7 @@ async def _call_back(state: SimulatorState, decisions: list[CustomsDecision]) ->
 
     await asyncio.sleep(state.config.decision_delay_seconds)
     copies = 2 if state.config.misbehaviour is Misbehaviour.ANSWER_TWICE else 1
-    body = render_decisions(decisions)
+    body = render_decisions(decisions, signer=state.decision_signer)
     async with httpx.AsyncClient(timeout=10, trust_env=False) as client:
         for _ in range(copies):
             try:
@@ -404,8 +408,9 @@ class SimulatorServer:
 
     def __init__(self, config: SimulatorConfig | None = None, *, host: str = "127.0.0.1",
                  port: int = 0, verifier: EnvelopeVerifier | None = None,
-                 tls: TlsFiles | None = None):
-        self.state = SimulatorState(config or SimulatorConfig(), verifier=verifier)
+                 tls: TlsFiles | None = None, decision_signer: Any = None):
+        self.state = SimulatorState(config or SimulatorConfig(), verifier=verifier,
+                                    decision_signer=decision_signer)
         self.host = host
         self.tls = tls
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -465,10 +470,12 @@ class SimulatorServer:
 
 
 def serve(config: SimulatorConfig, *, host: str = "127.0.0.1", port: int = 8701,
-          verifier: EnvelopeVerifier | None = None, tls: TlsFiles | None = None) -> None:
+          verifier: EnvelopeVerifier | None = None, tls: TlsFiles | None = None,
+          decision_signer: Any = None) -> None:
     """Run the simulator in the foreground until interrupted (``exchange simulate-customs``)."""
     import uvicorn
 
-    uvicorn.run(create_app(config, verifier=verifier), host=host, port=port,
+    state = SimulatorState(config, verifier=verifier, decision_signer=decision_signer)
+    uvicorn.run(create_app(config, state=state), host=host, port=port,
                 log_level="info", timeout_graceful_shutdown=1,
                 **(tls.uvicorn_options() if tls else {}))

@@ -129,6 +129,10 @@ def simulate_customs(
     client_ca: Annotated[Optional[Path], typer.Option(
         "--client-ca", help="Require client certificates issued by this CA (mutual TLS).")
     ] = None,
+    sign_key: Annotated[Optional[Path], typer.Option(
+        "--sign-key", help="Sign follow-up decisions with this customs key (PEM).")] = None,
+    sign_cert: Annotated[Optional[Path], typer.Option(
+        "--sign-cert", help="Certificate of --sign-key (PEM).")] = None,
     edifact_outbox: Annotated[Optional[Path], typer.Option(
         "--edifact-outbox", help="File channel instead of HTTP: the folder the hub writes "
         "CUSDEC to (the edifact-file adapter's outbox_dir).")] = None,
@@ -177,10 +181,22 @@ def simulate_customs(
             if path is not None and not path.is_file():
                 fail(f"{option} {path}: no such file")
         tls = TlsFiles(tls_cert, tls_key, client_ca)  # type: ignore[arg-type]
+    decision_signer = None
+    if sign_key or sign_cert:
+        if not (sign_key and sign_cert):
+            fail("--sign-key and --sign-cert go together")
+        from adapters.envelope_signing import HubEnvelopeSigner
+        from signing import SigningError
+
+        try:
+            decision_signer = HubEnvelopeSigner.from_files(sign_key, sign_cert)
+        except SigningError as exc:
+            fail(f"{exc.code}: {exc.message}")
     scheme = "https" if tls else "http"
     typer.echo(f"customs simulator for {code} on {scheme}://{host}:{port}/v1/deliveries",
                err=True)
-    serve(config, host=host, port=port, verifier=verifier, tls=tls)
+    serve(config, host=host, port=port, verifier=verifier, tls=tls,
+          decision_signer=decision_signer)
 
 
 def _serve_files(config, outbox: Path | None, inbox: Path | None) -> None:

@@ -42,6 +42,10 @@ def test_check_with_settings_and_text_output(run_cli):
      b"not a folder"),
     (("simulate-customs", "--country", "UZ", "--tls-cert", "/nonexistent.pem"),
      b"--tls-cert and --tls-key go together"),
+    (("simulate-customs", "--country", "UZ", "--sign-key", "/nonexistent.pem"),
+     b"--sign-key and --sign-cert go together"),
+    (("simulate-customs", "--country", "UZ", "--sign-key", "/nonexistent.pem",
+      "--sign-cert", "/nonexistent.crt"), b"signing.key-load"),
     (("simulate-customs", "--country", "UZ", "--misbehave", "explode"),
      b"'explode' is not a valid Misbehaviour"),
 ])

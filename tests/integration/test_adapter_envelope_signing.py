@@ -105,3 +105,46 @@ def test_optional_signature_lets_unsigned_envelopes_through(trust):
     envelope = make_envelope("UZ")
     env, tree = read_envelope(render_envelope(envelope))
     EnvelopeSignatureCheck(trust, required=False)(tree, env)
+
+
+def test_decisions_signed_by_customs_reach_the_hub_byte_for_byte(pki, tmp_path):
+    from signing import TrustStore, verify_document
+    from signing.safexml import parse_xml
+
+    customs = HubEnvelopeSigner(pki.leaf("UZ", cn="UZ customs").identity())
+    uz_trust = pki.trust_dir(tmp_path / "uz-trust", ["UZ"])
+    with SimulatorServer(SimulatorConfig(country="UZ", follow_up=("assessment", "release")),
+                         decision_signer=customs) as sim:
+        adapter = default_registry().create(
+            "https-push", country="UZ",
+            settings={"endpoint": sim.push_url, "decisions_url": sim.decisions_url})
+        envelope = make_envelope("UZ")
+        adapter.deliver(envelope)
+        batch = adapter.collect_decisions()
+    assessment, release = batch.decisions
+    assert (assessment.kind, release.kind) == ("assessment", "released")
+    assert assessment.delivery_id == envelope.delivery_id and assessment.duty_lines
+    for decision in batch.decisions:
+        report = verify_document(parse_xml(decision.signed_xml), trust=TrustStore(uz_trust),
+                                 country="UZ")
+        assert report.all_valid, report.to_dict()
+    forged = assessment.signed_xml.replace(b"<Amount>", b"<Amount>1")
+    report = verify_document(parse_xml(forged), trust=TrustStore(uz_trust), country="UZ")
+    assert not report.all_valid
+    wrong_country = verify_document(parse_xml(assessment.signed_xml),
+                                    trust=TrustStore(uz_trust), country="KZ")
+    assert not wrong_country.all_valid
+
+
+def test_a_signed_decision_that_is_not_base64_or_not_a_decision_is_refused():
+    from adapters.messages import RESPONSE_NS, read_decisions
+
+    head = f'<CustomsDecisions xmlns="{RESPONSE_NS}"><SignedDecision>'.encode()
+    with pytest.raises(InvalidMessageError):
+        read_decisions(head + b"@@@@</SignedDecision></CustomsDecisions>")
+    import base64
+
+    inner = base64.b64encode(b"<Decision xmlns='urn:other'/>")
+    with pytest.raises(InvalidMessageError) as info:
+        read_decisions(head + inner + b"</SignedDecision></CustomsDecisions>")
+    assert "expected" in str(info.value)
