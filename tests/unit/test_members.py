@@ -132,3 +132,28 @@ def test_unreadable_and_empty_files(tmp_path):
         load_members(tmp_path / "nope.toml")
     with pytest.raises(MembersFileError, match=r"no \[members.XX\] tables"):
         load_members(_write(tmp_path, "# nothing\n"))
+
+
+def test_a_member_can_use_a_third_party_adapter_kind(tmp_path):
+    from typing import ClassVar
+
+    from adapters.registry import default_registry
+    from adapters.settings import Setting, SettingType
+
+    class NationalSingleWindow:  # what a member's own package would declare
+        kind: ClassVar[str] = "tj-single-window"
+        description: ClassVar[str] = "Tajik single window"
+        settings_spec: ClassVar[tuple] = (Setting("gateway", SettingType.URL, required=True),)
+
+    registry = default_registry().with_factory(NationalSingleWindow)
+    text = SHIPPED.replace(
+        'adapter = "https-push"\n\n[members.TJ.settings]\nendpoint = "http://127.0.0.1:8702'
+        '/v1/deliveries"\ndecisions_url = "http://127.0.0.1:8702/v1/decisions"\n'
+        'timeout_seconds = 10.0\n',
+        'adapter = "tj-single-window"\n\n[members.TJ.settings]\ngateway = "https://sw.tj/in"\n')
+    assert text != SHIPPED
+    members = load_members(_write(tmp_path, text), registry=registry)
+    assert members["TJ"].adapter == "tj-single-window"
+    assert dict(members["TJ"].settings) == {"gateway": "https://sw.tj/in"}
+    with pytest.raises(MembersFileError, match="unknown adapter kind 'tj-single-window'"):
+        load_members(_write(tmp_path, text))  # not installed: refused with its line
