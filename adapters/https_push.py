@@ -9,14 +9,21 @@ Wire protocol (what a national endpoint implements; the customs simulator is the
   ``delivered`` (``acknowledged`` when it carries an acknowledged decision),
   received-with-warnings -> ``delivered-with-warnings``, duplicate -> as received with
   ``duplicate=True``, rejected -> ``rejected`` with the reasons.
-* 4xx with a rejected ``DeliveryReceipt`` -> ``rejected``; any other 4xx ->
-  PermanentDeliveryError ``adapter.delivery.refused``; 408, 429 and 5xx -> Retryable
-  ``adapter.delivery.server-error`` (``retry_after`` from a Retry-After header); connection
-  refused -> Retryable ``.unreachable``;
-  timeout -> Retryable ``.timeout``; connection dropped -> Retryable ``.connection-dropped``;
-  TLS handshake refused (bad server or client certificate) -> Retryable ``.tls`` (it ends
-  dead after the retries if the configuration is not fixed);
-  a 2xx whose body is no receipt for this delivery -> PermanentDeliveryError ``.protocol``.
+* 4xx with a rejected ``DeliveryReceipt`` -> ``rejected`` (a business answer, not an error).
+* Errors (``exc.code``):
+
+  ============================================  =============================================
+  408, 429, 5xx (``retry_after`` if given)      Retryable ``adapter.delivery.server-error``
+  connection refused                            Retryable ``adapter.delivery.unreachable``
+  connect or read timeout                       Retryable ``adapter.delivery.timeout``
+  connection dropped mid-answer                 Retryable ``adapter.delivery.connection-dropped``
+  TLS handshake refused (certificates)          Retryable ``adapter.delivery.tls``
+  any other 4xx                                 Permanent ``adapter.delivery.refused``
+  2xx without a receipt for this delivery       Permanent ``adapter.delivery.protocol``
+  envelope cannot be signed (nothing sent)      Permanent ``adapter.delivery.signing``
+  envelope fails our XSD (nothing sent)         Permanent ``adapter.delivery.payload``
+  ============================================  =============================================
+
 * Optional bearer token, read from the environment variable named by ``auth_token_env``.
 * Optional mutual TLS: ``ca_bundle`` (trusted CAs of the endpoint), ``client_cert`` and
   ``client_key`` (the hub's client certificate); unreadable files are a SettingError.
@@ -45,6 +52,7 @@ from adapters.messages import (
     render_envelope, validate_message,
 )
 from adapters.settings import Setting, SettingType
+from signing.errors import SigningError
 from signing.safexml import parse_xml
 
 __all__ = ["HttpsPushAdapter", "MAX_RESPONSE_BYTES"]
@@ -147,7 +155,11 @@ class HttpsPushAdapter:
     def render(self, envelope: DeliveryEnvelope) -> RenderedPayload:
         body = render_envelope(envelope, hub_id=self.context.hub_id)
         if self.settings["sign"] and self.context.signer is not None:
-            body = self.context.signer.sign(body)
+            try:
+                body = self.context.signer.sign(body)
+            except (SigningError, ValueError) as exc:
+                raise PermanentDeliveryError(f"cannot sign the envelope: {exc}",
+                                             code="adapter.delivery.signing") from exc
         try:  # our own output, checked against our XSD before it leaves
             validate_message(parse_xml(body), schema="delivery-envelope.xsd",
                              root=f"{{{ENVELOPE_NS}}}DeliveryEnvelope", source="rendered envelope")

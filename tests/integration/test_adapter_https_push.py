@@ -174,3 +174,19 @@ def test_retry_after_is_passed_on_to_the_dispatcher(simulator):
     with pytest.raises(RetryableDeliveryError) as info:
         push_adapter(simulator).deliver(make_envelope("UZ"))
     assert (info.value.status_code, info.value.retry_after) == (500, None)
+
+
+def test_a_signer_that_fails_stops_the_delivery_before_it_leaves(simulator):
+    from signing.errors import KeyLoadError
+
+    class Broken:
+        def sign(self, data: bytes) -> bytes:
+            raise KeyLoadError("the hub key cannot be read")
+
+    adapter = default_registry().create("https-push", country="UZ",
+                                        settings={"endpoint": simulator.push_url},
+                                        context=AdapterContext(signer=Broken()))
+    with pytest.raises(PermanentDeliveryError) as info:
+        adapter.deliver(make_envelope("UZ"))
+    assert info.value.code == "adapter.delivery.signing"
+    assert simulator.state.stats()["pushes"] == 0
