@@ -61,7 +61,11 @@ class SignatureLocation(StrEnum):
     UBL_EXTENSION = "ubl-extension"
     """ext:UBLExtensions/.../sac:SignatureInformation/ds:Signature under a UBL root."""
     ENVELOPED_ROOT = "enveloped-root"
-    """A direct child of the document's root element."""
+    """A direct child of the root element of a non-UBL document (UBL documents keep their
+    signatures in the UBL extension)."""
+    ENVELOPING = "enveloping"
+    """The ds:Signature is the document; what it signs is in its own ds:Object (not allowed
+    by default: the exchange handles documents that carry signatures)."""
     OTHER = "other"
     """Anywhere else (never allowed; reported as such)."""
 
@@ -116,9 +120,11 @@ def signature_elements(root: etree._Element) -> list[etree._Element]:
 
 
 def location_of(sig: etree._Element, root: etree._Element) -> SignatureLocation:
+    if sig is root:
+        return SignatureLocation.ENVELOPING
     parent = sig.getparent()
-    if parent is root and sig is not root:
-        return SignatureLocation.ENVELOPED_ROOT
+    if parent is root:
+        return SignatureLocation.OTHER if is_ubl(root) else SignatureLocation.ENVELOPED_ROOT
     node = sig
     for tag in UBL_PATH:
         node = node.getparent()
@@ -188,8 +194,8 @@ def insert_placeholder(root: etree._Element, *, order: Sequence[str] | None) -> 
 def later_blocks(root: etree._Element, sig: etree._Element
                  ) -> tuple[list[etree._Element], int]:
     """The elements added with the signatures made after *sig*, and how many signatures."""
-    sigs = [s for s in signature_elements(root)
-            if location_of(s, root) is not SignatureLocation.OTHER]
+    sigs = [s for s in signature_elements(root) if location_of(s, root) in
+            (SignatureLocation.UBL_EXTENSION, SignatureLocation.ENVELOPED_ROOT)]
     if sig not in sigs:
         return [], 0
     blocks = []

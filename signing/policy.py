@@ -41,8 +41,8 @@ class VerificationPolicy:
 
     locations: frozenset[SignatureLocation] = frozenset(
         {SignatureLocation.UBL_EXTENSION, SignatureLocation.ENVELOPED_ROOT})
-    """Where a ds:Signature may stand (UBL documents: only the UBL extension is allowed
-    unless this set says otherwise)."""
+    """Where a ds:Signature may stand. A ds:Signature directly under a UBL root is never
+    allowed (UBL keeps signatures in its extension); enveloping signatures are off."""
     signature_methods: frozenset[str] = SIGNATURE_METHODS
     digest_methods: frozenset[str] = DIGEST_METHODS
     c14n_methods: frozenset[str] = C14N_METHODS

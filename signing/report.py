@@ -91,8 +91,8 @@ class SignatureReport:
     def summary(self) -> str:
         who = self.signer.subject if self.signer else "unknown signer"
         if self.valid:
-            return (f"signature {self.index + 1}: valid, signed by {who} at "
-                    f"{self.signing_time.isoformat() if self.signing_time else '?'}, trusted "
+            when = f" at {self.signing_time.isoformat()}" if self.signing_time else ""
+            return (f"signature {self.index + 1}: valid, signed by {who}{when}, trusted "
                     f"through {self.anchor} ({self.country}); covers {self.covers}")
         return f"signature {self.index + 1}: INVALID [{self.reason}] {self.detail} ({who})"
 

@@ -136,6 +136,8 @@ def _inspect(sig: etree._Element, root: etree._Element, policy: VerificationPoli
         if target is sig or sig in target.iterancestors():
             if ref.get("Type") == XADES_SIGNED_PROPERTIES:
                 xades = True
+            elif sig is root and target.tag == _ds("Object"):
+                documents.append((uri, target))  # the content of an enveloping signature
             continue
         documents.append((uri, target))
     if not documents:
@@ -160,11 +162,16 @@ def _certificates(sig: etree._Element) -> list[x509.Certificate]:
 
 
 def _leaf(certs: list[x509.Certificate]) -> x509.Certificate:
+    """The signer's certificate among those embedded: an end-entity certificate, else the
+    one that issued none of the others."""
     for c in certs:
         try:
             if not c.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
                 return c
         except x509.ExtensionNotFound:
+            return c
+    for c in certs:
+        if not any(o is not c and o.issuer == c.subject for o in certs):
             return c
     return certs[0]
 
@@ -294,7 +301,10 @@ def _verify_one(root, sig, index, *, trust, country, policy, now) -> SignatureRe
         _check_key(leaf, policy)
         results, stripped = _crypto(root, sig, policy, leaf, xades)
         uri, target = documents[0]
-        if target is None:
+        if loc is SignatureLocation.ENVELOPING:
+            state["covers"] = f"its own ds:Object {uri} (enveloping signature)"
+            state["whole_document"] = True
+        elif target is None:
             state["covers"] = "the whole document" + (
                 f" as it stood before the {stripped} later signature(s)"
                 if stripped else "")

@@ -189,19 +189,55 @@ def test_xmlsec1_signature_without_xades_is_refused_by_default(setup, tmp_path):
 # ------------------------------------------------------------ XML-DSig vectors
 
 VECTORS = sorted(XMLDSIG_VECTORS.glob("*/*.xml"))
-# What the default policy says about each published vector, and why.
-EXPECTED = {
-    # enveloped, but with an XPath transform (refused: we never run unknown transforms)
-    "enveloped-sha256-ecdsa-sha256.xml": Reason.UNSUPPORTED_TRANSFORM,
-    "enveloped-sha256-ecdsa-sha256-with-asn1.xml": Reason.UNSUPPORTED_TRANSFORM,
-    "enveloped-x509-digest-sha256.xml": Reason.UNSUPPORTED_TRANSFORM,
+# Enveloped vectors all use an XPath transform (refused: we never run transforms outside
+# the allow-list). The others are enveloping signatures (the signature is the document).
+XPATH = {"enveloped-sha256-ecdsa-sha256.xml", "enveloped-sha256-ecdsa-sha256-with-asn1.xml",
+         "enveloped-x509-digest-sha256.xml"}
+# With enveloping signatures allowed, XAdES not required and the vectors' CAs as anchors:
+ENVELOPING = {
+    "enveloping-sha256-rsa-sha256.xml": None,      # valid, chains to the second-level CA
+    "enveloping-sha256-ecdsa-sha256.xml": None,    # valid
+    # a SignatureValue with leading zero padding: signxml requires the exact length
+    "enveloping-sha256-ecdsa-sha256_padded.xml": Reason.BAD_SIGNATURE_VALUE,
+    "signature-enveloping-rsa-sha256.xml": Reason.UNSUPPORTED_ALGORITHM,  # SHA-1 digest
 }
+# every other enveloping vector names its key by value, by DER or by reference, never by a
+# certificate: nothing to chain to a trust list
+
+
+@pytest.fixture(scope="module")
+def vector_trust(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("vector-trust") / "US"
+    folder.mkdir()
+    for name in ("cacert.pem", "ca2cert.pem"):
+        shutil.copy(XMLDSIG_VECTORS / "keys" / name, folder / name)
+    return TrustStore(folder.parent)
 
 
 @pytest.mark.parametrize("path", VECTORS, ids=lambda p: p.name)
-def test_xmldsig_vectors(path, setup):
+def test_xmldsig_vectors_under_the_default_policy(path, setup):
     _, trust, _, _ = setup
     report = verify_document(parse_xml(path.read_bytes()), trust=trust)
     assert len(report.signatures) == 1 and not report.all_valid
-    expected = EXPECTED.get(path.name, Reason.SIGNATURE_LOCATION)  # enveloping: not allowed
+    expected = Reason.UNSUPPORTED_TRANSFORM if path.name in XPATH else \
+        Reason.SIGNATURE_LOCATION  # enveloping signatures are not allowed by default
     assert report.signatures[0].reason is expected, report.summary_lines()
+
+
+@pytest.mark.parametrize("path", VECTORS, ids=lambda p: p.name)
+def test_xmldsig_vectors_with_enveloping_allowed(path, vector_trust):
+    from signing import SignatureLocation, VerificationPolicy
+
+    policy = VerificationPolicy(
+        locations=frozenset({SignatureLocation.ENVELOPING, SignatureLocation.ENVELOPED_ROOT}),
+        require_xades=False)
+    report = verify_document(parse_xml(path.read_bytes()), trust=vector_trust, policy=policy)
+    sig = report.signatures[0]
+    if path.name in XPATH:
+        expected = Reason.UNSUPPORTED_TRANSFORM
+    else:
+        expected = ENVELOPING.get(path.name, Reason.UNTRUSTED_CHAIN)
+    assert sig.reason is expected, report.summary_lines()
+    if expected is None:
+        assert sig.valid and sig.country == "US" and sig.covers.startswith("its own ds:Object")
+        assert sig.signed_content.tag == "{%s}Object" % DS

@@ -58,6 +58,15 @@ def test_other_xml_gets_a_root_child_signature():
     assert location_of(nested, root) is SignatureLocation.OTHER
 
 
+def test_a_signature_directly_under_a_ubl_root_or_as_the_root():
+    root = _doc()
+    sig = etree.SubElement(root, f"{{{NS['ds']}}}Signature")
+    assert location_of(sig, root) is SignatureLocation.OTHER  # UBL: only in the extension
+    alone = etree.Element(f"{{{NS['ds']}}}Signature")
+    assert location_of(alone, alone) is SignatureLocation.ENVELOPING
+    assert SignatureLocation.ENVELOPING not in DEFAULT_POLICY.locations
+
+
 def test_policy_is_frozen_with_secure_defaults():
     with pytest.raises(dataclasses.FrozenInstanceError):
         DEFAULT_POLICY.min_rsa_bits = 1024  # type: ignore[misc]
