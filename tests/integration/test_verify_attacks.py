@@ -257,3 +257,25 @@ def test_duplicated_signed_element(world):
     sig = _only(_verify(world, etree.tostring(tree), policy=lenient))
     assert (sig.reason, sig.reference) == (Reason.AMBIGUOUS_REFERENCE, "#d1")
 
+
+
+def test_certificate_without_signing_key_usage(pki, world, tmp_path):
+    from cryptography import x509
+
+    encipher_only = x509.KeyUsage(False, False, True, False, False, False, False, False, False)
+    leaf = pki.leaf("KZ", key_usage=encipher_only)
+    data = etree.tostring(Signer(leaf.identity()).sign(parse_xml(INVOICE.read_bytes()),
+                                                       order=world[2]))
+    assert _only(_verify(world, data)).reason is Reason.KEY_USAGE
+
+
+def test_missing_crl_when_the_policy_requires_one(pki, world, tmp_path):
+    folder = tmp_path / "trust" / "KZ"
+    folder.mkdir(parents=True)
+    (folder / "ca.pem").write_bytes(pki.ca("KZ").cert_path.read_bytes())  # no CRL
+    data = _signed_invoice(world)
+    relaxed = verify_document(parse_xml(data), trust=TrustStore(tmp_path / "trust"))
+    assert _only(relaxed).valid and _only(relaxed).revocation == "no CRL"
+    strict = verify_document(parse_xml(data), trust=TrustStore(tmp_path / "trust"),
+                             policy=VerificationPolicy(require_crl=True))
+    assert _only(strict).reason is Reason.NO_CRL
