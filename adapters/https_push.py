@@ -38,6 +38,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import httpx
+from lxml import etree
 
 from adapters.contract import (
     AdapterContext, CustomsDecision, DecisionBatch, DecisionKind, DeliveryEnvelope,
@@ -48,12 +49,12 @@ from adapters.errors import (
     SettingError,
 )
 from adapters.messages import (
-    ENVELOPE_MEDIA_TYPE, ENVELOPE_NS, RESPONSE_MEDIA_TYPE, read_decisions, read_receipt,
-    render_envelope, validate_message,
+    ENVELOPE_MEDIA_TYPE, ENVELOPE_NS, RESPONSE_MEDIA_TYPE, envelope_element, read_decisions,
+    read_receipt, validate_message,
 )
 from adapters.settings import Setting, SettingType
 from signing.errors import SigningError
-from signing.safexml import parse_xml
+from signing.safexml import XmlError, parse_xml
 
 __all__ = ["HttpsPushAdapter", "MAX_RESPONSE_BYTES"]
 
@@ -153,18 +154,29 @@ class HttpsPushAdapter:
     # --- render and deliver --------------------------------------------------------------
 
     def render(self, envelope: DeliveryEnvelope) -> RenderedPayload:
-        body = render_envelope(envelope, hub_id=self.context.hub_id)
-        if self.settings["sign"] and self.context.signer is not None:
-            try:
-                body = self.context.signer.sign(body)
-            except (SigningError, ValueError) as exc:
-                raise PermanentDeliveryError(f"cannot sign the envelope: {exc}",
-                                             code="adapter.delivery.signing") from exc
-        try:  # our own output, checked against our XSD before it leaves
-            validate_message(parse_xml(body), schema="delivery-envelope.xsd",
-                             root=f"{{{ENVELOPE_NS}}}DeliveryEnvelope", source="rendered envelope")
-        except (InvalidMessageError, ValueError) as exc:
+        root = envelope_element(envelope, hub_id=self.context.hub_id)
+        signer = self.context.signer if self.settings["sign"] else None
+        try:  # checked against our XSD before it leaves (after signing, when signed)
+            if signer is None:
+                validate_message(etree.ElementTree(root), schema="delivery-envelope.xsd",
+                                 root=f"{{{ENVELOPE_NS}}}DeliveryEnvelope",
+                                 source="rendered envelope")
+                body = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+            else:
+                try:
+                    body = signer.sign(etree.tostring(root, xml_declaration=True,
+                                                      encoding="UTF-8"))
+                except (SigningError, ValueError) as exc:
+                    raise PermanentDeliveryError(f"cannot sign the envelope: {exc}",
+                                                 code="adapter.delivery.signing") from exc
+                validate_message(parse_xml(body), schema="delivery-envelope.xsd",
+                                 root=f"{{{ENVELOPE_NS}}}DeliveryEnvelope",
+                                 source="signed envelope")
+        except InvalidMessageError as exc:
             raise PermanentDeliveryError(f"cannot render the envelope: {exc}",
+                                         code="adapter.delivery.payload") from exc
+        except XmlError as exc:
+            raise PermanentDeliveryError(f"the signed envelope cannot be read: {exc}",
                                          code="adapter.delivery.payload") from exc
         return RenderedPayload(media_type=ENVELOPE_MEDIA_TYPE, body=body,
                                filename=f"{envelope.delivery_id}.xml")

@@ -24,8 +24,8 @@ from signing.safexml import UnsafeXmlError, XmlError, parse_xml
 
 __all__ = [
     "ENVELOPE_NS", "RESPONSE_NS", "DS_NS", "ENVELOPE_MEDIA_TYPE", "RESPONSE_MEDIA_TYPE",
-    "Receipt", "render_envelope", "read_envelope", "render_receipt", "read_receipt",
-    "render_decisions", "render_decision", "read_decisions", "parse_message",
+    "Receipt", "render_envelope", "envelope_element", "read_envelope", "render_receipt",
+    "read_receipt", "render_decisions", "render_decision", "read_decisions", "parse_message",
     "validate_message",
 ]
 
@@ -92,6 +92,12 @@ def _bytes(root: etree._Element) -> bytes:
 
 def render_envelope(envelope: DeliveryEnvelope, *, hub_id: str = "CARECHUB") -> bytes:
     """The unsigned envelope XML (deterministic for a given envelope)."""
+    return _bytes(envelope_element(envelope, hub_id=hub_id))
+
+
+def envelope_element(envelope: DeliveryEnvelope, *, hub_id: str = "CARECHUB"
+                     ) -> etree._Element:
+    """The unsigned envelope as an element (validate it before serialising)."""
     root = etree.Element(f"{_E}DeliveryEnvelope", nsmap={None: ENVELOPE_NS})
     root.set("version", "1")
     _sub(root, f"{_E}DeliveryId", envelope.delivery_id)
@@ -112,7 +118,7 @@ def render_envelope(envelope: DeliveryEnvelope, *, hub_id: str = "CARECHUB") -> 
     _sub(doc, f"{_E}SealedSha256", envelope.sealed_sha256)
     content = _sub(doc, f"{_E}Content", base64.b64encode(envelope.document).decode("ascii"))
     content.set("mediaType", "application/xml")
-    return _bytes(root)
+    return root
 
 
 def read_envelope(data: bytes, *, source: str = "envelope") -> tuple[
