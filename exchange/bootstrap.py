@@ -84,11 +84,18 @@ def build_services(settings: Settings, *, migrate: bool | None = None,
         engines.dispose()
         raise ConfigError(f"cannot open or migrate the database: {exc}",
                           setting="EXCHANGE_DATABASE_URL") from None
+    from .outbox import routing_hook
     from .payments import ledger_gate
+    from .routing import RoutingError, load_routing_rules
 
+    try:
+        rules = load_routing_rules(settings.routing.file)
+    except RoutingError as exc:
+        engines.dispose()
+        raise ConfigError(exc.message, setting="EXCHANGE_ROUTING_FILE") from None
     return Services(settings=settings, engines=engines, uow=UnitOfWorkFactory(engines),
                     validator=validator, members=members, sealer=sealer,
-                    checker=checker, on_accepted=list(on_accepted),
+                    checker=checker, on_accepted=[routing_hook(rules, members), *on_accepted],
                     decision_gates=[ledger_gate(members, due_days=settings.payments.due_days)])
 
 

@@ -24,7 +24,8 @@ from lxml import etree
 from .config import ConfigError, HubSettings
 from .pipeline import SignatureCheck
 
-__all__ = ["HubSealer", "hub_sealer", "member_checker", "MemberChecker"]
+__all__ = ["HubSealer", "hub_sealer", "member_checker", "MemberChecker", "EnvelopeSigner",
+           "envelope_signer"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,27 @@ class HubSealer:
         return etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
 
 
+class EnvelopeSigner:
+    """Signs the hub's delivery envelopes (our own XML, an enveloped ds:Signature), for
+    adapters that push them (:class:`adapters.contract.EnvelopeSigner`)."""
+
+    def __init__(self, identity: Any):
+        from signing.signer import Signer
+
+        self.signer = Signer(identity)
+
+    def sign(self, data: bytes) -> bytes:
+        from signing.safexml import parse_xml
+
+        signed = self.signer.sign(parse_xml(data))
+        return etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
+
+
+def envelope_signer(hub: HubSettings) -> EnvelopeSigner:
+    """The hub's envelope signer (same identity as the seal; ConfigError if misconfigured)."""
+    return EnvelopeSigner(hub_sealer(hub).identity)
+
+
 def _make_dev_identity(key_file: Path, cert_file: Path) -> None:
     import datetime as dt
 
@@ -68,14 +90,36 @@ def _make_dev_identity(key_file: Path, cert_file: Path) -> None:
             .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False,
                                          False), critical=True)
             .sign(key, hashes.SHA256()))
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # Several processes may start at once (an API and dispatchers): write both files under
+    # private names, then link the key into place (exactly one process wins) and publish the
+    # certificate; the others wait for it.
+    tmp_key = key_file.with_name(f".{key_file.name}.{os.getpid()}")
+    tmp_cert = cert_file.with_name(f".{cert_file.name}.{os.getpid()}")
+    fd = os.open(tmp_key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(key.private_bytes(serialization.Encoding.PEM,
                                    serialization.PrivateFormat.PKCS8,
                                    serialization.NoEncryption()))
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    tmp_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    try:
+        os.link(tmp_key, key_file)
+    except FileExistsError:
+        tmp_key.unlink()
+        tmp_cert.unlink()
+        _wait_for(cert_file)
+        return
+    os.replace(tmp_cert, cert_file)
+    tmp_key.unlink()
     log.warning("made a self-signed development hub identity in %s; configure "
                 "EXCHANGE_HUB_KEY_FILE and EXCHANGE_HUB_CERT_FILE for real use", key_file.parent)
+
+
+def _wait_for(path: Path, seconds: float = 30.0) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def hub_sealer(hub: HubSettings, *, schema_path: Callable[[str], Path] | None = None
@@ -85,9 +129,11 @@ def hub_sealer(hub: HubSettings, *, schema_path: Callable[[str], Path] | None = 
     from signing.keys import load_identity
 
     key_file, cert_file = hub.resolved_key_file(), hub.resolved_cert_file()
-    if hub.key_file is None and hub.cert_file is None and not key_file.exists() \
-            and not cert_file.exists():
-        _make_dev_identity(key_file, cert_file)
+    if hub.key_file is None and hub.cert_file is None and not cert_file.exists():
+        if key_file.exists():  # another process is making the development identity
+            _wait_for(cert_file)
+        else:
+            _make_dev_identity(key_file, cert_file)
     for path, setting in ((key_file, "EXCHANGE_HUB_KEY_FILE"),
                           (cert_file, "EXCHANGE_HUB_CERT_FILE")):
         if not path.is_file():

@@ -40,12 +40,19 @@ def dispatch(
     import signal
     import threading
 
+    from ..config import ConfigError
     from ..dispatch import build_dispatcher, run_dispatcher
+    from ..payments import ledger_gate
     from ..signatures import envelope_signer
 
     settings, members, uow = _services()
-    dispatcher, collector = build_dispatcher(settings, uow, members,
-                                             signer=envelope_signer(settings.hub))
+    try:
+        signer = envelope_signer(settings.hub)
+    except ConfigError as exc:
+        fail(exc.message)
+    dispatcher, collector = build_dispatcher(
+        settings, uow, members, signer=signer,
+        gates=(ledger_gate(members, due_days=settings.payments.due_days),))
     try:
         if once:
             n = dispatcher.run_once()

@@ -1,0 +1,134 @@
+"""`exchange dispatch` as real processes: killed with SIGKILL in the middle of a batch and
+restarted, and two dispatcher processes on one PostgreSQL. No delivery is lost, and the
+idempotent receiver sees each delivery id exactly once in effect."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from exchange.config import DatabaseSettings
+from exchange.store import UnitOfWorkFactory, create_engines, upgrade
+from tests.fixtures.corridor import corridor_documents, corridor_members
+from tests.integration.test_dispatch import submit_corridor
+
+SHIPMENTS = 25  # 2 documents each for UZ: 50 pushes, plus the KZ and AF deliveries
+
+
+def _store(url):
+    engines = create_engines(DatabaseSettings(url=url))
+    upgrade(engines)
+    return UnitOfWorkFactory(engines)
+
+
+def _fill(store, members):
+    for n in range(SHIPMENTS):
+        docs = {k: v.replace(b"</cbc:ID>", f"-{n}</cbc:ID>".encode(), 1)
+                for k, v in corridor_documents().items()}
+        submit_corridor(store, members, docs)
+
+
+def _env(tmp_path, url, members_file, **extra):
+    env = dict(os.environ)
+    env.update({
+        "EXCHANGE_HOME": str(tmp_path / "home"), "EXCHANGE_DATABASE_URL": url,
+        "EXCHANGE_MEMBERS_FILE": str(members_file),
+        "EXCHANGE_DISPATCH_LEASE_SECONDS": "3", "EXCHANGE_DISPATCH_BATCH_SIZE": "8",
+        "EXCHANGE_DISPATCH_CONCURRENCY": "4", "EXCHANGE_DISPATCH_POLL_SECONDS": "0.1",
+        "EXCHANGE_DISPATCH_BASE_DELAY_SECONDS": "0.2", "EXCHANGE_DISPATCH_MAX_DELAY_SECONDS": "1",
+        **extra})
+    return env
+
+
+def _start(env, log):
+    return subprocess.Popen([sys.executable, "-m", "exchange", "dispatch"], env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+
+
+def _wait_until(predicate, timeout=90.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _open(store):
+    with store.reading() as uow:
+        counts = uow.deliveries.counts()
+    return sum(n for s, n in counts.items() if s in ("pending", "retrying", "sending")), counts
+
+
+def _check_everything_arrived_once(store, sim, shipments):
+    _, counts = _open(store)
+    assert set(counts) <= {"sent", "delivered", "acknowledged"}, counts
+    stats = sim.state.stats()
+    assert stats["deliveries"] == 2 * shipments     # every UZ delivery id arrived
+    # every push either delivered a new id or was a copy the receiver dropped ('slow' pushes
+    # still answer): the receiver saw each delivery exactly once in effect
+    assert stats["pushes"] == stats["deliveries"] + stats["duplicates"]
+    with store.reading() as uow:
+        ids = {d.id for d in uow.deliveries.list(country="UZ", limit=10_000)}
+    assert ids == set(stats["delivery_ids"])       # and nothing else
+
+
+def test_sigkill_in_the_middle_of_a_batch_then_restart(db_url, tmp_path, start_simulator):
+    sim = start_simulator(country="UZ", currency="UZS", follow_up=(),
+                          misbehaviour="slow", slow_seconds=0.15)
+    members = corridor_members(tmp_path, uz_push_url=sim.push_url)
+    store = _store(db_url)
+    _fill(store, members)
+    env = _env(tmp_path, db_url, members.path)
+    with open(tmp_path / "dispatch-1.log", "wb") as log:
+        first = _start(env, log)
+        try:
+            _wait_until(lambda: sim.state.stats()["deliveries"] >= 10, what="first pushes")
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+        finally:
+            if first.poll() is None:
+                first.kill()
+    open_before, counts = _open(store)
+    assert open_before > 0 and counts.get("sending", 0) > 0, counts  # killed mid-batch
+    sim.configure(misbehaviour="none")
+    with open(tmp_path / "dispatch-2.log", "wb") as log:
+        second = _start(env, log)
+        try:
+            _wait_until(lambda: _open(store)[0] == 0, what="the queue to drain")
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(timeout=20)
+    assert second.returncode == 0, (tmp_path / "dispatch-2.log").read_text()[-2000:]
+    _check_everything_arrived_once(store, sim, SHIPMENTS)
+    store.engines.dispose()
+
+
+@pytest.mark.postgres
+def test_two_dispatcher_processes_on_one_postgresql(postgres_server, tmp_path,
+                                                    start_simulator):
+    url = postgres_server.create_database()
+    sim = start_simulator(country="UZ", currency="UZS", follow_up=())
+    members = corridor_members(tmp_path, uz_push_url=sim.push_url)
+    store = _store(url)
+    _fill(store, members)
+    env = _env(tmp_path, url, members.path)
+    logs = [open(tmp_path / f"dispatch-{i}.log", "wb") for i in range(2)]
+    procs = [_start(env, log) for log in logs]
+    try:
+        _wait_until(lambda: _open(store)[0] == 0, what="the queue to drain")
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(timeout=20)
+        for log in logs:
+            log.close()
+    assert [p.returncode for p in procs] == [0, 0]
+    _check_everything_arrived_once(store, sim, SHIPMENTS)
+    assert sim.state.stats()["duplicates"] == 0   # nobody died: no row went out twice
+    store.engines.dispose()
