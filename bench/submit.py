@@ -81,7 +81,8 @@ def in_process(home: Path, template: bytes, n: int, concurrency: int) -> float:
     settings = load_settings(hub={"key_file": home / "hub/hub-key.pem",
                                   "cert_file": home / "hub/hub-cert.pem",
                                   "key_passphrase": "hub-pass"})
-    validator, sealer = Validator(SchemaStore(home / "schemas")), hub_sealer(settings.hub)
+    validator = Validator(SchemaStore(home / "schemas"))
+    sealer = hub_sealer(settings.hub, schema_path=validator.schema_path)
     checker = member_checker(load_members(base_dir=home))
     docs = list(itertools.islice(documents(template), n + 20))
 
@@ -96,8 +97,8 @@ def in_process(home: Path, template: bytes, n: int, concurrency: int) -> float:
     return n / elapsed
 
 
-def over_http(home: Path, engine: str, template: bytes, n: int, concurrency: int
-              ) -> tuple[float, float, float]:
+def over_http(home: Path, engine: str, template: bytes, n: int, concurrency: int,
+              workers: int) -> tuple[float, float, float]:
     from exchange.config import DatabaseSettings
     from exchange.domain import PartyKind
     from exchange.parties import add_party
@@ -110,7 +111,8 @@ def over_http(home: Path, engine: str, template: bytes, n: int, concurrency: int
             _, key = add_party(uow, kind=PartyKind.FORWARDER, name="bench")
             uow.commit()
         engines.dispose()
-        server = start_server(server_env(home, url), log_path=Path(tmp) / "server.log")
+        server = start_server(server_env(home, url), log_path=Path(tmp) / "server.log",
+                              args=("--workers", str(workers)))
         try:
             headers = {"Authorization": f"Bearer {key.token}"}
             clients = [httpx.Client(base_url=server.base_url, headers=headers, timeout=120)
@@ -143,6 +145,8 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--engines", default="sqlite,postgresql")
     ap.add_argument("--document", type=Path, default=WAYBILL)
+    ap.add_argument("--workers", type=int, default=2,
+                    help="`exchange serve --workers`: server processes (default 2)")
     args = ap.parse_args()
     template = args.document.read_bytes()
     assert MARK in template, "the document needs the Waybill example's cbc:ID to vary"
@@ -153,7 +157,8 @@ def main() -> None:
               f"({args.requests} documents of {len(template):,} bytes, "
               f"concurrency {args.concurrency})")
         for engine in args.engines.split(","):
-            tps, p50, p99 = over_http(home, engine, template, args.requests, args.concurrency)
+            tps, p50, p99 = over_http(home, engine, template, args.requests, args.concurrency,
+                                      args.workers)
             ratio = tps / base
             results[engine] = dict(tps=round(tps, 1), p50_ms=round(p50, 1), p99_ms=round(p99, 1),
                                    ratio=round(ratio, 2), p99_over_p50=round(p99 / p50, 2))

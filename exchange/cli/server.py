@@ -43,23 +43,42 @@ def _uow_factory(migrate: bool = True):
     return UnitOfWorkFactory(engines)
 
 
+def app_factory():
+    """The application of one worker process (``uvicorn --factory``): settings from the
+    environment, migrations already applied by the parent."""
+    from ..bootstrap import build_app, build_services
+    from ..config import load_settings
+
+    settings = load_settings()
+    return build_app(settings, services=build_services(settings, migrate=False))
+
+
 def serve(host: Annotated[Optional[str], typer.Option(help="Interface to listen on.")] = None,
           port: Annotated[Optional[int], typer.Option(help="TCP port.")] = None,
+          workers: Annotated[int, typer.Option(
+              min=1, max=64, help="Worker processes sharing the port (all coordination "
+                                  "goes through the database).")] = 1,
           log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info") -> None:
     """Run the HTTP API under uvicorn (migrates the database first)."""
     import uvicorn
 
-    from ..bootstrap import build_app
+    from ..bootstrap import build_app, build_services
     from ..config import ConfigError
 
     settings = _settings()
+    host = host or settings.server.host
+    port = settings.server.port if port is None else port
     try:
-        app = build_app(settings)
+        services = build_services(settings)  # fails fast on any bad setting, migrates once
     except ConfigError as exc:
         fail(exc.message)
-    uvicorn.run(app, host=host or settings.server.host,
-                port=settings.server.port if port is None else port,
-                log_level=log_level, access_log=log_level == "debug")
+    if workers == 1:
+        uvicorn.run(build_app(settings, services=services), host=host, port=port,
+                    log_level=log_level, access_log=log_level == "debug")
+        return
+    services.close()
+    uvicorn.run("exchange.cli.server:app_factory", factory=True, workers=workers, host=host,
+                port=port, log_level=log_level, access_log=log_level == "debug")
 
 
 @db_app.command("upgrade")

@@ -90,7 +90,8 @@ class ShipmentRow(Base):
     created_at: Mapped[datetime] = mapped_column(TS)
 
     legs: Mapped[list[LegRow]] = relationship(
-        order_by="LegRow.seq", lazy="selectin", back_populates="shipment")
+        order_by="LegRow.seq", lazy="select", back_populates="shipment")
+    """Loaded on access; repositories that build views load them eagerly."""
 
 
 class LegRow(Base):

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import Session, selectinload, undefer
 
 from ..audit import GENESIS, canonical_json, event_hash
 from .models import (
@@ -94,8 +94,10 @@ class ShipmentRepository(_Repo):
             self.session.add(leg)
         return row
 
-    def get(self, shipment_id: str, scope: Scope) -> ShipmentRow | None:
+    def get(self, shipment_id: str, scope: Scope, *, legs: bool = True) -> ShipmentRow | None:
         stmt = scope.where(select(ShipmentRow).where(ShipmentRow.id == shipment_id))
+        if legs:
+            stmt = stmt.options(selectinload(ShipmentRow.legs))
         return self.session.scalars(stmt).first()
 
     def exists(self, shipment_id: str) -> bool:
@@ -109,7 +111,8 @@ class ShipmentRepository(_Repo):
             created, sid = _decode_cursor(cursor)
             stmt = stmt.where((ShipmentRow.created_at < created) |
                               ((ShipmentRow.created_at == created) & (ShipmentRow.id < sid)))
-        stmt = stmt.order_by(ShipmentRow.created_at.desc(), ShipmentRow.id.desc()).limit(limit + 1)
+        stmt = stmt.order_by(ShipmentRow.created_at.desc(), ShipmentRow.id.desc()).limit(
+            limit + 1).options(selectinload(ShipmentRow.legs))
         rows = self.session.scalars(stmt).all()
         more = len(rows) > limit
         rows = rows[:limit]
@@ -162,16 +165,29 @@ class DocumentRepository(_Repo):
 
 
 class EventLog(_Repo):
-    """Appends hash-chained events; see :mod:`exchange.audit` for the hash."""
+    """Appends hash-chained events; see :mod:`exchange.audit` for the hash.
 
-    def _head(self, stream: str) -> EventHeadRow:
+    The first append (or :meth:`lock`) of a stream in a transaction locks its head row; the
+    head is then kept here, so later appends in the same transaction cost one INSERT and one
+    UPDATE (Core statements: the ORM's flush machinery is not needed for append-only rows)."""
+
+    def __init__(self, session: Session):
+        super().__init__(session)
+        self._heads: dict[str, list] = {}  # stream -> [seq, hash] of this transaction
+
+    def _head(self, stream: str) -> list:
+        head = self._heads.get(stream)
+        if head is not None and self.session.in_transaction():
+            return head
         dialect = self.session.get_bind().dialect.name
         ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(EventHeadRow)
         self.session.execute(ins.values(stream=stream, seq=0, hash=GENESIS)
                              .on_conflict_do_nothing(index_elements=["stream"]))
-        return self.session.scalars(
-            select(EventHeadRow).where(EventHeadRow.stream == stream)
-            .with_for_update().execution_options(populate_existing=True)).one()
+        row = self.session.execute(
+            select(EventHeadRow.seq, EventHeadRow.hash).where(EventHeadRow.stream == stream)
+            .with_for_update()).one()
+        head = self._heads[stream] = [row.seq, row.hash]
+        return head
 
     def lock(self, stream: str) -> None:
         """Take the stream's lock until the end of the transaction (PostgreSQL: row lock on
@@ -183,16 +199,19 @@ class EventLog(_Repo):
         head = self._head(stream)
         occurred_at = utcnow().isoformat(timespec="microseconds")
         data_json = canonical_json(data)
-        seq = head.seq + 1
-        digest = event_hash(head.hash, stream=stream, seq=seq, kind=kind, actor=actor_id,
+        seq = head[0] + 1
+        digest = event_hash(head[1], stream=stream, seq=seq, kind=kind, actor=actor_id,
                             occurred_at=occurred_at, data_json=data_json)
-        row = EventRow(stream=stream, seq=seq, kind=kind, actor_id=actor_id,
-                       occurred_at=occurred_at, data_json=data_json, prev_hash=head.hash,
-                       hash=digest)
-        self.session.add(row)
-        head.seq, head.hash = seq, digest
-        self.session.flush()
-        return row
+        values = dict(stream=stream, seq=seq, kind=kind, actor_id=actor_id,
+                      occurred_at=occurred_at, data_json=data_json, prev_hash=head[1],
+                      hash=digest)
+        self.session.flush()  # rows added through the ORM go first (foreign keys, order)
+        event_id = self.session.execute(
+            insert(EventRow).values(**values).returning(EventRow.id)).scalar_one()
+        self.session.execute(update(EventHeadRow).where(EventHeadRow.stream == stream)
+                             .values(seq=seq, hash=digest))
+        head[0], head[1] = seq, digest
+        return EventRow(id=event_id, **values)
 
     def list(self, stream: str, *, after: int = 0, limit: int | None = None
              ) -> Sequence[EventRow]:

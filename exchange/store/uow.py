@@ -75,13 +75,20 @@ class UnitOfWork:
         assert self.session is not None
         self.session.flush()
 
+    def _forget_locks(self) -> None:
+        events = self.__dict__.get("events")
+        if events is not None:
+            events._heads.clear()  # heads read under this transaction's locks
+
     def commit(self) -> None:
         assert self.session is not None
         self.session.commit()
+        self._forget_locks()
 
     def rollback(self) -> None:
         assert self.session is not None
         self.session.rollback()
+        self._forget_locks()
 
 
 class UnitOfWorkFactory:

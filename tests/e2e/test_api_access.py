@@ -165,8 +165,7 @@ def test_audit_verify_names_a_tampered_event(world):
             row = conn.execute(text("SELECT id, data_json FROM events WHERE stream = :s AND "
                                     "seq = 2"), {"s": sid}).one()
             conn.execute(text("UPDATE events SET data_json = :d WHERE id = :id"),
-                         {"d": row.data_json.replace('"version":1', '"version":7'),
-                          "id": row.id})
+                         {"d": row.data_json[:-1] + ',"tampered":true}', "id": row.id})
         broken = audit(world)
         assert broken.returncode == 1
         assert f"stream {sid}: event {row.id} (seq 2)" in broken.stdout

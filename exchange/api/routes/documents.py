@@ -35,7 +35,8 @@ def _submit(services: Services, principal: Principal, key: str | None, fp: str,
     path = f"/v1/shipments/{shipment_id}/documents"
 
     def work(uow: UnitOfWork) -> Answer:
-        shipment = uow.shipments.get(shipment_id, Scope(forwarder_id=principal.party.id))
+        shipment = uow.shipments.get(shipment_id, Scope(forwarder_id=principal.party.id),
+                                     legs=False)
         if shipment is None:
             raise not_found(principal, shipment_id)
         outcome = submit_document(
@@ -60,7 +61,8 @@ def _submit(services: Services, principal: Principal, key: str | None, fp: str,
 
 def _origin(services: Services, principal: Principal, shipment_id: str) -> str:
     with services.uow.reading() as uow:
-        row = uow.shipments.get(shipment_id, Scope(forwarder_id=principal.party.id))
+        row = uow.shipments.get(shipment_id, Scope(forwarder_id=principal.party.id),
+                                legs=False)
         if row is None:
             raise not_found(principal, shipment_id)
         return row.origin
@@ -92,7 +94,7 @@ def get_document(shipment_id: str, document_id: str, services: ServicesDep,
                  version: Annotated[Literal["original", "sealed"], Query()] = "original"
                  ) -> Response:
     with services.uow.reading() as uow:
-        if uow.shipments.get(shipment_id, scope) is None:
+        if uow.shipments.get(shipment_id, scope, legs=False) is None:
             raise not_found(principal, shipment_id)
         row = uow.documents.get(shipment_id, document_id, with_bytes=True)
         if row is None:

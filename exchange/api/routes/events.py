@@ -19,7 +19,7 @@ def list_events(shipment_id: str, services: ServicesDep, principal: PrincipalDep
                 scope: ScopeDep, after: Annotated[int, Query(ge=0)] = 0,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict[str, Any]:
     with services.uow.reading() as uow:
-        if uow.shipments.get(shipment_id, scope) is None:
+        if uow.shipments.get(shipment_id, scope, legs=False) is None:
             raise not_found(principal, shipment_id)
         rows = uow.events.list(shipment_id, after=after, limit=limit)
         out: dict[str, Any] = {"events": [event_view(r) for r in rows],
