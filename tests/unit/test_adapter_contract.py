@@ -167,3 +167,15 @@ def test_reference_adapters_satisfy_the_protocol(kind, settings):
     assert isinstance(adapter, Adapter) and adapter.kind == kind and adapter.country == "UZ"
     adapter.close()
 
+
+
+def test_every_shipped_member_builds_its_adapter(tmp_path):
+    """for_member re-checks settings that load_members completed (None for optional ones)."""
+    from adapters.members import load_members
+
+    members = load_members(base_dir=tmp_path)
+    for member in members:
+        adapter = default_registry().for_member(member, context=AdapterContext())
+        assert adapter.kind == member.adapter and adapter.country == member.code
+        adapter.close()
+    assert not list(tmp_path.iterdir())  # building an adapter creates no folder
