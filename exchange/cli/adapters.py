@@ -109,7 +109,11 @@ def simulate_customs(
         help="none | timeout | 500 | drop-connection | slow | answer-twice.")] = "none",
     misbehave_times: Annotated[int, typer.Option(
         "--misbehave-times", help="Misbehave for the first N pushes only (0: always).")] = 0,
-    slow_seconds: Annotated[float, typer.Option("--slow-seconds")] = 1.0,
+    slow_seconds: Annotated[float, typer.Option(
+        "--slow-seconds", help="How late 'slow' answers.")] = 1.0,
+    hang_seconds: Annotated[float, typer.Option(
+        "--hang-seconds", help="How long 'timeout' holds the request before answering.")
+    ] = 30.0,
     callback_url: Annotated[Optional[str], typer.Option(
         "--callback-url", help="Also POST decisions (CustomsDecisions XML) to this URL.")
     ] = None,
@@ -157,6 +161,7 @@ def simulate_customs(
             follow_up=tuple(f for f in follow_up.split(",") if f and f != "none"),
             decision_delay_seconds=delay, misbehaviour=misbehave,
             misbehave_times=misbehave_times, slow_seconds=slow_seconds,
+            hang_seconds=hang_seconds,
             callback_url=callback_url)
     except ValueError as exc:
         fail(str(exc))
