@@ -1,6 +1,7 @@
 """Benchmark: sign and verify a mid-size UBL document, side by side in one run.
 
-    .venv/bin/python bench/sign.py [--n 200] [--batch 10] [--xmlsec-n 40] [--rounds 3] [--kind rsa|ec]
+    .venv/bin/python bench/sign.py [--n 200] [--batch 10] [--xmlsec-n 40] [--rounds 3]
+                                   [--kind rsa|ec]
                                    [--example UBL-ExportCustomsDeclaration-2.3-Example.xml]
 
 (a) the ``signing`` package: ``Signer(identity).sign(tree, order=...)`` (copy, UBL placement,

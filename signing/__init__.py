@@ -9,8 +9,16 @@ signxml, UBL signature placement, keys, per-country trust lists, verification re
 
 Parse untrusted XML with :func:`signing.safexml.parse_xml` first.
 """
-from .errors import (KeyLoadError, KeyMismatchError, PassphraseError, PlacementError,
-                     SigningError, TrustStoreError, VerificationFailed, WeakKeyError)
+from .errors import (
+                     KeyLoadError,
+                     KeyMismatchError,
+                     PassphraseError,
+                     PlacementError,
+                     SigningError,
+                     TrustStoreError,
+                     VerificationFailed,
+                     WeakKeyError,
+)
 from .keys import SigningIdentity, load_identity, read_passphrase
 from .placement import SignatureLocation, root_child_order
 from .policy import DEFAULT_POLICY, VerificationPolicy

@@ -88,7 +88,7 @@ def _revocation(path: list[x509.Certificate], anchor: Anchor, trust: TrustStore,
                 require_crl: bool) -> tuple[Reason | None, str, str]:
     issuers = path[1:] + [anchor.certificate]
     statuses = []
-    for cert, issuer in zip(path, issuers):
+    for cert, issuer in zip(path, issuers, strict=True):
         if _same(cert, issuer):
             continue
         held = trust.crls_of(anchor.country, issuer)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import base64
 import copy
-import functools
 import datetime as dt
+import functools
 import re
 
 from cryptography import x509
@@ -22,8 +22,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from lxml import etree
 
 from .chain import check_certificate
-from .placement import (DS_SIGNATURE, NS, SignatureLocation, later_blocks, location_of,
-                        signature_elements)
+from .placement import (
+    DS_SIGNATURE,
+    NS,
+    SignatureLocation,
+    later_blocks,
+    location_of,
+    signature_elements,
+)
 from .policy import DEFAULT_POLICY, ENVELOPED, VerificationPolicy
 from .report import Reason, SignatureReport, SignerInfo, VerificationReport
 from .trust import TrustStore, fingerprint

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from .output import EXIT_INVALID, EXIT_OK, EXIT_USAGE, fail
+from .output import EXIT_INVALID, EXIT_OK, fail
 
 __all__ = ["register", "verify_for_validate", "default_trust_dir"]
 
@@ -195,7 +195,7 @@ def verify(
         else:
             where = f":{exc.line}:{exc.column}" if exc.line else ""
             typer.echo(f"{source}{where}: REFUSED [{exc.code}] {exc.message}")
-        raise typer.Exit(EXIT_INVALID)
+        raise typer.Exit(EXIT_INVALID) from None
     report = verify_tree(tree, trust=store, country=country)
     if fmt is Format.json:
         typer.echo(json.dumps({"source": source, **report.to_dict()}, ensure_ascii=False))

@@ -4,8 +4,17 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from signing import (KeyLoadError, KeyMismatchError, PassphraseError, Signer, SigningError,
-                     WeakKeyError, load_identity, read_passphrase, verify_document)
+from signing import (
+    KeyLoadError,
+    KeyMismatchError,
+    PassphraseError,
+    Signer,
+    SigningError,
+    WeakKeyError,
+    load_identity,
+    read_passphrase,
+    verify_document,
+)
 from signing.safexml import parse_xml
 
 DOC = b"<Order xmlns='urn:example'><Line>1</Line></Order>"

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 from lxml import etree
-from signxml import CanonicalizationMethod, XMLVerifier
+from signxml import CanonicalizationMethod
 from signxml.xades import XAdESSignatureConfiguration, XAdESSigner, XAdESVerifier
 
 from signing import Reason, Signer, TrustStore, VerificationPolicy, verify_document
