@@ -204,7 +204,13 @@ def later_blocks(root: etree._Element, sig: etree._Element
             blocks.append(later)
             continue
         info = later.getparent()
-        blocks.append(info.getparent().getparent().getparent())  # the ext:UBLExtension
+        # the later signature's own ext:UBLExtension, or only its sac:SignatureInformation
+        # when it shares an extension with *sig*
+        ours = set(sig.iterancestors())
+        node = info
+        while node.tag != UBL_PATH[3] and node.getparent() not in ours:
+            node = node.getparent()
+        blocks.append(node)
         ref = info.findtext(_t("sbc", "ReferencedSignatureID"))
         if ref:
             blocks.extend(c for c in root.findall(CAC_SIGNATURE)

@@ -227,7 +227,7 @@ def _crypto(root, sig, policy, leaf, xades):
         if "SignedProperties" in msg or "SigningCertificate" in msg:
             raise _Refusal(Reason.XADES_INVALID, msg) from None
         raise _Refusal(Reason.MALFORMED, msg) from None
-    except (ValueError, TypeError, etree.LxmlError) as exc:
+    except (ValueError, TypeError, IndexError, KeyError, etree.LxmlError) as exc:
         raise _Refusal(Reason.MALFORMED, f"{type(exc).__name__}: {exc}") from None
     return results if isinstance(results, list) else [results], n_later
 

@@ -241,3 +241,24 @@ def test_xmldsig_vectors_with_enveloping_allowed(path, vector_trust):
     if expected is None:
         assert sig.valid and sig.country == "US" and sig.covers.startswith("its own ds:Object")
         assert sig.signed_content.tag == "{%s}Object" % DS
+
+
+def test_two_signatures_in_one_ubl_extension(setup):
+    """Some stacks put every signature in one sig:UBLDocumentSignatures; the earlier one is
+    checked without the later sac:SignatureInformation, and both verify."""
+    from signxml import CanonicalizationMethod
+    from signxml.xades import XAdESSigner
+
+    signers, trust, order, _ = setup
+    once = Signer(signers["rsa"].identity()).sign(parse_xml(WAYBILL.read_bytes()), order=order)
+    root = once.getroot()
+    info = root.find(".//{%s}SignatureInformation" % NS["sac"])
+    second = etree.SubElement(info.getparent(), info.tag)
+    etree.SubElement(second, f"{{{DS}}}Signature", Id="placeholder")
+    leaf = signers["uz"]
+    twice = XAdESSigner(c14n_algorithm=CanonicalizationMethod(
+        "http://www.w3.org/TR/2001/REC-xml-c14n-20010315")).sign(
+        root, key=leaf.key, cert=[leaf.cert], always_add_key_value=False)
+    report = verify_document(parse_xml(etree.tostring(twice)), trust=trust)
+    assert report.all_valid, report.summary_lines()
+    assert [s.country for s in report.signatures] == ["KZ", "UZ"]

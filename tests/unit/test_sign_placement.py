@@ -91,3 +91,14 @@ def test_report_serialises_and_raises():
         report.raise_for_status()
     assert err.value.report is report and err.value.code == "signing.verification-failed"
     assert not VerificationReport((), None, dt.datetime.now(dt.UTC)).all_valid
+
+
+def test_later_signature_sharing_an_extension_is_removed_alone():
+    root = _doc()
+    first = insert_placeholder(root, order=ORDER)
+    info = first.getparent()
+    second_info = etree.SubElement(info.getparent(), info.tag)
+    second = etree.SubElement(second_info, first.tag)
+    blocks, n = later_blocks(root, first)
+    assert n == 1 and blocks == [second_info]
+    assert later_blocks(root, second) == ([], 0)
