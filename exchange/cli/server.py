@@ -32,7 +32,10 @@ def _uow_factory(migrate: bool = True):
     from ..store import UnitOfWorkFactory, create_engines, upgrade
 
     settings = _settings()
-    engines = create_engines(settings.database)
+    try:
+        engines = create_engines(settings.database)
+    except Exception as exc:  # noqa: BLE001
+        fail(f"EXCHANGE_DATABASE_URL: cannot open the database: {exc}")
     try:
         if migrate:
             upgrade(engines)
@@ -87,7 +90,10 @@ def db_upgrade() -> None:
     from ..store import create_engines, upgrade
 
     settings = _settings()
-    engines = create_engines(settings.database)
+    try:
+        engines = create_engines(settings.database)
+    except Exception as exc:  # noqa: BLE001 - a path that cannot be made, a bad URL
+        fail(f"EXCHANGE_DATABASE_URL: cannot open the database: {exc}")
     try:
         revision = upgrade(engines)
     except Exception as exc:  # noqa: BLE001
