@@ -76,7 +76,11 @@ def build_services(settings: Settings, *, migrate: bool | None = None,
 
         sealer = hub_sealer(settings.hub, schema_path=validator.schema_path)
         checker = checker or member_checker(members)
-    engines = create_engines(settings.database)
+    try:
+        engines = create_engines(settings.database)
+    except Exception as exc:  # a folder that cannot be made, a driver that will not load
+        raise ConfigError(f"cannot open the database: {exc}",
+                          setting="EXCHANGE_DATABASE_URL") from None
     try:
         if settings.server.migrate_on_start if migrate is None else migrate:
             upgrade(engines)
