@@ -333,7 +333,7 @@ def _verify_one(root, sig, index, *, trust, country, policy, now) -> SignatureRe
                 f"SigningTime {signing_time.isoformat()} is later than now "
                 f"({now.isoformat()}) plus the allowed skew {policy.clock_skew}"))
         if policy.refuse_comments_in_text:
-            c = _comment_in_text(root)
+            c = _comment_in_text(root if target is None else target)
             if c is not None:
                 raise _Refusal(Reason.COMMENT_IN_SIGNED_TEXT, (
                     f"a comment inside the text of {root.getroottree().getpath(c.getparent())} "
