@@ -147,13 +147,12 @@ def authenticate(uow: UnitOfWork, authorization: str | None) -> Principal:
         raise AuthError("the API key is not in the form this exchange issues",
                         code="auth.invalid")
     key_id, secret = m.groups()
-    row = uow.parties.key(key_id)
+    row = uow.parties.credentials(key_id)
     if row is None or not hmac.compare_digest(row.secret_sha256, _hash(secret)):
         log.warning("authentication failed", extra={"key_id": key_id})
         raise AuthError("the API key is not valid", code="auth.invalid")
     if row.revoked_at is not None:
         log.warning("revoked key used", extra={"key_id": key_id})
         raise AuthError("the API key has been revoked", code="auth.revoked")
-    p = row.party
-    return Principal(Party(id=p.id, kind=PartyKind(p.kind), name=p.name, country=p.country),
-                     key_id=key_id)
+    return Principal(Party(id=row.party_id, kind=PartyKind(row.kind), name=row.name,
+                           country=row.country), key_id=key_id)

@@ -78,6 +78,15 @@ class PartyRepository(_Repo):
     def key(self, key_id: str) -> ApiKeyRow | None:
         return self.session.get(ApiKeyRow, key_id)
 
+    def credentials(self, key_id: str):
+        """One Core row (secret_sha256, revoked_at, party_id, kind, name, country): what
+        authentication needs, without building ORM objects on every request."""
+        return self.session.execute(
+            select(ApiKeyRow.secret_sha256, ApiKeyRow.revoked_at, ApiKeyRow.party_id,
+                   PartyRow.kind, PartyRow.name, PartyRow.country)
+            .join(PartyRow, PartyRow.id == ApiKeyRow.party_id)
+            .where(ApiKeyRow.key_id == key_id)).first()
+
     def keys(self, party_id: str | None = None) -> Sequence[ApiKeyRow]:
         stmt = select(ApiKeyRow).order_by(ApiKeyRow.created_at)
         if party_id:

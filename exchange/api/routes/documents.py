@@ -79,9 +79,10 @@ async def submit(shipment_id: str, request: Request, services: ServicesDep,
     doc = await read_document_request(request, services.settings.limits, filename, supersedes)
     fp = fingerprint(f"POST /v1/shipments/{shipment_id}/documents",
                      fingerprint_parts(None, [doc]))
-    prior = await run_in_threadpool(replay, services, principal, key, fp)
-    if prior is not None:
-        return prior.response()
+    if key is not None:
+        prior = await run_in_threadpool(replay, services, principal, key, fp)
+        if prior is not None:
+            return prior.response()
     answer = await run_in_threadpool(_submit, services, principal, key, fp, shipment_id,
                                      origin, doc)
     return answer.response()

@@ -77,9 +77,10 @@ async def create(request: Request, services: ServicesDep, principal: ForwarderDe
     except RouteError as exc:
         raise Problem(422, "route-invalid", "The route is not valid", exc.message) from None
     fp = fingerprint("POST /v1/shipments", fingerprint_parts(shipment, docs))
-    prior = await run_in_threadpool(replay, services, principal, key, fp)
-    if prior is not None:
-        return prior.response()
+    if key is not None:
+        prior = await run_in_threadpool(replay, services, principal, key, fp)
+        if prior is not None:
+            return prior.response()
     answer = await run_in_threadpool(_create, services, principal, key, fp, shipment, route,
                                      docs)
     return answer.response()
