@@ -52,3 +52,21 @@ def test_serve_with_several_workers_shares_one_database(tmp_path, server_env):
     finally:
         server.stop()
     assert server.process.returncode is not None
+
+
+def test_serve_with_no_hub_key_configured_makes_a_development_identity(tmp_path, server_env):
+    env = server_env(f"sqlite:///{tmp_path / 'exchange.db'}")
+    for name in ("EXCHANGE_HUB_KEY_FILE", "EXCHANGE_HUB_CERT_FILE",
+                 "EXCHANGE_HUB_KEY_PASSPHRASE"):
+        env.pop(name)
+    home = tmp_path / "home"
+    env["EXCHANGE_HOME"] = str(home)
+    server = start_server(env, log_path=tmp_path / "server.log")
+    try:
+        assert httpx.get(f"{server.base_url}/openapi.json", timeout=30).status_code == 200
+    finally:
+        server.stop()
+    key = home / "hub" / "hub-key.pem"
+    assert key.is_file() and (home / "hub" / "hub-cert.pem").is_file()
+    assert key.stat().st_mode & 0o077 == 0  # private to its owner
+    assert "development hub identity" in server.log()
