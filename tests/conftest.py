@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fixtures.cli",
     "tests.fixtures.postgres",
     "tests.fixtures.server",
+    "tests.fixtures.browser",
 ]

@@ -32,4 +32,6 @@ def create_api(services: Any) -> FastAPI:
         return {"status": "ok"}
 
     app.add_middleware(BodyLimit, max_bytes=services.settings.limits.max_body_bytes)
+    from ..web import install_dashboard  # /ui/ pages, /metrics, request ids and logs
+    install_dashboard(app)
     return app

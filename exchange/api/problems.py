@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from ..errors import ExchangeError, UsageError
+from ..web.logs import request_id
 
 __all__ = ["Problem", "problem_response", "problem_body", "install_problem_handlers",
            "PROBLEM_JSON", "problem_type"]
@@ -53,6 +54,8 @@ def problem_body(status: int, code: str, title: str, detail: str | None = None,
 def problem_response(problem: Problem, instance: str | None = None) -> Response:
     body = problem_body(problem.status, problem.code, problem.title, problem.detail, instance,
                         **problem.extra)
+    if (rid := request_id()) is not None:  # the X-Request-ID of this request (exchange.web)
+        body.setdefault("request_id", rid)
     return Response(json.dumps(body), status_code=problem.status, media_type=PROBLEM_JSON,
                     headers=problem.headers)
 

@@ -1,0 +1,94 @@
+"""The operator's pages: members and adapters, parties and keys, dead deliveries with
+replay (:func:`exchange.outbox.replay_delivery`), and the health page."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import RedirectResponse, Response
+
+from ..domain import PartyKind
+from ..errors import ExchangeError
+from ..outbox import DeliveryNotFound, DeliveryStateError, replay_delivery
+from ..store import deliveries as _deliveries  # noqa: F401 - registers uow.deliveries
+from ..store.deliveries import DeliveryStatus
+from .metrics import read_health
+from .rendering import PageNotFound, ServicesDep, UserDep, render, require_kind
+from .session import SignedIn, check_csrf
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/ui/operator")
+
+
+_SECRET_WORDS = ("token", "secret", "pass", "key")
+
+
+def _members(services: Any) -> list[dict[str, Any]]:
+    def shown(name: str, value: Any) -> bool:
+        return value is not None and not any(w in name.lower() for w in _SECRET_WORDS)
+
+    return [{"code": m.code, "name": m.name, "currency": m.currency, "adapter": m.adapter,
+             "require_signature": m.require_signature,
+             "settings": {k: v for k, v in m.settings.items() if shown(k, v)}}
+            for m in services.members]
+
+
+def _overview(services: Any) -> dict[str, Any]:
+    with services.uow.reading() as uow:
+        parties = []
+        for p in uow.parties.list():
+            keys = [{"key_id": k.key_id, "created_at": k.created_at, "revoked_at": k.revoked_at}
+                    for k in uow.parties.keys(p.id)]
+            parties.append({"id": p.id, "kind": p.kind, "name": p.name, "country": p.country,
+                            "keys": keys})
+        failed = [{"id": d.id, "shipment_id": d.shipment_id, "country": d.country,
+                   "adapter": d.adapter, "status": d.status, "attempts": d.attempts,
+                   "reason": d.reason, "last_error": d.last_error, "updated_at": d.updated_at}
+                  for status in (DeliveryStatus.DEAD, DeliveryStatus.REJECTED)
+                  for d in uow.deliveries.list(status=status, limit=200)]
+    return {"parties": parties, "failed": failed}
+
+
+@router.get("", name="ui_operator")
+async def overview(request: Request, services: ServicesDep, user: UserDep) -> Response:
+    require_kind(user, PartyKind.OPERATOR, what="operator pages")
+    data = await run_in_threadpool(_overview, services)
+    return render(request, "operator.html", user, members=_members(services),
+                  notice=request.query_params.get("notice"), **data)
+
+
+@router.get("/health", name="ui_health")
+async def health(request: Request, services: ServicesDep, user: UserDep) -> Response:
+    require_kind(user, PartyKind.OPERATOR, what="operator pages")
+    figures = await run_in_threadpool(read_health, services)
+    return render(request, "health.html", user, h=figures)
+
+
+def _replay(services: Any, user: SignedIn, delivery_id: str) -> str:
+    with services.uow.writing() as uow:
+        row = replay_delivery(uow, delivery_id, actor_id=user.party.id)
+        uow.commit()
+        return row.id
+
+
+@router.post("/deliveries/{delivery_id}/replay", name="ui_replay")
+async def replay(request: Request, delivery_id: str, services: ServicesDep,
+                 user: UserDep) -> Response:
+    require_kind(user, PartyKind.OPERATOR, what="operator pages")
+    form = await request.form(max_files=0, max_fields=5)
+    csrf = form.get("csrf")
+    error = None
+    try:
+        check_csrf(user, csrf if isinstance(csrf, str) else None)
+        await run_in_threadpool(_replay, services, user, delivery_id)
+    except DeliveryNotFound:
+        raise PageNotFound(f"delivery {delivery_id}") from None
+    except (DeliveryStateError, ExchangeError) as exc:
+        error = exc.message
+    else:
+        return RedirectResponse(f"/ui/operator?notice=replayed-{delivery_id}", status_code=303)
+    data = await run_in_threadpool(_overview, services)
+    return render(request, "operator.html", user, status=409, members=_members(services),
+                  error=error, **data)

@@ -1,0 +1,110 @@
+"""What every dashboard page shares: templates, the signed-in user, error pages."""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from ..api.deps import get_services
+from ..bootstrap import Services
+from ..domain import PartyKind
+from .session import SignedIn, current
+
+__all__ = [
+    "PageNotFound",
+    "ServicesDep",
+    "SignInNeeded",
+    "UserDep",
+    "document_lines",
+    "findings_of",
+    "install_page_errors",
+    "render",
+    "require_kind",
+    "templates",
+]
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.filters["pretty"] = lambda v: json.dumps(v, indent=2, ensure_ascii=False,
+                                                       default=str)
+access_log = logging.getLogger("exchange.api.access")
+_MAX_LINES = 5000
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+class SignInNeeded(Exception):
+    """Raised by pages when nobody (or a revoked key) is signed in."""
+
+
+class PageNotFound(Exception):
+    """Missing, or outside what the signed-in party may see: the same 404 page either way."""
+
+    def __init__(self, what: str):
+        super().__init__(what)
+        self.what = what
+
+
+async def _user(request: Request, services: ServicesDep) -> SignedIn:
+    user = await current(request, services)
+    if user is None:
+        raise SignInNeeded()
+    return user
+
+
+UserDep = Annotated[SignedIn, Depends(_user)]
+
+
+def require_kind(user: SignedIn, *kinds: PartyKind, what: str) -> None:
+    """Pages of another role answer 404 (as the API does for other parties' shipments)."""
+    if user.principal.kind not in kinds:
+        access_log.warning("dashboard page %s refused to party %s (%s)", what,
+                           user.party.id, user.kind)
+        raise PageNotFound(what)
+
+
+def render(request: Request, name: str, user: SignedIn | None = None, status: int = 200,
+           **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, {"user": user, **context},
+                                      status_code=status)
+
+
+def install_page_errors(app: Any) -> None:
+    @app.exception_handler(SignInNeeded)
+    async def _sign_in(request: Request, exc: SignInNeeded) -> Response:
+        if request.method == "GET":
+            return RedirectResponse(f"/ui/login?next={request.url.path}", status_code=303)
+        return RedirectResponse("/ui/login", status_code=303)
+
+    @app.exception_handler(PageNotFound)
+    async def _not_found(request: Request, exc: PageNotFound) -> Response:
+        user = await current(request, get_services(request))
+        return render(request, "not_found.html", user, status=404, what=exc.what)
+
+
+def findings_of(report: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Every finding of a validation report, with its layer, in line order."""
+    out = []
+    for layer in (report or {}).get("layers", []):
+        for f in layer.get("findings", []):
+            out.append({**f, "layer": layer.get("name")})
+    return sorted(out, key=lambda f: (f.get("line") or 0, f.get("column") or 0))
+
+
+def document_lines(data: bytes | None, findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The document's text as numbered lines, each with the findings that point at it."""
+    if not data:
+        return []
+    text = data.decode("utf-8", errors="replace")
+    at: dict[int, list[dict[str, Any]]] = {}
+    for f in findings:
+        if f.get("line"):
+            at.setdefault(int(f["line"]), []).append(f)
+    lines = text.splitlines()[:_MAX_LINES]
+    return [{"number": i, "text": line, "findings": at.get(i, [])}
+            for i, line in enumerate(lines, start=1)]
