@@ -83,6 +83,34 @@ def _dead_delivery(world, shipment_id: str) -> str:
         engines.dispose()
 
 
+def _sent_delivery(world, shipment_id: str, seconds: float) -> None:
+    """A delivery first sent *seconds* after it was queued (as the dispatcher records it)."""
+    from datetime import timedelta
+
+    from exchange.config import DatabaseSettings
+    from exchange.store import UnitOfWorkFactory, create_engines
+    from exchange.store.deliveries import DeliveryRow, DeliveryStatus
+    from exchange.store.repositories import utcnow
+
+    engines = create_engines(DatabaseSettings(url=world.db_url))
+    try:
+        with UnitOfWorkFactory(engines).writing() as uow:
+            doc = uow.documents.for_shipment(shipment_id)[0]
+            now = utcnow()
+            for row in uow.deliveries.for_shipment(shipment_id):
+                if row.country == "TJ":
+                    return
+            uow.deliveries.add(DeliveryRow(
+                id=str(uuid.uuid4()), shipment_id=shipment_id, first_document_id=doc.id,
+                document_id=doc.id, country="TJ", adapter="https-push", attempts=1,
+                next_attempt_at=now, created_at=now - timedelta(seconds=seconds),
+                updated_at=now, first_sent_at=now, completed_at=now,
+                status=DeliveryStatus.DELIVERED))
+            uow.commit()
+    finally:
+        engines.dispose()
+
+
 def _delivery_status(world, delivery_id: str) -> str:
     from exchange.config import DatabaseSettings
     from exchange.store import UnitOfWorkFactory, create_engines
@@ -241,6 +269,15 @@ def test_customs_officer_assesses_and_cannot_release_before_payment(
     screenshot(forwarder, f"forwarder-released-{viewport}")
 
 
+def test_a_revoked_key_in_the_cookie_is_signed_out(world):
+    cookies = {"exchange_key": world.keys["revoked"]}
+    with httpx.Client(base_url=world.server.base_url, cookies=cookies) as c:
+        r = c.get("/ui/shipments")
+        assert r.status_code == 303 and r.headers["location"] == "/ui/login?next=/ui/shipments"
+        r = c.post("/ui/shipments/new", data={"origin": "KG"})
+        assert r.status_code == 303 and r.headers["location"] == "/ui/login"
+
+
 def test_decision_form_needs_its_csrf_token(world):
     sid = _api_shipment(world, "csrf")
     cookies = {"exchange_key": world.keys["customs_uz"]}
@@ -359,6 +396,12 @@ def test_metrics_request_ids_and_json_logs(world):
     assert 'exchange_http_requests_total{method="GET",route="/v1/shipments/{shipment_id}"' \
         ',status="404"}' in text
     assert "exchange_delivery_queue_depth" in text and "exchange_shipments" in text
+    _sent_delivery(world, _api_shipment(world, "latency"), 2.5)
+    text = httpx.get(f"{base}/metrics").text
+    median = re.search(r'^exchange_delivery_latency_seconds\{quantile="0.5"\} (\S+)$', text,
+                       re.MULTILINE)
+    assert median and float(median.group(1)) > 0
+    assert re.search(r'^exchange_deliveries\{status="delivered"\} [1-9]', text, re.MULTILINE)
     lines = [json.loads(line) for line in world.server.log().splitlines()
              if line.startswith("{")]
     mine = [line for line in lines if line.get("request_id") == rid]
