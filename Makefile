@@ -23,11 +23,9 @@ system-deps:
 schemas: setup
 	$(BIN)/exchange schemas install ubl-2.4 --from $(UBL_SOURCE)
 
-## The main job: validate the official UBL 2.4 examples with the exchange's engine.
-demo: schemas
-	$(BIN)/exchange validate $(UBL_SOURCE)/xml/UBL-Waybill-2.0-Example-International.xml \
-		$(UBL_SOURCE)/xml/UBL-ExportCustomsDeclaration-2.3-Example.xml \
-		$(UBL_SOURCE)/xml/UBL-Invoice-2.1-Example.xml
+## The main job: the exchange with demo data (a corridor KZ -> UZ -> AF), until Ctrl-C.
+demo: setup
+	$(BIN)/exchange demo --standards $(UBL_SOURCE) $(DEMO_ARGS)
 
 ## Every check: system packages (xmlsec1, PostgreSQL), the project, then the test suite.
 test: system-deps setup

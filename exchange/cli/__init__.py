@@ -10,6 +10,7 @@ import typer
 __all__ = ["app", "main"]
 
 COMMAND_MODULES = [
+    "exchange.cli.demo",
     "exchange.cli.dispatch",
     "exchange.cli.adapters",
     "exchange.cli.validate",

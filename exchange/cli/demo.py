@@ -1,0 +1,72 @@
+"""`exchange demo`: a whole corridor on this machine, with demo data, until Ctrl-C."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .output import fail
+
+__all__ = ["register"]
+
+
+def demo(
+    standards: Annotated[Optional[Path], typer.Option(
+        help="Local copy of the UBL 2.4 package (folder or zip); default: the official "
+             "download.")] = None,
+    port: Annotated[int, typer.Option(help="Port of the exchange (another free port is "
+                                           "taken if it is busy).")] = 8080,
+    smoke: Annotated[bool, typer.Option(
+        "--smoke", help="Exit once the demo shipment's deliveries have settled (for CI).")
+    ] = False,
+) -> None:
+    """Start a demo exchange: schema pack, demo CAs, members, parties, the exchange with its
+    dispatcher and customs simulators, and a demo shipment KZ -> UZ -> AF. Ctrl-C stops it."""
+    import logging
+    import signal
+    import time
+
+    from ..demo import Demo, DemoOptions
+    from ..errors import ExchangeError
+    from ..paths import exchange_home
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    run = Demo(DemoOptions(home=exchange_home(), standards=standards, port=port,
+                           say=lambda text: typer.echo(text)))
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: run._stop.set())
+    try:
+        run.start()
+        body = run.submit_shipment()
+        typer.echo("")
+        typer.echo(f"demo shipment {body['id']} KZ -> UZ -> AF submitted with "
+                   f"{len(body.get('documents', []))} signed documents")
+        typer.echo("")
+        typer.echo(f"Dashboard:  {run.base_url}/ui/")
+        typer.echo(f"API docs:   {run.base_url}/docs")
+        typer.echo("Demo API keys (sign in to the dashboard with one of them):")
+        for kind, country, name, token in run.keys:
+            typer.echo(f"  {kind:<17} {country or '--':<3} {name:<46} {token}")
+        typer.echo("")
+        if smoke:
+            deadline = time.monotonic() + 120
+            while not run.deliveries_settled():
+                if time.monotonic() > deadline:
+                    fail("the demo shipment's deliveries did not settle within 120 s", code=1)
+                time.sleep(0.5)
+            typer.echo("demo deliveries settled; stopping (--smoke)")
+            return
+        typer.echo("Press Ctrl-C to stop the demo.")
+        run.wait()
+    except ExchangeError as exc:
+        fail(exc.message)
+    except RuntimeError as exc:
+        fail(str(exc))
+    finally:
+        run.stop()
+        typer.echo("demo stopped")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)

@@ -1,0 +1,76 @@
+"""The README's first command: `exchange demo` sets up a corridor and runs it; Ctrl-C stops
+everything it started."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+from tests.fixtures.packs import UBL_SOURCE
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_demo_runs_a_corridor_and_ctrl_c_stops_everything(tmp_path):
+    env = dict(os.environ, EXCHANGE_HOME=str(tmp_path / "home"))
+    for name in ("EXCHANGE_DATABASE_URL", "EXCHANGE_MEMBERS_FILE", "EXCHANGE_CONFIG"):
+        env.pop(name, None)
+    proc = subprocess.Popen([sys.executable, "-m", "exchange", "demo", "--standards",
+                             str(UBL_SOURCE), "--port", "0"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline().decode()
+            assert line or proc.poll() is None, "".join(lines)
+            lines.append(line)
+            if "Press Ctrl-C" in line:
+                break
+        out = "".join(lines)
+        base = re.search(r"Dashboard:\s+(http://127\.0\.0\.1:\d+)/ui/", out).group(1)
+        keys = dict(re.findall(r"^\s+(\S+)\s+(?:KZ|--)\s+.*?(cxk_\S+)$", out, re.M))
+        assert {"forwarder", "operator"} <= set(keys), out
+        shipment = re.search(r"demo shipment (\S+) KZ -> UZ -> AF", out).group(1)
+        forwarder = {"Authorization": f"Bearer {keys['forwarder']}"}
+        # the shipment is there, with its four signed documents, and reaches the customs
+        # systems of the three countries through three adapter kinds
+        for _ in range(120):
+            deliveries = httpx.get(f"{base}/v1/shipments/{shipment}/deliveries",
+                                   headers=forwarder, timeout=10).json()["items"]
+            if deliveries and all(d["status"] not in ("pending", "sending", "retrying")
+                                  for d in deliveries):
+                break
+            time.sleep(0.5)
+        assert {d["country"] for d in deliveries} == {"KZ", "UZ", "AF"}
+        assert {d["adapter"] for d in deliveries} == {"inbox", "https-push", "edifact-file"}
+        body = httpx.get(f"{base}/v1/shipments/{shipment}", headers=forwarder, timeout=10).json()
+        assert len(body["documents"]) == 4
+        assert all(d["signature"]["present"] and d["signature"]["valid"]
+                   for d in body["documents"])
+        # a demo CA per member country, clearly named as demo, in each trust folder
+        from cryptography import x509
+        for cc in ("AF", "AZ", "CN", "GE", "KG", "KZ", "MN", "PK", "TJ", "TM", "UZ"):
+            (pem,) = (tmp_path / "home/trust" / cc).glob("*.pem")
+            subject = x509.load_pem_x509_certificate(pem.read_bytes()).subject.rfc4514_string()
+            assert "CAREC demo" in subject and cc in subject
+        ports = [int(base.rsplit(":", 1)[1])] + [
+            int(p) for p in re.findall(r"customs simulator for \w\w on http://127.0.0.1:(\d+)",
+                                       out)]
+        assert len(ports) >= 2 and all(_port_open(p) for p in ports)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+        assert "demo stopped" in proc.stdout.read().decode()
+        assert not any(_port_open(p) for p in ports)  # everything it started has stopped
+    finally:
+        if proc.poll() is None:
+            proc.kill()
