@@ -21,9 +21,11 @@ Use cases: :func:`ledger_gate` (customs assessments, guarantees, release gating,
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import hmac
 import json
+from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -133,6 +135,21 @@ def _leg_values(shipment_id: str, b: Balance, entries: int) -> dict[str, Any]:
             "assessments": b.assessments, "entries": entries}
 
 
+def _balance_dict(b: Balance) -> dict[str, Any]:
+    """:meth:`Balance.to_dict` computed on the Decimals (already in the currency's minor
+    unit) without building a Money per figure: the same output, a fraction of the cost."""
+    assessed, adjusted = b.assessed.amount, b.adjusted.amount
+    paid, refunded = b.paid.amount, b.refunded.amount
+    due, net = assessed + adjusted, paid - refunded
+    balance = due - net
+    zero = abs(balance) * 0  # +0 with the currency's exponent
+    figures = {"assessed": assessed, "adjusted": adjusted, "due": due, "paid": paid,
+               "refunded": refunded, "balance": balance,
+               "outstanding": max(balance, zero), "overpaid": max(-balance, zero)}
+    return {name: {"amount": str(value + zero), "currency": b.currency}
+            for name, value in figures.items()}
+
+
 def entry_view(entry: Entry) -> dict[str, Any]:
     out: dict[str, Any] = {"entry_id": entry.entry_id, "kind": str(entry.kind),
                            "country": entry.country, "amount": entry.money.to_dict(),
@@ -156,7 +173,8 @@ def entry_view(entry: Entry) -> dict[str, Any]:
 def post_entries(uow: UnitOfWork, entries: Iterable[Entry], *,
                  currencies: Callable[[str], Mapping[str, str] | None],
                  actor_id: str | None, strict: bool = True,
-                 due_after: timedelta | None = None) -> list[Posting | LedgerError]:
+                 due_after: timedelta | None = None,
+                 many: bool = False) -> list[Posting | LedgerError]:
     """Check and record *entries* in the caller's transaction (see the module docstring).
 
     ``currencies(shipment_id)`` gives the accepted currency per country of that shipment
@@ -164,12 +182,18 @@ def post_entries(uow: UnitOfWork, entries: Iterable[Entry], *,
     a repeat, ``entry`` the earlier one) or, when not *strict*, the :class:`LedgerError`
     that refused it; when *strict* the first refusal is raised (the caller rolls back).
     ``due_after`` gives positive adjustments their due time (assessments carry theirs).
+    ``many``: entries of many shipments in a transaction that appends no other event to
+    them (a bank file): streams are locked and events chained in a few statements.
     """
     entries = list(entries)
     if not entries:
         return []
-    for shipment_id in sorted({e.shipment_id for e in entries}):
-        uow.events.lock(shipment_id)
+    streams = sorted({e.shipment_id for e in entries})
+    if many:
+        heads = uow.ledger.lock_streams(streams)
+    else:
+        for shipment_id in streams:
+            uow.events.lock(shipment_id)
     legs = uow.ledger.lock_legs((e.shipment_id, e.country) for e in entries)
     balances = {key: row.balance() for key, row in legs.items()}
     counts = {key: row.entries for key, row in legs.items()}
@@ -234,9 +258,14 @@ def post_entries(uow: UnitOfWork, entries: Iterable[Entry], *,
                       for s, c in sorted(touched) if (s, c) not in legs],
                      [_leg_values(s, balances[(s, c)], counts[(s, c)])
                       for s, c in sorted(touched) if (s, c) in legs])
-    for entry, after in new:
-        uow.events.append(entry.shipment_id, f"{EVENT_PREFIX}{entry.kind}", {
-            "entry": entry_view(entry), "balance": after.to_dict()}, actor_id=actor_id)
+    events = [(entry.shipment_id, f"{EVENT_PREFIX}{entry.kind}",
+               {"entry": entry_view(entry), "balance": _balance_dict(after)}, actor_id)
+              for entry, after in new]
+    if many:
+        uow.ledger.append_events(heads, events)
+    else:
+        for stream, kind, data, actor in events:
+            uow.events.append(stream, kind, data, actor_id=actor)
     return results
 
 
@@ -498,12 +527,34 @@ def import_camt054(uow_factory: UnitOfWorkFactory, data: bytes, *, members: Any,
     """Read a camt.054 file (a problem refuses the whole file: :class:`CamtError`),
     match its credits to assessments by RF reference, record the matched as payments and
     keep the unmatched for an operator, in one transaction."""
+    with _bulk_allocation():
+        return _import(uow_factory, data, members=members, actor_id=actor_id,
+                       max_bytes=max_bytes, now=now or _now())
+
+
+@contextmanager
+def _bulk_allocation():
+    """Pause the cyclic garbage collector while a bank file is imported: reading and
+    matching 10,000 entries allocates hundreds of thousands of long-lived objects, and
+    the collector's repeated full passes over them cost more than the import itself (3x
+    on 10,000 entries). Reference counting still frees memory; the previous state is
+    restored after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _import(uow_factory: UnitOfWorkFactory, data: bytes, *, members: Any,
+            actor_id: str | None, max_bytes: int | None, now: datetime) -> CamtImport:
     from signing.safexml import XmlLimits
 
     notification = read_camt054(data, limits=XmlLimits(max_bytes=max_bytes)
                                 if max_bytes else None)
     refs = _references(notification)
-    now = now or _now()
 
     def work() -> CamtImport:
         with uow_factory.writing() as uow:
@@ -514,7 +565,7 @@ def import_camt054(uow_factory: UnitOfWorkFactory, data: bytes, *, members: Any,
             shipments = {p.shipment_id for p in reconciliation.payments}
             currencies = _route_currencies(uow, shipments, members)
             results = post_entries(uow, reconciliation.payments, currencies=currencies.get,
-                                   actor_id=actor_id, strict=False)
+                                   actor_id=actor_id, strict=False, many=True)
             recorded, repeated, refused = [], [], []
             for payment, result in zip(reconciliation.payments, results):
                 if isinstance(result, LedgerError):

@@ -23,6 +23,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
+    bindparam,
     ForeignKey,
     Index,
     Integer,
@@ -39,6 +40,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..audit import GENESIS, canonical_json, event_hash
 from ..ledger import (
     Adjustment,
     Assessment,
@@ -52,8 +54,8 @@ from ..ledger import (
     Refund,
 )
 from ..money import Money
-from .models import ID, TS, Base
-from .repositories import _Repo
+from .models import ID, TS, Base, EventHeadRow, EventRow
+from .repositories import _Repo, utcnow
 
 __all__ = [
     "LedgerEntryRow", "LedgerLegRow", "GuaranteeRow", "UnmatchedRow", "ProviderSecretRow",
@@ -216,6 +218,8 @@ def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
         yield items[i:i + size]
 
 
+_LEG_SUMS = ("assessed_minor", "adjusted_minor", "paid_minor", "refunded_minor", "assessments",
+             "entries")
 _SUM_COLUMN = {EntryKind.ASSESSMENT: "assessed_minor", EntryKind.ADJUSTMENT: "adjusted_minor",
                EntryKind.PAYMENT: "paid_minor", EntryKind.REFUND: "refunded_minor"}
 
@@ -250,10 +254,17 @@ class LedgerRepository(_Repo):
 
     def apply(self, new_legs: Sequence[dict], changed: Sequence[dict]) -> None:
         """Insert *new_legs* and set the sums of *changed* (dicts of column values)."""
+        table = LedgerLegRow.__table__
         if new_legs:
-            self.session.execute(insert(LedgerLegRow), list(new_legs))
+            self.session.execute(insert(table), list(new_legs))
         if changed:
-            self.session.execute(update(LedgerLegRow), list(changed))
+            c = table.c
+            self.session.execute(
+                update(table).where(c.shipment_id == bindparam("k_shipment"),
+                                    c.country == bindparam("k_country"))
+                .values({name: bindparam(name) for name in _LEG_SUMS}),
+                [{"k_shipment": v["shipment_id"], "k_country": v["country"],
+                  **{name: v[name] for name in _LEG_SUMS}} for v in changed])
 
     def sums_from_entries(self, shipment_id: str) -> dict[tuple[str, str], dict[str, int]]:
         """Per (country, currency) the sums per kind recomputed from the entries."""
@@ -275,7 +286,7 @@ class LedgerRepository(_Repo):
     # entries ------------------------------------------------------------------------------
     def insert_entries(self, values: Sequence[dict]) -> None:
         if values:
-            self.session.execute(insert(LedgerEntryRow), list(values))
+            self.session.execute(insert(LedgerEntryRow.__table__), list(values))
 
     def by_entry_ids(self, ids: Iterable[str]) -> list[LedgerEntryRow]:
         ids = sorted(set(ids))
@@ -315,6 +326,56 @@ class LedgerRepository(_Repo):
             LedgerEntryRow.shipment_id == shipment_id,
             LedgerEntryRow.kind.in_([EntryKind.ASSESSMENT.value, EntryKind.ADJUSTMENT.value]),
             LedgerEntryRow.amount_minor > 0).order_by(LedgerEntryRow.id)).all()
+
+    # events of many shipments at once (the bank-file import) -----------------------------
+    def lock_streams(self, streams: Iterable[str]) -> dict[str, list]:
+        """Lock the event streams' heads (sorted; PostgreSQL ``FOR UPDATE``) in a few
+        statements, for :meth:`append_events`; returns stream -> [seq, hash].
+
+        The same chain as :meth:`~exchange.store.repositories.EventLog.append` (the same
+        :func:`~exchange.audit.event_hash`), written with one INSERT and one UPDATE per
+        chunk of streams instead of several statements per event. Only for transactions
+        that append to these streams through here alone."""
+        streams = sorted(set(streams))
+        heads: dict[str, list] = {}
+        table = EventHeadRow.__table__
+        ins = (pg_insert if self._postgres else sqlite_insert)(table)
+        for chunk in _chunks(streams):
+            self.session.execute(ins.on_conflict_do_nothing(index_elements=["stream"]),
+                                 [{"stream": s, "seq": 0, "hash": GENESIS} for s in chunk])
+            stmt = select(table.c.stream, table.c.seq, table.c.hash).where(
+                table.c.stream.in_(chunk)).order_by(table.c.stream)
+            if self._postgres:
+                stmt = stmt.with_for_update()
+            for stream, seq, digest in self.session.execute(stmt):
+                heads[stream] = [seq, digest]
+        return heads
+
+    def append_events(self, heads: dict[str, list],
+                      events: Sequence[tuple[str, str, dict, str | None]]) -> None:
+        """Append (stream, kind, data, actor) events to streams locked by
+        :meth:`lock_streams`, chaining each on its stream's head."""
+        rows = []
+        for stream, kind, data, actor in events:
+            head = heads[stream]
+            occurred_at = utcnow().isoformat(timespec="microseconds")
+            data_json = canonical_json(data)
+            seq = head[0] + 1
+            digest = event_hash(head[1], stream=stream, seq=seq, kind=kind, actor=actor,
+                                occurred_at=occurred_at, data_json=data_json)
+            rows.append({"stream": stream, "seq": seq, "kind": kind, "actor_id": actor,
+                         "occurred_at": occurred_at, "data_json": data_json,
+                         "prev_hash": head[1], "hash": digest})
+            head[0], head[1] = seq, digest
+        if not rows:
+            return
+        self.session.execute(insert(EventRow.__table__), rows)
+        table = EventHeadRow.__table__
+        touched = sorted({stream for stream, *_ in events})
+        self.session.execute(
+            update(table).where(table.c.stream == bindparam("k_stream"))
+            .values(seq=bindparam("k_seq"), hash=bindparam("k_hash")),
+            [{"k_stream": s, "k_seq": heads[s][0], "k_hash": heads[s][1]} for s in touched])
 
     # guarantees ---------------------------------------------------------------------------
     def guarantees(self, shipment_id: str, country: str | None = None) -> Sequence[GuaranteeRow]:
