@@ -24,7 +24,7 @@ from .store.uow import UnitOfWork
 
 __all__ = [
     "DecisionRefused", "DecisionConflict", "ShipmentNotRouted", "record_decision",
-    "shipment_status", "LEG_STATUS", "DecisionGate",
+    "shipment_status", "LEG_STATUS", "DecisionGate", "verify_decision_signature",
 ]
 
 
@@ -121,6 +121,32 @@ def record_decision(uow: UnitOfWork, decision: CustomsDecision, *, actor_id: str
                                  reference=decision.customs_reference)
     uow.flush()
     return Recorded(row, True)
+
+
+def verify_decision_signature(decision: CustomsDecision, checker: Any
+                              ) -> dict[str, Any] | None:
+    """Verify a signed decision against its country's trust list; the report, or None when
+    the decision is unsigned. A signature that does not verify (or chains to another
+    country) refuses the decision (``decision.signature-invalid``)."""
+    if not decision.signed_xml:
+        return None
+    from signing.safexml import XmlError, parse_xml
+
+    try:
+        tree = parse_xml(decision.signed_xml)
+    except XmlError as exc:
+        raise DecisionRefused(f"the signed decision is not safe XML: {exc.message}",
+                              code="decision.signature-invalid") from None
+    check = checker.check(tree, decision.signed_xml, country=decision.country) \
+        if checker is not None else None
+    if check is None or not check.present or not check.valid:
+        reason = (check.report.get("reason") if check is not None and check.present
+                  else "no trust list to check it against" if check is None
+                  else "the decision carries no signature")
+        raise DecisionRefused(
+            f"the {decision.country} customs signature on decision {decision.decision_id} "
+            f"does not verify: {reason}", code="decision.signature-invalid")
+    return check.report
 
 
 def shipment_status(legs: Sequence[Any]) -> str:

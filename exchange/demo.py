@@ -193,7 +193,7 @@ class Demo:
         self.base_url = f"http://127.0.0.1:{port}"
         dispatcher, collector = build_dispatcher(
             settings, services.uow, members, signer=envelope_signer(settings.hub),
-            gates=tuple(services.decision_gates))
+            gates=tuple(services.decision_gates), checker=services.checker)
         d = settings.dispatch
         worker = threading.Thread(target=run_dispatcher, args=(dispatcher, collector, self._stop),
                                   kwargs={"poll_seconds": d.poll_seconds,

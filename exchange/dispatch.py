@@ -36,7 +36,8 @@ from sqlalchemy.orm import undefer
 from adapters.contract import Adapter, DeliveryEnvelope, DeliveryResult, DeliveryStatus as Sent
 from adapters.errors import AdapterError, PermanentDeliveryError, RetryableDeliveryError
 
-from .customs import DecisionRefused, ShipmentNotRouted, record_decision
+from .customs import DecisionRefused, ShipmentNotRouted, record_decision, \
+    verify_decision_signature
 from .store.deliveries import DeliveryRow, DeliveryStatus
 from .store.models import DocumentRow, LegRow
 from .store.repositories import utcnow
@@ -244,19 +245,21 @@ class DecisionCollector:
     routed to that country, are logged with their reason and change nothing."""
 
     def __init__(self, uow_factory: UnitOfWorkFactory, adapters: Mapping[str, Adapter], *,
-                 gates: tuple = ()):
+                 gates: tuple = (), checker: Any = None):
         self.uow_factory = uow_factory
         self.adapters = adapters
         self.gates = gates
+        self.checker = checker  # verifies signed decisions against the country's trust list
         self.refused: list[str] = []
 
     def record(self, decisions: Any, *, source: str) -> int:
         stored = 0
         for decision in decisions:
             try:
+                report = verify_decision_signature(decision, self.checker)
                 with self.uow_factory.writing() as uow:
                     if record_decision(uow, decision, actor_id=None, source=source,
-                                       gates=self.gates).created:
+                                       gates=self.gates, signature_report=report).created:
                         stored += 1
                     uow.commit()
             except (ShipmentNotRouted, DecisionRefused) as exc:
@@ -284,7 +287,11 @@ class DecisionCollector:
                 log.warning("unreadable answer from %s customs: %s", country, error,
                             extra={"country": country})
             stored += self.record(batch.decisions, source=f"adapter:{adapter.kind}")
-            adapter.confirm_collected(batch)
+            try:
+                adapter.confirm_collected(batch)
+            except AdapterError as exc:  # stored idempotently: the next poll repeats nothing
+                log.warning("confirming %s decisions failed: %s", country, exc,
+                            extra={"country": country})
         return stored
 
 
@@ -300,11 +307,11 @@ def build_adapters(members: Any, *, signer: Any = None, registry: Any = None
 
 
 def build_dispatcher(settings: Any, uow_factory: UnitOfWorkFactory, members: Any, *,
-                     signer: Any = None, gates: tuple = ()
+                     signer: Any = None, gates: tuple = (), checker: Any = None
                      ) -> tuple[Dispatcher, DecisionCollector]:
     d = settings.dispatch
     adapters = build_adapters(members, signer=signer)
-    collector = DecisionCollector(uow_factory, adapters, gates=gates)
+    collector = DecisionCollector(uow_factory, adapters, gates=gates, checker=checker)
     policy = RetryPolicy(max_attempts=d.max_attempts, base_delay=d.base_delay_seconds,
                          max_delay=d.max_delay_seconds, lease_seconds=d.lease_seconds)
     dispatcher = Dispatcher(uow_factory, adapters, policy=policy, batch_size=d.batch_size,

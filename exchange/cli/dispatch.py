@@ -43,7 +43,7 @@ def dispatch(
     from ..config import ConfigError
     from ..dispatch import build_dispatcher, run_dispatcher
     from ..payments import ledger_gate
-    from ..signatures import envelope_signer
+    from ..signatures import envelope_signer, member_checker
 
     settings, members, uow = _services()
     try:
@@ -52,7 +52,8 @@ def dispatch(
         fail(exc.message)
     dispatcher, collector = build_dispatcher(
         settings, uow, members, signer=signer,
-        gates=(ledger_gate(members, due_days=settings.payments.due_days),))
+        gates=(ledger_gate(members, due_days=settings.payments.due_days),),
+        checker=member_checker(members))
     try:
         if once:
             n = dispatcher.run_once()

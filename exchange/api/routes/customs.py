@@ -11,13 +11,16 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
 from adapters.contract import CustomsDecision, DecisionKind, DutyLine, Reason
 
-from ...customs import DecisionConflict, DecisionRefused, ShipmentNotRouted, record_decision
+from ...customs import (
+    DecisionConflict, DecisionRefused, ShipmentNotRouted, record_decision,
+    verify_decision_signature,
+)
 from ...domain import PartyKind
 from ...outbox import DeliveryNotFound, DeliveryStateError, acknowledge_delivery, delivery_view
 from ...parties import Principal
@@ -137,8 +140,10 @@ def _decide(services, country: str, shipment_id: str, principal: Principal,
             decision: CustomsDecision, extra: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     with services.uow.writing() as uow:
         try:
+            report = verify_decision_signature(decision, services.checker)
             recorded = record_decision(uow, decision, actor_id=principal.party.id, source="api",
-                                       gates=services.decision_gates, context=extra)
+                                       gates=services.decision_gates, context=extra,
+                                       signature_report=report)
         except ShipmentNotRouted:
             raise Problem(404, "not-found", "Not found",
                           f"no shipment {shipment_id} routed to {country}") from None
@@ -154,19 +159,66 @@ def _decide(services, country: str, shipment_id: str, principal: Principal,
         uow.commit()
         out = json.loads(recorded.row.decision_json)
         out["legs"] = legs
+        out["signature"] = report
         return (201 if recorded.created else 200), out
 
 
+DECISION_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": DecisionIn.model_json_schema()},
+    "application/xml": {"schema": {
+        "type": "string", "description": "a Decision document of schemas/xsd/"
+        "customs-response.xsd, optionally signed (enveloped ds:Signature) by the customs "
+        "authority; a signature is verified against the country's trust list"}}}}}
+
+
+def _xml_decision(country: str, shipment_id: str, data: bytes) -> CustomsDecision:
+    from adapters.errors import AdapterError
+    from adapters.messages import read_decisions
+
+    try:
+        decisions = read_decisions(data, source="decision")
+    except (AdapterError, ValueError) as exc:
+        raise Problem(422, "decision-invalid", "The decision document is not valid",
+                      str(exc)) from None
+    if len(decisions) != 1:
+        raise Problem(422, "decision-invalid", "One decision per request",
+                      f"the document holds {len(decisions)} decisions")
+    decision = decisions[0]
+    if decision.country != country:
+        raise Problem(422, "decision-invalid", "Wrong country",
+                      f"the decision is from {decision.country}, posted to {country}")
+    if decision.shipment_id not in (None, shipment_id):
+        raise Problem(422, "decision-invalid", "Wrong shipment",
+                      f"the decision names shipment {decision.shipment_id}")
+    if decision.shipment_id is None:
+        import dataclasses
+        decision = dataclasses.replace(decision, shipment_id=shipment_id)
+    return decision
+
+
 @router.post("/shipments/{shipment_id}/decisions", status_code=201,
+             openapi_extra=DECISION_BODY,
              summary="Record a decision: acknowledged, accepted, rejected, hold, query, "
-                     "assessment, guarantee-accepted, released")
-async def decide(country: str, shipment_id: str, body: DecisionIn, request: Request,
-                 services: ServicesDep, principal: PrincipalDep) -> Any:
+                     "assessment, guarantee-accepted, released (JSON, or a signed XML "
+                     "Decision)")
+async def decide(country: str, shipment_id: str, request: Request, services: ServicesDep,
+                 principal: PrincipalDep) -> Any:
     _authorise(principal, country)
-    decision = to_decision(country, shipment_id, body)
-    extra = {"guarantee_amount": body.guarantee_amount,
-             "guarantee_currency": body.guarantee_currency}
+    data = await request.body()
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    extra: dict[str, Any] = {}
+    if media in ("application/xml", "text/xml"):
+        decision = _xml_decision(country, shipment_id, data)
+    else:
+        try:
+            body = DecisionIn.model_validate_json(data or b"{}")
+        except ValidationError as exc:
+            raise Problem(422, "decision-invalid", "The decision is not valid",
+                          "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                                    for e in exc.errors())) from None
+        decision = to_decision(country, shipment_id, body)
+        extra = {"guarantee_amount": body.guarantee_amount,
+                 "guarantee_currency": body.guarantee_currency}
     status, out = await run_in_threadpool(_decide, services, country, shipment_id, principal,
                                           decision, extra)
     return JSONResponse(out, status_code=status)
-
