@@ -10,6 +10,7 @@ caused them.
 """
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -46,12 +47,16 @@ class UnitOfWork:
     events: EventLog
     idempotency: IdempotencyRepository
 
-    def __init__(self, sessions: sessionmaker[Session], dialect: str):
+    def __init__(self, sessions: sessionmaker[Session], dialect: str,
+                 lock: threading.RLock | None = None):
         self._sessions = sessions
         self.dialect = dialect
+        self._lock = lock
         self.session: Session | None = None
 
     def __enter__(self) -> UnitOfWork:
+        if self._lock is not None:
+            self._lock.acquire()
         self.session = self._sessions()
         for name, cls in _REPOSITORIES.items():
             setattr(self, name, cls(self.session))
@@ -63,6 +68,8 @@ class UnitOfWork:
             self.session.close()  # rolls back what was not committed; rows stay readable
         finally:
             self.session = None
+            if self._lock is not None:
+                self._lock.release()
 
     def __getattr__(self, name: str) -> Any:  # repositories registered after __enter__
         if name in _REPOSITORIES and self.__dict__.get("session") is not None:
@@ -96,9 +103,13 @@ class UnitOfWorkFactory:
         self.engines = engines
         self._write = sessionmaker(engines.write, expire_on_commit=False)
         self._read = sessionmaker(engines.read, expire_on_commit=False)
+        # SQLite has one writer at a time. Threads of this process queue here, in order,
+        # instead of in SQLite's busy handler, which polls with sleeps of up to 100 ms and
+        # so turns contention into long latency tails. (Other processes still wait there.)
+        self._write_lock = threading.RLock() if engines.dialect == "sqlite" else None
 
     def writing(self) -> UnitOfWork:
-        return UnitOfWork(self._write, self.engines.dialect)
+        return UnitOfWork(self._write, self.engines.dialect, self._write_lock)
 
     def reading(self) -> UnitOfWork:
         return UnitOfWork(self._read, self.engines.dialect)
