@@ -22,7 +22,7 @@ def install_dashboard(app: Any) -> None:
     from .inbox import new_decision_id
     from .logs import RequestIdMiddleware, configure_logging
     from .metrics import Metrics
-    from .rendering import HERE, install_page_errors, templates
+    from .rendering import HERE, PageNotFound, install_page_errors, templates
 
     configure_logging()
     metrics = Metrics(app.state.services)
@@ -32,6 +32,10 @@ def install_dashboard(app: Any) -> None:
     for module in (auth, shipments, inbox, operator):
         app.include_router(module.router, include_in_schema=False)
     app.mount("/ui/static", StaticFiles(directory=str(HERE / "static")), name="ui_static")
+
+    @app.get("/ui/{path:path}", include_in_schema=False)
+    def unknown_page(path: str) -> Response:  # after every page and the static files
+        raise PageNotFound("page")
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus() -> Response:

@@ -53,7 +53,7 @@ def _overview(services: Any) -> dict[str, Any]:
 
 @router.get("", name="ui_operator")
 async def overview(request: Request, services: ServicesDep, user: UserDep) -> Response:
-    require_kind(user, PartyKind.OPERATOR, what="operator pages")
+    require_kind(user, PartyKind.OPERATOR, what="operator page")
     data = await run_in_threadpool(_overview, services)
     return render(request, "operator.html", user, members=_members(services),
                   notice=request.query_params.get("notice"), **data)
@@ -61,7 +61,7 @@ async def overview(request: Request, services: ServicesDep, user: UserDep) -> Re
 
 @router.get("/health", name="ui_health")
 async def health(request: Request, services: ServicesDep, user: UserDep) -> Response:
-    require_kind(user, PartyKind.OPERATOR, what="operator pages")
+    require_kind(user, PartyKind.OPERATOR, what="operator page")
     figures = await run_in_threadpool(read_health, services)
     return render(request, "health.html", user, h=figures)
 
@@ -76,7 +76,7 @@ def _replay(services: Any, user: SignedIn, delivery_id: str) -> str:
 @router.post("/deliveries/{delivery_id}/replay", name="ui_replay")
 async def replay(request: Request, delivery_id: str, services: ServicesDep,
                  user: UserDep) -> Response:
-    require_kind(user, PartyKind.OPERATOR, what="operator pages")
+    require_kind(user, PartyKind.OPERATOR, what="operator page")
     form = await request.form(max_files=0, max_fields=5)
     csrf = form.get("csrf")
     error = None

@@ -360,8 +360,9 @@ def test_no_page_or_link_shows_another_partys_shipment(world, browser_page):
         if role == "customs_ge":
             page.goto(f"{base}/ui/customs")
             assert page.locator(f"a[href*='{sid}']").count() == 0
-        for path in ("/ui/operator", "/ui/operator/health"):
+        for path in ("/ui/operator", "/ui/operator/health", "/ui/no-such-page"):
             assert page.goto(base + path).status == 404
+            assert "Not found" in page.locator("h1").inner_text()
         screenshot(page, f"not-found-{role}-phone")
     # a decision by another country's officer is the same 404
     cookies = {"exchange_key": world.keys["customs_ge"]}
