@@ -61,7 +61,10 @@ def serve(host: Annotated[Optional[str], typer.Option(help="Interface to listen 
           workers: Annotated[int, typer.Option(
               min=1, max=64, help="Worker processes sharing the port (all coordination "
                                   "goes through the database).")] = 1,
-          log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info") -> None:
+          log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+          dispatch: Annotated[bool, typer.Option(
+              "--dispatch", help="Also run the outbox dispatcher in this process.")] = False
+          ) -> None:
     """Run the HTTP API under uvicorn (migrates the database first)."""
     import uvicorn
 
@@ -75,13 +78,52 @@ def serve(host: Annotated[Optional[str], typer.Option(help="Interface to listen 
         services = build_services(settings)  # fails fast on any bad setting, migrates once
     except ConfigError as exc:
         fail(exc.message)
+    if dispatch and workers != 1:
+        services.close()
+        fail("--dispatch runs with one worker; with several, run `exchange dispatch` "
+             "processes beside them")
     if workers == 1:
-        uvicorn.run(build_app(settings, services=services), host=host, port=port,
-                    log_level=log_level, access_log=log_level == "debug")
+        stop_dispatch = _start_dispatcher(settings, services) if dispatch else None
+        try:
+            uvicorn.run(build_app(settings, services=services), host=host, port=port,
+                        log_level=log_level, access_log=log_level == "debug")
+        finally:
+            if stop_dispatch is not None:
+                stop_dispatch()
         return
     services.close()
     uvicorn.run("exchange.cli.server:app_factory", factory=True, workers=workers, host=host,
                 port=port, log_level=log_level, access_log=log_level == "debug")
+
+
+def _start_dispatcher(settings, services):
+    """The dispatcher in a background thread of this process; returns its stop function."""
+    import threading
+
+    from ..config import ConfigError
+    from ..dispatch import build_dispatcher, run_dispatcher
+    from ..signatures import envelope_signer
+
+    try:
+        signer = envelope_signer(settings.hub)
+    except ConfigError as exc:
+        fail(exc.message)
+    dispatcher, collector = build_dispatcher(
+        settings, services.uow, services.members, signer=signer,
+        gates=tuple(services.decision_gates), checker=services.checker)
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_dispatcher, args=(dispatcher, collector, stop), daemon=True,
+        kwargs={"poll_seconds": settings.dispatch.poll_seconds,
+                "collect_seconds": settings.dispatch.collect_seconds}, name="dispatcher")
+    thread.start()
+
+    def stop_all() -> None:
+        stop.set()
+        thread.join(timeout=30)
+        dispatcher.close()
+
+    return stop_all
 
 
 @db_app.command("upgrade")

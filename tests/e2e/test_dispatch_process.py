@@ -132,3 +132,32 @@ def test_two_dispatcher_processes_on_one_postgresql(postgres_server, tmp_path,
     _check_everything_arrived_once(store, sim, SHIPMENTS)
     assert sim.state.stats()["duplicates"] == 0   # nobody died: no row went out twice
     store.engines.dispose()
+
+
+def test_serve_with_dispatch_delivers_what_it_accepts(server_env, tmp_path, start_simulator):
+    from tests.fixtures.server import add_party_cli, start_server
+
+    sim = start_simulator(country="UZ", currency="UZS", follow_up=())
+    members = corridor_members(tmp_path, uz_push_url=sim.push_url)
+    env = server_env(f"sqlite:///{tmp_path / 'x.db'}", EXCHANGE_MEMBERS_FILE=str(members.path),
+                     EXCHANGE_DISPATCH_POLL_SECONDS="0.1")
+    _, _, key = add_party_cli(env, "forwarder", "Serve-and-dispatch Forwarding")
+    server = start_server(env, log_path=tmp_path / "serve.log", args=("--dispatch",))
+    try:
+        import json
+
+        import httpx
+        docs = corridor_documents()
+        files = [("shipment", (None, json.dumps({
+            "route": {"origin": "KG", "transit": ["UZ"], "destination": "AF"},
+            "transport_mode": "rail"}), "application/json")),
+            ("documents", ("waybill.xml", docs["Waybill"], "application/xml"))]
+        r = httpx.post(f"{server.base_url}/v1/shipments", files=files, timeout=60,
+                       headers={"Authorization": f"Bearer {key}"})
+        assert r.status_code == 201, r.text
+        _wait_until(lambda: sim.state.stats()["deliveries"] == 1, what="the push to UZ")
+    finally:
+        server.stop()
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it (exit status -15)
+    assert server.process.returncode in (0, -signal.SIGTERM), server.log()[-2000:]
+    assert "Traceback" not in server.log()
