@@ -262,7 +262,6 @@ def store_document(ins: Inspected, shipment: ShipmentRow, *, uow: UnitOfWork, ac
         validation_report=json.dumps(ins.validation), signature_report=json.dumps(ins.signature),
         facts_json=json.dumps(ins.facts), created_at=utcnow())
     uow.documents.add(row)
-    uow.flush()
     uow.events.append(stream, EventKind.DOCUMENT_ACCEPTED, {
         "document_id": row.id, "document_type": row.root, "sha256": row.sha256,
         "sealed_sha256": row.sealed_sha256, "version": version, "supersedes": supersedes,

@@ -109,6 +109,11 @@ class ShipmentRepository(_Repo):
             stmt = stmt.options(selectinload(ShipmentRow.legs))
         return self.session.scalars(stmt).first()
 
+    def origin(self, shipment_id: str, scope: Scope) -> str | None:
+        """The origin country of a shipment in *scope* (one column, no ORM object)."""
+        stmt = scope.where(select(ShipmentRow.origin).where(ShipmentRow.id == shipment_id))
+        return self.session.execute(stmt).scalar()
+
     def exists(self, shipment_id: str) -> bool:
         return self.session.get(ShipmentRow, shipment_id) is not None
 
@@ -148,7 +153,10 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 class DocumentRepository(_Repo):
     def add(self, row: DocumentRow) -> DocumentRow:
-        self.session.add(row)
+        """Insert an (immutable) document with one Core INSERT; *row* stays a plain value."""
+        self.session.flush()  # its shipment first, if it was just added
+        self.session.execute(insert(DocumentRow).values(
+            {c.key: getattr(row, c.key) for c in DocumentRow.__table__.columns}))
         return row
 
     def get(self, shipment_id: str, document_id: str, *, with_bytes: bool = False

@@ -30,7 +30,8 @@ SUBMIT_BODY = {"requestBody": {"required": True, "content": {
 
 
 def _submit(services: Services, principal: Principal, key: str | None, fp: str,
-            shipment_id: str, origin: str, doc: DocumentInput) -> Answer:
+            shipment_id: str, doc: DocumentInput) -> Answer:
+    origin = _origin(services, principal, shipment_id)
     inspected = inspect_all(services, [doc], origin)[0]
     path = f"/v1/shipments/{shipment_id}/documents"
 
@@ -61,11 +62,10 @@ def _submit(services: Services, principal: Principal, key: str | None, fp: str,
 
 def _origin(services: Services, principal: Principal, shipment_id: str) -> str:
     with services.uow.reading() as uow:
-        row = uow.shipments.get(shipment_id, Scope(forwarder_id=principal.party.id),
-                                legs=False)
-        if row is None:
+        origin = uow.shipments.origin(shipment_id, Scope(forwarder_id=principal.party.id))
+        if origin is None:
             raise not_found(principal, shipment_id)
-        return row.origin
+        return origin
 
 
 @router.post("", status_code=201, openapi_extra=SUBMIT_BODY,
@@ -75,7 +75,6 @@ async def submit(shipment_id: str, request: Request, services: ServicesDep,
                  filename: Annotated[str | None, Query(max_length=255)] = None,
                  supersedes: Annotated[str | None, Query(max_length=36)] = None) -> Response:
     key = check_key(idempotency_key)
-    origin = await run_in_threadpool(_origin, services, principal, shipment_id)
     doc = await read_document_request(request, services.settings.limits, filename, supersedes)
     fp = fingerprint(f"POST /v1/shipments/{shipment_id}/documents",
                      fingerprint_parts(None, [doc]))
@@ -83,8 +82,7 @@ async def submit(shipment_id: str, request: Request, services: ServicesDep,
         prior = await run_in_threadpool(replay, services, principal, key, fp)
         if prior is not None:
             return prior.response()
-    answer = await run_in_threadpool(_submit, services, principal, key, fp, shipment_id,
-                                     origin, doc)
+    answer = await run_in_threadpool(_submit, services, principal, key, fp, shipment_id, doc)
     return answer.response()
 
 
