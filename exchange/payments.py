@@ -219,9 +219,8 @@ def post_entries(uow: UnitOfWork, entries: Iterable[Entry], *,
         earlier = {}
         for found in (by_id.get(entry.entry_id),
                       by_ref.get((str(key[0]), key[1])) if key else None):
-            if found is not None:
-                e = as_entry(found)
-                earlier[e.entry_id] = e
+            if found is not None and found.entry_id not in earlier:
+                earlier[found.entry_id] = as_entry(found)
         try:
             if known[entry.shipment_id] is None:
                 raise UnknownLegError(f"no shipment {entry.shipment_id}")

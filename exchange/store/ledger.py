@@ -33,7 +33,6 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -235,17 +234,18 @@ class LedgerRepository(_Repo):
     def lock_legs(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], LedgerLegRow]:
         """The leg rows of (shipment, country) *keys* that exist, locked until the end of
         the transaction (PostgreSQL; SQLite writers are serialised already)."""
-        keys = sorted(set(keys))
+        keys = set(keys)
+        shipments = sorted({shipment for shipment, _ in keys})
         found: dict[tuple[str, str], LedgerLegRow] = {}
-        for chunk in _chunks(keys):
-            stmt = select(LedgerLegRow).where(
-                tuple_(LedgerLegRow.shipment_id, LedgerLegRow.country).in_(chunk)
-            ).order_by(LedgerLegRow.shipment_id, LedgerLegRow.country
-                       ).execution_options(populate_existing=True)
+        for chunk in _chunks(shipments):  # by the key's first column: an index range scan
+            stmt = select(LedgerLegRow).where(LedgerLegRow.shipment_id.in_(chunk)).order_by(
+                LedgerLegRow.shipment_id, LedgerLegRow.country
+            ).execution_options(populate_existing=True)
             if self._postgres:
                 stmt = stmt.with_for_update()
             for row in self.session.scalars(stmt):
-                found[(row.shipment_id, row.country)] = row
+                if (row.shipment_id, row.country) in keys:
+                    found[(row.shipment_id, row.country)] = row
         return found
 
     def legs(self, shipment_id: str) -> Sequence[LedgerLegRow]:
@@ -297,11 +297,14 @@ class LedgerRepository(_Repo):
         return out
 
     def by_references(self, refs: Iterable[tuple[str, str]]) -> list[LedgerEntryRow]:
-        refs = sorted(set(refs))
+        by_kind: dict[str, set[str]] = {}
+        for kind, ref in refs:
+            by_kind.setdefault(kind, set()).add(ref)
         out: list[LedgerEntryRow] = []
-        for chunk in _chunks(refs):
-            out += self.session.scalars(select(LedgerEntryRow).where(
-                tuple_(LedgerEntryRow.kind, LedgerEntryRow.reference).in_(chunk))).all()
+        for kind, found in sorted(by_kind.items()):  # kind = ? AND reference IN (...): the
+            for chunk in _chunks(sorted(found)):     # unique index, not a row-value scan
+                out += self.session.scalars(select(LedgerEntryRow).where(
+                    LedgerEntryRow.kind == kind, LedgerEntryRow.reference.in_(chunk))).all()
         return out
 
     def by_rf_references(self, refs: Iterable[str]) -> list[LedgerEntryRow]:
