@@ -7,6 +7,7 @@ from typing import Any
 
 from ..config import DossierSettings
 from ..domain import Route
+from ..customs import shipment_status
 from ..dossier import DocumentFacts, check_dossier
 from ..store.models import DocumentRow, EventRow, ShipmentRow
 
@@ -25,7 +26,7 @@ def _base(row: ShipmentRow) -> dict[str, Any]:
         "references": json.loads(row.references_json),
         "route": {"origin": route.origin, "transit": list(route.transit),
                   "destination": route.destination},
-        "status": "submitted", "created_at": row.created_at.isoformat(),
+        "status": shipment_status(row.legs), "created_at": row.created_at.isoformat(),
         "links": {"self": f"/v1/shipments/{row.id}",
                   "events": f"/v1/shipments/{row.id}/events"},
     }

@@ -65,6 +65,13 @@ def test_inbox_ack_and_decisions(world):
     with world.client("forwarder") as fw:
         view = fw.get(f"/v1/shipments/{sid}/deliveries").json()["items"]
         assert {d["country"]: d["status"] for d in view}["UZ"] == "acknowledged"
+        shipment = fw.get(f"/v1/shipments/{sid}").json()
+        assert shipment["status"] == "held for inspection in UZ"   # derived from the legs
+        assert {l["country"]: l["status"] for l in shipment["legs"]}["UZ"] == "held"
+        events = fw.get(f"/v1/shipments/{sid}/events").json()
+        kinds = [e["kind"] for e in events["events"]]
+        assert events["chain"]["intact"] is True
+        assert "customs.hold" in kinds and "delivery.acknowledged" in kinds
 
 
 def test_who_may_not_reach_the_customs_side(world):
