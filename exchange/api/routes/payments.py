@@ -161,7 +161,7 @@ def _pay(services: Services, shipment_id: str, principal: Principal, body: Payme
 async def post_payment(shipment_id: str, request: Request, services: ServicesDep,
                        principal: PrincipalDep) -> Any:
     raw = await request.body()
-    _signature(services, principal, request, raw)
+    await run_in_threadpool(_signature, services, principal, request, raw)
     try:
         body = PaymentIn.model_validate_json(raw)
     except ValidationError as exc:
@@ -181,7 +181,7 @@ async def post_camt054(request: Request, services: ServicesDep,
         raise Problem(403, "forbidden", "Forbidden",
                       "bank notifications are imported by operators and payment providers")
     raw = await request.body()
-    _signature(services, principal, request, raw)
+    await run_in_threadpool(_signature, services, principal, request, raw)
     try:
         result = await run_in_threadpool(
             import_camt054, services.uow, raw, members=services.members,
