@@ -70,7 +70,34 @@ async def inbox(request: Request, services: ServicesDep, user: UserDep) -> Respo
     country = _country_of(user, services, request.query_params.get("country"))
     data = await run_in_threadpool(_inbox, services, country)
     return render(request, "inbox.html", user, country=country,
-                  members=services.members.countries, **data)
+                  members=services.members.countries,
+                  notice=request.query_params.get("notice"), **data)
+
+
+@router.post("/customs/deliveries/{delivery_id}/ack", name="ui_ack")
+async def acknowledge(request: Request, delivery_id: str, services: ServicesDep,
+                      user: UserDep) -> Response:
+    """Acknowledge a delivery to this officer's country (the API route's ``_ack``)."""
+    require_kind(user, PartyKind.CUSTOMS, what="customs inbox")
+    country = user.party.country
+    form = await request.form(max_files=0, max_fields=5)
+    error = None
+    try:
+        check_csrf(user, _text(form, "csrf"))
+        await run_in_threadpool(customs_routes._ack, services, country, delivery_id,
+                                user.principal, _text(form, "reference"))
+    except Problem as exc:
+        if exc.status == 404:
+            raise PageNotFound(f"delivery {delivery_id}") from None
+        error = exc.detail or exc.title
+    except ExchangeError as exc:
+        error = exc.message
+    else:
+        return RedirectResponse(f"/ui/customs?notice=acknowledged-{delivery_id}",
+                                status_code=303)
+    data = await run_in_threadpool(_inbox, services, country)
+    return render(request, "inbox.html", user, status=409, country=country,
+                  members=services.members.countries, error=error, **data)
 
 
 def _text(form: Any, name: str) -> str | None:

@@ -219,7 +219,20 @@ def test_customs_officer_assesses_and_cannot_release_before_payment(
     sign_in(page, base, world.keys["customs_uz"])
     assert page.url == f"{base}/ui/customs"
     assert page.locator(f"#inbox-shipments a[href='/ui/shipments/{sid}']").count() == 1
+    delivery = page.locator("#inbox-deliveries tr", has=page.locator(
+        f"a[href='/ui/shipments/{sid}']"))
+    assert "pending" in delivery.inner_text()
     screenshot(page, f"customs-inbox-{viewport}")
+    delivery.locator("button", has_text="Acknowledge").click()
+    page.wait_for_load_state()
+    assert "acknowledged" in page.locator("p.notice").inner_text()
+    assert "acknowledged" in delivery.inner_text()
+    assert delivery.locator("button").count() == 0
+    delivery.locator("td[data-label=Document] a").click()  # the document viewer
+    assert page.locator("h1").inner_text().startswith("Waybill")
+    assert "not signed" in page.locator("h2", has_text="Signature").inner_text()
+    screenshot(page, f"customs-document-{viewport}")
+    page.goto(f"{base}/ui/customs")
     page.click(f"#inbox-shipments a[href='/ui/shipments/{sid}']")
     assert "Decision for UZ" in page.locator("#decide h2").inner_text()
 
@@ -371,6 +384,12 @@ def test_no_page_or_link_shows_another_partys_shipment(world, browser_page):
         r = c.post(f"/ui/customs/shipments/{sid}/decisions",
                    data={"kind": "released", "csrf": csrf_for(world.keys["customs_ge"])})
         assert r.status_code == 404
+        with world.client("forwarder") as api:  # nor can GE acknowledge UZ's delivery
+            items = api.get(f"/v1/shipments/{sid}/deliveries").json()["items"]
+        for item in (i for i in items if i["country"] == "UZ"):
+            r = c.post(f"/ui/customs/deliveries/{item['id']}/ack",
+                       data={"csrf": csrf_for(world.keys["customs_ge"])})
+            assert r.status_code == 404 and "Not found" in r.text
     # a forwarder cannot reach the customs or operator pages either
     cookies = {"exchange_key": world.keys["other"]}
     with httpx.Client(base_url=base, cookies=cookies) as c:
