@@ -21,9 +21,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from submit_support import bench_home, database, server_env, start_server, summary
-
 import httpx
+from submit_support import bench_home, database, server_env, start_server, summary
 
 SMALL = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Waybill xmlns="urn:oasis:names:'
          b'specification:ubl:schema:xsd:Waybill-2" xmlns:cbc="urn:oasis:names:specification:'
@@ -35,8 +34,7 @@ def fill(engines, forwarders: list[str], start: int, stop: int, batch: int = 500
     import hashlib
 
     from exchange.audit import GENESIS, canonical_json, event_hash
-    from exchange.store.models import (
-        DocumentRow, EventHeadRow, EventRow, LegRow, ShipmentRow)
+    from exchange.store.models import DocumentRow, EventHeadRow, EventRow, LegRow, ShipmentRow
 
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     report = json.dumps({"decision": "accept", "layers": []})

@@ -19,9 +19,8 @@ import threading
 import time
 from pathlib import Path
 
-from submit_support import bench_home, database, server_env, start_server, summary
-
 import httpx
+from submit_support import bench_home, database, server_env, start_server, summary
 
 WAYBILL = Path(__file__).resolve().parents[2] / "shared/standards/ubl-2.4/xml/" \
     "UBL-Waybill-2.0-Example-International.xml"
@@ -71,12 +70,12 @@ def in_process(home: Path, template: bytes, n: int, concurrency: int) -> float:
     import os
 
     os.environ["EXCHANGE_HOME"] = str(home)
+    from adapters.members import load_members
     from exchange.config import load_settings
     from exchange.pipeline import DocumentInput, inspect_document
     from exchange.schemapacks import SchemaStore
     from exchange.signatures import hub_sealer, member_checker
     from exchange.validation import Validator
-    from adapters.members import load_members
 
     settings = load_settings(hub={"key_file": home / "hub/hub-key.pem",
                                   "cert_file": home / "hub/hub-cert.pem",

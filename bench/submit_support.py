@@ -13,11 +13,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.fixtures.packs import UBL_SOURCE  # noqa: E402
-from tests.fixtures.postgres import PostgresServer  # noqa: E402
-from tests.fixtures.server import make_hub_identity, start_server  # noqa: E402
+from tests.fixtures.packs import UBL_SOURCE
+from tests.fixtures.postgres import PostgresServer
+from tests.fixtures.server import make_hub_identity, start_server
 
-__all__ = ["database", "bench_home", "server_env", "start_server", "percentile", "summary"]
+__all__ = ["bench_home", "database", "percentile", "server_env", "start_server", "summary"]
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["GENESIS", "canonical_json", "event_hash", "ChainBreak", "verify_chain"]
+__all__ = ["GENESIS", "ChainBreak", "canonical_json", "event_hash", "verify_chain"]
 
 GENESIS = "0" * 64
 

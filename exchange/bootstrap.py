@@ -18,7 +18,7 @@ from .config import ConfigError, Settings
 from .pipeline import AcceptedHook, Sealer, SignatureChecker
 from .store import Engines, UnitOfWorkFactory, create_engines, upgrade
 
-__all__ = ["Services", "build_services", "build_app", "load_members_for"]
+__all__ = ["Services", "build_app", "build_services", "load_members_for"]
 
 log = logging.getLogger(__name__)
 

@@ -30,9 +30,21 @@ from .errors import UsageError
 from .paths import exchange_home
 
 __all__ = [
-    "Settings", "DatabaseSettings", "HubSettings", "MembersSettings", "LimitsSettings",
-    "DossierSettings", "ServerSettings", "RoutingSettings", "DispatchSettings", "PaymentsSettings", "CheckSeverity", "ConfigError", "load_settings",
-    "default_members_file", "setting_name",
+    "CheckSeverity",
+    "ConfigError",
+    "DatabaseSettings",
+    "DispatchSettings",
+    "DossierSettings",
+    "HubSettings",
+    "LimitsSettings",
+    "MembersSettings",
+    "PaymentsSettings",
+    "RoutingSettings",
+    "ServerSettings",
+    "Settings",
+    "default_members_file",
+    "load_settings",
+    "setting_name",
 ]
 
 ENV_PREFIX = "EXCHANGE_"

@@ -7,8 +7,15 @@ from enum import StrEnum
 from .errors import ExchangeError
 
 __all__ = [
-    "PartyKind", "TransportMode", "LegRole", "LegStatus", "EventKind", "Party", "Route",
-    "DomainError", "RouteError",
+    "DomainError",
+    "EventKind",
+    "LegRole",
+    "LegStatus",
+    "Party",
+    "PartyKind",
+    "Route",
+    "RouteError",
+    "TransportMode",
 ]
 
 

@@ -29,7 +29,7 @@ from lxml import etree
 from .config import CheckSeverity, DossierSettings
 from .domain import Route
 
-__all__ = ["DocumentFacts", "DossierFinding", "DossierReport", "extract_facts", "check_dossier"]
+__all__ = ["DocumentFacts", "DossierFinding", "DossierReport", "check_dossier", "extract_facts"]
 
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"

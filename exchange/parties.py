@@ -24,8 +24,16 @@ from .store.repositories import Scope, utcnow
 from .store.uow import UnitOfWork
 
 __all__ = [
-    "AuthError", "Principal", "IssuedKey", "add_party", "issue_key", "rotate_key", "revoke_key",
-    "authenticate", "scope_of", "PartyNotFoundError",
+    "AuthError",
+    "IssuedKey",
+    "PartyNotFoundError",
+    "Principal",
+    "add_party",
+    "authenticate",
+    "issue_key",
+    "revoke_key",
+    "rotate_key",
+    "scope_of",
 ]
 
 log = logging.getLogger(__name__)

@@ -29,18 +29,31 @@ from lxml import etree
 
 from signing.safexml import DEFAULT_LIMITS, UnsafeXmlError, XmlError, XmlLimits, parse_xml
 
-from .dossier import extract_facts
 from .domain import EventKind, Route, TransportMode
+from .dossier import extract_facts
 from .errors import ExchangeError
 from .store.models import DocumentRow, LegRow, ShipmentRow
 from .store.repositories import utcnow
 from .store.uow import UnitOfWork
 
 __all__ = [
-    "SubmitDocument", "CreateShipment", "DocumentInput", "Inspected", "Outcome",
-    "OutcomeStatus", "Refusal", "SignatureCheck", "SignatureChecker", "Sealer",
-    "inspect_document", "store_document", "submit_document", "create_shipment",
-    "ConflictError", "NotFoundError", "AcceptedHook",
+    "AcceptedHook",
+    "ConflictError",
+    "CreateShipment",
+    "DocumentInput",
+    "Inspected",
+    "NotFoundError",
+    "Outcome",
+    "OutcomeStatus",
+    "Refusal",
+    "Sealer",
+    "SignatureCheck",
+    "SignatureChecker",
+    "SubmitDocument",
+    "create_shipment",
+    "inspect_document",
+    "store_document",
+    "submit_document",
 ]
 
 log = logging.getLogger(__name__)

@@ -24,8 +24,14 @@ from lxml import etree
 from .config import ConfigError, HubSettings
 from .pipeline import SignatureCheck
 
-__all__ = ["HubSealer", "hub_sealer", "member_checker", "MemberChecker", "EnvelopeSigner",
-           "envelope_signer"]
+__all__ = [
+    "EnvelopeSigner",
+    "HubSealer",
+    "MemberChecker",
+    "envelope_signer",
+    "hub_sealer",
+    "member_checker",
+]
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,14 @@ from ..parties import Principal, authenticate, scope_of
 from ..store import Scope
 from .problems import Problem
 
-__all__ = ["ServicesDep", "PrincipalDep", "ScopeDep", "ForwarderDep", "get_services",
-           "not_found"]
+__all__ = [
+    "ForwarderDep",
+    "PrincipalDep",
+    "ScopeDep",
+    "ServicesDep",
+    "get_services",
+    "not_found",
+]
 
 log = logging.getLogger("exchange.api.access")
 

@@ -25,7 +25,7 @@ from ..parties import Principal
 from ..store import UnitOfWork
 from .problems import Problem
 
-__all__ = ["Answer", "fingerprint", "check_key", "replay", "commit_once"]
+__all__ = ["Answer", "check_key", "commit_once", "fingerprint", "replay"]
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 

@@ -19,8 +19,14 @@ from starlette.responses import Response
 from ..errors import ExchangeError, UsageError
 from ..web.logs import request_id
 
-__all__ = ["Problem", "problem_response", "problem_body", "install_problem_handlers",
-           "PROBLEM_JSON", "problem_type"]
+__all__ = [
+    "PROBLEM_JSON",
+    "Problem",
+    "install_problem_handlers",
+    "problem_body",
+    "problem_response",
+    "problem_type",
+]
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"

@@ -13,7 +13,7 @@ from ..domain import TransportMode
 from ..pipeline import DocumentInput
 from .problems import Problem
 
-__all__ = ["RouteIn", "ShipmentIn", "read_shipment_request", "read_document_request"]
+__all__ = ["RouteIn", "ShipmentIn", "read_document_request", "read_shipment_request"]
 
 XML_TYPES = ("application/xml", "text/xml")
 COUNTRY = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code of a member")

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..config import DossierSettings
-from ..domain import Route
 from ..customs import shipment_status
+from ..domain import Route
 from ..dossier import DocumentFacts, check_dossier
 from ..store.models import DocumentRow, EventRow, ShipmentRow
 
-__all__ = ["route_of", "shipment_summary", "shipment_view", "document_view", "event_view"]
+__all__ = ["document_view", "event_view", "route_of", "shipment_summary", "shipment_view"]
 
 
 def route_of(row: ShipmentRow) -> Route:

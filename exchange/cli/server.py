@@ -1,7 +1,7 @@
 """`exchange serve`, `exchange db upgrade`, `exchange parties ...`, `exchange audit verify`."""
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -56,8 +56,8 @@ def app_factory():
     return build_app(settings, services=build_services(settings, migrate=False))
 
 
-def serve(host: Annotated[Optional[str], typer.Option(help="Interface to listen on.")] = None,
-          port: Annotated[Optional[int], typer.Option(help="TCP port.")] = None,
+def serve(host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+          port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
           workers: Annotated[int, typer.Option(
               min=1, max=64, help="Worker processes sharing the port (all coordination "
                                   "goes through the database).")] = 1,
@@ -149,7 +149,7 @@ def db_upgrade() -> None:
 def parties_add(
     kind: Annotated[str, typer.Option(help="forwarder | customs | operator")],
     name: Annotated[str, typer.Option(help="Display name.")],
-    country: Annotated[Optional[str], typer.Option(help="ISO code (customs: required).")] = None,
+    country: Annotated[str | None, typer.Option(help="ISO code (customs: required).")] = None,
 ) -> None:
     """Create a party and print its API key (shown once, store it now)."""
     from ..bootstrap import load_members_for

@@ -4,5 +4,12 @@ from .migrate import upgrade
 from .repositories import Scope
 from .uow import UnitOfWork, UnitOfWorkFactory, register_repository
 
-__all__ = ["Engines", "create_engines", "upgrade", "Scope", "UnitOfWork", "UnitOfWorkFactory",
-           "register_repository"]
+__all__ = [
+           "Engines",
+           "Scope",
+           "UnitOfWork",
+           "UnitOfWorkFactory",
+           "create_engines",
+           "register_repository",
+           "upgrade",
+]

@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 
 from .engine import Engines
 
-__all__ = ["upgrade", "current_revision", "head_revision", "alembic_config"]
+__all__ = ["alembic_config", "current_revision", "head_revision", "upgrade"]
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 

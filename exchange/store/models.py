@@ -28,8 +28,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
-    "Base", "PartyRow", "ApiKeyRow", "ShipmentRow", "LegRow", "DocumentRow", "EventRow",
-    "IdempotencyRow", "EventHeadRow",
+    "ApiKeyRow",
+    "Base",
+    "DocumentRow",
+    "EventHeadRow",
+    "EventRow",
+    "IdempotencyRow",
+    "LegRow",
+    "PartyRow",
+    "ShipmentRow",
 ]
 
 NAMING = {

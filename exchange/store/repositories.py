@@ -25,8 +25,13 @@ from .models import (
 )
 
 __all__ = [
-    "PartyRepository", "ShipmentRepository", "DocumentRepository", "EventLog",
-    "IdempotencyRepository", "Scope", "utcnow",
+    "DocumentRepository",
+    "EventLog",
+    "IdempotencyRepository",
+    "PartyRepository",
+    "Scope",
+    "ShipmentRepository",
+    "utcnow",
 ]
 
 
@@ -37,7 +42,7 @@ def utcnow() -> datetime:
 class Scope:
     """What a caller may see: every shipment, a forwarder's own, or those routed to a country."""
 
-    __slots__ = ("forwarder_id", "country", "everything")
+    __slots__ = ("country", "everything", "forwarder_id")
 
     def __init__(self, *, forwarder_id: str | None = None, country: str | None = None,
                  everything: bool = False):

@@ -62,7 +62,7 @@ class UnitOfWork:
             setattr(self, name, cls(self.session))
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         assert self.session is not None
         try:
             self.session.close()  # rolls back what was not committed; rows stay readable

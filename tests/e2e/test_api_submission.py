@@ -10,7 +10,6 @@ import json
 import socket
 import subprocess
 
-import httpx
 import pytest
 
 from tests.fixtures.packs import UBL_EXAMPLES

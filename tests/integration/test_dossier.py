@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from signing.safexml import parse_xml
-
 from exchange.config import CheckSeverity, DossierSettings
 from exchange.domain import Route
 from exchange.dossier import DocumentFacts, check_dossier, extract_facts
+from signing.safexml import parse_xml
 from tests.fixtures.packs import UBL_EXAMPLES
 
 ROUTE = Route(origin="KZ", transit=("UZ",), destination="AF")

@@ -18,7 +18,7 @@ from ..problems import PROBLEM_JSON, Problem, problem_body
 from ..uploads import ShipmentIn, fingerprint_parts, read_shipment_request
 from ..views import shipment_summary, shipment_view
 
-__all__ = ["router", "inspect_all"]
+__all__ = ["inspect_all", "router"]
 
 router = APIRouter(prefix="/v1/shipments", tags=["shipments"])
 
