@@ -6,12 +6,12 @@ from starlette.responses import RedirectResponse, Response
 
 from ..domain import PartyKind
 from ..parties import AuthError
-from .rendering import ServicesDep, UserDep, render
+from .rendering import PageRoute, ServicesDep, UserDep, render
 from .session import check_csrf, clear_cookie, current, set_cookie, sign_in
 
 __all__ = ["home_of", "router"]
 
-router = APIRouter(prefix="/ui")
+router = APIRouter(prefix="/ui", route_class=PageRoute)
 
 _HOME = {PartyKind.FORWARDER: "/ui/shipments", PartyKind.CUSTOMS: "/ui/customs",
          PartyKind.OPERATOR: "/ui/operator"}

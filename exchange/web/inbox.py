@@ -25,13 +25,13 @@ from ..errors import ExchangeError
 from ..store import deliveries as _deliveries  # noqa: F401 - registers uow.deliveries
 from ..store.models import DocumentRow
 from ..store.repositories import Scope
-from .rendering import PageNotFound, ServicesDep, UserDep, render, require_kind
+from .rendering import PageNotFound, PageRoute, ServicesDep, UserDep, render, require_kind
 from .session import SignedIn, check_csrf
 from .shipments import DECISION_KINDS, _shipment
 
 __all__ = ["decision_body", "router"]
 
-router = APIRouter(prefix="/ui")
+router = APIRouter(prefix="/ui", route_class=PageRoute)
 DUTY_ROWS = 3
 
 

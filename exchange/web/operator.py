@@ -14,12 +14,12 @@ from ..outbox import DeliveryNotFound, DeliveryStateError, replay_delivery
 from ..store import deliveries as _deliveries  # noqa: F401 - registers uow.deliveries
 from ..store.deliveries import DeliveryStatus
 from .metrics import read_health
-from .rendering import PageNotFound, ServicesDep, UserDep, render, require_kind
+from .rendering import PageNotFound, PageRoute, ServicesDep, UserDep, render, require_kind
 from .session import SignedIn, check_csrf
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/ui/operator")
+router = APIRouter(prefix="/ui/operator", route_class=PageRoute)
 
 
 _SECRET_WORDS = ("token", "secret", "pass", "key")

@@ -7,12 +7,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ..api.deps import get_services
 from ..bootstrap import Services
 from ..domain import PartyKind
+from ..errors import ExchangeError
+from .logs import request_id
 from .session import SignedIn, current
 
 __all__ = [
@@ -33,6 +38,7 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.filters["pretty"] = lambda v: json.dumps(v, indent=2, ensure_ascii=False,
                                                        default=str)
 access_log = logging.getLogger("exchange.api.access")
+log = logging.getLogger(__name__)
 _MAX_LINES = 5000
 
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -72,6 +78,31 @@ def render(request: Request, name: str, user: SignedIn | None = None, status: in
            **context: Any) -> HTMLResponse:
     return templates.TemplateResponse(request, name, {"user": user, **context},
                                       status_code=status)
+
+
+class PageRoute(APIRoute):
+    """Routes of pages: an error the user caused is a page in plain words (422), any other
+    failure a page with the request id to quote (500, cause logged), never JSON."""
+
+    def get_route_handler(self) -> Any:
+        handle = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except (SignInNeeded, PageNotFound, HTTPException, RequestValidationError):
+                raise
+            except ExchangeError as exc:
+                user = await current(request, get_services(request))
+                return render(request, "error.html", user, status=422, message=exc.message)
+            except Exception:  # logged; the user gets the request id to quote
+                log.exception("dashboard page %s failed", request.url.path)
+                user = await current(request, get_services(request))
+                return render(request, "error.html", user, status=500,
+                              message="Something went wrong on the server; nothing you did "
+                                      "caused it.", request_id=request_id())
+
+        return page_handler
 
 
 def install_page_errors(app: Any) -> None:

@@ -26,6 +26,7 @@ from ..parties import scope_of
 from ..store import deliveries as _deliveries  # noqa: F401 - registers uow.deliveries
 from .rendering import (
     PageNotFound,
+    PageRoute,
     ServicesDep,
     UserDep,
     document_lines,
@@ -37,7 +38,7 @@ from .session import SignedIn, check_csrf
 
 __all__ = ["DECISION_KINDS", "payments_of", "router"]
 
-router = APIRouter(prefix="/ui")
+router = APIRouter(prefix="/ui", route_class=PageRoute)
 
 DECISION_KINDS = ("acknowledged", "accepted", "rejected", "hold", "query", "assessment",
                   "guarantee-accepted", "released")
