@@ -29,19 +29,27 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import (  # noqa: E402
-    BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text, insert,
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
 )
 
-from adapters.members import load_members  # noqa: E402
-from exchange.config import DatabaseSettings  # noqa: E402
-from exchange.domain import PartyKind  # noqa: E402
-from exchange.ledger import Assessment, DutyLine, Payment, entry_id_for  # noqa: E402
-from exchange.money import Money  # noqa: E402
-from exchange.parties import add_party  # noqa: E402
-from exchange.payments import import_camt054, post_entries  # noqa: E402
-from exchange.store import UnitOfWorkFactory, create_engines, upgrade  # noqa: E402
-from exchange.store.models import LegRow, ShipmentRow  # noqa: E402
+from adapters.members import load_members
+from exchange.config import DatabaseSettings
+from exchange.domain import PartyKind
+from exchange.ledger import Assessment, DutyLine, Payment, entry_id_for
+from exchange.money import Money
+from exchange.parties import add_party
+from exchange.payments import import_camt054, post_entries
+from exchange.store import UnitOfWorkFactory, create_engines, upgrade
+from exchange.store.models import LegRow, ShipmentRow
 
 MEMBERS = load_members()
 CURRENCIES = {"KZ": "KZT", "UZ": "UZS", "AF": "AFN"}
@@ -70,8 +78,8 @@ def assess_all(store: UnitOfWorkFactory, ids: list[str], amount: str = "1000.00"
                ) -> list[Assessment]:
     items = [Assessment(entry_id=entry_id_for("UZ", f"BENCH-{s}"), shipment_id=s,
                         country="UZ", recorded_at=T0, customs_reference=f"UZ-{i}",
-                        lines=(DutyLine(tax_type="customs-duty", base=Decimal("10000"),
-                                        rate=Decimal("10"), amount=Money(amount, "UZS")),),
+                        lines=(DutyLine(tax_type="customs-duty", base=Decimal(10000),
+                                        rate=Decimal(10), amount=Money(amount, "UZS")),),
                         due_at=T0 + timedelta(days=30)) for i, s in enumerate(ids)]
     for i in range(0, len(items), 1000):
         with store.writing() as uow:

@@ -25,8 +25,8 @@ import gc
 import hashlib
 import hmac
 import json
-from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -77,10 +77,23 @@ from .store.models import LegRow, ShipmentRow
 from .store.uow import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
-    "PaymentsError", "SignatureError", "PaymentRequest", "post_entries", "retrying",
-    "currencies_of", "ledger_gate", "record_payment", "payment_status", "payments_view",
-    "entry_view", "import_camt054", "CamtImport", "check_signature", "sign_body",
-    "new_provider_secret", "leg_sums_match",
+    "CamtImport",
+    "PaymentRequest",
+    "PaymentsError",
+    "SignatureError",
+    "check_signature",
+    "currencies_of",
+    "entry_view",
+    "import_camt054",
+    "ledger_gate",
+    "leg_sums_match",
+    "new_provider_secret",
+    "payment_status",
+    "payments_view",
+    "post_entries",
+    "record_payment",
+    "retrying",
+    "sign_body",
 ]
 
 T = TypeVar("T")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -75,7 +75,7 @@ def import_file(
 
 @payments_app.command("unmatched")
 def list_unmatched(
-    reason: Annotated[Optional[str], typer.Option(help="Only this reason.")] = None,
+    reason: Annotated[str | None, typer.Option(help="Only this reason.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
 ) -> None:
     """Bank transactions that matched no assessment, newest first."""

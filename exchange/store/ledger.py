@@ -23,13 +23,13 @@ from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
-    bindparam,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     func,
     insert,
     select,
@@ -53,12 +53,18 @@ from ..ledger import (
     Refund,
 )
 from ..money import Money
-from .models import ID, TS, Base, EventHeadRow, EventRow
+from .models import TS, Base, EventHeadRow, EventRow
 from .repositories import _Repo, utcnow
 
 __all__ = [
-    "LedgerEntryRow", "LedgerLegRow", "GuaranteeRow", "UnmatchedRow", "ProviderSecretRow",
-    "LedgerRepository", "entry_from_row", "entry_values",
+    "GuaranteeRow",
+    "LedgerEntryRow",
+    "LedgerLegRow",
+    "LedgerRepository",
+    "ProviderSecretRow",
+    "UnmatchedRow",
+    "entry_from_row",
+    "entry_values",
 ]
 
 BIG = Integer().with_variant(BigInteger, "postgresql")

@@ -18,8 +18,8 @@ from exchange.ledger import LedgerError
 from exchange.parties import add_party
 from exchange.payments import (
     PaymentRequest,
-    leg_sums_match,
     ledger_gate,
+    leg_sums_match,
     payments_view,
     record_payment,
 )

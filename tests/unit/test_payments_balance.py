@@ -15,7 +15,6 @@ from exchange.payments import _balance_dict
        st.lists(st.integers(-10**9, 10**9), min_size=4, max_size=4),
        st.integers(0, 3))
 def test_balance_dict_is_to_dict(currency, minors, assessments):
-    assessed, adjusted, paid, refunded = minors
     figures = [Money.from_minor(abs(m) if i != 1 else m, currency)
                for i, m in enumerate(minors)]
     balance = Balance("UZ", currency, *figures, assessments)
