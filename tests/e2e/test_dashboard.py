@@ -426,3 +426,27 @@ def test_metrics_request_ids_and_json_logs(world):
              if line.startswith("{")]
     mine = [line for line in lines if line.get("request_id") == rid]
     assert mine and mine[-1]["logger"] == "exchange.http" and mine[-1]["status"] == 404
+
+
+@pytest.mark.parametrize(("fields", "words"), [
+    ({"origin": "XX", "destination": "AF"}, "XX"),
+    ({"origin": "KG", "destination": "KG"}, "KG"),
+    ({"origin": "KG", "destination": "AF", "references": "no equals sign"},
+     "references, line 1: write each reference as name=value"),
+    ({"origin": "KG", "destination": "AF", "transport_mode": "teleport"}, "transport_mode"),
+], ids=["unknown-country", "same-country", "bad-reference", "bad-mode"])
+def test_new_shipment_form_explains_bad_input_and_creates_nothing(world, fields, words):
+    from tests.fixtures.browser import csrf_for
+
+    before = world.counts()
+    data = {"csrf": csrf_for(world.keys["forwarder"]), "transport_mode": "road",
+            "transit": "", "references": "", **fields}
+    cookies = {"exchange_key": world.keys["forwarder"]}
+    with httpx.Client(base_url=world.server.base_url, cookies=cookies) as c:
+        r = c.post("/ui/shipments/new", data=data,
+                   files=[("documents", ("waybill.xml", WAYBILL, "application/xml"))])
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    error = re.search(r'<p class="error" role="alert" id="form-error">(.*?)</p>', r.text,
+                      re.DOTALL)
+    assert error and words in error.group(1), r.text[:2000]
+    assert world.counts()["shipments"] == before["shipments"]
