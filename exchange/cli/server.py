@@ -147,7 +147,7 @@ def db_upgrade() -> None:
 
 @parties_app.command("add")
 def parties_add(
-    kind: Annotated[str, typer.Option(help="forwarder | customs | operator")],
+    kind: Annotated[str, typer.Option(help="forwarder | customs | operator | payment-provider")],
     name: Annotated[str, typer.Option(help="Display name.")],
     country: Annotated[str | None, typer.Option(help="ISO code (customs: required).")] = None,
 ) -> None:

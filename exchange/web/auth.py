@@ -14,7 +14,9 @@ __all__ = ["home_of", "router"]
 router = APIRouter(prefix="/ui", route_class=PageRoute)
 
 _HOME = {PartyKind.FORWARDER: "/ui/shipments", PartyKind.CUSTOMS: "/ui/customs",
-         PartyKind.OPERATOR: "/ui/operator"}
+         PartyKind.OPERATOR: "/ui/operator",
+         # payment providers work through the API; the list shows what they may see (none)
+         PartyKind.PAYMENT_PROVIDER: "/ui/shipments"}
 _WORDS = {"auth.invalid": "This API key is not valid. Check that you copied all of it.",
           "auth.revoked": "This API key has been revoked. Ask your operator for a new one.",
           "auth.missing": "Enter your API key."}

@@ -450,3 +450,15 @@ def test_new_shipment_form_explains_bad_input_and_creates_nothing(world, fields,
                       re.DOTALL)
     assert error and words in error.group(1), r.text[:2000]
     assert world.counts()["shipments"] == before["shipments"]
+
+
+def test_a_payment_provider_signs_in_and_sees_no_shipment(world):
+    from tests.fixtures.server import add_party_cli
+
+    _, _, key = add_party_cli(world.env, "payment-provider", "Dashboard Bank")
+    with httpx.Client(base_url=world.server.base_url) as c:
+        r = c.post("/ui/login", data={"api_key": key},
+                   headers={"Origin": world.server.base_url})
+        assert r.status_code == 303 and r.headers["location"] == "/ui/shipments"
+        r = c.get("/ui/shipments", cookies={"exchange_key": key})
+        assert r.status_code == 200 and "/ui/shipments/" not in r.text.split("<main", 1)[-1]
