@@ -9,23 +9,30 @@ signxml, UBL signature placement, keys, per-country trust lists, verification re
 
 Parse untrusted XML with :func:`signing.safexml.parse_xml` first.
 """
-from .errors import (
-                     KeyLoadError,
-                     KeyMismatchError,
-                     PassphraseError,
-                     PlacementError,
-                     SigningError,
-                     TrustStoreError,
-                     VerificationFailed,
-                     WeakKeyError,
-)
-from .keys import SigningIdentity, load_identity, read_passphrase
-from .placement import SignatureLocation, root_child_order
-from .policy import DEFAULT_POLICY, VerificationPolicy
-from .report import Reason, SignatureReport, SignerInfo, VerificationReport
-from .signer import Signer, sign
-from .trust import Anchor, TrustStore
-from .verifier import verify_document
+# The public names are imported on first use (PEP 562), so that `signing.safexml`, which
+# every layer imports to parse XML, does not pull in signxml and cryptography.
+_SOURCES = {
+    "sign": "signer", "Signer": "signer", "verify_document": "verifier",
+    "load_identity": "keys", "read_passphrase": "keys", "SigningIdentity": "keys",
+    "TrustStore": "trust", "Anchor": "trust", "VerificationPolicy": "policy",
+    "DEFAULT_POLICY": "policy", "VerificationReport": "report", "SignatureReport": "report",
+    "SignerInfo": "report", "Reason": "report", "SignatureLocation": "placement",
+    "root_child_order": "placement", "SigningError": "errors", "KeyLoadError": "errors",
+    "PassphraseError": "errors", "KeyMismatchError": "errors", "WeakKeyError": "errors",
+    "PlacementError": "errors", "TrustStoreError": "errors", "VerificationFailed": "errors",
+}
+
+
+def __getattr__(name: str):
+    module = _SOURCES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'signing' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "sign", "Signer", "verify_document", "load_identity", "read_passphrase",
@@ -34,3 +41,7 @@ __all__ = [
     "root_child_order", "SigningError", "KeyLoadError", "PassphraseError", "KeyMismatchError",
     "WeakKeyError", "PlacementError", "TrustStoreError", "VerificationFailed",
 ]
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_SOURCES))
