@@ -183,58 +183,56 @@ class Dispatcher:
 
     def _record_all(self, rows: list[DeliveryRow],
                     outcomes: list[tuple[DeliveryResult | None, str | None, bool]]) -> None:
-        """Record a batch's outcomes in one transaction (one commit, not one per delivery).
-        A crash before the commit sends the batch again, with the same delivery ids."""
+        """Record a batch's outcomes and their events in one transaction (a few statements,
+        not several per delivery). A crash before the commit sends the batch again, with the
+        same delivery ids."""
         now = self.clock()
-        recorded = []
+        planned = [(row, result, *self._outcome(row, result, error, retry, now))
+                   for row, (result, error, retry) in zip(rows, outcomes)]
         with self.uow_factory.writing() as uow:
-            for row, (result, error, retry) in zip(rows, outcomes):
-                if self._record(uow, row, result, error, retry, now):
-                    recorded.append((row, result))
+            held = uow.deliveries.finish_many(
+                self.worker, [(row.id, values) for row, _, values, _, _ in planned], now=now)
+            uow.events.append_many([(row.shipment_id, kind, event, None)
+                                    for row, _, _, kind, event in planned if row.id in held])
             uow.commit()
-        if self.on_result is not None:
-            for row, result in recorded:
-                if result is not None:
-                    self.on_result(row, result)
+        for row, result, values, kind, _ in planned:
+            if row.id not in held:
+                log.warning("lost the lease of delivery %s; its outcome is not recorded",
+                            row.id, extra={"delivery_id": row.id})
+                continue
+            log.info("delivery %s to %s: %s", row.id, row.country, values["status"],
+                     extra={"delivery_id": row.id, "country": row.country,
+                            "shipment_id": row.shipment_id})
+            if result is not None and self.on_result is not None:
+                self.on_result(row, result)
 
-    def _record(self, uow: Any, row: DeliveryRow, result: DeliveryResult | None,
-                error: str | None, retry: bool, now: datetime) -> bool:
+    def _outcome(self, row: DeliveryRow, result: DeliveryResult | None, error: str | None,
+                 retry: bool, now: datetime) -> tuple[dict[str, Any], str, dict[str, Any]]:
+        """(column values, event kind, event data) for one attempt's outcome."""
         values: dict[str, Any]
         if result is not None:
             status = _RESULT_STATUS[result.status]
             values = dict(status=status.value, last_error=None, reason=result.reason,
                           receipt_reference=result.receipt_reference,
-                          first_sent_at=row.first_sent_at or now)
-            if status is not DeliveryStatus.SENT:
-                values["completed_at"] = now
+                          first_sent_at=row.first_sent_at or now,
+                          completed_at=None if status is DeliveryStatus.SENT else now)
             event = {"delivery_id": row.id, "country": row.country, "status": status.value,
                      "attempt": row.attempts, "document_id": row.document_id,
                      "reason": result.reason, "warnings": list(result.warnings),
                      "receipt_reference": result.receipt_reference,
                      "duplicate": result.duplicate}
-            kind = f"delivery.{status.value}"
-        elif retry and row.attempts < self.policy.max_attempts:
-            status = DeliveryStatus.RETRYING
+            return values, f"delivery.{status.value}", event
+        if retry and row.attempts < self.policy.max_attempts:
             delay = self.policy.delay(row.attempts)
-            values = dict(status=status.value, last_error=error, next_attempt_at=now + delay)
+            values = dict(status=DeliveryStatus.RETRYING.value, last_error=error,
+                          next_attempt_at=now + delay)
             event = {"delivery_id": row.id, "country": row.country, "attempt": row.attempts,
                      "error": error, "next_attempt_at": (now + delay).isoformat()}
-            kind = "delivery.retrying"
-        else:
-            status = DeliveryStatus.DEAD
-            values = dict(status=status.value, last_error=error, completed_at=now)
-            event = {"delivery_id": row.id, "country": row.country, "attempt": row.attempts,
-                     "error": error}
-            kind = "delivery.dead"
-        if not uow.deliveries.finish(row.id, self.worker, now=now, **values):
-            log.warning("lost the lease of delivery %s; its outcome is not recorded",
-                        row.id, extra={"delivery_id": row.id})
-            return False
-        uow.events.append(row.shipment_id, kind, event, actor_id=None)
-        log.info("delivery %s to %s: %s", row.id, row.country, status.value,
-                 extra={"delivery_id": row.id, "country": row.country,
-                        "shipment_id": row.shipment_id})
-        return True
+            return values, "delivery.retrying", event
+        values = dict(status=DeliveryStatus.DEAD.value, last_error=error, completed_at=now)
+        event = {"delivery_id": row.id, "country": row.country, "attempt": row.attempts,
+                 "error": error}
+        return values, "delivery.dead", event
 
 
 class DecisionCollector:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    bindparam,
     func,
     or_,
     select,
@@ -135,34 +136,52 @@ class DeliveryRepository(_Repo):
 
     def claim(self, worker: str, *, limit: int, lease: timedelta, now: datetime
               ) -> list[DeliveryRow]:
-        """Take the lease on up to *limit* due rows; return the rows this worker got."""
+        """Take the lease on up to *limit* due rows; return the rows this worker got.
+
+        One conditional UPDATE over the picked ids: on PostgreSQL the pick skips rows other
+        dispatchers hold (``FOR UPDATE SKIP LOCKED``); on SQLite the transaction already holds
+        the write lock. The condition is repeated in the UPDATE, so a row that stopped being
+        due is not taken."""
         pick = select(DeliveryRow.id).where(_due(now)).order_by(
             DeliveryRow.next_attempt_at).limit(limit)
         if self.session.get_bind().dialect.name == "postgresql":
             pick = pick.with_for_update(skip_locked=True)
-        got = []
-        for delivery_id in self.session.scalars(pick).all():
-            result = self.session.execute(
-                update(DeliveryRow).where(DeliveryRow.id == delivery_id, _due(now)).values(
-                    status=DeliveryStatus.SENDING.value, lease_owner=worker,
-                    lease_until=now + lease, attempts=DeliveryRow.attempts + 1,
-                    updated_at=now).execution_options(synchronize_session=False))
-            if result.rowcount == 1:
-                got.append(delivery_id)
+        ids = list(self.session.scalars(pick).all())
+        if not ids:
+            return []
+        got = list(self.session.scalars(
+            update(DeliveryRow).where(DeliveryRow.id.in_(ids), _due(now)).values(
+                status=DeliveryStatus.SENDING.value, lease_owner=worker,
+                lease_until=now + lease, attempts=DeliveryRow.attempts + 1, updated_at=now)
+            .returning(DeliveryRow.id).execution_options(synchronize_session=False)))
         if not got:
             return []
         return list(self.session.scalars(select(DeliveryRow).where(DeliveryRow.id.in_(got))
                                           .execution_options(populate_existing=True)).all())
 
-    def finish(self, delivery_id: str, worker: str, *, now: datetime, **values) -> bool:
-        """Record an attempt's outcome if *worker* still holds the lease."""
-        result = self.session.execute(
-            update(DeliveryRow).where(
-                DeliveryRow.id == delivery_id, DeliveryRow.lease_owner == worker,
-                DeliveryRow.status == DeliveryStatus.SENDING.value,
-            ).values(lease_owner=None, lease_until=None, updated_at=now, **values)
-            .execution_options(synchronize_session=False))
-        return result.rowcount == 1
+    def finish_many(self, worker: str, outcomes: list[tuple[str, dict]], *, now: datetime
+                    ) -> set[str]:
+        """Record many attempts' outcomes, each only if *worker* still holds its lease;
+        returns the ids recorded."""
+        pick = select(DeliveryRow.id).where(
+            DeliveryRow.id.in_([i for i, _ in outcomes]), DeliveryRow.lease_owner == worker,
+            DeliveryRow.status == DeliveryStatus.SENDING.value)
+        if self.session.get_bind().dialect.name == "postgresql":
+            # Hold the rows until the commit: a lease that expires meanwhile cannot be
+            # taken by another dispatcher and then overwritten here.
+            pick = pick.with_for_update()
+        held = set(self.session.scalars(pick))
+        by_shape: dict[tuple, list[dict]] = {}
+        for delivery_id, values in outcomes:
+            if delivery_id in held:
+                by_shape.setdefault(tuple(sorted(values)), []).append(
+                    {"k_id": delivery_id, **values})
+        for keys, params in by_shape.items():
+            self.session.execute(
+                update(DeliveryRow.__table__).where(DeliveryRow.__table__.c.id == bindparam("k_id"))
+                .values(lease_owner=None, lease_until=None, updated_at=now,
+                        **{k: bindparam(k) for k in keys}), params)
+        return held
 
     def for_shipment(self, shipment_id: str) -> Sequence[DeliveryRow]:
         return self.session.scalars(select(DeliveryRow).where(
