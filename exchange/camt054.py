@@ -39,12 +39,30 @@ from exchange.ledger import Assessment, Payment, PaymentSource, entry_id_for
 from exchange.money import LedgerError, Money, MoneyError
 
 __all__ = [
-    "CamtError", "CamtMalformedError", "CamtUnsafeError", "CamtVersionError",
-    "CamtStructureError", "CamtAmountError", "CamtMissingReferenceError",
-    "CamtDuplicateEntryError", "SUPPORTED_VERSIONS", "CamtTransaction", "CamtNotification",
-    "read_camt054", "read_camt054_tree", "AssessmentTarget", "AssessmentIndex",
-    "UnmatchedReason", "Match", "Unmatched", "Reconciliation", "find_rf_references",
-    "match_transaction", "reconcile", "ImportReport", "post_payments",
+    "SUPPORTED_VERSIONS",
+    "AssessmentIndex",
+    "AssessmentTarget",
+    "CamtAmountError",
+    "CamtDuplicateEntryError",
+    "CamtError",
+    "CamtMalformedError",
+    "CamtMissingReferenceError",
+    "CamtNotification",
+    "CamtStructureError",
+    "CamtTransaction",
+    "CamtUnsafeError",
+    "CamtVersionError",
+    "ImportReport",
+    "Match",
+    "Reconciliation",
+    "Unmatched",
+    "UnmatchedReason",
+    "find_rf_references",
+    "match_transaction",
+    "post_payments",
+    "read_camt054",
+    "read_camt054_tree",
+    "reconcile",
 ]
 
 NAMESPACE_PREFIX = "urn:iso:std:iso:20022:tech:xsd:camt.054."
@@ -172,13 +190,13 @@ def read_camt054_tree(tree) -> CamtNotification:
     notifications = r.all(body, "Ntfctn")
     if not notifications:
         raise CamtStructureError("no Ntfctn in BkToCstmrDbtCdtNtfctn", line=body.sourceline)
+    plans = _Plans(namespace)
     for ntfctn in notifications:
         account = r.account(ntfctn)
-        for element in r.all(ntfctn, "Ntry"):
-            entry = _Entry(element, r.prefix)
+        for element in ntfctn.iterchildren(plans.ntry):
+            entry = _Entry(element, plans)
             mark = (len(seen), entry.line)
-            for kind in ("NtryRef", "AcctSvcrRef"):
-                ref = entry.opt(0, kind)
+            for kind, ref in (("NtryRef", entry.ntry_ref), ("AcctSvcrRef", entry.svcr_ref)):
                 if ref is None:
                     continue
                 first = seen.setdefault((account, kind, ref), mark)
@@ -241,91 +259,98 @@ def _strip(el) -> str | None:
     return el.text.strip() or None
 
 
-class _Entry:
-    """One ``Ntry`` indexed in a single pass over its descendants: elements by
-    (transaction number, path), 0 for the entry's own elements, k for those inside its
-    k-th ``TxDtls`` (path relative to it). Far cheaper than a path search per field."""
+# The paths read below an entry and below each of its TxDtls: nothing else is visited
+# (every step of a path is indexed too: "Sts" as well as "Sts/Cd").
+_ENTRY_PATHS = ("Amt", "CdtDbtInd", "RvslInd", "Sts/Cd", "Sts/Prtry", "BookgDt/Dt",
+                "BookgDt/DtTm", "NtryRef", "AcctSvcrRef", "AddtlNtryInf", "NtryDtls/TxDtls")
+_TX_PATHS = ("Refs/AcctSvcrRef", "Refs/EndToEndId", "Amt", "AmtDtls/TxAmt/Amt", "CdtDbtInd",
+             "RltdPties/Dbtr/Nm", "RltdPties/Dbtr/Pty/Nm", "RmtInf/Strd/CdtrRefInf/Ref",
+             "RmtInf/Ustrd", "AddtlTxInf")
 
-    def __init__(self, entry, prefix: str):
+
+def _plan(paths: tuple[str, ...], prefix: str) -> dict:
+    """Clark name -> (path so far, plan of its children) for every step of *paths*."""
+    plan: dict = {}
+    for path in paths:
+        level, steps = plan, path.split("/")
+        for n, step in enumerate(steps):
+            tag = prefix + step
+            if tag not in level:
+                level[tag] = ("/".join(steps[:n + 1]), {})
+            level = level[tag][1]
+    return plan
+
+
+class _Plans:
+    """The walk plans of one namespace (built once per file)."""
+
+    def __init__(self, namespace: str):
+        prefix = f"{{{namespace}}}"
+        self.ntry = prefix + "Ntry"
+        self.entry = _plan(_ENTRY_PATHS, prefix)
+        self.transaction = _plan(_TX_PATHS, prefix)
+
+
+def _collect(el, plan: dict, found: dict[str, list]) -> None:
+    """Index the elements below *el* that lie on *plan*'s paths, by path, in document
+    order (comments, processing instructions, other namespaces: not on any path)."""
+    for child in el:
+        step = plan.get(child.tag)
+        if step is None:
+            continue
+        path, below = step
+        same = found.get(path)
+        if same is None:
+            found[path] = [child]
+        else:
+            same.append(child)
+        if below:
+            _collect(child, below, found)
+
+
+class _Entry:
+    """One ``Ntry`` indexed in one walk of the elements on the paths that are read
+    (by path: its own, and per ``TxDtls`` those relative to it); bank transaction
+    codes, charges and the like are never visited."""
+
+    __slots__ = ("el", "found", "ntry_ref", "plans", "svcr_ref")
+
+    def __init__(self, entry, plans: _Plans):
         self.el = entry
-        cut = len(prefix)
-        where = {entry: (0, "")}
-        found: dict[tuple[int, str], list] = {}
-        count = 0
-        for el in entry.iterdescendants():
-            tag = el.tag
-            parent = where.get(el.getparent())
-            if parent is None or not isinstance(tag, str) or not tag.startswith(prefix):
-                continue  # comments, processing instructions, foreign elements
-            tx, path = parent
-            name = tag[cut:]
-            if tx == 0 and path == "NtryDtls" and name == "TxDtls":
-                count += 1
-                loc = (count, "")
-            else:
-                loc = (tx, f"{path}/{name}" if path else name)
-            where[el] = loc
-            found.setdefault(loc, []).append(el)
-        self.found = found
-        self.transactions = count
+        self.plans = plans
+        self.found: dict[str, list] = {}
+        _collect(entry, plans.entry, self.found)
+        self.ntry_ref = _strip(self.first("NtryRef"))
+        self.svcr_ref = _strip(self.first("AcctSvcrRef"))
 
     @property
     def line(self) -> int | None:
         return self.el.sourceline
 
-    def all(self, tx: int, path: str) -> list:
-        return self.found.get((tx, path), [])
-
-    def first(self, tx: int, path: str):
-        found = self.found.get((tx, path))
+    def first(self, path: str):
+        found = self.found.get(path)
         return found[0] if found else None
 
-    def opt(self, tx: int, path: str) -> str | None:
-        return _strip(self.first(tx, path))
+    def opt(self, path: str) -> str | None:
+        return _strip(self.first(path))
 
-    def text(self, tx: int, path: str) -> str:
-        value = self.opt(tx, path)
+    def text(self, path: str) -> str:
+        value = self.opt(path)
         if value is None:
-            where = "Ntry" if tx == 0 else "TxDtls"
-            line = self.line if tx == 0 else self.first(tx, "").sourceline
-            raise CamtStructureError(f"{where} has no {path}", line=line)
+            raise CamtStructureError(f"Ntry has no {path}", line=self.line)
         return value
 
-    def money(self, tx: int, path: str) -> Money | None:
-        amt = self.first(tx, path)
-        if amt is None:
-            return None
-        text = (amt.text or "").strip()
-        code = amt.get("Ccy")
-        if not _AMOUNT.fullmatch(text):
-            raise CamtAmountError(f"amount {text!r} is not an ISO 20022 amount "
-                                  "(digits, '.', at most 5 decimals, not negative)",
-                                  line=amt.sourceline)
-        if not code:
-            raise CamtAmountError("amount without a Ccy attribute", line=amt.sourceline)
-        try:
-            return Money(text, code)
-        except MoneyError as exc:
-            raise CamtAmountError(f"{exc.message} ({exc.code})", line=amt.sourceline) from exc
-
-    def credit(self, tx: int) -> bool:
-        value = self.text(tx, "CdtDbtInd")
-        if value not in ("CRDT", "DBIT"):
-            raise CamtStructureError(f"CdtDbtInd {value!r} is neither CRDT nor DBIT",
-                                     line=self.first(tx, "CdtDbtInd").sourceline)
-        return value == "CRDT"
-
     def status(self) -> str:
-        sts = self.first(0, "Sts")
+        sts = self.first("Sts")
         if sts is None:
             raise CamtStructureError("Ntry has no Sts", line=self.line)
-        code = self.opt(0, "Sts/Cd") or self.opt(0, "Sts/Prtry") or _strip(sts)
+        code = self.opt("Sts/Cd") or self.opt("Sts/Prtry") or _strip(sts)
         if code is None:
             raise CamtStructureError("Ntry/Sts has no status code", line=sts.sourceline)
         return code.upper()
 
     def booking_date(self) -> date | None:
-        day, stamp = self.opt(0, "BookgDt/Dt"), self.opt(0, "BookgDt/DtTm")
+        day, stamp = self.opt("BookgDt/Dt"), self.opt("BookgDt/DtTm")
         try:
             if day is not None:
                 return date.fromisoformat(day)
@@ -337,49 +362,91 @@ class _Entry:
         return None
 
     def read(self, account: str) -> list[CamtTransaction]:
-        entry_money = self.money(0, "Amt")
+        entry_money = _money(self.first("Amt"))
         if entry_money is None:
             raise CamtStructureError("Ntry has no Amt", line=self.line)
-        credit = self.credit(0)
-        reversal = (self.opt(0, "RvslInd") or "false").lower() == "true"
+        credit = _credit(self.text("CdtDbtInd"), self.first("CdtDbtInd"))
+        reversal = (self.opt("RvslInd") or "false").lower() == "true"
         status = self.status()
         booked = self.booking_date()
-        ntry_ref, ntry_svcr = self.opt(0, "NtryRef"), self.opt(0, "AcctSvcrRef")
+        ntry_ref, ntry_svcr = self.ntry_ref, self.svcr_ref
         base_ref = ntry_svcr or ntry_ref
         if base_ref is None:
             raise CamtMissingReferenceError(
                 "entry has neither NtryRef nor AcctSvcrRef: it cannot be imported "
                 "idempotently", line=self.line)
-        extra = tuple(t for t in [self.opt(0, "AddtlNtryInf")] if t)
-        if not self.transactions:
+        extra = tuple(t for t in [self.opt("AddtlNtryInf")] if t)
+        details = self.found.get("NtryDtls/TxDtls")
+        if not details:
             return [CamtTransaction(f"camt054/{account}/{base_ref}", account, ntry_ref,
                                     ntry_svcr, entry_money, credit, reversal, status, booked,
                                     unstructured=extra, line=self.line)]
         result = []
-        for tx in range(1, self.transactions + 1):
-            money = self.money(tx, "Amt") or self.money(tx, "AmtDtls/TxAmt/Amt")
-            line = self.first(tx, "").sourceline
+        batch = len(details) > 1
+        plan = self.plans.transaction
+        for n, detail in enumerate(details, 1):
+            found: dict[str, list] = {}
+            _collect(detail, plan, found)
+
+            def first(path: str, found=found):
+                hits = found.get(path)
+                return hits[0] if hits else None
+
+            line = detail.sourceline
+            money = _money(first("Amt")) or _money(first("AmtDtls/TxAmt/Amt"))
             if money is None:
-                if self.transactions > 1:
+                if batch:
                     raise CamtStructureError("a TxDtls of a batch entry has no amount",
                                              line=line)
                 money = entry_money
-            tx_credit = self.credit(tx) if self.first(tx, "CdtDbtInd") is not None else credit
-            tx_svcr = self.opt(tx, "Refs/AcctSvcrRef")
+            indicator = first("CdtDbtInd")
+            if indicator is None:
+                tx_credit = credit
+            else:
+                value = _strip(indicator)
+                if value is None:
+                    raise CamtStructureError("TxDtls has no CdtDbtInd", line=line)
+                tx_credit = _credit(value, indicator)
+            tx_svcr = _strip(first("Refs/AcctSvcrRef"))
             if tx_svcr is not None:
                 key = tx_svcr
             else:
-                key = base_ref if self.transactions == 1 else f"{base_ref}/{tx}"
-            refs = tuple(r for r in (_strip(e) for e in
-                                     self.all(tx, "RmtInf/Strd/CdtrRefInf/Ref")) if r)
-            texts = tuple(t for t in (_strip(e) for e in self.all(tx, "RmtInf/Ustrd")) if t)
-            texts += tuple(t for t in [self.opt(tx, "AddtlTxInf")] if t) + extra
-            debtor = self.opt(tx, "RltdPties/Dbtr/Nm") or self.opt(tx, "RltdPties/Dbtr/Pty/Nm")
+                key = f"{base_ref}/{n}" if batch else base_ref
+            refs = tuple(r for r in map(_strip, found.get("RmtInf/Strd/CdtrRefInf/Ref", ()))
+                         if r)
+            texts = tuple(t for t in map(_strip, found.get("RmtInf/Ustrd", ())) if t)
+            texts += tuple(t for t in [_strip(first("AddtlTxInf"))] if t) + extra
+            debtor = _strip(first("RltdPties/Dbtr/Nm")) or _strip(
+                first("RltdPties/Dbtr/Pty/Nm"))
             result.append(CamtTransaction(
                 f"camt054/{account}/{key}", account, ntry_ref, tx_svcr or ntry_svcr, money,
                 tx_credit, reversal, status, booked, refs, texts, debtor,
-                self.opt(tx, "Refs/EndToEndId"), line))
+                _strip(first("Refs/EndToEndId")), line))
         return result
+
+
+def _money(amt) -> Money | None:
+    if amt is None:
+        return None
+    text = (amt.text or "").strip()
+    code = amt.get("Ccy")
+    if not _AMOUNT.fullmatch(text):
+        raise CamtAmountError(f"amount {text!r} is not an ISO 20022 amount "
+                              "(digits, '.', at most 5 decimals, not negative)",
+                              line=amt.sourceline)
+    if not code:
+        raise CamtAmountError("amount without a Ccy attribute", line=amt.sourceline)
+    try:
+        return Money(text, code)
+    except MoneyError as exc:
+        raise CamtAmountError(f"{exc.message} ({exc.code})", line=amt.sourceline) from exc
+
+
+def _credit(value: str, element) -> bool:
+    if value not in ("CRDT", "DBIT"):
+        raise CamtStructureError(f"CdtDbtInd {value!r} is neither CRDT nor DBIT",
+                                 line=element.sourceline)
+    return value == "CRDT"
 
 
 def _local(el) -> str:
@@ -475,19 +542,33 @@ def find_rf_references(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """RF references in free text (electronic or print format, any case):
     (valid ones, RF-looking strings whose check digits fail). When the text runs on
     after a reference, the longest prefix with valid check digits is taken."""
-    from stdnum import iso11649
-
     valid: list[str] = []
     invalid: list[str] = []
     for found in _RF_TEXT.finditer(text):
         compact = found.group(1).replace(" ", "").upper()
         for end in range(len(compact), 4, -1):
-            if iso11649.is_valid(compact[:end]):
+            if _rf_valid(compact[:end]):
                 valid.append(compact[:end])
                 break
         else:
             invalid.append(compact)
     return tuple(dict.fromkeys(valid)), tuple(dict.fromkeys(invalid))
+
+
+_BASE36 = str.maketrans({c: str(n) for n, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 10)})
+
+
+def _rf_valid(reference: str) -> bool:
+    """ISO 11649 validity of a compact, upper-case candidate ("RF", 2 check digits, 1-21
+    characters 0-9A-Z, as :data:`_RF_TEXT` finds them): the check digits moved to the
+    end, letters as 10-35, the number mod 97 is 1 (ISO 7064 MOD 97-10). The same answer
+    as ``stdnum.iso11649.is_valid`` on these strings, without its general clean-up."""
+    if not 5 <= len(reference) <= 25 or not reference.startswith("RF"):
+        return False
+    digits = (reference[4:] + reference[:4]).translate(_BASE36)
+    if not digits.isascii() or not digits.isdigit():
+        return False  # a character outside 0-9A-Z (case folding can let one through)
+    return int(digits) % 97 == 1
 
 
 def _candidates(tx: CamtTransaction, index: AssessmentIndex) -> tuple[list[str], list[str]]:
@@ -510,10 +591,8 @@ def _candidates(tx: CamtTransaction, index: AssessmentIndex) -> tuple[list[str],
 
 
 def _known_prefix(reference: str, index: AssessmentIndex) -> str:
-    from stdnum import iso11649
-
     for end in range(len(reference), 4, -1):
-        if index.get(reference[:end]) is not None and iso11649.is_valid(reference[:end]):
+        if index.get(reference[:end]) is not None and _rf_valid(reference[:end]):
             return reference[:end]
     return reference
 
