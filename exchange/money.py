@@ -108,10 +108,21 @@ class Currency:
     @property
     def quantum(self) -> Decimal:
         """The minor unit as a Decimal exponent pattern: ``0.01`` for 2, ``1`` for 0."""
-        return Decimal(1).scaleb(-self.minor_units)
+        return _QUANTUM[self.minor_units]
 
     def __str__(self) -> str:
         return self.code
+
+
+class _Quanta(dict):
+    """minor units -> ``Decimal(1).scaleb(-units)``, made once per number of units."""
+
+    def __missing__(self, units: int) -> Decimal:
+        value = self[units] = Decimal(1).scaleb(-units)
+        return value
+
+
+_QUANTUM = _Quanta()
 
 
 @cache
@@ -179,22 +190,27 @@ class Money:
     currency: str
 
     def __init__(self, amount: AmountLike, currency_code: str | Currency):
-        cur = currency(currency_code)
-        value = _to_decimal(amount)
+        cur = _table().get(currency_code) if type(currency_code) is str else None
+        if cur is None:
+            cur = currency(currency_code)  # a Currency, or the error
+        if type(amount) is str and _DECIMAL_TEXT.fullmatch(amount):  # the common case
+            value = Decimal(amount)
+        else:
+            value = _to_decimal(amount)
+        minor = cur.minor_units
         try:
-            quantised = value.quantize(cur.quantum, context=_CONTEXT)
+            quantised = value.quantize(_QUANTUM[minor], context=_CONTEXT)
         except decimal.Inexact:
             raise TooManyDecimalsError(
-                f"{amount} {cur.code}: {cur.code} has {cur.minor_units} decimal place(s)"
+                f"{amount} {cur.code}: {cur.code} has {minor} decimal place(s)"
             ) from None
         except decimal.InvalidOperation:
             raise AmountOutOfRangeError(f"{amount} {cur.code} is out of range") from None
-        digits = len(quantised.as_tuple().digits)
-        if digits > MAX_DIGITS and quantised != 0:
+        if not quantised:
+            quantised = abs(quantised)  # no "-0.00"
+        elif quantised.adjusted() + minor + 1 > MAX_DIGITS:  # digits (exponent is -minor)
             raise AmountOutOfRangeError(
                 f"{amount} {cur.code} has more than {MAX_DIGITS} significant digits")
-        if quantised == 0:
-            quantised = abs(quantised)  # no "-0.00"
         object.__setattr__(self, "amount", quantised)
         object.__setattr__(self, "currency", cur.code)
 
@@ -213,7 +229,7 @@ class Money:
 
     def to_minor(self) -> int:
         """The amount as an integer count of minor units (exact)."""
-        return int(self.amount.scaleb(currency(self.currency).minor_units))
+        return int(self.amount.scaleb(_table()[self.currency].minor_units))
 
     # -- predicates --------------------------------------------------------------------
     def is_zero(self) -> bool:
