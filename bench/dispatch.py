@@ -96,8 +96,11 @@ def submit(store, hook, forwarder: str, n: int) -> None:
 
 
 def drain(dispatcher: Dispatcher) -> None:
-    while dispatcher.run_once():
+    """As `exchange dispatch` runs (each batch recorded while the next is on the wire),
+    until nothing is due."""
+    while dispatcher.step():
         pass
+    dispatcher.flush()
 
 
 def plain_payloads(store, member, n: int) -> list[tuple[str, object]]:

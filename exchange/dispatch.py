@@ -2,7 +2,7 @@
 
     dispatcher = Dispatcher(uow_factory, adapters, policy=RetryPolicy())
     dispatcher.run_once()           # one batch; returns how many deliveries were attempted
-    dispatcher.run(stop_event)      # until stop_event is set
+    dispatcher.run(stop_event)      # until stop_event is set (batches overlap: see step)
 
 Any number of dispatchers may run against one database (several processes, several hosts):
 they coordinate only through the rows' leases (see :mod:`exchange.store.deliveries`). A
@@ -23,9 +23,10 @@ import os
 import random
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -91,36 +92,96 @@ class Dispatcher:
         self.on_result = on_result
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="dispatch") \
             if self.concurrency > 1 else None
+        self._recorder = ThreadPoolExecutor(1, thread_name_prefix="dispatch-record")
+        self._recording: Future[None] | None = None
+        self._delivered: tuple[list[DeliveryRow], list[tuple[
+            DeliveryResult | None, str | None, bool]]] | None = None
 
     # ------------------------------------------------------------------ loop
     def run(self, stop: threading.Event, *, idle_sleep: float = 0.5) -> None:
-        while not stop.is_set():
-            try:
-                done = self.run_once()
-            except Exception:  # a database restart only delays delivery
-                log.exception("dispatch batch failed; retrying after a pause")
-                done = 0
-            if not done:
-                stop.wait(idle_sleep)
+        """Deliver until *stop* is set, then record what is still unrecorded."""
+        try:
+            while not stop.is_set():
+                try:
+                    done = self.step()
+                except Exception:  # a database restart only delays delivery
+                    log.exception("dispatch batch failed; retrying after a pause")
+                    done = 0
+                if not done:
+                    stop.wait(idle_sleep)
+        finally:
+            self.flush(quiet=True)
 
     def run_once(self) -> int:
         """Claim one batch, deliver it (in parallel threads), record every outcome in one
-        transaction. Returns how many deliveries were attempted."""
+        transaction before returning. Returns how many deliveries were attempted."""
+        self.flush()
+        done = self.step()
+        self.flush()
+        return done
+
+    def step(self) -> int:
+        """One turn of a running dispatcher: claim the next batch, then record the previous
+        batch's outcomes on a background thread while this one is on the wire, so the
+        store's work overlaps the network's. Returns how many deliveries were claimed.
+        Call :meth:`flush` before stopping (:meth:`run` and :meth:`close` do).
+
+        The claim comes first: on SQLite it takes the one writer lock, which the recording
+        then waits for, never the other way round; the previous batch's rows are still
+        leased, so they are not claimed again. A dispatcher that dies with a batch
+        delivered but not recorded sends it again after the lease, with the same ids."""
+        rows = self._claim()
+        self._settle()
+        if self._delivered is not None:
+            batch, self._delivered = self._delivered, None
+            self._recording = self._recorder.submit(self._record_all, *batch)
+        if rows:
+            self._delivered = (rows, self._deliver(rows))
+        return len(rows)
+
+    def flush(self, *, quiet: bool = False) -> None:
+        """Wait for the recording in progress and record the last delivered batch. *quiet*
+        (when stopping): a failure is logged, not raised; the rows are sent again after
+        their lease, as after a crash."""
+        self._settle()
+        if self._delivered is not None:
+            batch, self._delivered = self._delivered, None
+            try:
+                self._record_all(*batch)
+            except Exception:
+                if not quiet:
+                    raise
+                log.exception("recording the last batch's outcomes failed; its deliveries "
+                              "will be attempted again when their lease ends")
+
+    def _settle(self) -> None:
+        recording, self._recording = self._recording, None
+        if recording is None:
+            return
+        try:
+            recording.result()
+        except Exception:  # the rows stay leased; they are sent again when the lease ends
+            log.exception("recording a batch's outcomes failed; its deliveries will be "
+                          "attempted again when their lease ends")
+
+    def _claim(self) -> list[DeliveryRow]:
         now = self.clock()
         with self.uow_factory.writing() as uow:
             rows = uow.deliveries.claim(self.worker, limit=self.batch_size,
                                         lease=timedelta(seconds=self.policy.lease_seconds),
                                         now=now)
             uow.commit()
-        if not rows:
-            return 0
+        return rows
+
+    def _deliver(self, rows: list[DeliveryRow]
+                 ) -> list[tuple[DeliveryResult | None, str | None, bool]]:
         envelopes = self._envelopes(rows)
         attempt = lambda r: self._attempt(r, envelopes.get(r.id))  # noqa: E731
-        outcomes = list(self._pool.map(attempt, rows)) if self._pool else list(map(attempt, rows))
-        self._record_all(rows, outcomes)
-        return len(rows)
+        return list(self._pool.map(attempt, rows)) if self._pool else list(map(attempt, rows))
 
     def close(self) -> None:
+        self.flush(quiet=True)
+        self._recorder.shutdown(wait=True)
         if self._pool is not None:
             self._pool.shutdown(wait=True)
         for adapter in self.adapters.values():
@@ -321,19 +382,20 @@ def run_dispatcher(dispatcher: Dispatcher, collector: DecisionCollector, stop: t
                    *, poll_seconds: float, collect_seconds: float) -> None:
     """Deliver and collect until *stop* is set (a database or adapter outage only delays)."""
     next_collect = 0.0
-    import time
-
-    while not stop.is_set():
-        try:
-            done = dispatcher.run_once()
-        except Exception:
-            log.exception("dispatch batch failed; retrying after a pause")
-            done = 0
-        if time.monotonic() >= next_collect:
+    try:
+        while not stop.is_set():
             try:
-                collector.collect()
+                done = dispatcher.step()
             except Exception:
-                log.exception("collecting customs answers failed")
-            next_collect = time.monotonic() + collect_seconds
-        if not done:
-            stop.wait(poll_seconds)
+                log.exception("dispatch batch failed; retrying after a pause")
+                done = 0
+            if time.monotonic() >= next_collect:
+                try:
+                    collector.collect()
+                except Exception:
+                    log.exception("collecting customs answers failed")
+                next_collect = time.monotonic() + collect_seconds
+            if not done:
+                stop.wait(poll_seconds)
+    finally:
+        dispatcher.flush(quiet=True)

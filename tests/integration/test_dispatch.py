@@ -12,6 +12,7 @@ import pytest
 from adapters.contract import AdapterContext
 from adapters.registry import default_registry
 from adapters.simulator import SimulatorServer
+from exchange.audit import verify_chain
 from exchange.config import DatabaseSettings
 from exchange.dispatch import Dispatcher, RetryPolicy
 from exchange.domain import PartyKind, Route, TransportMode
@@ -128,6 +129,54 @@ def test_dispatch_through_three_adapter_kinds(store, tmp_path, simulator):
     written = sorted(p.name for p in (tmp_path / "af" / "out").iterdir())
     assert written and not any(n.startswith(".") or n.endswith(".tmp") for n in written)
     assert any(b"CUSDEC" in (tmp_path / "af" / "out" / n).read_bytes() for n in written)
+
+
+def test_a_running_dispatcher_records_each_batch_while_the_next_is_on_the_wire(
+        store, tmp_path, simulator):
+    members = corridor_members(tmp_path, uz_push_url=simulator.push_url)
+    shipment_id, _, _ = submit_corridor(store, members)
+    dispatcher = Dispatcher(store, adapters_for(members), policy=RetryPolicy(base_delay=0.01),
+                            batch_size=4)
+    try:
+        assert dispatcher.step() == 4  # delivered, not yet recorded: still leased
+        statuses = [r.status for r in deliveries(store, shipment_id).values()]
+        assert sorted(statuses) == ["pending"] * 2 + ["sending"] * 4
+        assert dispatcher.step() == 2  # the first batch is recorded meanwhile
+        assert dispatcher.step() == 0  # nothing due: the second batch's record goes out
+        dispatcher.flush()
+    finally:
+        dispatcher.close()
+    rows = deliveries(store, shipment_id).values()
+    assert "sending" not in {r.status for r in rows} and {r.attempts for r in rows} == {1}
+    assert all(r.lease_owner is None for r in rows)
+    stats = simulator.state.stats()
+    assert stats["deliveries"] == 2 and stats["duplicates"] == 0
+    with store.reading() as uow:
+        events = uow.events.list(shipment_id)
+        assert verify_chain(shipment_id, events, uow.events.head(shipment_id)) is None
+    assert sum(e.kind.startswith("delivery.") and e.kind != "delivery.queued"
+               for e in events) == 6
+
+
+def test_stopping_a_running_dispatcher_records_its_last_batch(store, tmp_path, simulator):
+    members = corridor_members(tmp_path, uz_push_url=simulator.push_url)
+    shipment_id, _, _ = submit_corridor(store, members)
+    dispatcher = Dispatcher(store, adapters_for(members), policy=RetryPolicy(base_delay=0.01))
+    stop = threading.Event()
+    runner = threading.Thread(target=dispatcher.run, args=(stop,), kwargs={"idle_sleep": 0.05})
+    runner.start()
+    try:
+        # one batch of 6; its record is the flush when run() stops
+        for _ in range(200):
+            if simulator.state.stats()["deliveries"] == 2:
+                break
+            threading.Event().wait(0.05)
+        stop.set()
+        runner.join(timeout=30)
+    finally:
+        dispatcher.close()
+    assert not runner.is_alive()
+    assert "sending" not in {r.status for r in deliveries(store, shipment_id).values()}
 
 
 def test_receiver_down_retries_then_dead_then_replay(store, tmp_path, start_simulator, restart):
