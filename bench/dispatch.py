@@ -31,15 +31,15 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from adapters.members import default_members_path, load_members  # noqa: E402
-from exchange.config import DatabaseSettings  # noqa: E402
-from exchange.dispatch import Dispatcher, RetryPolicy, build_adapters  # noqa: E402
-from exchange.domain import PartyKind, Route, TransportMode  # noqa: E402
-from exchange.outbox import routing_hook  # noqa: E402
-from exchange.parties import add_party  # noqa: E402
-from exchange.pipeline import CreateShipment, DocumentInput, Inspected, create_shipment  # noqa
-from exchange.routing import RoutingRules  # noqa: E402
-from exchange.store import UnitOfWorkFactory, create_engines, upgrade  # noqa: E402
+from adapters.members import default_members_path, load_members
+from exchange.config import DatabaseSettings
+from exchange.dispatch import Dispatcher, RetryPolicy, build_adapters
+from exchange.domain import PartyKind, Route, TransportMode
+from exchange.outbox import routing_hook
+from exchange.parties import add_party
+from exchange.pipeline import CreateShipment, DocumentInput, Inspected, create_shipment
+from exchange.routing import RoutingRules
+from exchange.store import UnitOfWorkFactory, create_engines, upgrade
 
 DOC = (REPO.parent / "shared/standards/ubl-2.4/xml/UBL-ExportCustomsDeclaration-2.3-Example.xml"
        ).read_bytes()
@@ -202,6 +202,7 @@ def main() -> None:
             time.sleep(max(0.0, t0 + count / args.rate - time.perf_counter()))
         deadline = time.perf_counter() + 60
         from sqlalchemy import select
+
         from exchange.store.deliveries import DeliveryRow
         while time.perf_counter() < deadline:
             with store.reading() as uow:

@@ -34,18 +34,25 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
-from adapters.contract import Adapter, DeliveryEnvelope, DeliveryResult, DeliveryStatus as Sent
+from adapters.contract import Adapter, DeliveryEnvelope, DeliveryResult
+from adapters.contract import DeliveryStatus as Sent
 from adapters.errors import AdapterError, PermanentDeliveryError, RetryableDeliveryError
 
-from .customs import DecisionRefused, ShipmentNotRouted, record_decision, \
-    verify_decision_signature
+from .customs import DecisionRefused, ShipmentNotRouted, record_decision, verify_decision_signature
 from .store.deliveries import DeliveryRow, DeliveryStatus
 from .store.models import DocumentRow, LegRow
 from .store.repositories import utcnow
 from .store.uow import UnitOfWorkFactory
 
-__all__ = ["RetryPolicy", "Dispatcher", "DecisionCollector", "worker_id", "build_adapters",
-           "build_dispatcher", "run_dispatcher"]
+__all__ = [
+    "DecisionCollector",
+    "Dispatcher",
+    "RetryPolicy",
+    "build_adapters",
+    "build_dispatcher",
+    "run_dispatcher",
+    "worker_id",
+]
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +183,7 @@ class Dispatcher:
     def _deliver(self, rows: list[DeliveryRow]
                  ) -> list[tuple[DeliveryResult | None, str | None, bool]]:
         envelopes = self._envelopes(rows)
-        attempt = lambda r: self._attempt(r, envelopes.get(r.id))  # noqa: E731
+        attempt = lambda r: self._attempt(r, envelopes.get(r.id))
         return list(self._pool.map(attempt, rows)) if self._pool else list(map(attempt, rows))
 
     def close(self) -> None:

@@ -40,8 +40,13 @@ from .models import ID, TS, Base
 from .repositories import _Repo
 
 __all__ = [
-    "DeliveryStatus", "DeliveryRow", "DecisionRow", "DeliveryRepository", "DecisionRepository",
-    "OPEN_STATUSES", "FINAL_STATUSES",
+    "FINAL_STATUSES",
+    "OPEN_STATUSES",
+    "DecisionRepository",
+    "DecisionRow",
+    "DeliveryRepository",
+    "DeliveryRow",
+    "DeliveryStatus",
 ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -18,15 +18,20 @@ from exchange.dispatch import Dispatcher, RetryPolicy
 from exchange.domain import PartyKind, Route, TransportMode
 from exchange.outbox import DeliveryStateError, replay_delivery, routing_hook
 from exchange.parties import add_party
-from exchange.pipeline import CreateShipment, DocumentInput, Inspected, create_shipment, \
-    store_document
+from exchange.pipeline import (
+    CreateShipment,
+    DocumentInput,
+    Inspected,
+    create_shipment,
+    store_document,
+)
 from exchange.routing import RoutingRules
 from exchange.store import UnitOfWorkFactory, create_engines, upgrade
 from exchange.store.models import ShipmentRow
 from tests.fixtures.corridor import corridor_documents, corridor_members
 
 ROUTE = Route(origin="KZ", transit=("UZ",), destination="AF")
-ROUTE_TIME = datetime(2026, 11, 29, 8, 0, tzinfo=timezone.utc)
+ROUTE_TIME = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 EXPECTED = {
     "ExportCustomsDeclaration": {"KZ"},
     "TransitCustomsDeclaration": {"UZ"},
