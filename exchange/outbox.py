@@ -13,6 +13,8 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy import insert
+
 from adapters.members import Members
 
 from .errors import ExchangeError
@@ -22,8 +24,16 @@ from .store.models import DocumentRow, ShipmentRow
 from .store.repositories import utcnow
 from .store.uow import UnitOfWork
 
-__all__ = ["routing_hook", "replay_delivery", "acknowledge_delivery", "DeliveryNotFound",
-           "DeliveryStateError", "delivery_view"]
+__all__ = [
+    "DeliveryNotFound",
+    "DeliveryStateError",
+    "acknowledge_delivery",
+    "delivery_view",
+    "replay_delivery",
+    "routing_hook",
+]
+
+_INSERT_DELIVERY = insert(DeliveryRow.__table__)
 
 # Deliveries an amendment takes over instead of a new delivery.
 _TAKE_OVER = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING, DeliveryStatus.DEAD,
@@ -49,23 +59,28 @@ def routing_hook(rules: RoutingRules, members: Members
                 if old.document_id == doc.supersedes_id and old.status in _TAKE_OVER:
                     old.document_id = doc.id
                     taken.add(old.country)
-                    uow.events.append(shipment.id, "delivery.amended", {
+                    uow.events.queue(shipment.id, "delivery.amended", {
                         "delivery_id": old.id, "country": old.country,
                         "document_id": doc.id, "replaces": doc.supersedes_id,
                         "status": old.status}, actor_id=doc.submitted_by)
+        rows = []
         for country in rules.receivers(doc.root, route):
             if country in taken:
                 continue
-            row = DeliveryRow(
-                id=str(uuid.uuid4()), shipment_id=shipment.id, first_document_id=doc.id,
-                document_id=doc.id, country=country, adapter=members[country].adapter,
-                status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now,
-                created_at=now, updated_at=now)
-            uow.deliveries.add(row)
-            uow.events.append(shipment.id, "delivery.queued", {
-                "delivery_id": row.id, "document_id": doc.id, "document_type": doc.root,
-                "country": country, "adapter": row.adapter}, actor_id=doc.submitted_by)
-        uow.flush()
+            row = {"id": str(uuid.uuid4()), "shipment_id": shipment.id,
+                   "first_document_id": doc.id, "document_id": doc.id, "country": country,
+                   "adapter": members[country].adapter, "status": DeliveryStatus.PENDING.value,
+                   "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now}
+            rows.append(row)
+            uow.events.queue(shipment.id, "delivery.queued", {
+                "delivery_id": row["id"], "document_id": doc.id, "document_type": doc.root,
+                "country": country, "adapter": row["adapter"]}, actor_id=doc.submitted_by)
+        if rows:
+            # One executemany for the rows of all receiving countries (the columns left out
+            # are NULL: no lease, no error, not sent yet); their events are queued and
+            # appended with the document's own, in the same transaction.
+            uow.session.flush()  # the amended rows above, if any
+            uow.session.execute(_INSERT_DELIVERY, rows)
     return hook
 
 

@@ -246,7 +246,7 @@ def store_document(ins: Inspected, shipment: ShipmentRow, *, uow: UnitOfWork, ac
         uow.events.append(stream, EventKind.DOCUMENT_REFUSED, _refusal_event(ins),
                           actor_id=actor_id)
         return Outcome(OutcomeStatus.REFUSED, ins)
-    first = uow.documents.by_sha256(shipment.id, ins.sha256)
+    first = uow.documents.first_by_sha256(shipment.id, ins.sha256)
     if first is not None:
         uow.events.append(stream, EventKind.DOCUMENT_DUPLICATE,
                           {"sha256": ins.sha256, "duplicate_of": first.id}, actor_id=actor_id)
@@ -275,13 +275,16 @@ def store_document(ins: Inspected, shipment: ShipmentRow, *, uow: UnitOfWork, ac
         validation_report=json.dumps(ins.validation), signature_report=json.dumps(ins.signature),
         facts_json=json.dumps(ins.facts), created_at=utcnow())
     uow.documents.add(row)
-    uow.events.append(stream, EventKind.DOCUMENT_ACCEPTED, {
+    # Queued: the events of the hooks (one delivery.queued per receiving country) follow it
+    # in the chain and are appended with it, in one INSERT and one UPDATE.
+    uow.events.queue(stream, EventKind.DOCUMENT_ACCEPTED, {
         "document_id": row.id, "document_type": row.root, "sha256": row.sha256,
         "sealed_sha256": row.sealed_sha256, "version": version, "supersedes": supersedes,
         "signed": bool(ins.signature and ins.signature.get("present")),
     }, actor_id=actor_id)
     for hook in on_accepted:
         hook(uow, shipment, row)
+    uow.events.write_queued()
     log.info("document accepted", extra={"shipment_id": shipment.id, "document_id": row.id})
     return Outcome(OutcomeStatus.ACCEPTED, ins, document_id=row.id, version=version)
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, selectinload, undefer
+from sqlalchemy.orm import Session, joinedload, selectinload, undefer
 
 from ..audit import GENESIS, canonical_json, event_hash
 from .models import (
@@ -65,6 +65,24 @@ class _Repo:
         self.session = session
 
 
+# Statements that run on every request are built once, on the tables, with bind parameters:
+# SQLAlchemy then finds their compiled form in its cache without building a cache key over
+# literal values (which costs more than the statement itself), and no ORM machinery runs.
+_KEYS, _PARTIES, _SHIPMENTS = ApiKeyRow.__table__, PartyRow.__table__, ShipmentRow.__table__
+_CREDENTIALS = (
+    select(_KEYS.c.secret_sha256, _KEYS.c.revoked_at, _KEYS.c.party_id, _PARTIES.c.kind,
+           _PARTIES.c.name, _PARTIES.c.country)
+    .join(_PARTIES, _PARTIES.c.id == _KEYS.c.party_id)
+    .where(_KEYS.c.key_id == bindparam("key_id")))
+_ORIGIN_OF_FORWARDER = select(_SHIPMENTS.c.origin).where(
+    _SHIPMENTS.c.id == bindparam("shipment_id"),
+    _SHIPMENTS.c.forwarder_id == bindparam("forwarder_id"))
+_SHIPMENT_OF_FORWARDER = select(ShipmentRow).where(
+    ShipmentRow.id == bindparam("shipment_id"),
+    ShipmentRow.forwarder_id == bindparam("forwarder_id"))
+_SHIPMENT_OF_FORWARDER_LEGS = _SHIPMENT_OF_FORWARDER.options(joinedload(ShipmentRow.legs))
+
+
 class PartyRepository(_Repo):
     def add(self, row: PartyRow) -> PartyRow:
         self.session.add(row)
@@ -86,11 +104,7 @@ class PartyRepository(_Repo):
     def credentials(self, key_id: str):
         """One Core row (secret_sha256, revoked_at, party_id, kind, name, country): what
         authentication needs, without building ORM objects on every request."""
-        return self.session.execute(
-            select(ApiKeyRow.secret_sha256, ApiKeyRow.revoked_at, ApiKeyRow.party_id,
-                   PartyRow.kind, PartyRow.name, PartyRow.country)
-            .join(PartyRow, PartyRow.id == ApiKeyRow.party_id)
-            .where(ApiKeyRow.key_id == key_id)).first()
+        return self.session.execute(_CREDENTIALS, {"key_id": key_id}).first()
 
     def keys(self, party_id: str | None = None) -> Sequence[ApiKeyRow]:
         stmt = select(ApiKeyRow).order_by(ApiKeyRow.created_at)
@@ -109,13 +123,22 @@ class ShipmentRepository(_Repo):
         return row
 
     def get(self, shipment_id: str, scope: Scope, *, legs: bool = True) -> ShipmentRow | None:
+        if scope.forwarder_id is not None and not scope.everything:  # a forwarder's request
+            params = {"shipment_id": shipment_id, "forwarder_id": scope.forwarder_id}
+            if legs:
+                return self.session.scalars(_SHIPMENT_OF_FORWARDER_LEGS, params).unique().first()
+            return self.session.scalars(_SHIPMENT_OF_FORWARDER, params).first()
         stmt = scope.where(select(ShipmentRow).where(ShipmentRow.id == shipment_id))
-        if legs:
-            stmt = stmt.options(selectinload(ShipmentRow.legs))
+        if legs:  # one row: joined in the same query (a selectin load is a second one)
+            stmt = stmt.options(joinedload(ShipmentRow.legs))
+            return self.session.scalars(stmt).unique().first()
         return self.session.scalars(stmt).first()
 
     def origin(self, shipment_id: str, scope: Scope) -> str | None:
         """The origin country of a shipment in *scope* (one column, no ORM object)."""
+        if scope.forwarder_id is not None and not scope.everything:
+            return self.session.execute(_ORIGIN_OF_FORWARDER, {
+                "shipment_id": shipment_id, "forwarder_id": scope.forwarder_id}).scalar()
         stmt = scope.where(select(ShipmentRow.origin).where(ShipmentRow.id == shipment_id))
         return self.session.execute(stmt).scalar()
 
@@ -156,13 +179,26 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     return value, sid
 
 
+_DOCUMENTS = DocumentRow.__table__
+_INSERT_DOCUMENT = insert(_DOCUMENTS)
+_DOCUMENT_COLUMNS = tuple(c.key for c in _DOCUMENTS.columns)
+_FIRST_BY_SHA256 = select(_DOCUMENTS.c.id, _DOCUMENTS.c.version).where(
+    _DOCUMENTS.c.shipment_id == bindparam("shipment_id"),
+    _DOCUMENTS.c.sha256 == bindparam("sha256"))
+
+
 class DocumentRepository(_Repo):
     def add(self, row: DocumentRow) -> DocumentRow:
         """Insert an (immutable) document with one Core INSERT; *row* stays a plain value."""
         self.session.flush()  # its shipment first, if it was just added
-        self.session.execute(insert(DocumentRow).values(
-            {c.key: getattr(row, c.key) for c in DocumentRow.__table__.columns}))
+        self.session.execute(_INSERT_DOCUMENT, {k: getattr(row, k) for k in _DOCUMENT_COLUMNS})
         return row
+
+    def first_by_sha256(self, shipment_id: str, sha256: str):
+        """(id, version) of the shipment's document with these bytes, or None: the duplicate
+        check of every submission, without building an ORM object."""
+        return self.session.execute(_FIRST_BY_SHA256, {"shipment_id": shipment_id,
+                                                       "sha256": sha256}).first()
 
     def get(self, shipment_id: str, document_id: str, *, with_bytes: bool = False
             ) -> DocumentRow | None:
@@ -186,100 +222,166 @@ class DocumentRepository(_Repo):
             DocumentRow.supersedes_id == document_id)).first()
 
 
+_EVENTS = EventRow.__table__
+_HEADS = EventHeadRow.__table__
+# Statements of the hot paths are built once and executed with parameters: SQLAlchemy then
+# finds them in its compiled cache without building a cache key over literal values (which
+# cost more than the statements themselves).
+_INSERT_EVENT = insert(_EVENTS)
+_INSERT_EVENT_ID = insert(_EVENTS).returning(_EVENTS.c.id)
+_UPDATE_HEAD = (update(_HEADS).where(_HEADS.c.stream == bindparam("k_stream"))
+                .values(seq=bindparam("k_seq"), hash=bindparam("k_hash")))
+_SELECT_HEADS = (select(_HEADS.c.stream, _HEADS.c.seq, _HEADS.c.hash)
+                 .where(_HEADS.c.stream.in_(bindparam("streams", expanding=True)))
+                 .order_by(_HEADS.c.stream))
+_TAKE_HEAD: dict[str, Any] = {}
+_CREATE_HEADS: dict[str, Any] = {}
+
+Event = tuple[str, str, dict[str, Any], str | None]
+"""(stream, kind, data, actor id)"""
+
+
+def _upsert(dialect: str):
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
+def _take_head(dialect: str):
+    """``INSERT ... ON CONFLICT DO UPDATE`` (a no-op update) ``RETURNING seq, hash``: creates
+    a stream's head if missing and reads it, locked until the end of the transaction, in one
+    statement. On PostgreSQL the update takes the row lock (waiting for another writer of the
+    stream, then returning its committed head, as ``SELECT ... FOR UPDATE`` would); on SQLite
+    the writer already holds the database lock (``BEGIN IMMEDIATE``)."""
+    stmt = _TAKE_HEAD.get(dialect)
+    if stmt is None:
+        ins = _upsert(dialect)(_HEADS).values(stream=bindparam("k_stream"), seq=0,
+                                               hash=GENESIS)
+        stmt = _TAKE_HEAD[dialect] = ins.on_conflict_do_update(
+            index_elements=["stream"], set_={"seq": _HEADS.c.seq}
+        ).returning(_HEADS.c.seq, _HEADS.c.hash)
+    return stmt
+
+
+def _create_heads(dialect: str):
+    stmt = _CREATE_HEADS.get(dialect)
+    if stmt is None:
+        stmt = _CREATE_HEADS[dialect] = _upsert(dialect)(_HEADS).on_conflict_do_nothing(
+            index_elements=["stream"])
+    return stmt
+
+
 class EventLog(_Repo):
     """Appends hash-chained events; see :mod:`exchange.audit` for the hash.
 
     The first append (or :meth:`lock`) of a stream in a transaction locks its head row; the
     head is then kept here, so later appends in the same transaction cost one INSERT and one
-    UPDATE (Core statements: the ORM's flush machinery is not needed for append-only rows)."""
+    UPDATE (Core statements: the ORM's flush machinery is not needed for append-only rows).
+
+    :meth:`queue` holds events back so that several writers of one transaction (a document
+    and the outbox rows its acceptance causes) append them together, in one INSERT and one
+    UPDATE. Queued events keep their order: every other call that writes or reads events
+    here, :meth:`write_queued` and the unit of work's ``flush`` and ``commit`` write them
+    first."""
 
     def __init__(self, session: Session):
         super().__init__(session)
         self._heads: dict[str, list] = {}  # stream -> [seq, hash] of this transaction
+        self._queued: list[Event] = []
+
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
 
     def _head(self, stream: str) -> list:
         head = self._heads.get(stream)
         if head is not None and self.session.in_transaction():
             return head
-        dialect = self.session.get_bind().dialect.name
-        ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(EventHeadRow)
-        self.session.execute(ins.values(stream=stream, seq=0, hash=GENESIS)
-                             .on_conflict_do_nothing(index_elements=["stream"]))
-        row = self.session.execute(
-            select(EventHeadRow.seq, EventHeadRow.hash).where(EventHeadRow.stream == stream)
-            .with_for_update()).one()
-        head = self._heads[stream] = [row.seq, row.hash]
+        seq, digest = self.session.execute(_take_head(self._dialect()),
+                                           {"k_stream": stream}).one()
+        head = self._heads[stream] = [seq, digest]
         return head
 
     def lock(self, stream: str) -> None:
         """Take the stream's lock until the end of the transaction (PostgreSQL: row lock on
         its head; SQLite: writers are already serialised by ``BEGIN IMMEDIATE``)."""
+        self.write_queued()
         self._head(stream)
 
     def append(self, stream: str, kind: str, data: dict[str, Any], *,
                actor_id: str | None) -> EventRow:
+        self.write_queued()
         head = self._head(stream)
+        values = self._chain(head, stream, kind, data, actor_id)
+        self.session.flush()  # rows added through the ORM go first (foreign keys, order)
+        event_id = self.session.execute(_INSERT_EVENT_ID, values).scalar_one()
+        self.session.execute(_UPDATE_HEAD, {"k_stream": stream, "k_seq": head[0],
+                                            "k_hash": head[1]})
+        return EventRow(id=event_id, **values)
+
+    @staticmethod
+    def _chain(head: list, stream: str, kind: str, data: dict[str, Any],
+               actor: str | None) -> dict[str, Any]:
+        """The row of the next event of *stream*; moves *head* on to it."""
         occurred_at = utcnow().isoformat(timespec="microseconds")
         data_json = canonical_json(data)
         seq = head[0] + 1
-        digest = event_hash(head[1], stream=stream, seq=seq, kind=kind, actor=actor_id,
+        digest = event_hash(head[1], stream=stream, seq=seq, kind=kind, actor=actor,
                             occurred_at=occurred_at, data_json=data_json)
-        values = dict(stream=stream, seq=seq, kind=kind, actor_id=actor_id,
-                      occurred_at=occurred_at, data_json=data_json, prev_hash=head[1],
-                      hash=digest)
-        self.session.flush()  # rows added through the ORM go first (foreign keys, order)
-        event_id = self.session.execute(
-            insert(EventRow).values(**values).returning(EventRow.id)).scalar_one()
-        self.session.execute(update(EventHeadRow).where(EventHeadRow.stream == stream)
-                             .values(seq=seq, hash=digest))
+        row = {"stream": stream, "seq": seq, "kind": kind, "actor_id": actor,
+               "occurred_at": occurred_at, "data_json": data_json, "prev_hash": head[1],
+               "hash": digest}
         head[0], head[1] = seq, digest
-        return EventRow(id=event_id, **values)
+        return row
 
-    def append_many(self, events: Sequence[tuple[str, str, dict[str, Any], str | None]]
-                    ) -> None:
+    def queue(self, stream: str, kind: str, data: dict[str, Any], *,
+              actor_id: str | None) -> None:
+        """Append an event later in this transaction, with the other queued ones (see the
+        class). Nothing is queued across a commit or a rollback."""
+        self._queued.append((stream, kind, data, actor_id))
+
+    def write_queued(self) -> None:
+        """Append the queued events now (one INSERT, one UPDATE per chunk of streams)."""
+        if self._queued:
+            events, self._queued = self._queued, []
+            self._append_many(events)
+
+    def discard_queued(self) -> None:
+        self._queued.clear()
+
+    def append_many(self, events: Sequence[Event]) -> None:
         """Append (stream, kind, data, actor) events to many streams in a few statements:
         the heads not yet held are locked together (sorted, in chunks), then one INSERT
         and one UPDATE per chunk. Same chain and same cache as :meth:`append`."""
+        self.write_queued()
+        self._append_many(events)
+
+    def _append_many(self, events: Sequence[Event]) -> None:
         if not events:
             return
         held = self.session.in_transaction()
         missing = sorted({e[0] for e in events if not (held and e[0] in self._heads)})
-        dialect = self.session.get_bind().dialect.name
-        table = EventHeadRow.__table__
-        ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
-        for i in range(0, len(missing), 500):
-            chunk = missing[i:i + 500]
-            self.session.execute(ins.on_conflict_do_nothing(index_elements=["stream"]),
-                                 [{"stream": s, "seq": 0, "hash": GENESIS} for s in chunk])
-            stmt = select(table.c.stream, table.c.seq, table.c.hash).where(
-                table.c.stream.in_(chunk)).order_by(table.c.stream)
-            if dialect == "postgresql":
-                stmt = stmt.with_for_update()
-            for stream, seq, digest in self.session.execute(stmt):
-                self._heads[stream] = [seq, digest]
-        rows = []
-        for stream, kind, data, actor in events:
-            head = self._heads[stream]
-            occurred_at = utcnow().isoformat(timespec="microseconds")
-            data_json = canonical_json(data)
-            seq = head[0] + 1
-            digest = event_hash(head[1], stream=stream, seq=seq, kind=kind, actor=actor,
-                                occurred_at=occurred_at, data_json=data_json)
-            rows.append({"stream": stream, "seq": seq, "kind": kind, "actor_id": actor,
-                         "occurred_at": occurred_at, "data_json": data_json,
-                         "prev_hash": head[1], "hash": digest})
-            head[0], head[1] = seq, digest
+        if len(missing) == 1:
+            self._head(missing[0])
+        elif missing:
+            dialect = self._dialect()
+            for i in range(0, len(missing), 500):
+                chunk = missing[i:i + 500]
+                self.session.execute(_create_heads(dialect),
+                                     [{"stream": s, "seq": 0, "hash": GENESIS} for s in chunk])
+                stmt = _SELECT_HEADS.with_for_update() if dialect == "postgresql" else \
+                    _SELECT_HEADS
+                for stream, seq, digest in self.session.execute(stmt, {"streams": chunk}):
+                    self._heads[stream] = [seq, digest]
+        rows = [self._chain(self._heads[stream], stream, kind, data, actor)
+                for stream, kind, data, actor in events]
         self.session.flush()
-        self.session.execute(insert(EventRow.__table__), rows)
+        self.session.execute(_INSERT_EVENT, rows)
         touched = sorted({e[0] for e in events})
-        self.session.execute(
-            update(table).where(table.c.stream == bindparam("k_stream"))
-            .values(seq=bindparam("k_seq"), hash=bindparam("k_hash")),
-            [{"k_stream": s, "k_seq": self._heads[s][0], "k_hash": self._heads[s][1]}
-             for s in touched])
+        self.session.execute(_UPDATE_HEAD, [
+            {"k_stream": s, "k_seq": self._heads[s][0], "k_hash": self._heads[s][1]}
+            for s in touched])
 
     def list(self, stream: str, *, after: int = 0, limit: int | None = None
              ) -> Sequence[EventRow]:
+        self.write_queued()
         stmt = select(EventRow).where(EventRow.stream == stream, EventRow.seq > after
                                       ).order_by(EventRow.seq)
         if limit:
@@ -287,11 +389,13 @@ class EventLog(_Repo):
         return self.session.scalars(stmt).all()
 
     def streams(self) -> Sequence[str]:
+        self.write_queued()
         names = set(self.session.scalars(select(EventRow.stream).distinct()).all())
         names |= set(self.session.scalars(select(EventHeadRow.stream)).all())
         return sorted(names)
 
     def head(self, stream: str) -> tuple[int, str] | None:
+        self.write_queued()
         row = self.session.get(EventHeadRow, stream)
         return None if row is None or row.seq == 0 else (row.seq, row.hash)
 

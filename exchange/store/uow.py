@@ -10,10 +10,18 @@ caused them.
 """
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from typing import Any
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 from .engine import Engines
 from .repositories import (
@@ -24,7 +32,9 @@ from .repositories import (
     ShipmentRepository,
 )
 
-__all__ = ["UnitOfWork", "UnitOfWorkFactory", "register_repository"]
+__all__ = ["UnitOfWork", "UnitOfWorkFactory", "WriterLock", "register_repository"]
+
+log = logging.getLogger(__name__)
 
 _REPOSITORIES: dict[str, type] = {
     "parties": PartyRepository,
@@ -48,7 +58,7 @@ class UnitOfWork:
     idempotency: IdempotencyRepository
 
     def __init__(self, sessions: sessionmaker[Session], dialect: str,
-                 lock: threading.RLock | None = None):
+                 lock: WriterLock | None = None):
         self._sessions = sessions
         self.dialect = dialect
         self._lock = lock
@@ -80,15 +90,22 @@ class UnitOfWork:
 
     def flush(self) -> None:
         assert self.session is not None
+        events = self.__dict__.get("events")
+        if events is not None:
+            events.write_queued()
         self.session.flush()
 
     def _forget_locks(self) -> None:
         events = self.__dict__.get("events")
         if events is not None:
             events._heads.clear()  # heads read under this transaction's locks
+            events.discard_queued()
 
     def commit(self) -> None:
         assert self.session is not None
+        events = self.__dict__.get("events")
+        if events is not None:
+            events.write_queued()
         self.session.commit()
         self._forget_locks()
 
@@ -98,15 +115,68 @@ class UnitOfWork:
         self._forget_locks()
 
 
+class WriterLock:
+    """SQLite's one writer, queued for outside SQLite: threads of this process on a lock,
+    processes on the same database (``exchange serve --workers N``, ``exchange dispatch``)
+    on an exclusive ``flock`` of ``<database>-writer.lock``.
+
+    SQLite's own busy handler polls with sleeps of up to 100 ms, which turns contention into
+    long latency tails; a waiter here is woken the moment the lock is released. Writers
+    that do not take this lock (another program, a migration) are still waited for by the
+    busy handler, so nothing is lost, only slower. Without ``fcntl`` (Windows), an in-memory
+    database, or a lock file that cannot be opened, only the threads of this process queue
+    here. Reentrant within one thread, like the ``RLock`` it wraps."""
+
+    def __init__(self, database: str | None):
+        self._threads = threading.RLock()
+        self._path = (None if not database or database == ":memory:" or fcntl is None
+                      else f"{database}-writer.lock")
+        self._fd: int | None = None
+        self._pid = 0
+        self._depth = 0
+
+    def _file(self) -> int | None:
+        if self._path is None:
+            return None
+        if self._fd is None or self._pid != os.getpid():  # a forked child opens its own
+            try:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as exc:
+                log.warning("cannot open %s (%s): SQLite writers of other processes wait "
+                            "in SQLite's busy handler", self._path, exc.strerror)
+                self._path = None
+                return None
+            self._pid = os.getpid()
+        return self._fd
+
+    def acquire(self) -> None:
+        self._threads.acquire()
+        if self._depth == 0:
+            try:
+                fd = self._file()
+                if fd is not None:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+            except BaseException:
+                self._threads.release()
+                raise
+        self._depth += 1
+
+    def release(self) -> None:
+        self._depth -= 1
+        try:
+            if self._depth == 0 and self._fd is not None and self._pid == os.getpid():
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+
 class UnitOfWorkFactory:
     def __init__(self, engines: Engines):
         self.engines = engines
         self._write = sessionmaker(engines.write, expire_on_commit=False)
         self._read = sessionmaker(engines.read, expire_on_commit=False)
-        # SQLite has one writer at a time. Threads of this process queue here, in order,
-        # instead of in SQLite's busy handler, which polls with sleeps of up to 100 ms and
-        # so turns contention into long latency tails. (Other processes still wait there.)
-        self._write_lock = threading.RLock() if engines.dialect == "sqlite" else None
+        self._write_lock = (WriterLock(make_url(engines.url).database)
+                            if engines.dialect == "sqlite" else None)
 
     def writing(self) -> UnitOfWork:
         return UnitOfWork(self._write, self.engines.dialect, self._write_lock)
