@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -18,6 +19,8 @@ __all__ = [
     "PrincipalDep",
     "ScopeDep",
     "ServicesDep",
+    "ShipmentOfForwarder",
+    "ShipmentOfForwarderDep",
     "get_services",
     "not_found",
 ]
@@ -44,6 +47,36 @@ async def get_principal(request: Request, services: ServicesDep) -> Principal:
     return principal
 
 
+@dataclass(frozen=True)
+class ShipmentOfForwarder:
+    """A forwarder and the origin of the shipment in the path (None: not found or not
+    theirs; the route answers 404 after its own checks of the request)."""
+
+    principal: Principal
+    origin: str | None
+
+
+def _forwarder_and_origin(services: Services, authorization: str | None,
+                          shipment_id: str) -> ShipmentOfForwarder:
+    with services.uow.reading() as uow:  # one read for both: one connection, one round
+        principal = authenticate(uow, authorization)
+        if principal.kind is not PartyKind.FORWARDER:
+            return ShipmentOfForwarder(principal, None)
+        return ShipmentOfForwarder(principal, uow.shipments.origin(
+            shipment_id, Scope(forwarder_id=principal.party.id)))
+
+
+async def get_shipment_of_forwarder(request: Request, services: ServicesDep,
+                                    shipment_id: str) -> ShipmentOfForwarder:
+    """Authenticate, require a forwarder (403), and read the origin of the path's shipment
+    in the same read: what a document submission needs before its pipeline runs."""
+    found = await run_in_threadpool(_forwarder_and_origin, services,
+                                    request.headers.get("authorization"), shipment_id)
+    request.state.principal = found.principal
+    get_forwarder(found.principal)
+    return found
+
+
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
@@ -63,6 +96,7 @@ def get_forwarder(principal: PrincipalDep) -> Principal:
 
 
 ForwarderDep = Annotated[Principal, Depends(get_forwarder)]
+ShipmentOfForwarderDep = Annotated[ShipmentOfForwarder, Depends(get_shipment_of_forwarder)]
 
 
 def not_found(principal: Principal, shipment_id: str) -> Problem:

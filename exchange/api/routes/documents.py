@@ -11,7 +11,7 @@ from ...bootstrap import Services
 from ...parties import Principal
 from ...pipeline import DocumentInput, OutcomeStatus, SubmitDocument, submit_document
 from ...store import Scope, UnitOfWork
-from ..deps import ForwarderDep, PrincipalDep, ScopeDep, ServicesDep, not_found
+from ..deps import PrincipalDep, ScopeDep, ServicesDep, ShipmentOfForwarderDep, not_found
 from ..idempotency import Answer, check_key, commit_once, fingerprint, replay
 from ..problems import PROBLEM_JSON, Problem, problem_body
 from ..uploads import fingerprint_parts, read_document_request
@@ -30,14 +30,13 @@ SUBMIT_BODY = {"requestBody": {"required": True, "content": {
 
 
 def _submit(services: Services, principal: Principal, key: str | None, fp: str,
-            shipment_id: str, doc: DocumentInput) -> Answer:
-    origin = _origin(services, principal, shipment_id)
+            shipment_id: str, origin: str, doc: DocumentInput) -> Answer:
+    """The pipeline, then the store step in one transaction (one worker-thread call)."""
     inspected = inspect_all(services, [doc], origin)[0]
     path = f"/v1/shipments/{shipment_id}/documents"
 
     def work(uow: UnitOfWork) -> Answer:
-        shipment = uow.shipments.get(shipment_id, Scope(forwarder_id=principal.party.id),
-                                     legs=False)
+        shipment = uow.shipments.get(shipment_id, Scope(forwarder_id=principal.party.id))
         if shipment is None:
             raise not_found(principal, shipment_id)
         outcome = submit_document(
@@ -60,29 +59,25 @@ def _submit(services: Services, principal: Principal, key: str | None, fp: str,
     return commit_once(services, principal, key, fp, work)
 
 
-def _origin(services: Services, principal: Principal, shipment_id: str) -> str:
-    with services.uow.reading() as uow:
-        origin = uow.shipments.origin(shipment_id, Scope(forwarder_id=principal.party.id))
-        if origin is None:
-            raise not_found(principal, shipment_id)
-        return origin
-
-
 @router.post("", status_code=201, openapi_extra=SUBMIT_BODY,
              summary="Submit a document (raw XML or multipart); amend with ?supersedes=ID")
 async def submit(shipment_id: str, request: Request, services: ServicesDep,
-                 principal: ForwarderDep, idempotency_key: IdempotencyKey = None,
+                 caller: ShipmentOfForwarderDep, idempotency_key: IdempotencyKey = None,
                  filename: Annotated[str | None, Query(max_length=255)] = None,
                  supersedes: Annotated[str | None, Query(max_length=36)] = None) -> Response:
+    principal = caller.principal
     key = check_key(idempotency_key)
     doc = await read_document_request(request, services.settings.limits, filename, supersedes)
+    if caller.origin is None:  # read with the API key, answered after the request's checks
+        raise not_found(principal, shipment_id)
     fp = fingerprint(f"POST /v1/shipments/{shipment_id}/documents",
                      fingerprint_parts(None, [doc]))
     if key is not None:
         prior = await run_in_threadpool(replay, services, principal, key, fp)
         if prior is not None:
             return prior.response()
-    answer = await run_in_threadpool(_submit, services, principal, key, fp, shipment_id, doc)
+    answer = await run_in_threadpool(_submit, services, principal, key, fp, shipment_id,
+                                     caller.origin, doc)
     return answer.response()
 
 
