@@ -141,6 +141,22 @@ def _added(balance: Balance, entry: Entry) -> Balance:
         balance.assessments + (kind is EntryKind.ASSESSMENT))
 
 
+def _balance_of(country: str, sums: tuple[str, int, int, int, int, int, int],
+                zeros: dict[str, Money]) -> Balance:
+    """The Balance of a leg from its stored row (see ``lock_leg_sums``); *zeros* shares
+    one zero per currency (most legs have nothing adjusted or refunded)."""
+    code, assessed, adjusted, paid, refunded, assessments, _ = sums
+    zero = zeros.get(code)
+    if zero is None:
+        zero = zeros[code] = Money.from_minor(0, code)
+
+    def money(units: int) -> Money:
+        return Money.from_minor(units, code) if units else zero
+
+    return Balance(country, code, money(assessed), money(adjusted), money(paid),
+                   money(refunded), assessments)
+
+
 def _leg_values(shipment_id: str, b: Balance, entries: int) -> dict[str, Any]:
     return {"shipment_id": shipment_id, "country": b.country, "currency": b.currency,
             "assessed_minor": b.assessed.to_minor(), "adjusted_minor": b.adjusted.to_minor(),
@@ -207,15 +223,16 @@ def post_entries(uow: UnitOfWork, entries: Iterable[Entry], *,
     else:
         for shipment_id in streams:
             uow.events.lock(shipment_id)
-    legs = uow.ledger.lock_legs((e.shipment_id, e.country) for e in entries)
-    balances = {key: row.balance() for key, row in legs.items()}
-    counts = {key: row.entries for key, row in legs.items()}
-    by_id: dict[str, Entry | LedgerEntryRow] = {
-        r.entry_id: r for r in uow.ledger.by_entry_ids(e.entry_id for e in entries)}
-    keys = [k for k in (idempotency_key(e) for e in entries) if k is not None]
+    legs = uow.ledger.lock_leg_sums((e.shipment_id, e.country) for e in entries)
+    zeros: dict[str, Money] = {}
+    balances = {key: _balance_of(key[1], sums, zeros) for key, sums in legs.items()}
+    counts = {key: sums[-1] for key, sums in legs.items()}
+    keys = [(e.entry_id, (str(k[0]), k[1]) if k else None)
+            for e, k in ((e, idempotency_key(e)) for e in entries)]
+    recorded = uow.ledger.earlier_entries(keys)
+    by_id: dict[str, Entry | LedgerEntryRow] = {r.entry_id: r for r in recorded}
     by_ref: dict[tuple[str, str], Entry | LedgerEntryRow] = {
-        (r.kind, r.reference): r for r in uow.ledger.by_references(
-            (str(kind), ref) for kind, ref in keys)}
+        (r.kind, r.reference): r for r in recorded if r.reference is not None}
     known: dict[str, Mapping[str, str] | None] = {}
     results: list[Posting | LedgerError] = []
     new: list[tuple[Entry, Balance]] = []
@@ -570,9 +587,8 @@ def _import(uow_factory: UnitOfWorkFactory, data: bytes, *, members: Any,
 
     def work() -> CamtImport:
         with uow_factory.writing() as uow:
-            index = AssessmentIndex(
-                AssessmentTarget(r.rf_reference, r.shipment_id, r.country, r.currency,
-                                 r.entry_id) for r in uow.ledger.by_rf_references(refs))
+            index = AssessmentIndex(AssessmentTarget(*target) for target in
+                                    uow.ledger.targets_by_rf_references(refs))
             reconciliation = reconcile(notification, index, recorded_at=now)
             shipments = {p.shipment_id for p in reconciliation.payments}
             currencies = _route_currencies(uow, shipments, members)
@@ -602,13 +618,18 @@ def _route_currencies(uow: UnitOfWork, shipment_ids: set[str], members: Any
                       ) -> dict[str, dict[str, str]]:
     from sqlalchemy import select
 
+    accepted: dict[str, str | None] = {}  # country -> its members' currency (None: none)
     out: dict[str, dict[str, str]] = {}
     ids = sorted(shipment_ids)
     for i in range(0, len(ids), 500):
         for sid, country in uow.session.execute(select(LegRow.shipment_id, LegRow.country)
-                                                .where(LegRow.shipment_id.in_(ids[i:i + 500]))):
-            if country in members:
-                out.setdefault(sid, {})[country] = members[country].currency
+                                                .where(LegRow.shipment_id.in_(ids[i:i + 500]))
+                                                ):
+            if country not in accepted:
+                accepted[country] = members[country].currency if country in members else None
+            code = accepted[country]
+            if code is not None:
+                out.setdefault(sid, {})[country] = code
     return out
 
 

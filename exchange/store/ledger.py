@@ -29,11 +29,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    bindparam,
     func,
     insert,
     select,
-    update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -254,6 +252,25 @@ class LedgerRepository(_Repo):
                     found[(row.shipment_id, row.country)] = row
         return found
 
+    def lock_leg_sums(self, keys: Iterable[tuple[str, str]]
+                      ) -> dict[tuple[str, str], tuple[str, int, int, int, int, int, int]]:
+        """:meth:`lock_legs` as plain tuples (currency, assessed, adjusted, paid, refunded
+        minor units, assessments, entries): the same rows and locks, no ORM objects."""
+        keys = set(keys)
+        shipments = sorted({shipment for shipment, _ in keys})
+        table = LedgerLegRow.__table__
+        c = table.c
+        found: dict[tuple[str, str], tuple[str, int, int, int, int, int, int]] = {}
+        for chunk in _chunks(shipments):
+            stmt = select(c.shipment_id, c.country, c.currency, *(c[n] for n in _LEG_SUMS)
+                          ).where(c.shipment_id.in_(chunk)).order_by(c.shipment_id, c.country)
+            if self._postgres:
+                stmt = stmt.with_for_update()
+            for shipment_id, country, *sums in self.session.execute(stmt):
+                if (shipment_id, country) in keys:
+                    found[(shipment_id, country)] = tuple(sums)
+        return found
+
     def legs(self, shipment_id: str) -> Sequence[LedgerLegRow]:
         return self.session.scalars(select(LedgerLegRow).where(
             LedgerLegRow.shipment_id == shipment_id)).all()
@@ -263,14 +280,77 @@ class LedgerRepository(_Repo):
         table = LedgerLegRow.__table__
         if new_legs:
             self.session.execute(insert(table), list(new_legs))
-        if changed:
-            c = table.c
-            self.session.execute(
-                update(table).where(c.shipment_id == bindparam("k_shipment"),
-                                    c.country == bindparam("k_country"))
-                .values({name: bindparam(name) for name in _LEG_SUMS}),
-                [{"k_shipment": v["shipment_id"], "k_country": v["country"],
-                  **{name: v[name] for name in _LEG_SUMS}} for v in changed])
+        columns = ("shipment_id", "country", *_LEG_SUMS)
+        self._update_many("ledger_legs", ("shipment_id", "country"), _LEG_SUMS,
+                          ("bigint",) * 4 + ("integer",) * 2,
+                          [tuple(v[name] for name in columns) for v in changed])
+
+    # bulk paths: the driver under the session's transaction ------------------------------
+    def _driver_connection(self):
+        self.session.flush()  # rows added through the ORM go first (foreign keys, order)
+        return self.session.connection().connection.driver_connection
+
+    def _driver_execute(self, sql: str, params: Sequence) -> None:
+        with self._driver_connection().cursor() as cursor:
+            cursor.execute(sql, params)
+
+    def _insert_many(self, table, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
+        """Insert *rows* (tuples in the order of *columns*) into *table* in one go:
+        ``COPY ... FROM STDIN`` on PostgreSQL; on SQLite one executemany of the driver
+        with the values converted once by the columns' own SQLAlchemy types (the same
+        stored text as a Core insert, without its per-row parameter processing)."""
+        if self._postgres:
+            with self._driver_connection().cursor() as cursor, cursor.copy(
+                    f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        connection = self.session.connection()
+        dialect = connection.dialect
+        processors = [(n, p) for n, p in enumerate(
+            table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in columns) if p]
+        if processors:
+            converted = {}  # many rows share a value (the import's one recorded_at)
+
+            def convert(row: Sequence) -> tuple:
+                row = list(row)
+                for n, processor in processors:
+                    value = row[n]
+                    key = (n, value)
+                    if key not in converted:
+                        converted[key] = processor(value)
+                    row[n] = converted[key]
+                return tuple(row)
+
+            rows = [convert(row) for row in rows]
+        self.session.flush()
+        connection.exec_driver_sql(
+            f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})", list(rows))
+
+    def _update_many(self, table: str, keys: Sequence[str], columns: Sequence[str],
+                     types: Sequence[str], rows: Sequence[Sequence]) -> None:
+        """Set *columns* of the rows of *table* found by their text *keys*; each row of
+        *rows* is the keys' values then the columns' (*types*: their PostgreSQL types).
+        PostgreSQL: one UPDATE ... FROM unnest(arrays); SQLite: one driver executemany."""
+        if not rows:
+            return
+        if self._postgres:
+            names = (*keys, *columns)
+            arrays = ", ".join(f"%s::{t}[]" for t in (*("text",) * len(keys), *types))
+            self._driver_execute(
+                f"UPDATE {table} AS t SET {', '.join(f'{c} = v.{c}' for c in columns)} "
+                f"FROM unnest({arrays}) AS v({', '.join(names)}) "
+                f"WHERE {' AND '.join(f't.{k} = v.{k}' for k in keys)}",
+                [list(values) for values in zip(*rows)])
+            return
+        self.session.flush()
+        n = len(keys)
+        self.session.connection().exec_driver_sql(
+            f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} "
+            f"WHERE {' AND '.join(f'{k} = ?' for k in keys)}",
+            [(*row[n:], *row[:n]) for row in rows])
 
     def sums_from_entries(self, shipment_id: str) -> dict[tuple[str, str], dict[str, int]]:
         """Per (country, currency) the sums per kind recomputed from the entries."""
@@ -291,8 +371,35 @@ class LedgerRepository(_Repo):
 
     # entries ------------------------------------------------------------------------------
     def insert_entries(self, values: Sequence[dict]) -> None:
-        if values:
-            self.session.execute(insert(LedgerEntryRow.__table__), list(values))
+        if not values:
+            return
+        if len(values) > 1:
+            columns = list(values[0])
+            self._insert_many(LedgerEntryRow.__table__, columns,
+                              [tuple(v[c] for c in columns) for v in values])
+            return
+        self.session.execute(insert(LedgerEntryRow.__table__), list(values))
+
+    def earlier_entries(self, keys: Sequence[tuple[str, tuple[str, str] | None]]
+                        ) -> list[LedgerEntryRow]:
+        """The recorded entries sharing an entry id or a (kind, reference) with *keys*
+        ((entry id, (kind, reference) or None) per new entry): one query per chunk, each
+        condition on an index's leading column(s)."""
+        from sqlalchemy import and_, or_
+
+        c = LedgerEntryRow.__table__.c
+        out: dict[int, LedgerEntryRow] = {}
+        for chunk in _chunks(sorted(keys, key=lambda k: k[0])):
+            by_kind: dict[str, set[str]] = {}
+            for _, key in chunk:
+                if key is not None:
+                    by_kind.setdefault(key[0], set()).add(key[1])
+            where = [c.entry_id.in_(sorted({entry_id for entry_id, _ in chunk}))]
+            where += [and_(c.kind == kind, c.reference.in_(sorted(refs)))
+                      for kind, refs in sorted(by_kind.items())]
+            for row in self.session.scalars(select(LedgerEntryRow).where(or_(*where))):
+                out[row.id] = row
+        return list(out.values())
 
     def by_entry_ids(self, ids: Iterable[str]) -> list[LedgerEntryRow]:
         ids = sorted(set(ids))
@@ -321,6 +428,18 @@ class LedgerRepository(_Repo):
                 LedgerEntryRow.rf_reference.in_(chunk))).all()
         return out
 
+    def targets_by_rf_references(self, refs: Iterable[str]
+                                 ) -> list[tuple[str, str, str, str, str]]:
+        """(rf_reference, shipment_id, country, currency, entry_id) of the assessments
+        with these RF references (plain tuples: what matching a bank file needs)."""
+        c = LedgerEntryRow.__table__.c
+        out: list[tuple[str, str, str, str, str]] = []
+        for chunk in _chunks(sorted(set(refs))):
+            out += self.session.execute(select(
+                c.rf_reference, c.shipment_id, c.country, c.currency, c.entry_id
+            ).where(c.rf_reference.in_(chunk))).all()
+        return out
+
     def entries(self, shipment_id: str, *, limit: int, before: int | None = None
                 ) -> Sequence[LedgerEntryRow]:
         """Newest first, keyset-paginated on the row id."""
@@ -342,22 +461,33 @@ class LedgerRepository(_Repo):
         statements, for :meth:`append_events`; returns stream -> [seq, hash].
 
         The same chain as :meth:`~exchange.store.repositories.EventLog.append` (the same
-        :func:`~exchange.audit.event_hash`), written with one INSERT and one UPDATE per
-        chunk of streams instead of several statements per event. Only for transactions
-        that append to these streams through here alone."""
+        :func:`~exchange.audit.event_hash`), written with a few statements per chunk of
+        streams instead of several per event. Only for transactions that append to these
+        streams through here alone."""
         streams = sorted(set(streams))
         heads: dict[str, list] = {}
         table = EventHeadRow.__table__
         ins = (pg_insert if self._postgres else sqlite_insert)(table)
-        for chunk in _chunks(streams):
-            self.session.execute(ins.on_conflict_do_nothing(index_elements=["stream"]),
-                                 [{"stream": s, "seq": 0, "hash": GENESIS} for s in chunk])
+
+        def read(chunk: Sequence[str], *, lock: bool) -> dict[str, list]:
             stmt = select(table.c.stream, table.c.seq, table.c.hash).where(
                 table.c.stream.in_(chunk)).order_by(table.c.stream)
-            if self._postgres:
+            if lock:
                 stmt = stmt.with_for_update()
-            for stream, seq, digest in self.session.execute(stmt):
-                heads[stream] = [seq, digest]
+            return {stream: [seq, digest] for stream, seq, digest in self.session.execute(stmt)}
+
+        for chunk in _chunks(streams):
+            found = read(chunk, lock=False)  # most heads exist: insert only the others
+            missing = [s for s in chunk if s not in found]
+            if missing:
+                self.session.execute(ins.on_conflict_do_nothing(index_elements=["stream"]),
+                                     [{"stream": s, "seq": 0, "hash": GENESIS}
+                                      for s in missing])
+            if self._postgres or missing:
+                # PostgreSQL: locked (in sorted order) and read again under the lock;
+                # SQLite: this transaction is the only writer since BEGIN IMMEDIATE
+                found = read(chunk, lock=self._postgres)
+            heads.update(found)
         return heads
 
     def append_events(self, heads: dict[str, list],
@@ -372,19 +502,16 @@ class LedgerRepository(_Repo):
             seq = head[0] + 1
             digest = event_hash(head[1], stream=stream, seq=seq, kind=kind, actor=actor,
                                 occurred_at=occurred_at, data_json=data_json)
-            rows.append({"stream": stream, "seq": seq, "kind": kind, "actor_id": actor,
-                         "occurred_at": occurred_at, "data_json": data_json,
-                         "prev_hash": head[1], "hash": digest})
+            rows.append((stream, seq, kind, actor, occurred_at, data_json, head[1], digest))
             head[0], head[1] = seq, digest
         if not rows:
             return
-        self.session.execute(insert(EventRow.__table__), rows)
-        table = EventHeadRow.__table__
+        columns = ("stream", "seq", "kind", "actor_id", "occurred_at", "data_json",
+                   "prev_hash", "hash")
+        self._insert_many(EventRow.__table__, columns, rows)
         touched = sorted({stream for stream, *_ in events})
-        self.session.execute(
-            update(table).where(table.c.stream == bindparam("k_stream"))
-            .values(seq=bindparam("k_seq"), hash=bindparam("k_hash")),
-            [{"k_stream": s, "k_seq": heads[s][0], "k_hash": heads[s][1]} for s in touched])
+        self._update_many("event_heads", ("stream",), ("seq", "hash"), ("integer", "text"),
+                          [(s, heads[s][0], heads[s][1]) for s in touched])
 
     # guarantees ---------------------------------------------------------------------------
     def guarantees(self, shipment_id: str, country: str | None = None) -> Sequence[GuaranteeRow]:
