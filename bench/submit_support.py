@@ -17,19 +17,53 @@ from tests.fixtures.packs import UBL_SOURCE
 from tests.fixtures.postgres import PostgresServer
 from tests.fixtures.server import make_hub_identity, start_server
 
-__all__ = ["bench_home", "database", "percentile", "server_env", "start_server", "summary"]
+__all__ = ["bench_home", "database", "database_server", "percentile", "server_env", "start_server",
+           "summary", "tree_cpu_seconds"]
 
 
 @contextlib.contextmanager
 def database(engine: str, folder: Path) -> Iterator[str]:
+    with database_server(engine, folder) as (url, _pid):
+        yield url
+
+
+@contextlib.contextmanager
+def database_server(engine: str, folder: Path) -> Iterator[tuple[str, int | None]]:
+    """(URL, pid of the database server process or None for SQLite)."""
     if engine == "sqlite":
-        yield f"sqlite:///{folder / 'bench.db'}"
+        yield f"sqlite:///{folder / 'bench.db'}", None
         return
     server = PostgresServer().start()
     try:
-        yield server.create_database("bench")
+        pid = int((server.data / "postmaster.pid").read_text().split()[0])
+        yield server.create_database("bench"), pid
     finally:
         server.stop()
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time (user + system) used so far by the live processes of *root*'s tree, plus the
+    children they have reaped (Linux /proc; 0.0 elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    parent: dict[int, int] = {}
+    used: dict[int, int] = {}
+    for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        pid = int(entry.name)
+        parent[pid] = int(fields[1])
+        used[pid] = sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += used.get(pid, 0)
+        todo.extend(p for p, pp in parent.items() if pp == pid)
+    return total / tick
 
 
 @contextlib.contextmanager
