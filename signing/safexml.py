@@ -84,6 +84,11 @@ DEFAULT_LIMITS = XmlLimits()
 
 _DECL_RE = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z][A-Za-z0-9._-]*)[\"']")
 _DOCTYPE = b"<!DOCTYPE"  # case-sensitive in XML: '<!doctype' is not well-formed anyway
+# Codecs (Python's names) in which every ASCII character is its own single byte and no
+# byte of a multi-byte character is an ASCII byte.
+_ASCII_SUPERSETS = frozenset(
+    ["utf-8", "ascii"] + [f"iso8859-{n}" for n in range(1, 17)]
+    + [f"cp125{n}" for n in range(9)])
 
 
 def _make_parser() -> etree.XMLParser:
@@ -141,7 +146,8 @@ def _declared_encoding(data: bytes, family: str, bom: int) -> str | None:
     return m.group(1).decode("ascii") if m else None
 
 
-def _check_encoding(data: bytes) -> None:
+def _check_encoding(data: bytes) -> str:
+    """Refuse bytes that do not match their declared encoding; return the codec's name."""
     family, bom = _encoding_family(data)
     if family == "utf-32":
         raise UnsafeXmlError("UTF-32 documents are not accepted; use UTF-8 or UTF-16",
@@ -169,6 +175,8 @@ def _check_encoding(data: bytes) -> None:
             f"the document starts with a UTF-8 byte-order mark but declares {declared!r}",
             code="xml.encoding-mismatch", line=1)
     codec = family if (is_16 and name == "utf-16") else name
+    if codec in _ASCII_SUPERSETS and data.isascii():
+        return codec  # ASCII bytes decode under every one of these codecs
     try:
         (data[bom:] if codec.startswith("utf-16") else data[bom:]).decode(codec)
     except UnicodeDecodeError as exc:
@@ -177,6 +185,7 @@ def _check_encoding(data: bytes) -> None:
             f"the bytes are not valid {declared or name} (as the document declares): "
             f"{exc.reason} at byte offset {exc.start + bom}",
             code="xml.encoding-mismatch", line=line) from None
+    return codec
 
 
 def parse_xml(data: bytes, *, limits: XmlLimits = DEFAULT_LIMITS) -> etree._ElementTree:
@@ -191,9 +200,9 @@ def parse_xml(data: bytes, *, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Elem
         raise UnsafeXmlError(
             f"document is {len(data):,} bytes, over the limit of {limits.max_bytes:,} bytes",
             code="xml.too-large")
-    if not data.strip():
+    if not data or data.isspace():  # what `not data.strip()` says, without a copy
         raise MalformedXmlError("the document is empty", line=1, column=1)
-    _check_encoding(data)
+    codec = _check_encoding(data)
     # A DOCTYPE can only stand before the root element; refuse it before the parser
     # reads any declaration. (A UTF-16 DOCTYPE is caught by the docinfo check below.)
     at = data.find(_DOCTYPE, 0, 64 * 1024)
@@ -206,14 +215,32 @@ def parse_xml(data: bytes, *, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Elem
     except etree.XMLSyntaxError as exc:
         raise _syntax_error(exc) from None
     tree = root.getroottree()
-    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+    docinfo = tree.docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
         raise UnsafeXmlError(
             "a DOCTYPE declaration is not allowed (DTDs and entities are refused)",
             code="xml.doctype-forbidden", line=1)
-    for el in root.iter(f"{{{XINCLUDE_NS}}}*"):
-        raise UnsafeXmlError("XInclude is not allowed in documents",
-                             code="xml.xinclude-forbidden", line=el.sourceline)
+    if _may_declare_xinclude(data, codec):
+        for el in root.iter(_XINCLUDE_ANY):
+            raise UnsafeXmlError("XInclude is not allowed in documents",
+                                 code="xml.xinclude-forbidden", line=el.sourceline)
     return tree
+
+
+_XINCLUDE_ANY = f"{{{XINCLUDE_NS}}}*"
+_XINCLUDE_WORD = b"XInclude"
+
+
+def _may_declare_xinclude(data: bytes, codec: str) -> bool:
+    """False only when no element of *data* can be in the XInclude namespace.
+
+    An element is in that namespace only if the document declares its URI in an
+    ``xmlns`` attribute (there is no DTD to default one). In the codecs of
+    ``_ASCII_SUPERSETS`` the URI's letters are then in the bytes as such, or written as
+    character references (``&#...;``; the predefined entities stand for no letter). So a
+    document with neither ``XInclude`` nor ``#`` in its bytes has no XInclude element,
+    and the walk over its tree can be skipped; any other document is walked."""
+    return codec not in _ASCII_SUPERSETS or b"#" in data or _XINCLUDE_WORD in data
 
 
 def _strip_prolog(prefix: bytes) -> bytes:

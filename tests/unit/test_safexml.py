@@ -134,3 +134,24 @@ def test_errors_are_value_errors_and_refuse_text():
         parse_xml(b"<a")
     with pytest.raises(TypeError):
         parse_xml("<a/>")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("data", [
+    # The namespace URI spelt with character references: no 'XInclude' in the bytes.
+    b'<r xmlns:xi="http://www.w3.org/2001/X&#73;nclude"><xi:include href="x"/></r>',
+    b'<r xmlns:xi="http://www.w3.org/2001/&#x58;&#x49;nclude"><xi:include href="x"/></r>',
+    b'<r><i xmlns="http://www.w3.org/2001/XInclude"/></r>',
+    '<?xml version="1.0" encoding="ISO-8859-1"?><r xmlns:xi="http://www.w3.org/2001/'
+    'XInclude">é<xi:include href="x"/></r>'.encode("latin-1"),
+    '<?xml version="1.0" encoding="UTF-16"?><r xmlns:xi="http://www.w3.org/2001/'
+    'X&#73;nclude"><xi:include href="x"/></r>'.encode("utf-16"),
+], ids=["char-ref", "hex-char-refs", "default-namespace", "latin-1", "utf-16"])
+def test_xinclude_is_refused_however_its_namespace_is_written(data):
+    with pytest.raises(UnsafeXmlError) as err:
+        parse_xml(data)
+    assert err.value.code == "xml.xinclude-forbidden"
+
+
+def test_the_xinclude_word_alone_is_no_xinclude():
+    tree = parse_xml(b'<r xmlns:a="urn:XInclude#"><a:include/><!-- &#73; --></r>')
+    assert tree.getroot()[0].tag == "{urn:XInclude#}include"
