@@ -43,8 +43,8 @@ def validate(
     I/O errors (nothing missing is silently skipped).
     """
     from ..schemapacks import SchemaStore
-    from ..validation.batch import collect_inputs, validate_inputs
-    from ..validation.formats import render_json, render_junit, render_text
+    from ..validation.batch import collect_inputs, validate_inputs, validate_inputs_json
+    from ..validation.formats import render_json, render_json_texts, render_junit, render_text
 
     inputs, problems = collect_inputs(paths, stdin=lambda: sys.stdin.buffer.read())
     for problem in problems:
@@ -56,10 +56,19 @@ def validate(
     if verifier is not None and jobs > 1:
         jobs = 1  # signature checks need the trees; keep them in one process
 
-    results = _run(inputs, store, jobs, verifier, validate_inputs)
-    renderer = {Format.text: render_text, Format.json: render_json,
-                Format.junit: render_junit}[fmt]
-    text = renderer(results)
+    if verifier is not None:
+        results = [verifier(item, store) for item in inputs]
+        text = {Format.text: render_text, Format.json: render_json,
+                Format.junit: render_junit}[fmt](results)
+    elif fmt is Format.json:
+        # Each document's JSON is made where it was validated (in the worker with
+        # --jobs); what the summary and the exit code need comes along as a brief.
+        pairs = _run(inputs, store, jobs, validate_inputs_json)
+        results = [brief for brief, _ in pairs]
+        text = render_json_texts(results, [t for _, t in pairs])
+    else:
+        results = _run(inputs, store, jobs, validate_inputs)
+        text = (render_text if fmt is Format.text else render_junit)(results)
     if output:
         try:
             with open(output, "w", encoding="utf-8") as fh:
@@ -78,9 +87,7 @@ def validate(
     raise typer.Exit(EXIT_INVALID if invalid else EXIT_OK)
 
 
-def _run(inputs, store, jobs, verifier, validate_inputs) -> list[dict]:
-    if verifier is not None:
-        return [verifier(item, store) for item in inputs]
+def _run(inputs, store, jobs, validate_inputs) -> list:
     if sys.stderr.isatty() and len(inputs) >= PROGRESS_THRESHOLD:
         from rich.progress import Progress
 

@@ -1,12 +1,17 @@
 """Validate many inputs: collect files, folders and standard input, fan out to processes.
 
-Reports travel between processes as dicts (``ValidationReport.to_dict()``): trees
-stay in the worker that parsed them.
+Reports travel between processes as dicts (``ValidationReport.to_dict()``), or, for the
+JSON report, as the JSON text of each dict, encoded in the worker that validated it:
+trees stay in the worker that parsed them.
+
+Workers get the whole input list once, when they start (for free where processes are
+forked), and then only ranges of it; each range comes back as one list.
 """
 from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -17,7 +22,7 @@ from typing import Any
 from ..errors import InputError
 from ..schemapacks import SchemaStore
 
-__all__ = ["Input", "collect_inputs", "validate_inputs"]
+__all__ = ["Input", "collect_inputs", "validate_inputs", "validate_inputs_json"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,7 @@ def collect_inputs(args: Iterable[str], *, stdin: Callable[[], bytes]) -> tuple[
                     f"{arg}: folder cannot be read (permission denied); check its permissions"))
                 continue
             try:
-                found = sorted(p for p in path.rglob("*.xml") if p.is_file())
+                found = _xml_files(str(path))
             except OSError as exc:
                 problems.append(InputError(f"{arg}: folder cannot be read ({exc.strerror})"))
                 continue
@@ -57,7 +62,7 @@ def collect_inputs(args: Iterable[str], *, stdin: Callable[[], bytes]) -> tuple[
                 problems.append(InputError(
                     f"{arg}: no *.xml files in this folder or below; give files or another "
                     "folder"))
-            inputs.extend(Input(str(p), path=p) for p in found)
+            inputs.extend(Input(name, path=Path(name)) for name in found)
         elif path.exists():
             inputs.append(Input(arg, path=path))
         else:
@@ -65,23 +70,63 @@ def collect_inputs(args: Iterable[str], *, stdin: Callable[[], bytes]) -> tuple[
     return inputs, problems
 
 
-# ------------------------------------------------------------------ workers
+def _xml_files(folder: str) -> list[str]:
+    """The files named ``*.xml`` in *folder* and below, as ``Path(folder).rglob("*.xml")``
+    filtered by ``is_file()`` and sorted as paths would give them (same names, same
+    order; symbolic links to folders are not followed, subfolders that cannot be read
+    are passed over), without a Path object and a stat call per file."""
+    found: list[tuple[list[str], str]] = []  # (parts below *folder*, path)
 
-_VALIDATOR = None
+    def walk(directory: str, rel: list[str]) -> None:
+        try:
+            with os.scandir(directory) as it:
+                entries = list(it)
+        except PermissionError:
+            return
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            name = entry.name
+            if is_dir:
+                walk(entry.path, rel + [name])
+            if name.endswith(".xml"):
+                try:
+                    is_file = entry.is_file()
+                except OSError:
+                    is_file = False
+                if is_file:
+                    found.append((rel + [name], entry.path))
+
+    walk(folder, [])
+    # Path ordering compares the parts, not the strings ('a/b' sorts before 'a-b/c').
+    found.sort(key=lambda item: item[0])
+    # *folder* is str(Path(arg)): no trailing slash but in "/", and Path(".") / "a.xml"
+    # is "a.xml".
+    if folder == ".":
+        prefix = ""
+    elif folder.endswith("/"):
+        prefix = folder
+    else:
+        prefix = folder + "/"
+    return [prefix + "/".join(parts) for parts, _ in found]
 
 
-def _init_worker(store_root: str) -> None:
-    global _VALIDATOR
-    from .engine import Validator
+# ------------------------------------------------------------------ one input
 
-    _VALIDATOR = Validator(SchemaStore(Path(store_root)))
+def _read(item: Input) -> bytes:
+    if item.data is not None:
+        return item.data
+    with open(item.path, "rb", buffering=0) as fh:  # type: ignore[arg-type]
+        return fh.read()
 
 
 def _run_one(item: Input, validator: Any) -> dict[str, Any]:
     from ..errors import PackNotInstalledError
 
     try:
-        data = item.data if item.data is not None else item.path.read_bytes()  # type: ignore[union-attr]
+        data = _read(item)
     except OSError as exc:
         return {"source": item.name, "io_error": f"{item.name}: cannot be read ({exc.strerror})"}
     try:
@@ -90,13 +135,19 @@ def _run_one(item: Input, validator: Any) -> dict[str, Any]:
         return {"source": item.name, "setup_error": exc.message}
 
 
-def _run_chunk(items: list[Input]) -> list[dict[str, Any]]:
-    with _no_cyclic_gc():
-        return [_run_one(item, _VALIDATOR) for item in items]
+_BRIEF_KEYS = ("source", "decision", "errors", "warnings", "io_error", "setup_error")
+_encode = json.JSONEncoder(ensure_ascii=False).encode  # what json.dumps(ensure_ascii=False) does
+
+
+def _run_one_json(item: Input, validator: Any) -> tuple[dict[str, Any], str]:
+    result = _run_one(item, validator)
+    return {k: result[k] for k in _BRIEF_KEYS if k in result}, _encode(result)
 
 
 @contextlib.contextmanager
 def _no_cyclic_gc() -> Iterator[None]:
+    # Validation makes no reference cycles (trees are freed by reference counting), but
+    # the cyclic collector would walk every accumulated result again and again.
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -106,26 +157,71 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def validate_inputs(inputs: list[Input], *, store: SchemaStore, jobs: int = 1,
-                    progress: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:
-    """Yield one result dict per input, in input order."""
+# ------------------------------------------------------------------ workers
+
+_VALIDATOR: Any = None
+_INPUTS: list[Input] = []
+
+
+def _init_worker(store_root: str, inputs: list[Input]) -> None:
+    global _VALIDATOR, _INPUTS
+    from .engine import Validator
+
+    _VALIDATOR = Validator(SchemaStore(Path(store_root)))
+    _INPUTS = inputs
+    gc.freeze()  # what was inherited or loaded so far is never garbage
+
+
+def _run_range(bounds: tuple[int, int], as_json: bool) -> list[Any]:
+    run = _run_one_json if as_json else _run_one
+    with _no_cyclic_gc():
+        return [run(item, _VALIDATOR) for item in _INPUTS[bounds[0]:bounds[1]]]
+
+
+def _run_range_dicts(bounds: tuple[int, int]) -> list[Any]:
+    return _run_range(bounds, False)
+
+
+def _run_range_json(bounds: tuple[int, int]) -> list[Any]:
+    return _run_range(bounds, True)
+
+
+def _results(inputs: list[Input], store: SchemaStore, jobs: int, as_json: bool,
+             progress: Callable[[int], None] | None) -> Iterator[Any]:
     if jobs <= 1 or len(inputs) < 2:
         from .engine import Validator
 
         validator = Validator(store)
-        # The loop makes no reference cycles (trees are freed by reference counting), but
-        # the cyclic collector would walk every accumulated report again and again.
+        run = _run_one_json if as_json else _run_one
         with _no_cyclic_gc():
             for item in inputs:
-                yield _run_one(item, validator)
+                yield run(item, validator)
                 if progress:
                     progress(1)
         return
-    chunk = max(1, min(64, len(inputs) // (jobs * 8) or 1))
-    chunks = [inputs[i:i + chunk] for i in range(0, len(inputs), chunk)]
+    # Ranges small enough that a worker slowed by other load does not leave the other
+    # waiting at the end, large enough that passing them around costs nothing.
+    size = max(1, min(256, len(inputs) // (jobs * 8) or 1))
+    ranges = [(i, min(i + size, len(inputs))) for i in range(0, len(inputs), size)]
+    task = _run_range_json if as_json else _run_range_dicts
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
-                             initargs=(str(store.root),)) as pool:
-        for results in pool.map(_run_chunk, chunks):
+                             initargs=(str(store.root), inputs)) as pool:
+        for results in pool.map(task, ranges):
             yield from results
             if progress:
                 progress(len(results))
+
+
+def validate_inputs(inputs: list[Input], *, store: SchemaStore, jobs: int = 1,
+                    progress: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:
+    """Yield one result dict per input, in input order."""
+    return _results(inputs, store, jobs, False, progress)
+
+
+def validate_inputs_json(inputs: list[Input], *, store: SchemaStore, jobs: int = 1,
+                         progress: Callable[[int], None] | None = None) -> Iterator[
+                             tuple[dict[str, Any], str]]:
+    """Yield, per input and in input order, the brief of its result (``source``,
+    ``decision``, ``errors``, ``warnings``, or ``io_error`` / ``setup_error``: what a
+    summary and an exit code need) and the JSON text of the whole result dict."""
+    return _results(inputs, store, jobs, True, progress)

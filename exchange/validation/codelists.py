@@ -7,6 +7,8 @@ error; a unit code that Rec. 20 has deleted but UBL still lists in its
 """
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,8 +66,13 @@ def load_code_lists(pack_dir: Path, lists: dict[str, str]) -> CodeLists:
     currency = get("currency")
     return CodeLists(currency=currency, country=get("country"), unit=unit,
                      unit_deleted=get("unit_deleted") - unit, currency_elements=currency_elements,
-                     currency_bytes=frozenset(c.encode() for c in currency),
-                     unit_bytes=frozenset(u.encode() for u in unit))
+                     currency_bytes=_as_bytes(currency), unit_bytes=_as_bytes(unit))
+
+
+def _as_bytes(codes: frozenset[str]) -> frozenset[bytes]:
+    # The empty value stands for "an occurrence without a plain value" in
+    # _attributes_known, so it must never count as known.
+    return frozenset(c.encode() for c in codes if c)
 
 
 def _attributes_known(data: bytes, name: bytes, known: frozenset[bytes]) -> bool:
@@ -74,19 +81,18 @@ def _attributes_known(data: bytes, name: bytes, known: frozenset[bytes]) -> bool
     Sound as a shortcut: every real attribute of that name contains the name, so if all
     occurrences (real ones, and any in comments or text) have a known plain value, so do
     the real ones. Anything else (another quoting, spaces, a reference, an unknown value)
-    answers False, which only means "check on the tree"."""
+    answers False, which only means "check on the tree".
+
+    One regular-expression scan finds every occurrence: one not followed by ``="..."``
+    yields an empty value, which no code list holds."""
     if not known:
         return True
-    step = len(name) + 2
-    at = data.find(name)
-    while at >= 0:
-        if data[at + len(name):at + step] != b'="':
-            return False
-        end = data.find(b'"', at + step)
-        if end < 0 or data[at + step:end] not in known:
-            return False
-        at = data.find(name, end)
-    return True
+    return known.issuperset(_occurrences(name).findall(data))
+
+
+@functools.cache
+def _occurrences(name: bytes) -> re.Pattern[bytes]:
+    return re.compile(re.escape(name) + rb'(?:="([^"]*)")?')
 
 
 def check_code_lists(tree: etree._ElementTree, lists: CodeLists,

@@ -25,6 +25,10 @@ from .report import Finding, LayerResult, LayerStatus, Severity, ValidationRepor
 __all__ = ["Validator"]
 
 WELL_FORMED, SCHEMA, CODE_LISTS = "well-formedness", "schema", "code-lists"
+# Layer results without findings are immutable values: one of each serves every report.
+_WELL_FORMED_VALID = LayerResult(WELL_FORMED, LayerStatus.VALID)
+_SCHEMA_SKIPPED = LayerResult(SCHEMA, LayerStatus.SKIPPED)
+_CODE_LISTS_SKIPPED = LayerResult(CODE_LISTS, LayerStatus.SKIPPED)
 
 
 @dataclass
@@ -47,6 +51,7 @@ class Validator:
         }
         self._schemas: dict[str, _Compiled] = {}
         self._code_lists: dict[str, CodeLists] = {}
+        self._installed: set[str] = set()  # packs seen installed; a pack stays installed
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ lookup
@@ -96,8 +101,7 @@ class Validator:
             return ValidationReport(
                 source=source, sha256=digest, size=size,
                 layers=(LayerResult(WELL_FORMED, LayerStatus.INVALID, (finding,)),
-                        LayerResult(SCHEMA, LayerStatus.SKIPPED),
-                        LayerResult(CODE_LISTS, LayerStatus.SKIPPED)))
+                        _SCHEMA_SKIPPED, _CODE_LISTS_SKIPPED))
         encoding = (tree.docinfo.encoding or "").upper()
         ascii_compatible = encoding in ("UTF-8", "US-ASCII") or encoding.startswith(
             ("ISO-8859-", "WINDOWS-125"))
@@ -113,7 +117,7 @@ class Validator:
         root = tree.getroot()
         qname = etree.QName(root)
         found = self._by_ns.get(qname.namespace or "")
-        well_formed = LayerResult(WELL_FORMED, LayerStatus.VALID)
+        well_formed = _WELL_FORMED_VALID
         if found is None:
             known = ", ".join(sorted({s.name for s in self.store.catalog.values()}))
             finding = Finding(
@@ -125,9 +129,9 @@ class Validator:
             return ValidationReport(
                 source=source, sha256=sha256, size=size, tree=tree,
                 layers=(well_formed, LayerResult(SCHEMA, LayerStatus.INVALID, (finding,)),
-                        LayerResult(CODE_LISTS, LayerStatus.SKIPPED)))
+                        _CODE_LISTS_SKIPPED))
         spec, doc = found
-        if not self.store.is_installed(spec.name):
+        if spec.name not in self._installed and not self._check_installed(spec.name):
             raise PackNotInstalledError(
                 f"{qname.localname} is a {spec.standard} {spec.version} document, but the "
                 f"schema pack {spec.name!r} is not installed; run: exchange schemas install "
@@ -141,14 +145,20 @@ class Validator:
                 f"belongs to {doc.root!r}", line=root.sourceline, path="/" + qname.localname)
             return ValidationReport(
                 layers=(well_formed, LayerResult(SCHEMA, LayerStatus.INVALID, (finding,)),
-                        LayerResult(CODE_LISTS, LayerStatus.SKIPPED)), **common)
+                        _CODE_LISTS_SKIPPED), **common)
         schema_findings = self._schema_findings(tree, self._compiled(spec, doc))
         schema_layer = LayerResult.of(SCHEMA, schema_findings)
         if schema_layer.status is LayerStatus.INVALID:
-            code_layer = LayerResult(CODE_LISTS, LayerStatus.SKIPPED)
+            code_layer = _CODE_LISTS_SKIPPED
         else:
             code_layer = LayerResult.of(CODE_LISTS, check_code_lists(tree, self._lists(spec), data))
         return ValidationReport(layers=(well_formed, schema_layer, code_layer), **common)
+
+    def _check_installed(self, name: str) -> bool:
+        if self.store.is_installed(name):
+            self._installed.add(name)
+            return True
+        return False
 
     @staticmethod
     def _schema_findings(tree: etree._ElementTree, compiled: _Compiled) -> list[Finding]:

@@ -12,7 +12,7 @@ from lxml import etree
 
 from .. import __version__
 
-__all__ = ["render_text", "render_json", "render_junit", "summarize"]
+__all__ = ["render_json", "render_json_texts", "render_junit", "render_text", "summarize"]
 
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, int]:
@@ -65,6 +65,15 @@ def render_json(results: list[dict[str, Any]]) -> str:
     payload = {"tool": "exchange validate", "version": __version__,
                "summary": summarize(results), "documents": results}
     return json.dumps(payload, ensure_ascii=False) + "\n"
+
+
+def render_json_texts(briefs: list[dict[str, Any]], texts: list[str]) -> str:
+    """What :func:`render_json` gives, from each result's brief (for the summary) and its
+    JSON text (``json.dumps(result, ensure_ascii=False)``, made where it was validated)."""
+    head = json.dumps({"tool": "exchange validate", "version": __version__,
+                       "summary": summarize(briefs), "documents": []}, ensure_ascii=False)
+    assert head.endswith("[]}")
+    return head[:-2] + ", ".join(texts) + "]}\n"
 
 
 def render_junit(results: list[dict[str, Any]]) -> str:

@@ -46,7 +46,7 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "severity": str(self.severity), "rule": self.rule, "message": self.message,
+            "severity": self.severity.value, "rule": self.rule, "message": self.message,
             "line": self.line, "column": self.column, "path": self.path,
         }
 
@@ -59,11 +59,13 @@ class LayerResult:
 
     @classmethod
     def of(cls, name: str, findings: list[Finding]) -> LayerResult:
+        if not findings:
+            return cls(name, LayerStatus.VALID)
         bad = any(f.severity is Severity.ERROR for f in findings)
         return cls(name, LayerStatus.INVALID if bad else LayerStatus.VALID, tuple(findings))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "status": str(self.status),
+        return {"name": self.name, "status": self.status.value,
                 "findings": [f.to_dict() for f in self.findings]}
 
 
@@ -101,10 +103,18 @@ class ValidationReport:
         return [f for f in self.findings if f.severity is Severity.WARNING]
 
     def to_dict(self) -> dict[str, Any]:
+        # One pass over the findings gives both counts; errors decide, as in `decision`.
+        errors = warnings = 0
+        for layer in self.layers:
+            for f in layer.findings:
+                if f.severity is Severity.ERROR:
+                    errors += 1
+                elif f.severity is Severity.WARNING:
+                    warnings += 1
         doc = self.document_type
         return {
             "source": self.source,
-            "decision": str(self.decision),
+            "decision": (Decision.REJECT if errors else Decision.ACCEPT).value,
             "standard": self.standard,
             "pack": self.pack,
             "pack_version": self.pack_version,
@@ -112,7 +122,7 @@ class ValidationReport:
                                                         "namespace": doc.namespace},
             "sha256": self.sha256,
             "size": self.size,
-            "errors": len(self.errors()),
-            "warnings": len(self.warnings()),
+            "errors": errors,
+            "warnings": warnings,
             "layers": [layer.to_dict() for layer in self.layers],
         }
