@@ -240,15 +240,13 @@ def post_entries(uow: UnitOfWork, entries: Iterable[Entry], *,
     def as_entry(found: Entry | LedgerEntryRow) -> Entry:
         return entry_from_row(found) if isinstance(found, LedgerEntryRow) else found
 
-    for entry in entries:
+    for entry, (_, key) in zip(entries, keys):
         if entry.shipment_id not in known:
             known[entry.shipment_id] = currencies(entry.shipment_id)
         accepted = (known[entry.shipment_id] or {}).get(entry.country)
         leg = (entry.shipment_id, entry.country)
-        key = idempotency_key(entry)
         earlier = {}
-        for found in (by_id.get(entry.entry_id),
-                      by_ref.get((str(key[0]), key[1])) if key else None):
+        for found in (by_id.get(entry.entry_id), by_ref.get(key) if key else None):
             if found is not None and found.entry_id not in earlier:
                 earlier[found.entry_id] = as_entry(found)
         try:
@@ -270,7 +268,7 @@ def post_entries(uow: UnitOfWork, entries: Iterable[Entry], *,
         counts[leg] = counts.get(leg, 0) + 1
         by_id[entry.entry_id] = entry
         if key is not None:
-            by_ref[(str(key[0]), key[1])] = entry
+            by_ref[key] = entry
         new.append((entry, balances[leg]))
         results.append(Posting(entry, recorded=True))
     if not new:
@@ -616,20 +614,14 @@ def _import(uow_factory: UnitOfWorkFactory, data: bytes, *, members: Any,
 
 def _route_currencies(uow: UnitOfWork, shipment_ids: set[str], members: Any
                       ) -> dict[str, dict[str, str]]:
-    from sqlalchemy import select
-
     accepted: dict[str, str | None] = {}  # country -> its members' currency (None: none)
     out: dict[str, dict[str, str]] = {}
-    ids = sorted(shipment_ids)
-    for i in range(0, len(ids), 500):
-        for sid, country in uow.session.execute(select(LegRow.shipment_id, LegRow.country)
-                                                .where(LegRow.shipment_id.in_(ids[i:i + 500]))
-                                                ):
-            if country not in accepted:
-                accepted[country] = members[country].currency if country in members else None
-            code = accepted[country]
-            if code is not None:
-                out.setdefault(sid, {})[country] = code
+    for sid, country in uow.ledger.route_countries(shipment_ids):
+        if country not in accepted:
+            accepted[country] = members[country].currency if country in members else None
+        code = accepted[country]
+        if code is not None:
+            out.setdefault(sid, {})[country] = code
     return out
 
 

@@ -37,7 +37,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..audit import GENESIS, canonical_json, event_hash
+from ..audit import GENESIS, event_hash
 from ..ledger import (
     Adjustment,
     Assessment,
@@ -67,6 +67,7 @@ __all__ = [
 
 BIG = Integer().with_variant(BigInteger, "postgresql")
 _CHUNK = 500
+_PG_CHUNK = 5000  # values per = ANY(array) lookup on PostgreSQL
 
 
 class LedgerEntryRow(Base):
@@ -174,6 +175,13 @@ def _details(entry: Entry) -> dict[str, object]:
     return {"reason": entry.reason}
 
 
+# One encoder each, made once: ``json.dumps`` with options builds a new encoder per call.
+# _canonical gives exactly :func:`exchange.audit.canonical_json`'s text (same options).
+_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                              default=str).encode
+_sorted_json = json.JSONEncoder(sort_keys=True).encode  # json.dumps(value, sort_keys=True)
+
+
 def entry_values(entry: Entry, *, actor_id: str | None) -> dict[str, object]:
     """The column values of *entry*'s row (for a bulk insert)."""
     return {"entry_id": entry.entry_id, "shipment_id": entry.shipment_id,
@@ -182,7 +190,7 @@ def entry_values(entry: Entry, *, actor_id: str | None) -> dict[str, object]:
             "reference": _reference(entry),
             "rf_reference": entry.reference if isinstance(entry, Assessment) else None,
             "due_at": getattr(entry, "due_at", None), "recorded_at": entry.recorded_at,
-            "actor_id": actor_id, "data_json": json.dumps(_details(entry), sort_keys=True)}
+            "actor_id": actor_id, "data_json": _sorted_json(_details(entry))}
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -216,6 +224,18 @@ def entry_from_row(row: LedgerEntryRow) -> Entry:
     return Adjustment(**common, money=money, reason=data["reason"])
 
 
+def _among(column, values: Sequence, postgres: bool):
+    """``column IN (values)``; on PostgreSQL ``column = ANY(array)``: one parameter, so
+    the statement's text (and its preparation) does not change with the number of values
+    and larger chunks cost no more to send."""
+    if postgres:
+        from sqlalchemy import any_, bindparam
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
 def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
@@ -233,6 +253,13 @@ class LedgerRepository(_Repo):
     @property
     def _postgres(self) -> bool:
         return self.session.get_bind().dialect.name == "postgresql"
+
+    def _lookups(self, items: Sequence) -> Iterable[Sequence]:
+        """Chunks of *items* for lookups with :meth:`_in`."""
+        return _chunks(items, _PG_CHUNK if self._postgres else _CHUNK)
+
+    def _in(self, column, values: Sequence):
+        return _among(column, values, self._postgres)
 
     # legs ---------------------------------------------------------------------------------
     def lock_legs(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], LedgerLegRow]:
@@ -261,9 +288,10 @@ class LedgerRepository(_Repo):
         table = LedgerLegRow.__table__
         c = table.c
         found: dict[tuple[str, str], tuple[str, int, int, int, int, int, int]] = {}
-        for chunk in _chunks(shipments):
+        for chunk in self._lookups(shipments):
             stmt = select(c.shipment_id, c.country, c.currency, *(c[n] for n in _LEG_SUMS)
-                          ).where(c.shipment_id.in_(chunk)).order_by(c.shipment_id, c.country)
+                          ).where(self._in(c.shipment_id, chunk)
+                                  ).order_by(c.shipment_id, c.country)
             if self._postgres:
                 stmt = stmt.with_for_update()
             for shipment_id, country, *sums in self.session.execute(stmt):
@@ -292,7 +320,7 @@ class LedgerRepository(_Repo):
 
     def _driver_execute(self, sql: str, params: Sequence) -> None:
         with self._driver_connection().cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, params, binary=True)  # arrays without text quoting
 
     def _insert_many(self, table, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
         """Insert *rows* (tuples in the order of *columns*) into *table* in one go:
@@ -389,13 +417,13 @@ class LedgerRepository(_Repo):
 
         c = LedgerEntryRow.__table__.c
         out: dict[int, LedgerEntryRow] = {}
-        for chunk in _chunks(sorted(keys, key=lambda k: k[0])):
+        for chunk in self._lookups(sorted(keys, key=lambda k: k[0])):
             by_kind: dict[str, set[str]] = {}
             for _, key in chunk:
                 if key is not None:
                     by_kind.setdefault(key[0], set()).add(key[1])
-            where = [c.entry_id.in_(sorted({entry_id for entry_id, _ in chunk}))]
-            where += [and_(c.kind == kind, c.reference.in_(sorted(refs)))
+            where = [self._in(c.entry_id, sorted({entry_id for entry_id, _ in chunk}))]
+            where += [and_(c.kind == kind, self._in(c.reference, sorted(refs)))
                       for kind, refs in sorted(by_kind.items())]
             for row in self.session.scalars(select(LedgerEntryRow).where(or_(*where))):
                 out[row.id] = row
@@ -428,16 +456,27 @@ class LedgerRepository(_Repo):
                 LedgerEntryRow.rf_reference.in_(chunk))).all()
         return out
 
+    def route_countries(self, shipment_ids: Iterable[str]) -> list[tuple[str, str]]:
+        """(shipment id, country) of every leg of the route of these shipments."""
+        from .models import LegRow
+
+        c = LegRow.__table__.c
+        out: list[tuple[str, str]] = []
+        for chunk in self._lookups(sorted(set(shipment_ids))):
+            out += self.session.execute(select(c.shipment_id, c.country).where(
+                self._in(c.shipment_id, chunk))).all()
+        return out
+
     def targets_by_rf_references(self, refs: Iterable[str]
                                  ) -> list[tuple[str, str, str, str, str]]:
         """(rf_reference, shipment_id, country, currency, entry_id) of the assessments
         with these RF references (plain tuples: what matching a bank file needs)."""
         c = LedgerEntryRow.__table__.c
         out: list[tuple[str, str, str, str, str]] = []
-        for chunk in _chunks(sorted(set(refs))):
+        for chunk in self._lookups(sorted(set(refs))):
             out += self.session.execute(select(
                 c.rf_reference, c.shipment_id, c.country, c.currency, c.entry_id
-            ).where(c.rf_reference.in_(chunk))).all()
+            ).where(self._in(c.rf_reference, chunk))).all()
         return out
 
     def entries(self, shipment_id: str, *, limit: int, before: int | None = None
@@ -471,12 +510,12 @@ class LedgerRepository(_Repo):
 
         def read(chunk: Sequence[str], *, lock: bool) -> dict[str, list]:
             stmt = select(table.c.stream, table.c.seq, table.c.hash).where(
-                table.c.stream.in_(chunk)).order_by(table.c.stream)
+                self._in(table.c.stream, chunk)).order_by(table.c.stream)
             if lock:
                 stmt = stmt.with_for_update()
             return {stream: [seq, digest] for stream, seq, digest in self.session.execute(stmt)}
 
-        for chunk in _chunks(streams):
+        for chunk in self._lookups(streams):
             found = read(chunk, lock=False)  # most heads exist: insert only the others
             missing = [s for s in chunk if s not in found]
             if missing:
@@ -498,7 +537,7 @@ class LedgerRepository(_Repo):
         for stream, kind, data, actor in events:
             head = heads[stream]
             occurred_at = utcnow().isoformat(timespec="microseconds")
-            data_json = canonical_json(data)
+            data_json = _canonical(data)
             seq = head[0] + 1
             digest = event_hash(head[1], stream=stream, seq=seq, kind=kind, actor=actor,
                                 occurred_at=occurred_at, data_json=data_json)
