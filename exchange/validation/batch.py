@@ -14,12 +14,11 @@ import gc
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
+from ..errors import InputError, PackNotInstalledError
 from ..schemapacks import SchemaStore
 
 __all__ = ["Input", "collect_inputs", "validate_inputs", "validate_inputs_json"]
@@ -123,8 +122,6 @@ def _read(item: Input) -> bytes:
 
 
 def _run_one(item: Input, validator: Any) -> dict[str, Any]:
-    from ..errors import PackNotInstalledError
-
     try:
         data = _read(item)
     except OSError as exc:
@@ -203,6 +200,8 @@ def _results(inputs: list[Input], store: SchemaStore, jobs: int, as_json: bool,
     # waiting at the end, large enough that passing them around costs nothing.
     size = max(1, min(256, len(inputs) // (jobs * 8) or 1))
     ranges = [(i, min(i + size, len(inputs))) for i in range(0, len(inputs), size)]
+    from concurrent.futures import ProcessPoolExecutor
+
     task = _run_range_json if as_json else _run_range_dicts
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
                              initargs=(str(store.root), inputs)) as pool:

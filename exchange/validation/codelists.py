@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
@@ -38,12 +39,20 @@ class CodeLists:
     currency: frozenset[str]
     country: frozenset[str]
     unit: frozenset[str]
-    unit_deleted: frozenset[str]
+    # Rec. 20 with its deleted codes (the largest list, 1.2 MB): only a unit code outside
+    # ``unit`` needs it, so it is read then, once (see ``unit_deleted``).
+    read_unit_deleted: Callable[[], frozenset[str]] = field(
+        default=frozenset, repr=False, compare=False)
     currency_elements: tuple[str, ...] = ()  # Clark names of the *CurrencyCode elements
     currency_bytes: frozenset[bytes] = frozenset()
     unit_bytes: frozenset[bytes] = frozenset()
 
-    @property
+    @functools.cached_property
+    def unit_deleted(self) -> frozenset[str]:
+        """Codes deleted from Rec. 20 that UBL still lists (and not in ``unit``)."""
+        return self.read_unit_deleted() - self.unit
+
+    @functools.cached_property
     def text_elements(self) -> tuple[str, ...]:
         return self.currency_elements + (IDENTIFICATION_CODE,)
 
@@ -65,7 +74,8 @@ def load_code_lists(pack_dir: Path, lists: dict[str, str]) -> CodeLists:
     unit = get("unit")
     currency = get("currency")
     return CodeLists(currency=currency, country=get("country"), unit=unit,
-                     unit_deleted=get("unit_deleted") - unit, currency_elements=currency_elements,
+                     read_unit_deleted=functools.partial(get, "unit_deleted"),
+                     currency_elements=currency_elements,
                      currency_bytes=_as_bytes(currency), unit_bytes=_as_bytes(unit))
 
 
