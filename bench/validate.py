@@ -1,11 +1,13 @@
 """Benchmark: `exchange validate` against a plain lxml loop, side by side in one run.
 
-    .venv/bin/python bench/validate.py [--count 10000] [--source ../shared/standards/ubl-2.4]
+    .venv/bin/python bench/validate.py [--count 10000] [--rounds 3]
+                                       [--source ../shared/standards/ubl-2.4]
 
 Prints documents per second for
   (a) `exchange validate --format json` as one process (start-up and schema compilation
       included), with --jobs 1 and --jobs 2;
   (b) a plain lxml loop over the same files, schemas compiled beforehand;
+(each the best of --rounds turns taken in alternation, as the machine may be shared)
 and the ratios a/b (target >= 0.8) and jobs2/jobs1 (target >= 1.6 on 2 cores); the cold
 start (command start to the first report, one document, schema store warm); and the time
 to validate one each of the official examples against the sum of lxml's compile times for
@@ -59,6 +61,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--count", type=int, default=10_000)
     ap.add_argument("--source", default=str(REPO.parent / "shared/standards/ubl-2.4"))
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="turns of (b), (a) --jobs 1 and (a) --jobs 2; the best of each counts")
     args = ap.parse_args()
     source = Path(args.source)
     work = Path(tempfile.mkdtemp(prefix="bench-validate-"))
@@ -85,10 +89,15 @@ def main() -> None:
         out = str(work / "report.json")
         plain_lxml(files[:300], schemas)  # warm the page cache for both sides
 
-        t_b = plain_lxml(files, schemas)
-        t_a1 = exchange("validate", "--format", "json", "-o", out, str(docs), env=env)
-        t_a2 = exchange("validate", "--format", "json", "--jobs", "2", "-o", out, str(docs),
-                        env=env)
+        # The machine is shared: one run of each side would compare whatever load each
+        # happened to meet. The sides take turns, and each keeps its best round.
+        t_b = t_a1 = t_a2 = float("inf")
+        for _ in range(args.rounds):
+            t_b = min(t_b, plain_lxml(files, schemas))
+            t_a1 = min(t_a1, exchange("validate", "--format", "json", "-o", out, str(docs),
+                                      env=env))
+            t_a2 = min(t_a2, exchange("validate", "--format", "json", "--jobs", "2", "-o", out,
+                                      str(docs), env=env))
         one = str(source / "xml" / names[0])
         cold = min(exchange("validate", "--format", "json", one, env=env) for _ in range(5))
 
@@ -108,7 +117,8 @@ def main() -> None:
                 compile_sum += time.perf_counter() - start
 
         rate = lambda t: n / t  # noqa: E731
-        print(f"documents: {n} ({', '.join(TYPES.values())}, repeated)")
+        print(f"documents: {n} ({', '.join(TYPES.values())}, repeated); best of "
+              f"{args.rounds} rounds")
         print(f"(a) exchange validate --format json, --jobs 1: {rate(t_a1):8.0f} docs/s "
               f"({t_a1:.2f} s, start-up and compilation included)")
         print(f"(a) exchange validate --format json, --jobs 2: {rate(t_a2):8.0f} docs/s "
