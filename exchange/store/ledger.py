@@ -51,7 +51,7 @@ from ..ledger import (
     Refund,
 )
 from ..money import Money
-from .models import TS, Base, EventHeadRow, EventRow
+from .models import TS, Base, EventHeadRow, EventRow, LegRow
 from .repositories import _Repo, utcnow
 
 __all__ = [
@@ -429,37 +429,8 @@ class LedgerRepository(_Repo):
                 out[row.id] = row
         return list(out.values())
 
-    def by_entry_ids(self, ids: Iterable[str]) -> list[LedgerEntryRow]:
-        ids = sorted(set(ids))
-        out: list[LedgerEntryRow] = []
-        for chunk in _chunks(ids):
-            out += self.session.scalars(select(LedgerEntryRow).where(
-                LedgerEntryRow.entry_id.in_(chunk))).all()
-        return out
-
-    def by_references(self, refs: Iterable[tuple[str, str]]) -> list[LedgerEntryRow]:
-        by_kind: dict[str, set[str]] = {}
-        for kind, ref in refs:
-            by_kind.setdefault(kind, set()).add(ref)
-        out: list[LedgerEntryRow] = []
-        for kind, found in sorted(by_kind.items()):  # kind = ? AND reference IN (...): the
-            for chunk in _chunks(sorted(found)):     # unique index, not a row-value scan
-                out += self.session.scalars(select(LedgerEntryRow).where(
-                    LedgerEntryRow.kind == kind, LedgerEntryRow.reference.in_(chunk))).all()
-        return out
-
-    def by_rf_references(self, refs: Iterable[str]) -> list[LedgerEntryRow]:
-        refs = sorted(set(refs))
-        out: list[LedgerEntryRow] = []
-        for chunk in _chunks(refs):
-            out += self.session.scalars(select(LedgerEntryRow).where(
-                LedgerEntryRow.rf_reference.in_(chunk))).all()
-        return out
-
     def route_countries(self, shipment_ids: Iterable[str]) -> list[tuple[str, str]]:
         """(shipment id, country) of every leg of the route of these shipments."""
-        from .models import LegRow
-
         c = LegRow.__table__.c
         out: list[tuple[str, str]] = []
         for chunk in self._lookups(sorted(set(shipment_ids))):
