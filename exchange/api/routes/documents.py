@@ -36,7 +36,7 @@ def _submit(services: Services, principal: Principal, key: str | None, fp: str,
     path = f"/v1/shipments/{shipment_id}/documents"
 
     def work(uow: UnitOfWork) -> Answer:
-        shipment = uow.shipments.get(shipment_id, Scope(forwarder_id=principal.party.id))
+        shipment = uow.shipments.of_forwarder(shipment_id, principal.party.id)
         if shipment is None:
             raise not_found(principal, shipment_id)
         outcome = submit_document(
