@@ -39,15 +39,23 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from typing import Union
 
 from exchange.errors import ExchangeError
 
 __all__ = [
-    "LedgerError", "MoneyError", "UnknownCurrencyError", "InvalidAmountError",
-    "NonFiniteAmountError", "TooManyDecimalsError", "AmountOutOfRangeError",
-    "CurrencyMismatchError", "Currency", "Money", "currency", "known_currencies",
     "MAX_DIGITS",
+    "AmountOutOfRangeError",
+    "Currency",
+    "CurrencyMismatchError",
+    "InvalidAmountError",
+    "LedgerError",
+    "Money",
+    "MoneyError",
+    "NonFiniteAmountError",
+    "TooManyDecimalsError",
+    "UnknownCurrencyError",
+    "currency",
+    "known_currencies",
 ]
 
 MAX_DIGITS = 18
@@ -57,9 +65,11 @@ _CONTEXT = decimal.Context(prec=MAX_DIGITS + 12, rounding=decimal.ROUND_HALF_EVE
                            traps=[decimal.InvalidOperation, decimal.Inexact,
                                   decimal.Overflow, decimal.DivisionByZero])
 
+_MINOR_LIMIT = 10 ** MAX_DIGITS
+
 _DECIMAL_TEXT = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
 
-AmountLike = Union[Decimal, int, str]
+AmountLike = Decimal | int | str
 
 
 class LedgerError(ExchangeError, ValueError):
@@ -157,7 +167,7 @@ def currency(code: str | Currency) -> Currency:
 
 
 def _to_decimal(amount: object) -> Decimal:
-    if isinstance(amount, bool) or isinstance(amount, float):
+    if isinstance(amount, (bool, float)):
         raise InvalidAmountError(
             f"amount must be a Decimal, int or decimal string, not {type(amount).__name__}")
     if isinstance(amount, Decimal):
@@ -225,6 +235,14 @@ class Money:
         if isinstance(units, bool) or not isinstance(units, int):
             raise InvalidAmountError(f"minor units must be an int, not {type(units).__name__}")
         cur = currency(currency_code)
+        if -_MINOR_LIMIT < units < _MINOR_LIMIT and cls is Money:
+            # exact at the minor unit by construction and within MAX_DIGITS: what the
+            # constructor would check holds already
+            money = object.__new__(Money)
+            object.__setattr__(money, "amount", Decimal(units).scaleb(-cur.minor_units,
+                                                                      context=_CONTEXT))
+            object.__setattr__(money, "currency", cur.code)
+            return money
         return cls(Decimal(units).scaleb(-cur.minor_units), cur)
 
     def to_minor(self) -> int:
