@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -34,23 +35,37 @@ TYPES = {
 }
 
 
-def exchange(*args: str, env: dict[str, str]) -> float:
+CPU: dict[str, float] = {}  # least CPU seconds (user + system) seen per side
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # workers included, once waited
+    return usage.ru_utime + usage.ru_stime
+
+
+def exchange(*args: str, env: dict[str, str], side: str | None = None) -> float:
+    cpu = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "exchange", *args], env=env,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - start
     if proc.returncode not in (0, 1):
         raise SystemExit(f"exchange {' '.join(args[:2])} failed: {proc.stderr.decode()}")
+    if side:
+        CPU[side] = min(CPU.get(side, float("inf")), _children_cpu() - cpu)
     return elapsed
 
 
 def plain_lxml(files: list[Path], schemas: dict[str, etree.XMLSchema]) -> float:
+    cpu = time.process_time()
     start = time.perf_counter()
     for path in files:
         tree = etree.parse(str(path))
         ns = etree.QName(tree.getroot()).namespace
         schemas[ns].validate(tree)
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    CPU["b"] = min(CPU.get("b", float("inf")), time.process_time() - cpu)
+    return elapsed
 
 
 def compile_schema(path: Path) -> etree.XMLSchema:
@@ -95,9 +110,9 @@ def main() -> None:
         for _ in range(args.rounds):
             t_b = min(t_b, plain_lxml(files, schemas))
             t_a1 = min(t_a1, exchange("validate", "--format", "json", "-o", out, str(docs),
-                                      env=env))
+                                      env=env, side="a1"))
             t_a2 = min(t_a2, exchange("validate", "--format", "json", "--jobs", "2", "-o", out,
-                                      str(docs), env=env))
+                                      str(docs), env=env, side="a2"))
         one = str(source / "xml" / names[0])
         cold = min(exchange("validate", "--format", "json", one, env=env) for _ in range(5))
 
@@ -128,6 +143,10 @@ def main() -> None:
         print(f"ratio (a, jobs 1) / (b): {t_b / t_a1:.2f}   (target >= 0.8)")
         print(f"ratio jobs 2 / jobs 1:   {t_a1 / t_a2:.2f}   (target >= 1.6 on 2 cores; "
               f"this machine has {os.cpu_count()} cores)")
+        print(f"CPU seconds (user + system, least of the rounds; what other load on the "
+              f"machine moves least): (a) jobs 1 {CPU['a1']:.2f}, (a) jobs 2 {CPU['a2']:.2f} "
+              f"(all processes), (b) {CPU['b']:.2f}; ratio (b) / (a, jobs 1) "
+              f"{CPU['b'] / CPU['a1']:.2f}")
         print(f"cold start, one document to first report (best of 5): {cold * 1000:.0f} ms")
         print(f"all {len(examples)} official examples, one process: {t_examples:.2f} s; "
               f"sum of lxml compile times of their {len(seen)} schemas: {compile_sum:.2f} s; "
