@@ -114,15 +114,17 @@ def check_code_lists(tree: etree._ElementTree, lists: CodeLists,
     ASCII-compatible encoding) when given, and otherwise, or when the shortcut cannot
     confirm them, checked one by one on the tree."""
     findings: list[Finding] = []
+    # A known value needs no more than a set lookup (what _check does first).
+    currency, country = lists.currency or _ANY, lists.country or _ANY
     for el in tree.getroot().iter(*lists.text_elements):
+        value = (el.text or "").strip()
         if el.tag == IDENTIFICATION_CODE:
             parent = el.getparent()
-            if parent is None or parent.tag != COUNTRY:
+            if parent is None or parent.tag != COUNTRY or value in country:
                 continue
-            kind = "country"
-        else:
-            kind = "currency"
-        _add(findings, kind, (el.text or "").strip(), el, None, lists)
+            _add(findings, "country", value, el, None, lists)
+        elif value not in currency:
+            _add(findings, "currency", value, el, None, lists)
     if data is not None and _attributes_known(data, b"currencyID", lists.currency_bytes) \
             and _attributes_known(data, b"unitCode", lists.unit_bytes):
         return findings
@@ -132,6 +134,16 @@ def check_code_lists(tree: etree._ElementTree, lists: CodeLists,
              attr.getparent(), name, lists)
     findings.sort(key=lambda f: f.line or 0)
     return findings
+
+
+class _Anything:
+    """An empty code list checks nothing: every value is in it."""
+
+    def __contains__(self, value: object) -> bool:
+        return True
+
+
+_ANY = _Anything()
 
 
 def _add(findings: list[Finding], kind: str, value: str, el: etree._Element,
