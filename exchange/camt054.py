@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+from stdnum.iso7064 import mod_97_10
+
 from exchange.ledger import Assessment, Payment, PaymentSource, entry_id_for
 from exchange.money import LedgerError, Money, MoneyError
 
@@ -555,20 +557,16 @@ def find_rf_references(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(dict.fromkeys(valid)), tuple(dict.fromkeys(invalid))
 
 
-_BASE36 = str.maketrans({c: str(n) for n, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 10)})
-
-
 def _rf_valid(reference: str) -> bool:
     """ISO 11649 validity of a compact, upper-case candidate ("RF", 2 check digits, 1-21
-    characters 0-9A-Z, as :data:`_RF_TEXT` finds them): the check digits moved to the
-    end, letters as 10-35, the number mod 97 is 1 (ISO 7064 MOD 97-10). The same answer
-    as ``stdnum.iso11649.is_valid`` on these strings, without its general clean-up."""
+    characters 0-9A-Z, as :data:`_RF_TEXT` finds them): the check digits moved to the end
+    pass ISO 7064 MOD 97-10 (python-stdnum's). The same answer as
+    ``stdnum.iso11649.is_valid`` on these strings, without its general clean-up."""
     if not 5 <= len(reference) <= 25 or not reference.startswith("RF"):
         return False
-    digits = (reference[4:] + reference[:4]).translate(_BASE36)
-    if not digits.isascii() or not digits.isdigit():
+    if not reference.isascii() or not reference.isalnum() or not reference.isupper():
         return False  # a character outside 0-9A-Z (case folding can let one through)
-    return int(digits) % 97 == 1
+    return mod_97_10.is_valid(reference[4:] + reference[:4])
 
 
 def _candidates(tx: CamtTransaction, index: AssessmentIndex) -> tuple[list[str], list[str]]:
