@@ -198,13 +198,13 @@ def _results(inputs: list[Input], store: SchemaStore, jobs: int, as_json: bool,
         return
     # Ranges small enough that a worker slowed by other load does not leave the other
     # waiting at the end, large enough that passing them around costs nothing.
-    size = max(1, min(256, len(inputs) // (jobs * 8) or 1))
+    size = max(1, min(128, len(inputs) // (jobs * 8) or 1))
     ranges = [(i, min(i + size, len(inputs))) for i in range(0, len(inputs), size)]
     from concurrent.futures import ProcessPoolExecutor
 
     task = _run_range_json if as_json else _run_range_dicts
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
-                             initargs=(str(store.root), inputs)) as pool:
+                             initargs=(str(store.root), inputs)) as pool, _no_cyclic_gc():
         for results in pool.map(task, ranges):
             yield from results
             if progress:
