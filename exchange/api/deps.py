@@ -36,7 +36,7 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def _authenticate(services: Services, authorization: str | None) -> Principal:
-    with services.uow.reading() as uow:
+    with services.uow.lookups() as uow:
         return authenticate(uow, authorization)
 
 
@@ -58,7 +58,7 @@ class ShipmentOfForwarder:
 
 def _forwarder_and_origin(services: Services, authorization: str | None,
                           shipment_id: str) -> ShipmentOfForwarder:
-    with services.uow.reading() as uow:  # one read for both: one connection, one round
+    with services.uow.lookups() as uow:  # one connection for both
         principal = authenticate(uow, authorization)
         if principal.kind is not PartyKind.FORWARDER:
             return ShipmentOfForwarder(principal, None)

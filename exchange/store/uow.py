@@ -177,9 +177,19 @@ class UnitOfWorkFactory:
         self._read = sessionmaker(engines.read, expire_on_commit=False)
         self._write_lock = (WriterLock(make_url(engines.url).database)
                             if engines.dialect == "sqlite" else None)
+        self._lookup = self._read if engines.dialect == "sqlite" else sessionmaker(
+            engines.read.execution_options(isolation_level="AUTOCOMMIT"),
+            expire_on_commit=False)
 
     def writing(self) -> UnitOfWork:
         return UnitOfWork(self._write, self.engines.dialect, self._write_lock)
 
     def reading(self) -> UnitOfWork:
+        """Reads in one transaction: every statement sees the same snapshot."""
         return UnitOfWork(self._read, self.engines.dialect)
+
+    def lookups(self) -> UnitOfWork:
+        """Reads that need no common snapshot (an API key, then a shipment's origin): on
+        PostgreSQL each statement runs on its own, without the BEGIN and ROLLBACK round
+        trips of a transaction; on SQLite the same as :meth:`reading`."""
+        return UnitOfWork(self._lookup, self.engines.dialect)

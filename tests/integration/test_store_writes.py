@@ -103,3 +103,31 @@ def test_sqlite_writers_of_two_processes_queue_on_the_lock_file(tmp_path):
     with store.reading() as uow:
         assert [p.name for p in uow.parties.list()] == ["after the other writer"]
     engines.dispose()
+
+
+def test_postgresql_connections_survive_a_database_restart_and_compress_with_lz4(tmp_path):
+    from sqlalchemy import text
+
+    from tests.fixtures.postgres import PostgresServer
+
+    server = PostgresServer().start()
+    try:
+        engines = create_engines(DatabaseSettings(url=server.create_database("restart")))
+        upgrade(engines)
+        store = UnitOfWorkFactory(engines)
+        with store.writing() as uow:
+            add_party(uow, kind=PartyKind.FORWARDER, name="before")
+            uow.commit()
+        with store.lookups() as uow:
+            assert uow.session.execute(text("SHOW default_toast_compression")).scalar() == "lz4"
+        server._run(server.bin / "pg_ctl", "-D", server.data, "-l", server.root / "server.log",
+                    "-m", "fast", "-w", "restart")
+        time.sleep(1.2)  # the pooled connection has been idle: pinged, found dead, replaced
+        with store.writing() as uow:
+            add_party(uow, kind=PartyKind.FORWARDER, name="after")
+            uow.commit()
+        with store.reading() as uow:
+            assert sorted(p.name for p in uow.parties.list()) == ["after", "before"]
+        engines.dispose()
+    finally:
+        server.stop()
