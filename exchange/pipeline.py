@@ -237,6 +237,16 @@ def _refusal_event(ins: Inspected) -> dict[str, Any]:
             "errors": len(errors), "first_errors": [e["message"][:300] for e in errors[:3]]}
 
 
+def _duplicate(ins: Inspected, shipment: ShipmentRow, *, uow: UnitOfWork, actor_id: str
+               ) -> Outcome | None:
+    first = uow.documents.first_by_sha256(shipment.id, ins.sha256)
+    if first is None:
+        return None
+    uow.events.append(shipment.id, EventKind.DOCUMENT_DUPLICATE,
+                      {"sha256": ins.sha256, "duplicate_of": first.id}, actor_id=actor_id)
+    return Outcome(OutcomeStatus.DUPLICATE, ins, duplicate_of=first.id, version=first.version)
+
+
 def store_document(ins: Inspected, shipment: ShipmentRow, *, uow: UnitOfWork, actor_id: str,
                    on_accepted: Sequence[AcceptedHook] = ()) -> Outcome:
     """Store an inspected document in *shipment* (caller commits)."""
@@ -246,11 +256,10 @@ def store_document(ins: Inspected, shipment: ShipmentRow, *, uow: UnitOfWork, ac
         uow.events.append(stream, EventKind.DOCUMENT_REFUSED, _refusal_event(ins),
                           actor_id=actor_id)
         return Outcome(OutcomeStatus.REFUSED, ins)
-    first = uow.documents.first_by_sha256(shipment.id, ins.sha256)
-    if first is not None:
-        uow.events.append(stream, EventKind.DOCUMENT_DUPLICATE,
-                          {"sha256": ins.sha256, "duplicate_of": first.id}, actor_id=actor_id)
-        return Outcome(OutcomeStatus.DUPLICATE, ins, duplicate_of=first.id, version=first.version)
+    if ins.input.supersedes:  # a duplicate is answered before the amendment is checked
+        duplicate = _duplicate(ins, shipment, uow=uow, actor_id=actor_id)
+        if duplicate is not None:
+            return duplicate
     version, supersedes = 1, None
     if ins.input.supersedes:
         old = uow.documents.get(shipment.id, ins.input.supersedes)
@@ -274,7 +283,12 @@ def store_document(ins: Inspected, shipment: ShipmentRow, *, uow: UnitOfWork, ac
         sealed_sha256=hashlib.sha256(ins.sealed).hexdigest() if ins.sealed else None,
         validation_report=json.dumps(ins.validation), signature_report=json.dumps(ins.signature),
         facts_json=json.dumps(ins.facts), created_at=utcnow())
-    uow.documents.add(row)
+    if ins.input.supersedes:
+        uow.documents.add(row)
+    elif not uow.documents.add_unless_duplicate(row):  # the lookup and the INSERT in one
+        duplicate = _duplicate(ins, shipment, uow=uow, actor_id=actor_id)
+        assert duplicate is not None  # the stream lock keeps it there
+        return duplicate
     # Queued: the events of the hooks (one delivery.queued per receiving country) follow it
     # in the chain and are appended with it, in one INSERT and one UPDATE.
     uow.events.queue(stream, EventKind.DOCUMENT_ACCEPTED, {

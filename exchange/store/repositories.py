@@ -207,6 +207,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
 _DOCUMENTS = DocumentRow.__table__
 _INSERT_DOCUMENT = insert(_DOCUMENTS)
 _DOCUMENT_COLUMNS = tuple(c.key for c in _DOCUMENTS.columns)
+_ADD_UNLESS_DUPLICATE: dict[str, Any] = {}
 _FIRST_BY_SHA256 = select(_DOCUMENTS.c.id, _DOCUMENTS.c.version).where(
     _DOCUMENTS.c.shipment_id == bindparam("shipment_id"),
     _DOCUMENTS.c.sha256 == bindparam("sha256"))
@@ -218,6 +219,20 @@ class DocumentRepository(_Repo):
         self.session.flush()  # its shipment first, if it was just added
         self.session.execute(_INSERT_DOCUMENT, {k: getattr(row, k) for k in _DOCUMENT_COLUMNS})
         return row
+
+    def add_unless_duplicate(self, row: DocumentRow) -> bool:
+        """Insert *row* unless its shipment already holds a document with the same bytes
+        (same SHA-256): one statement instead of a lookup and an INSERT. False if it did."""
+        self.session.flush()
+        stmt = _ADD_UNLESS_DUPLICATE.get(self.session.get_bind().dialect.name)
+        if stmt is None:
+            ins = (pg_insert if self.session.get_bind().dialect.name == "postgresql"
+                   else sqlite_insert)(_DOCUMENTS)
+            stmt = _ADD_UNLESS_DUPLICATE[self.session.get_bind().dialect.name] = (
+                ins.on_conflict_do_nothing(index_elements=["shipment_id", "sha256"])
+                .returning(_DOCUMENTS.c.id))
+        inserted = self.session.execute(stmt, {k: getattr(row, k) for k in _DOCUMENT_COLUMNS})
+        return inserted.first() is not None
 
     def first_by_sha256(self, shipment_id: str, sha256: str):
         """(id, version) of the shipment's document with these bytes, or None: the duplicate
