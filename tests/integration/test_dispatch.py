@@ -13,7 +13,6 @@ from adapters.contract import AdapterContext
 from adapters.registry import default_registry
 from adapters.simulator import SimulatorServer
 from exchange.audit import verify_chain
-from exchange.config import DatabaseSettings
 from exchange.dispatch import Dispatcher, RetryPolicy
 from exchange.domain import PartyKind, Route, TransportMode
 from exchange.outbox import DeliveryStateError, replay_delivery, routing_hook
@@ -26,7 +25,6 @@ from exchange.pipeline import (
     store_document,
 )
 from exchange.routing import RoutingRules
-from exchange.store import UnitOfWorkFactory, create_engines, upgrade
 from exchange.store.models import ShipmentRow
 from tests.fixtures.corridor import corridor_documents, corridor_members
 
@@ -38,14 +36,6 @@ EXPECTED = {
     "ImportCustomsDeclaration": {"AF"},
     "Waybill": {"KZ", "UZ", "AF"},
 }
-
-
-@pytest.fixture
-def store(db_url):
-    engines = create_engines(DatabaseSettings(url=db_url))
-    upgrade(engines)
-    yield UnitOfWorkFactory(engines)
-    engines.dispose()
 
 
 def inspected(data: bytes, root: str, supersedes: str | None = None) -> Inspected:

@@ -5,22 +5,11 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 
 from exchange.audit import verify_chain
-from exchange.config import DatabaseSettings
 from exchange.domain import PartyKind, Route, TransportMode
 from exchange.parties import add_party
 from exchange.pipeline import CreateShipment, create_shipment
-from exchange.store import UnitOfWorkFactory, create_engines, upgrade
-
-
-@pytest.fixture
-def store(db_url):
-    engines = create_engines(DatabaseSettings(url=db_url))
-    upgrade(engines)
-    yield UnitOfWorkFactory(engines)
-    engines.dispose()
 
 
 def _shipments(store, n: int) -> list[str]:

@@ -21,17 +21,6 @@ from tests.integration.test_payments_store import (
 )
 
 
-@pytest.fixture
-def store(db_url):
-    from exchange.config import DatabaseSettings
-    from exchange.store import UnitOfWorkFactory, create_engines, upgrade
-
-    engines = create_engines(DatabaseSettings(url=db_url))
-    upgrade(engines)
-    yield UnitOfWorkFactory(engines)
-    engines.dispose()
-
-
 def rf_of(store, sid, country="UZ"):
     from sqlalchemy import select
 

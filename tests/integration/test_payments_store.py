@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 
 from adapters.contract import CustomsDecision, DecisionKind, DutyLine
 from adapters.members import load_members
-from exchange.config import DatabaseSettings
 from exchange.customs import DecisionRefused, record_decision
 from exchange.domain import PartyKind
 from exchange.ledger import LedgerError
@@ -23,21 +22,12 @@ from exchange.payments import (
     payments_view,
     record_payment,
 )
-from exchange.store import UnitOfWorkFactory, create_engines, upgrade
 from exchange.store.ledger import GuaranteeRow, LedgerEntryRow
 from exchange.store.models import LegRow, ShipmentRow
 from exchange.store.repositories import utcnow
 
 MEMBERS = load_members()
 ROUTE = ("KZ", "UZ", "AF")
-
-
-@pytest.fixture
-def store(db_url):
-    engines = create_engines(DatabaseSettings(url=db_url))
-    upgrade(engines)
-    yield UnitOfWorkFactory(engines)
-    engines.dispose()
 
 
 def new_shipment(store, route=ROUTE) -> str:

@@ -12,16 +12,8 @@ from exchange.domain import PartyKind, Route, TransportMode
 from exchange.errors import UsageError
 from exchange.parties import AuthError, add_party, authenticate, revoke_key, rotate_key, scope_of
 from exchange.pipeline import CreateShipment, create_shipment
-from exchange.store import UnitOfWorkFactory, create_engines, upgrade
+from exchange.store import create_engines, upgrade
 from exchange.store.migrate import head_revision
-
-
-@pytest.fixture
-def store(db_url):
-    engines = create_engines(DatabaseSettings(url=db_url))
-    upgrade(engines)
-    yield UnitOfWorkFactory(engines)
-    engines.dispose()
 
 
 def _party(store, kind=PartyKind.FORWARDER, name="Silk Road Forwarding", country=None):

@@ -7,21 +7,12 @@ import sys
 import textwrap
 import time
 
-import pytest
 
 from exchange.audit import verify_chain
 from exchange.config import DatabaseSettings
 from exchange.domain import PartyKind
 from exchange.parties import add_party
 from exchange.store import UnitOfWorkFactory, create_engines, upgrade
-
-
-@pytest.fixture
-def store(db_url):
-    engines = create_engines(DatabaseSettings(url=db_url))
-    upgrade(engines)
-    yield UnitOfWorkFactory(engines)
-    engines.dispose()
 
 
 def _kinds(store, stream):
