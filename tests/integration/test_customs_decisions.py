@@ -11,8 +11,11 @@ from exchange.dispatch import DecisionCollector, Dispatcher, RetryPolicy
 
 import pytest
 
-from tests.integration.test_dispatch import (  # noqa: F401  (fixtures)
-    adapters_for, corridor_members, deliveries, store, submit_corridor,
+from tests.integration.test_dispatch import (
+    adapters_for,
+    corridor_members,
+    deliveries,
+    submit_corridor,
 )
 
 
