@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,16 +16,33 @@ from datetime import datetime
 from lxml import etree
 
 from adapters.contract import (
-    CustomsDecision, DecisionKind, DeliveryEnvelope, DutyLine, EnvelopeSigner, Reason,
+    CustomsDecision,
+    DecisionKind,
+    DeliveryEnvelope,
+    DutyLine,
+    EnvelopeSigner,
+    Reason,
 )
 from adapters.errors import InvalidMessageError
 from schemas import project_schema
 from signing.safexml import UnsafeXmlError, XmlError, parse_xml
 
 __all__ = [
-    "ENVELOPE_NS", "RESPONSE_NS", "DS_NS", "ENVELOPE_MEDIA_TYPE", "RESPONSE_MEDIA_TYPE",
-    "Receipt", "render_envelope", "envelope_element", "read_envelope", "render_receipt",
-    "read_receipt", "render_decisions", "render_decision", "read_decisions", "parse_message",
+    "DS_NS",
+    "ENVELOPE_MEDIA_TYPE",
+    "ENVELOPE_NS",
+    "RESPONSE_MEDIA_TYPE",
+    "RESPONSE_NS",
+    "Receipt",
+    "envelope_element",
+    "parse_message",
+    "read_decisions",
+    "read_envelope",
+    "read_receipt",
+    "render_decision",
+    "render_decisions",
+    "render_envelope",
+    "render_receipt",
     "validate_message",
 ]
 
@@ -39,11 +56,22 @@ _E = f"{{{ENVELOPE_NS}}}"
 _R = f"{{{RESPONSE_NS}}}"
 
 
-@functools.cache
+_compiled = threading.local()
+
+
 def _schema(name: str) -> etree.XMLSchema:
-    # Our own XSD from the package: trusted, but still parsed with no network, no entities.
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    return etree.XMLSchema(etree.parse(str(project_schema(name)), parser))
+    """Our own XSD, compiled once per thread. A compiled libxml2 schema keeps per-validation
+    state (and lxml its error log) in the object, so one shared between the dispatcher's
+    threads crashed the process when two threads validated at once; these schemas are
+    small, so each thread gets its own rather than a lock to queue on."""
+    schemas = _compiled.__dict__.setdefault("by_name", {})
+    schema = schemas.get(name)
+    if schema is None:
+        # Trusted (the package's own), but still parsed with no network, no entities.
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+        schema = schemas[name] = etree.XMLSchema(
+            etree.parse(str(project_schema(name)), parser))
+    return schema
 
 
 def parse_message(data: bytes, *, schema: str, root: str,

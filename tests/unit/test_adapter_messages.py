@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import base64
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from lxml import etree
@@ -47,6 +49,31 @@ def test_bad_envelopes_get_their_own_codes(mutate, code):
     with pytest.raises(InvalidMessageError) as info:
         read_envelope(mutate(xml))
     assert info.value.code == code
+
+
+def test_messages_are_checked_from_many_threads_at_once():
+    """The dispatcher renders and reads envelopes from its worker threads at the same time;
+    each thread must get its own verdict (a schema shared between threads had crashed the
+    process and could report another thread's error)."""
+    good = render_envelope(make_envelope("UZ"))
+    bad = {n: _edit(good, b"<ReceiverCountry>UZ", f"<ReceiverCountry>Q{n}".encode())
+           for n in range(8)}
+    barrier = threading.Barrier(8)
+
+    def work(n: int) -> list[str]:
+        barrier.wait()
+        seen = []
+        for _ in range(150):
+            assert read_envelope(good)[0].receiver_country == "UZ"
+            with pytest.raises(InvalidMessageError) as info:
+                read_envelope(bad[n])
+            seen.append(str(info.value))
+        return seen
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(work, range(8)))
+    for n, messages in enumerate(results):
+        assert all(f"Q{n}" in m for m in messages), messages[0]
 
 
 def test_envelope_whose_content_does_not_match_its_digest_is_refused():
