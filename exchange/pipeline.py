@@ -287,7 +287,8 @@ def store_document(ins: Inspected, shipment: ShipmentRow, *, uow: UnitOfWork, ac
         uow.documents.add(row)
     elif not uow.documents.add_unless_duplicate(row):  # the lookup and the INSERT in one
         duplicate = _duplicate(ins, shipment, uow=uow, actor_id=actor_id)
-        assert duplicate is not None  # the stream lock keeps it there
+        if duplicate is None:  # the stream's lock keeps the first one there
+            raise RuntimeError(f"document {ins.sha256} conflicted with a row that is gone")
         return duplicate
     # Queued: the events of the hooks (one delivery.queued per receiving country) follow it
     # in the chain and are appended with it, in one INSERT and one UPDATE.
