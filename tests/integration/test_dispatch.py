@@ -29,7 +29,14 @@ from exchange.store.models import ShipmentRow
 from tests.fixtures.corridor import corridor_documents, corridor_members
 
 ROUTE = Route(origin="KZ", transit=("UZ",), destination="AF")
-ROUTE_TIME = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+
+
+def soon() -> datetime:
+    """A dispatcher's clock just after the rows submitted until now became due (a fixed
+    date here made these tests fail once the real date passed it)."""
+    return datetime.now(UTC) + timedelta(seconds=1)
+
+
 EXPECTED = {
     "ExportCustomsDeclaration": {"KZ"},
     "TransitCustomsDeclaration": {"UZ"},
@@ -179,7 +186,7 @@ def test_receiver_down_retries_then_dead_then_replay(store, tmp_path, start_simu
     members = corridor_members(tmp_path, uz_push_url=sim.push_url)
     shipment_id, operator_id, doc_ids = submit_corridor(store, members)
     sim.stop()  # the national endpoint goes down
-    clock = [ROUTE_TIME]
+    clock = [soon()]
     dispatcher = Dispatcher(store, adapters_for(members),
                             policy=RetryPolicy(max_attempts=3, base_delay=1, max_delay=4),
                             clock=lambda: clock[0])
@@ -224,7 +231,7 @@ def test_a_500_is_retried_and_delivered_once_in_effect(store, tmp_path, simulato
     members = corridor_members(tmp_path, uz_push_url=simulator.push_url)
     simulator.configure(misbehaviour="500", misbehave_times=2)
     shipment_id, _, _ = submit_corridor(store, members)
-    clock = [ROUTE_TIME]
+    clock = [soon()]
     dispatcher = Dispatcher(store, adapters_for(members),
                             policy=RetryPolicy(base_delay=1, max_delay=2),
                             clock=lambda: clock[0], concurrency=1)
@@ -245,7 +252,7 @@ def test_an_amendment_rides_on_the_dead_delivery(store, tmp_path, start_simulato
     docs = corridor_documents()
     shipment_id, party_id, doc_ids = submit_corridor(store, members, docs)
     sim.stop()
-    clock = [ROUTE_TIME]
+    clock = [soon()]
     dispatcher = Dispatcher(store, adapters_for(members),
                             policy=RetryPolicy(max_attempts=1), clock=lambda: clock[0])
     try:
