@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import os
 import ssl
+import threading
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -143,8 +144,14 @@ class HttpsPushAdapter:
                                    f"{settings['auth_token_env']} is not set",
                                    setting="auth_token_env")
             headers["Authorization"] = f"Bearer {token}"
-        self._client = httpx.Client(timeout=timeout, verify=verify, follow_redirects=False,
+        self._client_options = dict(timeout=timeout, verify=verify, follow_redirects=False,
                                     trust_env=False, headers=headers)
+        # One client (and connection pool) per calling thread: the dispatcher's worker
+        # threads sharing one pool queue on its lock for every request and every response
+        # close, which cost a third of the dispatcher's time in a profile with 8 threads.
+        self._local = threading.local()
+        self._clients: list[httpx.Client] = []
+        self._clients_lock = threading.Lock()
 
     @classmethod
     def create(cls, *, country: str, settings: Mapping[str, Any],
@@ -191,7 +198,7 @@ class HttpsPushAdapter:
 
     def _exchange(self, method: str, url: str, **kwargs: Any) -> tuple[int, bytes, float | None]:
         try:
-            with self._client.stream(method, url, **kwargs) as response:
+            with self._client().stream(method, url, **kwargs) as response:
                 chunks, size = [], 0
                 for chunk in response.iter_bytes():
                     size += len(chunk)
@@ -307,6 +314,17 @@ class HttpsPushAdapter:
                                          code="adapter.delivery.server-error",
                                          status_code=status)
 
+    def _client(self) -> httpx.Client:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = httpx.Client(**self._client_options)
+            with self._clients_lock:
+                self._clients.append(client)
+        return client
+
     def close(self) -> None:
-        self._client.close()
+        with self._clients_lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
 
