@@ -21,9 +21,14 @@ __all__ = ["GENESIS", "ChainBreak", "canonical_json", "event_hash", "verify_chai
 GENESIS = "0" * 64
 
 
+# Made once: ``json.dumps`` with options builds a new encoder on every call (an encoder
+# keeps no state between calls, so threads share it).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                              default=str)
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=str)
+    return _CANONICAL.encode(value)
 
 
 def event_hash(prev_hash: str, *, stream: str, seq: int, kind: str, actor: str | None,
