@@ -202,8 +202,7 @@ def entry_view(entry: Entry) -> dict[str, Any]:
 def post_entries(uow: UnitOfWork, entries: Iterable[Entry], *,
                  currencies: Callable[[str], Mapping[str, str] | None],
                  actor_id: str | None, strict: bool = True,
-                 due_after: timedelta | None = None,
-                 many: bool = False) -> list[Posting | LedgerError]:
+                 due_after: timedelta | None = None) -> list[Posting | LedgerError]:
     """Check and record *entries* in the caller's transaction (see the module docstring).
 
     ``currencies(shipment_id)`` gives the accepted currency per country of that shipment
@@ -211,18 +210,13 @@ def post_entries(uow: UnitOfWork, entries: Iterable[Entry], *,
     a repeat, ``entry`` the earlier one) or, when not *strict*, the :class:`LedgerError`
     that refused it; when *strict* the first refusal is raised (the caller rolls back).
     ``due_after`` gives positive adjustments their due time (assessments carry theirs).
-    ``many``: entries of many shipments in a transaction that appends no other event to
-    them (a bank file): streams are locked and events chained in a few statements.
+    The shipments' event streams are locked first (sorted), then the legs, and the events
+    are chained in a few statements however many shipments the entries touch (a bank file).
     """
     entries = list(entries)
     if not entries:
         return []
-    streams = sorted({e.shipment_id for e in entries})
-    if many:
-        heads = uow.ledger.lock_streams(streams)
-    else:
-        for shipment_id in streams:
-            uow.events.lock(shipment_id)
+    uow.events.lock_many({e.shipment_id for e in entries})
     legs = uow.ledger.lock_leg_sums((e.shipment_id, e.country) for e in entries)
     zeros: dict[str, Money] = {}
     balances = {key: _balance_of(key[1], sums, zeros) for key, sums in legs.items()}
@@ -288,11 +282,7 @@ def post_entries(uow: UnitOfWork, entries: Iterable[Entry], *,
     events = [(entry.shipment_id, f"{EVENT_PREFIX}{entry.kind}",
                {"entry": entry_view(entry), "balance": _balance_dict(after)}, actor_id)
               for entry, after in new]
-    if many:
-        uow.ledger.append_events(heads, events)
-    else:
-        for stream, kind, data, actor in events:
-            uow.events.append(stream, kind, data, actor_id=actor)
+    uow.events.append_many(events)
     return results
 
 
@@ -591,7 +581,7 @@ def _import(uow_factory: UnitOfWorkFactory, data: bytes, *, members: Any,
             shipments = {p.shipment_id for p in reconciliation.payments}
             currencies = _route_currencies(uow, shipments, members)
             results = post_entries(uow, reconciliation.payments, currencies=currencies.get,
-                                   actor_id=actor_id, strict=False, many=True)
+                                   actor_id=actor_id, strict=False)
             recorded, repeated, refused = [], [], []
             for payment, result in zip(reconciliation.payments, results):
                 if isinstance(result, LedgerError):

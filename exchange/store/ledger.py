@@ -37,7 +37,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..audit import GENESIS, event_hash
 from ..ledger import (
     Adjustment,
     Assessment,
@@ -51,8 +50,8 @@ from ..ledger import (
     Refund,
 )
 from ..money import Money
-from .models import TS, Base, EventHeadRow, EventRow, LegRow
-from .repositories import _Repo, utcnow
+from .models import TS, Base, LegRow
+from .repositories import _chunks, _Repo
 
 __all__ = [
     "GuaranteeRow",
@@ -66,8 +65,6 @@ __all__ = [
 ]
 
 BIG = Integer().with_variant(BigInteger, "postgresql")
-_CHUNK = 500
-_PG_CHUNK = 5000  # values per = ANY(array) lookup on PostgreSQL
 
 
 class LedgerEntryRow(Base):
@@ -175,10 +172,7 @@ def _details(entry: Entry) -> dict[str, object]:
     return {"reason": entry.reason}
 
 
-# One encoder each, made once: ``json.dumps`` with options builds a new encoder per call.
-# _canonical gives exactly :func:`exchange.audit.canonical_json`'s text (same options).
-_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                              default=str).encode
+# Made once: ``json.dumps`` with options builds a new encoder per call.
 _sorted_json = json.JSONEncoder(sort_keys=True).encode  # json.dumps(value, sort_keys=True)
 
 
@@ -224,23 +218,6 @@ def entry_from_row(row: LedgerEntryRow) -> Entry:
     return Adjustment(**common, money=money, reason=data["reason"])
 
 
-def _among(column, values: Sequence, postgres: bool):
-    """``column IN (values)``; on PostgreSQL ``column = ANY(array)``: one parameter, so
-    the statement's text (and its preparation) does not change with the number of values
-    and larger chunks cost no more to send."""
-    if postgres:
-        from sqlalchemy import any_, bindparam
-        from sqlalchemy.dialects.postgresql import ARRAY
-
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(values)
-
-
-def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
-
-
 _LEG_SUMS = ("assessed_minor", "adjusted_minor", "paid_minor", "refunded_minor", "assessments",
              "entries")
 _SUM_COLUMN = {EntryKind.ASSESSMENT: "assessed_minor", EntryKind.ADJUSTMENT: "adjusted_minor",
@@ -249,17 +226,6 @@ _SUM_COLUMN = {EntryKind.ASSESSMENT: "assessed_minor", EntryKind.ADJUSTMENT: "ad
 
 class LedgerRepository(_Repo):
     """The only SQL of the ledger tables."""
-
-    @property
-    def _postgres(self) -> bool:
-        return self.session.get_bind().dialect.name == "postgresql"
-
-    def _lookups(self, items: Sequence) -> Iterable[Sequence]:
-        """Chunks of *items* for lookups with :meth:`_in`."""
-        return _chunks(items, _PG_CHUNK if self._postgres else _CHUNK)
-
-    def _in(self, column, values: Sequence):
-        return _among(column, values, self._postgres)
 
     # legs ---------------------------------------------------------------------------------
     def lock_legs(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], LedgerLegRow]:
@@ -312,73 +278,6 @@ class LedgerRepository(_Repo):
         self._update_many("ledger_legs", ("shipment_id", "country"), _LEG_SUMS,
                           ("bigint",) * 4 + ("integer",) * 2,
                           [tuple(v[name] for name in columns) for v in changed])
-
-    # bulk paths: the driver under the session's transaction ------------------------------
-    def _driver_connection(self):
-        self.session.flush()  # rows added through the ORM go first (foreign keys, order)
-        return self.session.connection().connection.driver_connection
-
-    def _driver_execute(self, sql: str, params: Sequence) -> None:
-        with self._driver_connection().cursor() as cursor:
-            cursor.execute(sql, params, binary=True)  # arrays without text quoting
-
-    def _insert_many(self, table, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
-        """Insert *rows* (tuples in the order of *columns*) into *table* in one go:
-        ``COPY ... FROM STDIN`` on PostgreSQL; on SQLite one executemany of the driver
-        with the values converted once by the columns' own SQLAlchemy types (the same
-        stored text as a Core insert, without its per-row parameter processing)."""
-        if self._postgres:
-            with self._driver_connection().cursor() as cursor, cursor.copy(
-                    f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        connection = self.session.connection()
-        dialect = connection.dialect
-        processors = [(n, p) for n, p in enumerate(
-            table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-            for name in columns) if p]
-        if processors:
-            converted = {}  # many rows share a value (the import's one recorded_at)
-
-            def convert(row: Sequence) -> tuple:
-                row = list(row)
-                for n, processor in processors:
-                    value = row[n]
-                    key = (n, value)
-                    if key not in converted:
-                        converted[key] = processor(value)
-                    row[n] = converted[key]
-                return tuple(row)
-
-            rows = [convert(row) for row in rows]
-        self.session.flush()
-        connection.exec_driver_sql(
-            f"INSERT INTO {table.name} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' * len(columns))})", list(rows))
-
-    def _update_many(self, table: str, keys: Sequence[str], columns: Sequence[str],
-                     types: Sequence[str], rows: Sequence[Sequence]) -> None:
-        """Set *columns* of the rows of *table* found by their text *keys*; each row of
-        *rows* is the keys' values then the columns' (*types*: their PostgreSQL types).
-        PostgreSQL: one UPDATE ... FROM unnest(arrays); SQLite: one driver executemany."""
-        if not rows:
-            return
-        if self._postgres:
-            names = (*keys, *columns)
-            arrays = ", ".join(f"%s::{t}[]" for t in (*("text",) * len(keys), *types))
-            self._driver_execute(
-                f"UPDATE {table} AS t SET {', '.join(f'{c} = v.{c}' for c in columns)} "
-                f"FROM unnest({arrays}) AS v({', '.join(names)}) "
-                f"WHERE {' AND '.join(f't.{k} = v.{k}' for k in keys)}",
-                [list(values) for values in zip(*rows)])
-            return
-        self.session.flush()
-        n = len(keys)
-        self.session.connection().exec_driver_sql(
-            f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} "
-            f"WHERE {' AND '.join(f'{k} = ?' for k in keys)}",
-            [(*row[n:], *row[:n]) for row in rows])
 
     def sums_from_entries(self, shipment_id: str) -> dict[tuple[str, str], dict[str, int]]:
         """Per (country, currency) the sums per kind recomputed from the entries."""
@@ -464,64 +363,6 @@ class LedgerRepository(_Repo):
             LedgerEntryRow.shipment_id == shipment_id,
             LedgerEntryRow.kind.in_([EntryKind.ASSESSMENT.value, EntryKind.ADJUSTMENT.value]),
             LedgerEntryRow.amount_minor > 0).order_by(LedgerEntryRow.id)).all()
-
-    # events of many shipments at once (the bank-file import) -----------------------------
-    def lock_streams(self, streams: Iterable[str]) -> dict[str, list]:
-        """Lock the event streams' heads (sorted; PostgreSQL ``FOR UPDATE``) in a few
-        statements, for :meth:`append_events`; returns stream -> [seq, hash].
-
-        The same chain as :meth:`~exchange.store.repositories.EventLog.append` (the same
-        :func:`~exchange.audit.event_hash`), written with a few statements per chunk of
-        streams instead of several per event. Only for transactions that append to these
-        streams through here alone."""
-        streams = sorted(set(streams))
-        heads: dict[str, list] = {}
-        table = EventHeadRow.__table__
-        ins = (pg_insert if self._postgres else sqlite_insert)(table)
-
-        def read(chunk: Sequence[str], *, lock: bool) -> dict[str, list]:
-            stmt = select(table.c.stream, table.c.seq, table.c.hash).where(
-                self._in(table.c.stream, chunk)).order_by(table.c.stream)
-            if lock:
-                stmt = stmt.with_for_update()
-            return {stream: [seq, digest] for stream, seq, digest in self.session.execute(stmt)}
-
-        for chunk in self._lookups(streams):
-            found = read(chunk, lock=False)  # most heads exist: insert only the others
-            missing = [s for s in chunk if s not in found]
-            if missing:
-                self.session.execute(ins.on_conflict_do_nothing(index_elements=["stream"]),
-                                     [{"stream": s, "seq": 0, "hash": GENESIS}
-                                      for s in missing])
-            if self._postgres or missing:
-                # PostgreSQL: locked (in sorted order) and read again under the lock;
-                # SQLite: this transaction is the only writer since BEGIN IMMEDIATE
-                found = read(chunk, lock=self._postgres)
-            heads.update(found)
-        return heads
-
-    def append_events(self, heads: dict[str, list],
-                      events: Sequence[tuple[str, str, dict, str | None]]) -> None:
-        """Append (stream, kind, data, actor) events to streams locked by
-        :meth:`lock_streams`, chaining each on its stream's head."""
-        rows = []
-        for stream, kind, data, actor in events:
-            head = heads[stream]
-            occurred_at = utcnow().isoformat(timespec="microseconds")
-            data_json = _canonical(data)
-            seq = head[0] + 1
-            digest = event_hash(head[1], stream=stream, seq=seq, kind=kind, actor=actor,
-                                occurred_at=occurred_at, data_json=data_json)
-            rows.append((stream, seq, kind, actor, occurred_at, data_json, head[1], digest))
-            head[0], head[1] = seq, digest
-        if not rows:
-            return
-        columns = ("stream", "seq", "kind", "actor_id", "occurred_at", "data_json",
-                   "prev_hash", "hash")
-        self._insert_many(EventRow.__table__, columns, rows)
-        touched = sorted({stream for stream, *_ in events})
-        self._update_many("event_heads", ("stream",), ("seq", "hash"), ("integer", "text"),
-                          [(s, heads[s][0], heads[s][1]) for s in touched])
 
     # guarantees ---------------------------------------------------------------------------
     def guarantees(self, shipment_id: str, country: str | None = None) -> Sequence[GuaranteeRow]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,9 +61,113 @@ class Scope:
         return stmt.where(False)
 
 
+_CHUNK = 500
+_PG_CHUNK = 5000  # values per = ANY(array) lookup on PostgreSQL
+
+
+def _among(column, values: Sequence, postgres: bool):
+    """``column IN (values)``; on PostgreSQL ``column = ANY(array)``: one parameter, so
+    the statement's text (and its preparation) does not change with the number of values
+    and larger chunks cost no more to send."""
+    if postgres:
+        from sqlalchemy import any_, bindparam
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
+def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
 class _Repo:
+    """A repository's session, and the bulk paths of the repositories that write many rows
+    at once (the ledger's bank-file import, the dispatcher's batches of outcomes and
+    events)."""
+
     def __init__(self, session: Session):
         self.session = session
+
+    @property
+    def _postgres(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
+
+    def _lookups(self, items: Sequence) -> Iterable[Sequence]:
+        """Chunks of *items* for lookups with :meth:`_in`."""
+        return _chunks(items, _PG_CHUNK if self._postgres else _CHUNK)
+
+    def _in(self, column, values: Sequence):
+        return _among(column, values, self._postgres)
+
+    # bulk paths: the driver under the session's transaction ------------------------------
+    def _driver_connection(self):
+        self.session.flush()  # rows added through the ORM go first (foreign keys, order)
+        return self.session.connection().connection.driver_connection
+
+    def _driver_execute(self, sql: str, params: Sequence) -> None:
+        with self._driver_connection().cursor() as cursor:
+            cursor.execute(sql, params, binary=True)  # arrays without text quoting
+
+    def _insert_many(self, table, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
+        """Insert *rows* (tuples in the order of *columns*) into *table* in one go:
+        ``COPY ... FROM STDIN`` on PostgreSQL; on SQLite one executemany of the driver
+        with the values converted once by the columns' own SQLAlchemy types (the same
+        stored text as a Core insert, without its per-row parameter processing)."""
+        if self._postgres:
+            with self._driver_connection().cursor() as cursor, cursor.copy(
+                    f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        connection = self.session.connection()
+        dialect = connection.dialect
+        processors = [(n, p) for n, p in enumerate(
+            table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in columns) if p]
+        if processors:
+            converted = {}  # many rows share a value (the import's one recorded_at)
+
+            def convert(row: Sequence) -> tuple:
+                row = list(row)
+                for n, processor in processors:
+                    value = row[n]
+                    key = (n, value)
+                    if key not in converted:
+                        converted[key] = processor(value)
+                    row[n] = converted[key]
+                return tuple(row)
+
+            rows = [convert(row) for row in rows]
+        self.session.flush()
+        connection.exec_driver_sql(
+            f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})", list(rows))
+
+    def _update_many(self, table: str, keys: Sequence[str], columns: Sequence[str],
+                     types: Sequence[str], rows: Sequence[Sequence]) -> None:
+        """Set *columns* of the rows of *table* found by their text *keys*; each row of
+        *rows* is the keys' values then the columns' (*types*: their PostgreSQL types).
+        PostgreSQL: one UPDATE ... FROM unnest(arrays); SQLite: one driver executemany."""
+        if not rows:
+            return
+        if self._postgres:
+            names = (*keys, *columns)
+            arrays = ", ".join(f"%s::{t}[]" for t in (*("text",) * len(keys), *types))
+            self._driver_execute(
+                f"UPDATE {table} AS t SET {', '.join(f'{c} = v.{c}' for c in columns)} "
+                f"FROM unnest({arrays}) AS v({', '.join(names)}) "
+                f"WHERE {' AND '.join(f't.{k} = v.{k}' for k in keys)}",
+                [list(values) for values in zip(*rows)])
+            return
+        self.session.flush()
+        n = len(keys)
+        self.session.connection().exec_driver_sql(
+            f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} "
+            f"WHERE {' AND '.join(f'{k} = ?' for k in keys)}",
+            [(*row[n:], *row[:n]) for row in rows])
+
 
 
 # Statements that run on every request are built once, on the tables, with bind parameters:
@@ -271,9 +375,8 @@ _INSERT_EVENT = insert(_EVENTS)
 _INSERT_EVENT_ID = insert(_EVENTS).returning(_EVENTS.c.id)
 _UPDATE_HEAD = (update(_HEADS).where(_HEADS.c.stream == bindparam("k_stream"))
                 .values(seq=bindparam("k_seq"), hash=bindparam("k_hash")))
-_SELECT_HEADS = (select(_HEADS.c.stream, _HEADS.c.seq, _HEADS.c.hash)
-                 .where(_HEADS.c.stream.in_(bindparam("streams", expanding=True)))
-                 .order_by(_HEADS.c.stream))
+_EVENT_COLUMNS = ("stream", "seq", "kind", "actor_id", "occurred_at", "data_json", "prev_hash",
+                  "hash")
 _TAKE_HEAD: dict[str, Any] = {}
 _CREATE_HEADS: dict[str, Any] = {}
 
@@ -386,38 +489,58 @@ class EventLog(_Repo):
     def discard_queued(self) -> None:
         self._queued.clear()
 
+    def lock_many(self, streams: Iterable[str]) -> None:
+        """Take the locks of many streams until the end of the transaction, in sorted order
+        and a few statements per chunk of streams (see :meth:`lock`)."""
+        self.write_queued()
+        self._lock_heads(streams)
+
     def append_many(self, events: Sequence[Event]) -> None:
         """Append (stream, kind, data, actor) events to many streams in a few statements:
-        the heads not yet held are locked together (sorted, in chunks), then one INSERT
-        and one UPDATE per chunk. Same chain and same cache as :meth:`append`."""
+        the heads not yet held are locked together (sorted, in chunks), then the events go
+        in with one bulk insert and the heads move with one bulk update. Same chain and
+        same cache as :meth:`append`."""
         self.write_queued()
         self._append_many(events)
+
+    def _lock_heads(self, streams: Iterable[str]) -> None:
+        held = self.session.in_transaction()
+        missing = sorted({s for s in streams if not (held and s in self._heads)})
+        if len(missing) <= 1:
+            for stream in missing:
+                self._head(stream)
+            return
+        postgres = self._postgres
+        for chunk in self._lookups(missing):
+            found = self._read_heads(chunk, lock=False)  # most exist: create only the others
+            absent = [s for s in chunk if s not in found]
+            if absent:
+                self.session.execute(_create_heads(self._dialect()),
+                                     [{"stream": s, "seq": 0, "hash": GENESIS} for s in absent])
+            if postgres or absent:
+                # PostgreSQL: locked (in sorted order) and read again under the lock;
+                # SQLite: this transaction is the only writer since BEGIN IMMEDIATE
+                found = self._read_heads(chunk, lock=postgres)
+            self._heads.update(found)
+
+    def _read_heads(self, streams: Sequence[str], *, lock: bool) -> dict[str, list]:
+        stmt = select(_HEADS.c.stream, _HEADS.c.seq, _HEADS.c.hash).where(
+            self._in(_HEADS.c.stream, streams)).order_by(_HEADS.c.stream)
+        if lock:
+            stmt = stmt.with_for_update()
+        return {stream: [seq, digest] for stream, seq, digest in self.session.execute(stmt)}
 
     def _append_many(self, events: Sequence[Event]) -> None:
         if not events:
             return
-        held = self.session.in_transaction()
-        missing = sorted({e[0] for e in events if not (held and e[0] in self._heads)})
-        if len(missing) == 1:
-            self._head(missing[0])
-        elif missing:
-            dialect = self._dialect()
-            for i in range(0, len(missing), 500):
-                chunk = missing[i:i + 500]
-                self.session.execute(_create_heads(dialect),
-                                     [{"stream": s, "seq": 0, "hash": GENESIS} for s in chunk])
-                stmt = _SELECT_HEADS.with_for_update() if dialect == "postgresql" else \
-                    _SELECT_HEADS
-                for stream, seq, digest in self.session.execute(stmt, {"streams": chunk}):
-                    self._heads[stream] = [seq, digest]
+        self._lock_heads(e[0] for e in events)
         rows = [self._chain(self._heads[stream], stream, kind, data, actor)
                 for stream, kind, data, actor in events]
-        self.session.flush()
-        self.session.execute(_INSERT_EVENT, rows)
+        self._insert_many(_EVENTS, _EVENT_COLUMNS, [tuple(row[c] for c in _EVENT_COLUMNS)
+                                                    for row in rows])
         touched = sorted({e[0] for e in events})
-        self.session.execute(_UPDATE_HEAD, [
-            {"k_stream": s, "k_seq": self._heads[s][0], "k_hash": self._heads[s][1]}
-            for s in touched])
+        self._update_many("event_heads", ("stream",), ("seq", "hash"), ("integer", "text"),
+                          [(s, *self._heads[s]) for s in touched])
 
     def list(self, stream: str, *, after: int = 0, limit: int | None = None
              ) -> Sequence[EventRow]:
