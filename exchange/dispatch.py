@@ -31,8 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import undefer
+from sqlalchemy import bindparam, select
 
 from adapters.contract import Adapter, DeliveryEnvelope, DeliveryResult
 from adapters.contract import DeliveryStatus as Sent
@@ -55,6 +54,15 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# What an envelope needs, read as plain rows (no ORM objects for a batch's documents).
+_DOCS, _LEGS = DocumentRow.__table__, LegRow.__table__
+_ENVELOPE_DOCUMENTS = select(_DOCS.c.id, _DOCS.c.version, _DOCS.c.root, _DOCS.c.sealed,
+                             _DOCS.c.sha256).where(
+    _DOCS.c.id.in_(bindparam("ids", expanding=True)))
+_ROUTES = select(_LEGS.c.shipment_id, _LEGS.c.country).where(
+    _LEGS.c.shipment_id.in_(bindparam("ids", expanding=True))).order_by(
+    _LEGS.c.shipment_id, _LEGS.c.seq)
 
 _RESULT_STATUS = {
     Sent.DELIVERED: DeliveryStatus.DELIVERED,
@@ -198,30 +206,25 @@ class Dispatcher:
     def _envelopes(self, rows: list[DeliveryRow]) -> dict[str, DeliveryEnvelope | str]:
         out: dict[str, DeliveryEnvelope | str] = {}
         with self.uow_factory.reading() as uow:
-            session = uow.session
-            docs = {d.id: d for d in session.scalars(
-                select(DocumentRow).options(undefer(DocumentRow.sealed))
-                .where(DocumentRow.id.in_({r.document_id for r in rows})))}
+            docs = {doc.id: doc for doc in uow.session.execute(
+                _ENVELOPE_DOCUMENTS, {"ids": sorted({r.document_id for r in rows})})}
             routes: dict[str, list[str]] = {}
-            for shipment_id, country in session.execute(
-                    select(LegRow.shipment_id, LegRow.country)
-                    .where(LegRow.shipment_id.in_({r.shipment_id for r in rows}))
-                    .order_by(LegRow.shipment_id, LegRow.seq)):
+            for shipment_id, country in uow.session.execute(
+                    _ROUTES, {"ids": sorted({r.shipment_id for r in rows})}):
                 routes.setdefault(shipment_id, []).append(country)
-            for row in rows:
-                doc, route = docs.get(row.document_id), tuple(routes.get(row.shipment_id, ()))
-                if doc is None or not route or doc.sealed is None:
-                    out[row.id] = "the document or shipment of this delivery is missing"
-                    continue
-                try:
-                    out[row.id] = DeliveryEnvelope(
-                        delivery_id=row.id, document_id=doc.id, document_version=doc.version,
-                        shipment_id=row.shipment_id, route=route, sender_country=route[0],
-                        receiver_country=row.country, document_type=doc.root,
-                        document=doc.sealed, original_sha256=doc.sha256,
-                        attempt=row.attempts)
-                except ValueError as exc:
-                    out[row.id] = f"cannot build the delivery envelope: {exc}"
+        for row in rows:
+            doc, route = docs.get(row.document_id), tuple(routes.get(row.shipment_id, ()))
+            if doc is None or not route or doc.sealed is None:
+                out[row.id] = "the document or shipment of this delivery is missing"
+                continue
+            try:
+                out[row.id] = DeliveryEnvelope(
+                    delivery_id=row.id, document_id=doc.id, document_version=doc.version,
+                    shipment_id=row.shipment_id, route=route, sender_country=route[0],
+                    receiver_country=row.country, document_type=doc.root,
+                    document=doc.sealed, original_sha256=doc.sha256, attempt=row.attempts)
+            except ValueError as exc:
+                out[row.id] = f"cannot build the delivery envelope: {exc}"
         return out
 
     def _attempt(self, row: DeliveryRow, envelope: DeliveryEnvelope | str | None

@@ -3,11 +3,12 @@
 Delivery rows are written in the same transaction as the document that causes them
 (transactional outbox). Dispatchers claim due rows with a lease:
 
-* PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED`` picks rows no other dispatcher is
-  looking at, then a conditional ``UPDATE`` takes the lease;
-* SQLite (where ``FOR UPDATE`` compiles to nothing): the same conditional ``UPDATE`` claims
-  each row and the row count says whether this dispatcher got it. Writers are serialised
-  by ``BEGIN IMMEDIATE`` anyway.
+* one conditional ``UPDATE ... WHERE id IN (pick) ... RETURNING`` takes the lease and
+  returns the rows taken;
+* PostgreSQL: the pick is ``SELECT ... FOR UPDATE SKIP LOCKED``, so it passes over rows
+  other dispatchers are taking at the same moment;
+* SQLite (where ``FOR UPDATE`` compiles to nothing): writers are serialised by
+  ``BEGIN IMMEDIATE``, so no other claim runs meanwhile.
 
 A claimed row is ``sending`` until its outcome is recorded by the lease owner. A dispatcher
 killed in the middle leaves rows whose lease expires; they become due again and are sent
@@ -143,50 +144,72 @@ class DeliveryRepository(_Repo):
               ) -> list[DeliveryRow]:
         """Take the lease on up to *limit* due rows; return the rows this worker got.
 
-        One conditional UPDATE over the picked ids: on PostgreSQL the pick skips rows other
-        dispatchers hold (``FOR UPDATE SKIP LOCKED``); on SQLite the transaction already holds
-        the write lock. The condition is repeated in the UPDATE, so a row that stopped being
-        due is not taken."""
+        One conditional ``UPDATE ... RETURNING`` over the picked ids: on PostgreSQL the pick
+        skips rows other dispatchers hold (``FOR UPDATE SKIP LOCKED``); on SQLite the
+        transaction already holds the write lock. The condition is repeated in the UPDATE,
+        so a row that stopped being due is not taken."""
         pick = select(DeliveryRow.id).where(_due(now)).order_by(
             DeliveryRow.next_attempt_at).limit(limit)
-        if self.session.get_bind().dialect.name == "postgresql":
+        if self._postgres:
             pick = pick.with_for_update(skip_locked=True)
-        ids = list(self.session.scalars(pick).all())
-        if not ids:
-            return []
-        got = list(self.session.scalars(
-            update(DeliveryRow).where(DeliveryRow.id.in_(ids), _due(now)).values(
-                status=DeliveryStatus.SENDING.value, lease_owner=worker,
-                lease_until=now + lease, attempts=DeliveryRow.attempts + 1, updated_at=now)
-            .returning(DeliveryRow.id).execution_options(synchronize_session=False)))
-        if not got:
-            return []
-        return list(self.session.scalars(select(DeliveryRow).where(DeliveryRow.id.in_(got))
-                                          .execution_options(populate_existing=True)).all())
+        # Materialised: run once. Inlined as a subquery, PostgreSQL may run the pick again
+        # per outer row, and each run (SKIP LOCKED, rows already updated no longer due)
+        # finds other rows: more than *limit* taken.
+        picked = pick.cte("picked").prefix_with("MATERIALIZED", dialect="postgresql")
+        rows = list(self.session.scalars(
+            update(DeliveryRow).add_cte(picked)
+            .where(DeliveryRow.id.in_(select(picked.c.id)), _due(now))
+            .values(status=DeliveryStatus.SENDING.value, lease_owner=worker,
+                    lease_until=now + lease, attempts=DeliveryRow.attempts + 1, updated_at=now)
+            .returning(DeliveryRow)
+            .execution_options(synchronize_session=False, populate_existing=True)))
+        rows.sort(key=lambda row: (row.next_attempt_at, row.id))
+        return rows
 
     def finish_many(self, worker: str, outcomes: list[tuple[str, dict]], *, now: datetime
                     ) -> set[str]:
         """Record many attempts' outcomes, each only if *worker* still holds its lease;
-        returns the ids recorded."""
-        pick = select(DeliveryRow.id).where(
-            DeliveryRow.id.in_([i for i, _ in outcomes]), DeliveryRow.lease_owner == worker,
-            DeliveryRow.status == DeliveryStatus.SENDING.value)
-        if self.session.get_bind().dialect.name == "postgresql":
-            # Hold the rows until the commit: a lease that expires meanwhile cannot be
-            # taken by another dispatcher and then overwritten here.
-            pick = pick.with_for_update()
-        held = set(self.session.scalars(pick))
-        by_shape: dict[tuple, list[dict]] = {}
+        returns the ids recorded. Outcomes that set the same columns go in one statement
+        (PostgreSQL: ``UPDATE ... FROM unnest(arrays) ... RETURNING``, which also keeps the
+        rows locked until the commit, so a lease that expires meanwhile cannot be taken by
+        another dispatcher and then overwritten here)."""
+        by_shape: dict[tuple[str, ...], list[tuple[str, dict]]] = {}
         for delivery_id, values in outcomes:
-            if delivery_id in held:
-                by_shape.setdefault(tuple(sorted(values)), []).append(
-                    {"k_id": delivery_id, **values})
-        for keys, params in by_shape.items():
-            self.session.execute(
-                update(DeliveryRow.__table__).where(DeliveryRow.__table__.c.id == bindparam("k_id"))
-                .values(lease_owner=None, lease_until=None, updated_at=now,
-                        **{k: bindparam(k) for k in keys}), params)
+            by_shape.setdefault(tuple(sorted(values)), []).append((delivery_id, values))
+        if self._postgres:
+            held: set[str] = set()
+            for keys, group in by_shape.items():
+                held |= self._finish_shape_pg(worker, keys, group, now)
+            return held
+        held = set(self.session.scalars(select(DeliveryRow.id).where(
+            DeliveryRow.id.in_([i for i, _ in outcomes]), DeliveryRow.lease_owner == worker,
+            DeliveryRow.status == DeliveryStatus.SENDING.value)))
+        table = DeliveryRow.__table__
+        for keys, group in by_shape.items():
+            params = [{"k_id": i, **values} for i, values in group if i in held]
+            if params:
+                self.session.execute(
+                    update(table).where(table.c.id == bindparam("k_id"))
+                    .values(lease_owner=None, lease_until=None, updated_at=now,
+                            **{k: bindparam(k) for k in keys}), params)
         return held
+
+    def _finish_shape_pg(self, worker: str, keys: tuple[str, ...],
+                         group: list[tuple[str, dict]], now: datetime) -> set[str]:
+        columns = DeliveryRow.__table__.c
+        dialect = self.session.get_bind().dialect
+        arrays = ", ".join(f"%s::{columns[k].type.compile(dialect=dialect)}[]"
+                           for k in ("id", *keys))
+        sql = (f"UPDATE deliveries AS t SET {', '.join(f'{k} = v.{k}' for k in keys)}, "
+               f"lease_owner = NULL, lease_until = NULL, updated_at = %s "
+               f"FROM unnest({arrays}) AS v(id, {', '.join(keys)}) "
+               f"WHERE t.id = v.id AND t.lease_owner = %s AND t.status = %s RETURNING t.id")
+        params = [now, [i for i, _ in group], *([values[k] for _, values in group]
+                                                 for k in keys),
+                  worker, DeliveryStatus.SENDING.value]
+        with self._driver_connection().cursor() as cursor:
+            cursor.execute(sql, params, binary=True)
+            return {row[0] for row in cursor.fetchall()}
 
     def for_shipment(self, shipment_id: str) -> Sequence[DeliveryRow]:
         return self.session.scalars(select(DeliveryRow).where(
