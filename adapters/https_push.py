@@ -144,14 +144,16 @@ class HttpsPushAdapter:
                                    f"{settings['auth_token_env']} is not set",
                                    setting="auth_token_env")
             headers["Authorization"] = f"Bearer {token}"
-        self._client_options = dict(timeout=timeout, verify=verify, follow_redirects=False,
-                                    trust_env=False, headers=headers)
+        self._client_options: dict[str, Any] = {
+            "timeout": timeout, "verify": verify, "follow_redirects": False,
+            "trust_env": False, "headers": headers}
         # One client (and connection pool) per calling thread: the dispatcher's worker
         # threads sharing one pool queue on its lock for every request and every response
         # close, which cost a third of the dispatcher's time in a profile with 8 threads.
         self._local = threading.local()
         self._clients: list[httpx.Client] = []
         self._clients_lock = threading.Lock()
+        self._urls: dict[str, httpx.URL] = {}  # parsed once (urlparse: 9 % of httpx's time)
 
     @classmethod
     def create(cls, *, country: str, settings: Mapping[str, Any],
@@ -198,7 +200,10 @@ class HttpsPushAdapter:
 
     def _exchange(self, method: str, url: str, **kwargs: Any) -> tuple[int, bytes, float | None]:
         try:
-            with self._client().stream(method, url, **kwargs) as response:
+            target = self._urls.get(url)
+            if target is None:
+                target = self._urls[url] = httpx.URL(url)
+            with self._client().stream(method, target, **kwargs) as response:
                 chunks, size = [], 0
                 for chunk in response.iter_bytes():
                     size += len(chunk)

@@ -54,6 +54,7 @@ RESPONSE_MEDIA_TYPE = "application/vnd.carec.customs-response+xml"
 
 _E = f"{{{ENVELOPE_NS}}}"
 _R = f"{{{RESPONSE_NS}}}"
+_R_LEN = len(_R)
 
 
 _compiled = threading.local()
@@ -238,20 +239,27 @@ def _reason(parent: etree._Element, reason: Reason) -> None:
         _sub(r, f"{_R}Text", reason.text)
 
 
+def _texts(el: etree._Element) -> dict[str, str]:
+    """The text of each child element of *el* in the response namespace, by local name (the
+    first of each name; "" when empty, as ``findtext``): one pass over the children instead
+    of one path search per field."""
+    out: dict[str, str] = {}
+    for child in el:
+        tag = child.tag
+        if isinstance(tag, str) and tag.startswith(_R):  # not comments or PIs
+            out.setdefault(tag[_R_LEN:], child.text or "")
+    return out
+
+
 def _read_reasons(el: etree._Element) -> tuple[Reason, ...]:
-    ns = {"r": RESPONSE_NS}
-    return tuple(Reason(r.findtext("r:Code", namespaces=ns) or "",
-                        r.findtext("r:Text", namespaces=ns) or "")
-                 for r in el.iterfind("r:Reason", namespaces=ns))
+    return tuple(Reason(t.get("Code", ""), t.get("Text", ""))
+                 for t in (_texts(r) for r in el.iterchildren(f"{_R}Reason")))
 
 
 def _read_decision(el: etree._Element, source: str,
                    signed_xml: bytes | None = None) -> CustomsDecision:
-    ns = {"r": RESPONSE_NS}
-
-    def opt(tag: str) -> str | None:
-        return el.findtext(f"r:{tag}", namespaces=ns)
-
+    fields = _texts(el)
+    opt = fields.get
     try:
         issued = opt("IssuedAt")
         return CustomsDecision(
@@ -262,9 +270,9 @@ def _read_decision(el: etree._Element, source: str,
             issued_at=datetime.fromisoformat(issued) if issued else None,
             reasons=_read_reasons(el),
             duty_lines=tuple(
-                DutyLine(*(d.findtext(f"r:{t}", namespaces=ns) or "" for t in
+                DutyLine(*(line.get(t, "") for t in
                            ("TaxType", "Base", "Rate", "Amount", "Currency")))
-                for d in el.iterfind("r:DutyLine", namespaces=ns)),
+                for line in (_texts(d) for d in el.iterchildren(f"{_R}DutyLine"))),
             guarantee_reference=opt("GuaranteeReference"), text=opt("Text"),
             signed_xml=signed_xml if el.find(f"{{{DS_NS}}}Signature") is not None else None,
         )
@@ -342,17 +350,17 @@ def read_receipt(data: bytes, *, source: str = "receipt") -> Receipt:
     tree = parse_message(data, schema="customs-response.xsd", root=f"{_R}DeliveryReceipt",
                          source=source)
     root = tree.getroot()
-    ns = {"r": RESPONSE_NS}
-    status = root.findtext("r:Status", namespaces=ns) or ""
+    fields = _texts(root)
+    status = fields.get("Status", "")
     reasons = _read_reasons(root)
     if status == "rejected" and not reasons:
         raise InvalidMessageError(f"{source}: a rejected receipt carries no Reason",
                                   code="adapter.message.inconsistent", line=root.sourceline)
     return Receipt(
-        delivery_id=root.findtext("r:DeliveryId", namespaces=ns) or "", status=status,
-        reference=root.findtext("r:ReceiptReference", namespaces=ns),
-        warnings=tuple(w.text or "" for w in root.iterfind("r:Warning", namespaces=ns)),
+        delivery_id=fields.get("DeliveryId", ""), status=status,
+        reference=fields.get("ReceiptReference"),
+        warnings=tuple(w.text or "" for w in root.iterchildren(f"{_R}Warning")),
         reasons=reasons,
         decisions=tuple(_read_decision(el, source)
-                        for el in root.iterfind("r:Decision", namespaces=ns)),
+                        for el in root.iterchildren(f"{_R}Decision")),
     )
