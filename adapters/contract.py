@@ -217,6 +217,9 @@ class CustomsDecision:
     reasons: tuple[Reason, ...] = ()
     duty_lines: tuple[DutyLine, ...] = ()
     guarantee_reference: str | None = None
+    guarantee_amount: str | None = None
+    """What a ``guarantee-accepted`` decision covers: a decimal string, with its currency."""
+    guarantee_currency: str | None = None
     text: str | None = None
     signed_xml: bytes | None = field(default=None, repr=False)
     """The customs authority's signed message as received, when it signed one."""
@@ -231,6 +234,12 @@ class CustomsDecision:
                "a rejection needs at least one reason")
         _check(self.kind is not DecisionKind.ASSESSMENT or bool(self.duty_lines),
                "an assessment needs at least one duty line")
+        _check((self.guarantee_amount is None) == (self.guarantee_currency is None),
+               "guarantee_amount and guarantee_currency go together")
+        if self.guarantee_amount is not None:
+            _decimal_text(self.guarantee_amount, "guarantee_amount")
+            _check(bool(re.fullmatch(r"[A-Z]{3}", str(self.guarantee_currency))),
+                   f"guarantee_currency {self.guarantee_currency!r} is not an ISO 4217 code")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (decimals stay strings, times ISO 8601)."""
@@ -243,7 +252,9 @@ class CustomsDecision:
             "duty_lines": [
                 {"tax_type": d.tax_type, "base": d.base, "rate": d.rate, "amount": d.amount,
                  "currency": d.currency} for d in self.duty_lines],
-            "guarantee_reference": self.guarantee_reference, "text": self.text,
+            "guarantee_reference": self.guarantee_reference,
+            "guarantee_amount": self.guarantee_amount,
+            "guarantee_currency": self.guarantee_currency, "text": self.text,
         }
 
     @classmethod
@@ -261,7 +272,9 @@ class CustomsDecision:
                 reasons=tuple(Reason(r["code"], r.get("text", ""))
                               for r in data.get("reasons") or ()),
                 duty_lines=tuple(DutyLine(**d) for d in data.get("duty_lines") or ()),
-                guarantee_reference=data.get("guarantee_reference"), text=data.get("text"),
+                guarantee_reference=data.get("guarantee_reference"),
+                guarantee_amount=data.get("guarantee_amount"),
+                guarantee_currency=data.get("guarantee_currency"), text=data.get("text"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ResponseError(f"not a customs decision: {exc}",

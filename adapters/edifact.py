@@ -32,6 +32,9 @@ CUSRES (one message per decision; several messages per interchange allowed)::
     FTX+AAI+++<text>'                           (free text, e.g. a query)
     TAX+<5 duty | 7 tax>+<CUD|VAT|EXC|other>+++:::<rate>'  MOA+125:<base>:<cur>'
     MOA+124:<amount>:<cur>'                     (one group per duty line)
+    MOA+ZZZ:<amount>:<cur>'                     (outside TAX groups: the amount a
+                                                 guarantee covers; ZZZ, "mutually
+                                                 defined", is this profile's qualifier)
     UNT+<count>+<ref>'  UNZ+<messages>+<control ref>'
 """
 from __future__ import annotations
@@ -68,6 +71,7 @@ _GIS = {
     DecisionKind.RELEASED: "REL",
 }
 _KIND_BY_GIS = {v: k for k, v in _GIS.items()}
+_GUARANTEE_MOA = "ZZZ"
 _TAX_CODES = {"customs-duty": "CUD", "vat": "VAT", "excise": "EXC"}
 _TAX_BY_CODE = {v: k for k, v in _TAX_CODES.items()}
 _DECIMAL = re.compile(r"-?\d+(\.\d+)?\Z")
@@ -170,6 +174,8 @@ def render_cusres(decisions: Sequence[CustomsDecision], *, sender_id: str, recip
                                  ("ABT", d.document_id), ("GU", d.guarantee_reference)):
             if value:
                 seg(Segment("RFF", [qualifier, value]))
+        if d.guarantee_amount is not None:
+            seg(Segment("MOA", [_GUARANTEE_MOA, d.guarantee_amount, d.guarantee_currency]))
         for reason in d.reasons:
             seg(Segment("ERC", reason.code))
             if reason.text:
@@ -294,6 +300,7 @@ def _decision(segments: list[Segment], start: int, country: str, control: str,
     issued: datetime | None = None
     pending_tax: tuple[int, str, str] | None = None
     moa: dict[str, tuple[str, str]] = {}
+    guarantee: tuple[str, str] | None = None
 
     def close_tax() -> None:
         nonlocal pending_tax, moa
@@ -334,11 +341,17 @@ def _decision(segments: list[Segment], start: int, country: str, control: str,
                 raise fail("TAX without a tax type", i)
             pending_tax = (i, _TAX_BY_CODE.get(code, code), element(s, 4, 3))
         elif s.tag == "MOA":
-            if pending_tax is None:
-                raise fail("MOA outside a TAX group", i)
             qualifier, amount, currency = element(s, 0, 0), element(s, 0, 1), element(s, 0, 2)
             if not _DECIMAL.match(amount):
                 raise fail(f"MOA amount {amount!r} is not a decimal", i)
+            if qualifier == _GUARANTEE_MOA:
+                close_tax()
+                if guarantee is not None:
+                    raise fail(f"more than one MOA+{_GUARANTEE_MOA} (guarantee amount)", i)
+                guarantee = (amount, currency)
+                continue
+            if pending_tax is None:
+                raise fail(f"MOA+{qualifier} outside a TAX group", i)
             moa[qualifier] = (amount, currency)
     close_tax()
     try:
@@ -347,7 +360,10 @@ def _decision(segments: list[Segment], start: int, country: str, control: str,
             customs_reference=element(bgm[0], 1) or None, delivery_id=refs.get("ACW"),
             shipment_id=refs.get("SRN"), document_id=refs.get("ABT"), issued_at=issued,
             reasons=tuple(reasons), duty_lines=tuple(lines),
-            guarantee_reference=refs.get("GU"), text="\n".join(texts) or None)
+            guarantee_reference=refs.get("GU"),
+            guarantee_amount=guarantee[0] if guarantee else None,
+            guarantee_currency=guarantee[1] if guarantee else None,
+            text="\n".join(texts) or None)
     except ValueError as exc:
         raise fail(str(exc), 0) from exc
 

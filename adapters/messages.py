@@ -227,6 +227,9 @@ def _decision_element(decision: CustomsDecision) -> etree._Element:
             _sub(d, f"{_R}{tag}", value)
     if decision.guarantee_reference is not None:
         _sub(el, f"{_R}GuaranteeReference", decision.guarantee_reference)
+    if decision.guarantee_amount is not None:
+        _sub(el, f"{_R}GuaranteeAmount", decision.guarantee_amount).set(
+            "currency", decision.guarantee_currency or "")
     if decision.text is not None:
         _sub(el, f"{_R}Text", decision.text)
     return el
@@ -260,6 +263,7 @@ def _read_decision(el: etree._Element, source: str,
                    signed_xml: bytes | None = None) -> CustomsDecision:
     fields = _texts(el)
     opt = fields.get
+    guarantee = el.find(f"{_R}GuaranteeAmount")
     try:
         issued = opt("IssuedAt")
         return CustomsDecision(
@@ -273,7 +277,10 @@ def _read_decision(el: etree._Element, source: str,
                 DutyLine(*(line.get(t, "") for t in
                            ("TaxType", "Base", "Rate", "Amount", "Currency")))
                 for line in (_texts(d) for d in el.iterchildren(f"{_R}DutyLine"))),
-            guarantee_reference=opt("GuaranteeReference"), text=opt("Text"),
+            guarantee_reference=opt("GuaranteeReference"),
+            guarantee_amount=None if guarantee is None else guarantee.text or "",
+            guarantee_currency=None if guarantee is None else guarantee.get("currency"),
+            text=opt("Text"),
             signed_xml=signed_xml if el.find(f"{{{DS_NS}}}Signature") is not None else None,
         )
     except ValueError as exc:

@@ -323,7 +323,8 @@ def ledger_gate(members: Any, *, due_days: int = 30,
                 clock: Callable[[], datetime] = _now) -> Callable[..., None]:
     """A :data:`exchange.customs.DecisionGate`: an ``assessment`` records an Assessment
     entry (in the leg's member currency), ``guarantee-accepted`` records a guarantee
-    (amount and currency from the call's context), ``released`` is refused
+    (the decision's amount and currency, however it came: API, signed XML, an adapter),
+    ``released`` is refused
     (``decision.release-refused``) while something is outstanding on the leg and not
     covered by accepted guarantees."""
     from adapters.contract import DecisionKind
@@ -335,7 +336,7 @@ def ledger_gate(members: Any, *, due_days: int = 30,
         if decision.kind is DecisionKind.ASSESSMENT:
             _assess(uow, shipment, leg, decision, members, clock(), due_after)
         elif decision.kind is DecisionKind.GUARANTEE_ACCEPTED:
-            _guarantee(uow, shipment, leg, decision, context, members, clock())
+            _guarantee(uow, shipment, leg, decision, members, clock())
         elif decision.kind is DecisionKind.RELEASED:
             _release(uow, shipment, leg)
 
@@ -374,9 +375,9 @@ def _assess(uow, shipment, leg, decision, members, now, due_after) -> None:
         raise _refused(f"assessment refused: {exc}", f"decision.{exc.code}") from None
 
 
-def _guarantee(uow, shipment, leg, decision, context, members, now) -> None:
+def _guarantee(uow, shipment, leg, decision, members, now) -> None:
     reference = decision.guarantee_reference
-    amount, code = context.get("guarantee_amount"), context.get("guarantee_currency")
+    amount, code = decision.guarantee_amount, decision.guarantee_currency
     if not reference or amount in (None, "") or not code:
         raise _refused("a guarantee-accepted decision needs guarantee_reference, "
                        "guarantee_amount and guarantee_currency",

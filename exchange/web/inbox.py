@@ -156,10 +156,8 @@ async def decide(request: Request, shipment_id: str, services: ServicesDep,
         check_csrf(user, _text(form, "csrf"))
         body = decision_body(form)
         decision = customs_routes.to_decision(country, shipment_id, body)
-        extra = {"guarantee_amount": body.guarantee_amount,
-                 "guarantee_currency": body.guarantee_currency}
         await run_in_threadpool(customs_routes._decide, _gated(services), country,
-                                shipment_id, user.principal, decision, extra)
+                                shipment_id, user.principal, decision)
     except Problem as exc:
         if exc.status == 404:
             raise PageNotFound(f"shipment {shipment_id}") from None

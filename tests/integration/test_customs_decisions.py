@@ -120,3 +120,44 @@ def test_shipment_status_follows_the_legs(statuses, expected):
 def test_duty_line_amounts_are_exact():
     line = DutyLine("customs-duty", "1000.00", "15", "150.00", "UZS")
     assert str(line.amount_value) == "150.00"
+
+
+def test_a_guarantee_from_a_cusres_file_covers_the_release(store, tmp_path, simulator):
+    """AF's legacy system answers in CUSRES files: an assessment, a guarantee with its
+    amount (MOA+ZZZ), then the release, which the ledger lets through because the
+    guarantee covers what is outstanding. A guarantee without an amount is refused with
+    its reason and records nothing."""
+    from exchange.payments import ledger_gate
+
+    members = corridor_members(tmp_path, uz_push_url=simulator.push_url)
+    shipment_id, _, _ = submit_corridor(store, members)
+    collector = DecisionCollector(store, adapters_for(members), gates=(ledger_gate(members),))
+    inbox = tmp_path / "af" / "in"
+    inbox.mkdir(parents=True, exist_ok=True)
+
+    def answer(name: str, *decisions: CustomsDecision) -> None:
+        text = render_cusres(decisions, sender_id="AFCUSTOMS", recipient_id="CARECHUB",
+                             control_ref=name.upper())
+        (inbox / f"{name}.edi").write_text(text, encoding="utf-8")
+
+    af = {"country": "AF", "shipment_id": shipment_id}
+    answer("g0", CustomsDecision(kind=DecisionKind.GUARANTEE_ACCEPTED, decision_id="x",
+                                 guarantee_reference="GAR-0", **af))
+    assert collector.collect() == 0
+    assert any("guarantee_amount" in r for r in collector.refused)
+    answer("a1",
+           CustomsDecision(kind=DecisionKind.ASSESSMENT, decision_id="x", **af,
+                           duty_lines=(DutyLine("customs-duty", "12000", "10", "1200.00",
+                                                "AFN"),)),
+           CustomsDecision(kind=DecisionKind.GUARANTEE_ACCEPTED, decision_id="x", **af,
+                           guarantee_reference="GAR-1", guarantee_amount="1500.00",
+                           guarantee_currency="AFN"),
+           CustomsDecision(kind=DecisionKind.RELEASED, decision_id="x", **af))
+    assert collector.collect() == 3
+    assert legs(store, shipment_id)["AF"] == "released"
+    with store.reading() as uow:
+        guarantees = uow.ledger.guarantees(shipment_id, "AF")
+        kinds = [e.kind for e in uow.events.list(shipment_id)]
+    assert [(g.reference, g.amount_minor, g.currency) for g in guarantees] == [
+        ("GAR-1", 150000, "AFN")]
+    assert "payments.guarantee" in kinds and kinds[-1] == "customs.released"

@@ -133,6 +133,14 @@ def test_the_well_formed_reference_cusres_is_read():
     (GOOD.replace("GIS+ACK'\n", "GIS+ASM'\nTAX+7+VAT+++:::12'\nMOA+124:1.50:AFN'\n")
      .replace("UNT+5", "UNT+7"), "TAX without MOA"),
     (GOOD.replace("AFCUSTOMS", "KZCUSTOMS"), "sent by 'KZCUSTOMS'"),
+    (GOOD.replace("GIS+ACK'\n", "GIS+GUA'\nMOA+124:100:AFN'\n").replace("UNT+5", "UNT+6"),
+     "MOA\\+124 outside a TAX group"),
+    (GOOD.replace("GIS+ACK'\n", "GIS+GUA'\nMOA+ZZZ:100:AFN'\nMOA+ZZZ:5:AFN'\n")
+     .replace("UNT+5", "UNT+7"), "more than one MOA\\+ZZZ"),
+    (GOOD.replace("GIS+ACK'\n", "GIS+GUA'\nMOA+ZZZ:100'\n").replace("UNT+5", "UNT+6"),
+     "guarantee_amount and guarantee_currency go together|guarantee_currency"),
+    (GOOD.replace("GIS+ACK'\n", "GIS+GUA'\nMOA+ZZZ:1e3:AFN'\n").replace("UNT+5", "UNT+6"),
+     "not a decimal"),
 ])
 def test_malformed_cusres_gets_a_clear_typed_error(text, message):
     with pytest.raises(MalformedCusresError, match=message) as info:

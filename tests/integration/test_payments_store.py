@@ -120,11 +120,11 @@ def test_guarantee_covers_release(store):
         decide(store, sid, DecisionKind.GUARANTEE_ACCEPTED, "AF", guarantee_reference="G-1")
     assert info.value.code == "decision.guarantee-incomplete"
     decide(store, sid, DecisionKind.GUARANTEE_ACCEPTED, "AF", guarantee_reference="G-1",
-           context={"guarantee_amount": "1000.00", "guarantee_currency": "AFN"})
+           guarantee_amount="1000.00", guarantee_currency="AFN")
     with pytest.raises(DecisionRefused, match="covers only 1000.00 AFN"):
         decide(store, sid, DecisionKind.RELEASED, "AF")
     decide(store, sid, DecisionKind.GUARANTEE_ACCEPTED, "AF", guarantee_reference="G-2",
-           context={"guarantee_amount": "200", "guarantee_currency": "AFN"})
+           guarantee_amount="200", guarantee_currency="AFN")
     assert decide(store, sid, DecisionKind.RELEASED, "AF").created
     assert leg(store, sid, "AF")["outstanding"]["amount"] == "1200.00"  # still owed
 

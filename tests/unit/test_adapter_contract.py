@@ -84,6 +84,19 @@ def test_decision_rules_and_dict_round_trip():
         issued_at=datetime(2026, 1, 2, 3, 4, tzinfo=UTC), reasons=[Reason("R1", "why")],
         duty_lines=[DutyLine("customs-duty", "100.00", "5", "5.00", "UZS")], text="t")
     assert CustomsDecision.from_dict(decision.to_dict()) == decision
+    guarantee = CustomsDecision(kind="guarantee-accepted", country="AF", decision_id="AF-1",
+                                guarantee_reference="G-1", guarantee_amount="1500.00",
+                                guarantee_currency="AFN")
+    assert CustomsDecision.from_dict(guarantee.to_dict()) == guarantee
+    for bad, message in (({"guarantee_amount": "1500.00"}, "go together"),
+                         ({"guarantee_currency": "AFN"}, "go together"),
+                         ({"guarantee_amount": "1,500", "guarantee_currency": "AFN"},
+                          "not a decimal"),
+                         ({"guarantee_amount": "1500", "guarantee_currency": "afn"},
+                          "ISO 4217")):
+        with pytest.raises(ValueError, match=message):
+            CustomsDecision(kind="guarantee-accepted", country="AF", decision_id="AF-1",
+                            guarantee_reference="G-1", **bad)
     with pytest.raises(ResponseError) as info:
         CustomsDecision.from_dict({"kind": "maybe", "country": "UZ", "decision_id": "x"})
     assert info.value.code == "adapter.response.decision-invalid"

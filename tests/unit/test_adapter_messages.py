@@ -92,7 +92,11 @@ def test_receipts_and_decisions_round_trip():
                                  duty_lines=[DutyLine("vat", "10.00", "12", "1.20", "UZS")])
     rejection = CustomsDecision(kind="rejected", country="UZ", decision_id="UZ-2",
                                 reasons=[Reason("E1", "bad")])
-    assert read_decisions(render_decisions([assessment, rejection])) == (assessment, rejection)
+    guarantee = CustomsDecision(kind="guarantee-accepted", country="UZ", decision_id="UZ-3",
+                                guarantee_reference="G-1", guarantee_amount="250000.50",
+                                guarantee_currency="UZS")
+    assert read_decisions(render_decisions([assessment, rejection, guarantee])) == (
+        assessment, rejection, guarantee)
     single = read_decisions(render_decision(rejection))
     assert single == (rejection,)
     receipt = Receipt("dlv-1", "received-with-warnings", reference="R1", warnings=("w",),
@@ -104,6 +108,16 @@ def test_a_rejected_receipt_without_reason_is_inconsistent():
     with pytest.raises(InvalidMessageError) as info:
         read_receipt(render_receipt(Receipt("dlv-1", "rejected")))
     assert info.value.code == "adapter.message.inconsistent"
+
+
+def test_a_guarantee_amount_needs_its_currency():
+    xml = render_decision(CustomsDecision(
+        kind="guarantee-accepted", country="UZ", decision_id="UZ-3", guarantee_reference="G-1",
+        guarantee_amount="100", guarantee_currency="UZS"))
+    assert b'<GuaranteeAmount currency="UZS">100</GuaranteeAmount>' in xml
+    with pytest.raises(InvalidMessageError) as info:
+        read_decisions(xml.replace(b' currency="UZS"', b""))
+    assert info.value.code == "adapter.message.invalid" and "currency" in str(info.value)
 
 
 def test_decision_with_a_bad_amount_is_refused_with_its_line():

@@ -30,8 +30,10 @@ def decisions(draw):
                            draw(amounts), draw(st.sampled_from(["0", "5", "12.5"])),
                            draw(amounts), "AFN")
                   for _ in range(draw(st.integers(1 if kind == "assessment" else 0, 3))))
+    amount = draw(st.none() | amounts)
     return CustomsDecision(
         kind=kind, country="AF", decision_id="x", customs_reference=draw(ids),
+        guarantee_amount=amount, guarantee_currency=None if amount is None else "AFN",
         delivery_id=draw(ids), shipment_id=draw(st.none() | ids),
         issued_at=draw(st.none() | st.just(datetime(2026, 3, 4, 5, 6, tzinfo=UTC))),
         reasons=reasons, duty_lines=lines, text=draw(st.none() | texts),
@@ -49,9 +51,11 @@ def test_cusres_round_trips_any_decisions(sent):
     for number, (a, b) in enumerate(zip(sent, back, strict=True), start=1):
         assert b.decision_id == f"AF-R42-{number}"
         assert (b.kind, b.customs_reference, b.delivery_id, b.shipment_id, b.issued_at,
-                b.reasons, b.duty_lines, b.text, b.guarantee_reference) == (
+                b.reasons, b.duty_lines, b.text, b.guarantee_reference, b.guarantee_amount,
+                b.guarantee_currency) == (
             a.kind, a.customs_reference, a.delivery_id, a.shipment_id, a.issued_at,
-            a.reasons, a.duty_lines, a.text, a.guarantee_reference)
+            a.reasons, a.duty_lines, a.text, a.guarantee_reference, a.guarantee_amount,
+            a.guarantee_currency)
 
 
 DECLARATION = b"""<ExportCustomsDeclaration

@@ -131,18 +131,20 @@ def to_decision(country: str, shipment_id: str, body: DecisionIn) -> CustomsDeci
             customs_reference=body.customs_reference, delivery_id=body.delivery_id,
             shipment_id=shipment_id, reasons=tuple(Reason(r.code, r.text) for r in body.reasons),
             duty_lines=tuple(DutyLine(**d.model_dump()) for d in body.duty_lines),
-            guarantee_reference=body.guarantee_reference, text=body.text)
+            guarantee_reference=body.guarantee_reference,
+            guarantee_amount=body.guarantee_amount, guarantee_currency=body.guarantee_currency,
+            text=body.text)
     except ValueError as exc:
         raise Problem(422, "decision-invalid", "The decision is not valid", str(exc)) from None
 
 
 def _decide(services, country: str, shipment_id: str, principal: Principal,
-            decision: CustomsDecision, extra: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+            decision: CustomsDecision) -> tuple[int, dict[str, Any]]:
     with services.uow.writing() as uow:
         try:
             report = verify_decision_signature(decision, services.checker)
             recorded = record_decision(uow, decision, actor_id=principal.party.id, source="api",
-                                       gates=services.decision_gates, context=extra,
+                                       gates=services.decision_gates,
                                        signature_report=report)
         except ShipmentNotRouted:
             raise Problem(404, "not-found", "Not found",
@@ -206,7 +208,6 @@ async def decide(country: str, shipment_id: str, request: Request, services: Ser
     _authorise(principal, country)
     data = await request.body()
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    extra: dict[str, Any] = {}
     if media in ("application/xml", "text/xml"):
         decision = _xml_decision(country, shipment_id, data)
     else:
@@ -217,8 +218,6 @@ async def decide(country: str, shipment_id: str, request: Request, services: Ser
                           "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
                                     for e in exc.errors())) from None
         decision = to_decision(country, shipment_id, body)
-        extra = {"guarantee_amount": body.guarantee_amount,
-                 "guarantee_currency": body.guarantee_currency}
     status, out = await run_in_threadpool(_decide, services, country, shipment_id, principal,
-                                          decision, extra)
+                                          decision)
     return JSONResponse(out, status_code=status)
