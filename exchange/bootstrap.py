@@ -37,6 +37,8 @@ class Services:
     decision_gates: list[Any] = field(default_factory=list)
     """Checked before a customs decision is stored (exchange.customs.DecisionGate); the
     payments ledger's gate records assessments and guarantees and gates release."""
+    secrets: Any = None
+    """exchange.secretbox.SecretBox: seals payment providers' HMAC secrets at rest."""
 
     @property
     def member_codes(self) -> frozenset[str]:
@@ -90,7 +92,7 @@ def build_services(settings: Settings, *, migrate: bool | None = None,
         raise ConfigError(f"cannot open or migrate the database: {exc}",
                           setting="EXCHANGE_DATABASE_URL") from None
     from .outbox import routing_hook
-    from .payments import ledger_gate
+    from .payments import ledger_gate, seal_provider_secrets, secret_box
     from .routing import RoutingError, load_routing_rules
 
     try:
@@ -98,10 +100,21 @@ def build_services(settings: Settings, *, migrate: bool | None = None,
     except RoutingError as exc:
         engines.dispose()
         raise ConfigError(exc.message, setting="EXCHANGE_ROUTING_FILE") from None
-    return Services(settings=settings, engines=engines, uow=UnitOfWorkFactory(engines),
+    try:
+        box = secret_box(settings.payments)
+    except ConfigError:
+        engines.dispose()
+        raise
+    factory = UnitOfWorkFactory(engines)
+    if settings.server.migrate_on_start if migrate is None else migrate:
+        with factory.writing() as uow:  # secrets stored in the clear by earlier versions
+            if seal_provider_secrets(uow, box):
+                uow.commit()
+    return Services(settings=settings, engines=engines, uow=factory,
                     validator=validator, members=members, sealer=sealer,
                     checker=checker, on_accepted=[routing_hook(rules, members), *on_accepted],
-                    decision_gates=[ledger_gate(members, due_days=settings.payments.due_days)])
+                    decision_gates=[ledger_gate(members, due_days=settings.payments.due_days)],
+                    secrets=box)
 
 
 SWITCH_INTERVAL_SECONDS = 0.001

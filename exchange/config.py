@@ -201,6 +201,13 @@ class PaymentsSettings(_Group):
     """Header carrying ``sha256=<hex HMAC-SHA256 of the raw body>``."""
     camt_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     """Largest camt.054 file read (the XML safety limit for bank files)."""
+    secrets_key_file: Path | None = None
+    """The key sealing providers' HMAC secrets in the database (see exchange.secretbox);
+    default ``<EXCHANGE_HOME>/hub/secrets.key``, made on first use. A configured file must
+    exist. Hosts sharing one database need the same key."""
+
+    def resolved_secrets_key_file(self) -> Path:
+        return self.secrets_key_file or exchange_home() / "hub" / "secrets.key"
 
 
 class ServerSettings(_Group):

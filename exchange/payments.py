@@ -66,6 +66,7 @@ from .ledger import (
     new_entry_id,
 )
 from .money import Money, MoneyError
+from .secretbox import SecretBox, SecretBoxError
 from .store.ledger import (
     GuaranteeRow,
     LedgerEntryRow,
@@ -91,8 +92,12 @@ __all__ = [
     "payment_status",
     "payments_view",
     "post_entries",
+    "provider_secret",
     "record_payment",
     "retrying",
+    "seal_provider_secrets",
+    "secret_box",
+    "set_provider_secret",
     "sign_body",
 ]
 
@@ -617,6 +622,46 @@ def _route_currencies(uow: UnitOfWork, shipment_ids: set[str], members: Any
 
 
 # -- payment providers' signatures ------------------------------------------------------------
+def secret_box(settings: Any) -> SecretBox:
+    """The box sealing providers' secrets, from ``[payments] secrets_key_file`` (a
+    :class:`~exchange.config.PaymentsSettings`); the default file is made on first use."""
+    from .config import ConfigError
+
+    try:
+        return SecretBox.from_file(settings.resolved_secrets_key_file(),
+                                   create=settings.secrets_key_file is None)
+    except SecretBoxError as exc:
+        raise ConfigError(exc.message, setting="EXCHANGE_PAYMENTS_SECRETS_KEY_FILE") from None
+
+
+def _secret_row(party_id: str) -> str:
+    return f"payment_provider_secrets:{party_id}"
+
+
+def provider_secret(uow: UnitOfWork, box: SecretBox, party_id: str) -> str | None:
+    """The provider's HMAC secret (None: none set). A value stored before secrets were
+    sealed is read as it is, until :func:`seal_provider_secrets` seals it."""
+    stored = uow.ledger.secret(party_id)
+    if stored is None or not box.is_sealed(stored):
+        return stored
+    return box.open(stored, context=_secret_row(party_id))
+
+
+def set_provider_secret(uow: UnitOfWork, box: SecretBox, party_id: str, secret: str,
+                        now: datetime) -> None:
+    uow.ledger.set_secret(party_id, box.seal(secret, context=_secret_row(party_id)), now)
+
+
+def seal_provider_secrets(uow: UnitOfWork, box: SecretBox) -> int:
+    """Seal the secrets stored in the clear by earlier versions; returns how many."""
+    sealed = 0
+    for row in uow.ledger.secrets():
+        if not box.is_sealed(row.secret):
+            row.secret = box.seal(row.secret, context=_secret_row(row.party_id))
+            sealed += 1
+    return sealed
+
+
 def new_provider_secret() -> str:
     import secrets
 

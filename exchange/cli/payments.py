@@ -93,11 +93,17 @@ def provider_secret(party_id: Annotated[str, typer.Argument(help="A payment-prov
                     ) -> None:
     """Make (or replace) the HMAC secret a payment provider signs its requests with;
     printed once."""
+    from ..config import ConfigError
     from ..domain import PartyKind
-    from ..payments import new_provider_secret
+    from ..payments import new_provider_secret, secret_box, set_provider_secret
     from ..store.repositories import utcnow
 
-    _, _, factory = _services()
+    settings, _, factory = _services()
+    try:
+        box = secret_box(settings.payments)
+    except ConfigError as exc:
+        factory.engines.dispose()
+        fail(exc.message)
     try:
         with factory.writing() as uow:
             party = uow.parties.get(party_id)
@@ -106,7 +112,7 @@ def provider_secret(party_id: Annotated[str, typer.Argument(help="A payment-prov
             if party.kind != PartyKind.PAYMENT_PROVIDER:
                 fail(f"party {party_id} is a {party.kind}, not a payment-provider")
             secret = new_provider_secret()
-            uow.ledger.set_secret(party_id, secret, utcnow())
+            set_provider_secret(uow, box, party_id, secret, utcnow())
             uow.commit()
     finally:
         factory.engines.dispose()

@@ -12,7 +12,8 @@ the repository changes only in the transaction that inserts the entries they sum
   leg's lock (``SELECT ... FOR UPDATE`` on PostgreSQL).
 * ``ledger_guarantees``: guarantees accepted by customs.
 * ``payment_unmatched``: camt.054 transactions no assessment matched, for an operator.
-* ``payment_provider_secrets``: the HMAC secret of a payment-provider party.
+* ``payment_provider_secrets``: the HMAC secret of a payment-provider party, sealed (see
+  :mod:`exchange.secretbox`; the ledger repository stores what it is given).
 """
 from __future__ import annotations
 
@@ -399,6 +400,9 @@ class LedgerRepository(_Repo):
     def secret(self, party_id: str) -> str | None:
         row = self.session.get(ProviderSecretRow, party_id)
         return row.secret if row else None
+
+    def secrets(self) -> Sequence[ProviderSecretRow]:
+        return self.session.scalars(select(ProviderSecretRow)).all()
 
     def set_secret(self, party_id: str, secret: str, now: datetime) -> None:
         row = self.session.get(ProviderSecretRow, party_id)

@@ -34,6 +34,15 @@ class Payworld:
             headers["Authorization"] = f"Bearer {self.keys[role]}"
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=60)
 
+    def stored_secret(self, party_id: str) -> str:
+        engine = create_engine(self.db_url)
+        try:
+            with engine.connect() as conn:
+                return conn.execute(text("SELECT secret FROM payment_provider_secrets WHERE "
+                                         "party_id = :p"), {"p": party_id}).scalar_one()
+        finally:
+            engine.dispose()
+
     def ledger_rows(self) -> int:
         engine = create_engine(self.db_url)
         try:
@@ -198,6 +207,9 @@ def test_provider_signatures(payworld):
         assert w.ledger_rows() and uz(status(w, sid))["state"] == "assessed"
         r = c.post(path, content=body, headers={"X-Signature": sign_body(w.secret, body)})
     assert r.status_code == 201, r.text
+    # the database holds the secret sealed (exchange.secretbox), never as it was printed
+    stored = w.stored_secret(w.ids["provider"])
+    assert stored.startswith("aesgcm1:") and w.secret not in stored
     # a provider without a secret (and signatures not required) is not asked for one
     assert pay(w, sid, role="open_provider", amount="1.00",
                reference="PSP-OPEN-1").status_code == 201

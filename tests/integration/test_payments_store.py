@@ -213,3 +213,35 @@ def test_overdue_after_due_time(store):
     assert status["overdue"] and leg(store, sid)["overdue"]
     pay(store, sid, "10.00", "P-o")
     assert not view(store, sid)["overdue"] and view(store, sid)["state"] == "paid"
+
+
+def test_provider_secrets_are_sealed_at_rest(store, tmp_path):
+    from exchange.payments import provider_secret, seal_provider_secrets, set_provider_secret
+    from exchange.secretbox import SecretBox, SecretBoxError
+    from exchange.store.ledger import ProviderSecretRow
+
+    box = SecretBox.from_file(tmp_path / "secrets.key", create=True)
+    with store.writing() as uow:
+        new, _ = add_party(uow, kind=PartyKind.PAYMENT_PROVIDER, name="psp-new")
+        old, _ = add_party(uow, kind=PartyKind.PAYMENT_PROVIDER, name="psp-old")
+        set_provider_secret(uow, box, new.id, "fresh-secret", utcnow())
+        uow.ledger.set_secret(old.id, "stored-in-the-clear", utcnow())  # an earlier version
+        uow.commit()
+
+    def stored() -> dict[str, str]:
+        with store.reading() as uow:
+            return {r.party_id: r.secret for r in uow.session.scalars(select(ProviderSecretRow))}
+
+    assert "fresh-secret" not in stored()[new.id] and box.is_sealed(stored()[new.id])
+    with store.writing() as uow:
+        assert provider_secret(uow, box, old.id) == "stored-in-the-clear"
+        assert seal_provider_secrets(uow, box) == 1
+        uow.commit()
+    assert all(box.is_sealed(v) and "clear" not in v for v in stored().values())
+    with store.writing() as uow:
+        assert seal_provider_secrets(uow, box) == 0  # nothing left in the clear
+        assert provider_secret(uow, box, old.id) == "stored-in-the-clear"
+        assert provider_secret(uow, box, new.id) == "fresh-secret"
+        other = SecretBox.from_file(tmp_path / "another.key", create=True)
+        with pytest.raises(SecretBoxError):
+            provider_secret(uow, other, new.id)

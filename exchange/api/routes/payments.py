@@ -33,9 +33,11 @@ from ...payments import (
     entry_view,
     import_camt054,
     payments_view,
+    provider_secret,
     record_payment,
     retrying,
 )
+from ...secretbox import SecretBoxError
 from ...store import Scope
 from ...store.ledger import entry_from_row
 from ..deps import PrincipalDep, ServicesDep, not_found
@@ -81,8 +83,14 @@ def _signature(services: Services, principal: Principal, request: Request, body:
     if principal.kind is not PartyKind.PAYMENT_PROVIDER:
         return
     settings = services.settings.payments
-    with services.uow.reading() as uow:
-        secret = uow.ledger.secret(principal.party.id)
+    try:
+        with services.uow.reading() as uow:
+            secret = provider_secret(uow, services.secrets, principal.party.id)
+    except SecretBoxError as exc:  # another key than the one the secret was sealed with
+        log.error("payment provider %s: %s", principal.party.id, exc.message)
+        raise Problem(503, "signature-key-unavailable", "Signature cannot be checked",
+                      "the hub cannot open this provider's signing secret; an operator "
+                      "must check the secrets key") from None
     try:
         check_signature(secret, request.headers.get(settings.signature_header), body,
                         required=settings.require_signature,
