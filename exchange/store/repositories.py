@@ -63,6 +63,7 @@ class Scope:
 
 _CHUNK = 500
 _PG_CHUNK = 5000  # values per = ANY(array) lookup on PostgreSQL
+_COPY_MIN = 16  # rows from which a bulk insert on PostgreSQL uses COPY
 
 
 def _among(column, values: Sequence, postgres: bool):
@@ -114,7 +115,11 @@ class _Repo:
         """Insert *rows* (tuples in the order of *columns*) into *table* in one go:
         ``COPY ... FROM STDIN`` on PostgreSQL; on SQLite one executemany of the driver
         with the values converted once by the columns' own SQLAlchemy types (the same
-        stored text as a Core insert, without its per-row parameter processing)."""
+        stored text as a Core insert, without its per-row parameter processing). A few rows
+        on PostgreSQL go in one Core executemany: COPY costs a round trip more."""
+        if self._postgres and len(rows) < _COPY_MIN:
+            self.session.execute(insert(table), [dict(zip(columns, row)) for row in rows])
+            return
         if self._postgres:
             with self._driver_connection().cursor() as cursor, cursor.copy(
                     f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
@@ -167,7 +172,6 @@ class _Repo:
             f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} "
             f"WHERE {' AND '.join(f'{k} = ?' for k in keys)}",
             [(*row[n:], *row[:n]) for row in rows])
-
 
 
 # Statements that run on every request are built once, on the tables, with bind parameters:
