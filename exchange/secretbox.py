@@ -49,11 +49,14 @@ class SecretBox:
         """The key in *path* (base64 of 32 bytes); made there first when *create* and the
         file does not exist yet."""
         if create and not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:  # O_EXCL: two processes starting at once do not overwrite each other's key
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                # O_EXCL: two processes starting at once do not overwrite each other's key
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass
+            except OSError as exc:
+                if not path.is_file():  # not the other process's new key: cannot make it
+                    raise SecretBoxError(f"cannot make the secrets key {path}: "
+                                         f"{exc.strerror or exc}") from None
             else:
                 with os.fdopen(fd, "w", encoding="ascii") as out:
                     out.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")

@@ -59,3 +59,10 @@ def test_a_configured_key_file_must_exist(tmp_path):
         secret_box(PaymentsSettings(secrets_key_file=missing))
     assert info.value.setting == "EXCHANGE_PAYMENTS_SECRETS_KEY_FILE"
     assert str(missing) in info.value.message and not missing.exists()
+
+
+def test_a_key_that_cannot_be_made_is_a_config_error(tmp_path):
+    blocker = tmp_path / "hub"
+    blocker.write_text("a file where the key's folder would go")
+    with pytest.raises(SecretBoxError, match="cannot make the secrets key"):
+        SecretBox.from_file(blocker / "secrets.key", create=True)
