@@ -25,7 +25,7 @@ from adapters.contract import (
 )
 from adapters.errors import InvalidMessageError
 from schemas import project_schema
-from signing.safexml import UnsafeXmlError, XmlError, parse_xml
+from signing.safexml import UnsafeXmlError, XmlError, compile_schema, parse_xml
 
 __all__ = [
     "DS_NS",
@@ -68,10 +68,7 @@ def _schema(name: str) -> etree.XMLSchema:
     schemas = _compiled.__dict__.setdefault("by_name", {})
     schema = schemas.get(name)
     if schema is None:
-        # Trusted (the package's own), but still parsed with no network, no entities.
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-        schema = schemas[name] = etree.XMLSchema(
-            etree.parse(str(project_schema(name)), parser))
+        schema = schemas[name] = compile_schema(str(project_schema(name)))
     return schema
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from signing.safexml import DEFAULT_LIMITS, XmlError, XmlLimits, parse_xml
+from signing.safexml import DEFAULT_LIMITS, XmlError, XmlLimits, compile_schema, parse_xml
 
 from ..errors import PackNotInstalledError
 from ..schemapacks import DocumentType, PackSpec, SchemaStore
@@ -73,10 +73,7 @@ class Validator:
                 compiled = self._schemas.get(doc.namespace)
                 if compiled is None:
                     path = self.store.require(spec.name) / doc.schema
-                    parser = etree.XMLParser(resolve_entities=False, no_network=True,
-                                             load_dtd=False)
-                    xsd = etree.parse(str(path), parser)
-                    compiled = _Compiled(etree.XMLSchema(xsd), threading.Lock())
+                    compiled = _Compiled(compile_schema(str(path)), threading.Lock())
                     self._schemas[doc.namespace] = compiled
         return compiled
 
