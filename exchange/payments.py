@@ -329,9 +329,8 @@ def ledger_gate(members: Any, *, due_days: int = 30,
     """A :data:`exchange.customs.DecisionGate`: an ``assessment`` records an Assessment
     entry (in the leg's member currency), ``guarantee-accepted`` records a guarantee
     (the decision's amount and currency, however it came: API, signed XML, an adapter),
-    ``released`` is refused
-    (``decision.release-refused``) while something is outstanding on the leg and not
-    covered by accepted guarantees."""
+    ``released`` is refused (``decision.release-refused``) while something is outstanding
+    on the leg and not covered by accepted guarantees."""
     from adapters.contract import DecisionKind
 
     due_after = timedelta(days=due_days) if due_days else None
