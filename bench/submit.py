@@ -178,6 +178,71 @@ def over_http(home: Path, engine: str, template: bytes, n: int, concurrency: int
     return n / elapsed, p50, p99, cpu
 
 
+FLOOR_APP = """
+import sys
+sys.setswitchinterval(0.001)  # as exchange serve
+from fastapi import FastAPI, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+app = FastAPI()
+ANSWER = b'{"status": "accepted", "pad": "%s"}' % (b"x" * 1500)
+
+
+def same(value):
+    return value
+
+
+@app.post("/v1/shipments/{shipment_id}/documents", status_code=201)
+async def submit(shipment_id: str, request: Request) -> Response:
+    await run_in_threadpool(same, request.headers.get("authorization"))
+    await run_in_threadpool(same, await request.body())
+    return Response(ANSWER, status_code=201, media_type="application/json")
+"""
+
+
+def http_floor(template: bytes, n: int, concurrency: int) -> tuple[float, float]:
+    """The same POSTs against a bare FastAPI app under uvicorn (one worker) that reads the
+    body, makes the route's two worker-thread calls and answers 1.5 kB of JSON: what HTTP
+    and the framework cost on their own. (requests per second, server CPU ms per request)."""
+    import socket
+    import subprocess
+    import sys
+
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "floor_app.py").write_text(FLOOR_APP)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "floor_app:app", "--host",
+                                 "127.0.0.1", "--port", str(port), "--log-level", "warning",
+                                 "--no-access-log"], cwd=tmp)
+        try:
+            for _ in range(200):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            clients = [Client(f"http://127.0.0.1:{port}", "floor") for _ in range(concurrency)]
+            docs = list(itertools.islice(documents(template), n + 20))
+
+            def work(slot: int, i: int) -> None:
+                clients[slot].post("/v1/shipments/floor/documents", docs[i], "application/xml",
+                                   201)
+
+            run_threads(20, concurrency, lambda s, i: work(s, n + i))
+            before = tree_cpu_seconds(proc.pid)
+            elapsed, _ = run_threads(n, concurrency, work)
+            cpu = (tree_cpu_seconds(proc.pid) - before) / n * 1000
+            for c in clients:
+                c.close()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    return n / elapsed, cpu
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--requests", type=int, default=400)
@@ -199,6 +264,10 @@ def main() -> None:
               f"({args.requests} documents of {len(template):,} bytes, "
               f"concurrency {args.concurrency}; CPU {base_runs[0][1]:.1f} ms per document)",
               flush=True)
+        floor_rate, floor_cpu = http_floor(template, args.requests, args.concurrency)
+        print(f"HTTP floor (bare FastAPI app, same requests): {floor_rate:8.1f} requests/s, "
+              f"server CPU {floor_cpu:.2f} ms per request", flush=True)
+        results["http_floor"] = dict(rps=round(floor_rate, 1), cpu_ms=round(floor_cpu, 2))
         for engine in args.engines.split(","):
             workers = int(dict(w.split("=") for w in args.workers.split(","))[engine])
             tps, p50, p99, cpu = over_http(home, engine, template, args.requests,
