@@ -211,7 +211,7 @@ class Demo:
 
         with services.uow.writing() as uow:
             for kind, name, country in PARTIES:
-                party, key = add_party(uow, kind=PartyKind(kind), name=name, country=country,
+                _, key = add_party(uow, kind=PartyKind(kind), name=name, country=country,
                                        members=services.member_codes)
                 self.keys.append((kind, country or "", name, key.token))
             uow.commit()

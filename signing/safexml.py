@@ -195,7 +195,7 @@ def _check_encoding(data: bytes) -> str:
     if codec in _ASCII_SUPERSETS and data.isascii():
         return codec  # ASCII bytes decode under every one of these codecs
     try:
-        (data[bom:] if codec.startswith("utf-16") else data[bom:]).decode(codec)
+        data[bom:].decode(codec)
     except UnicodeDecodeError as exc:
         line = data[: bom + exc.start].count(b"\n") + 1 if not is_16 else None
         raise UnsafeXmlError(

@@ -93,7 +93,7 @@ def test_who_may_not_reach_the_customs_side(world):
                                    {"tax_type": "duty", "base": "10", "rate": "5",
                                     "amount": "lots", "currency": "UZS"}]}),
                        422, "decision-invalid")
-        assert_problem(uz.post(f"/v1/customs/UZ/deliveries/nope/ack"), 404, "not-found")
+        assert_problem(uz.post("/v1/customs/UZ/deliveries/nope/ack"), 404, "not-found")
     assert _decisions(world) == before
 
 

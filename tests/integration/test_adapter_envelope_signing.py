@@ -69,7 +69,7 @@ def _signed(signer, receiver="UZ"):
 
 
 def test_tampered_envelope_is_refused(signer, trust):
-    envelope, signed = _signed(signer)
+    _, signed = _signed(signer)
     tampered = signed.replace(b"<Attempt>1</Attempt>", b"<Attempt>7</Attempt>")
     env, tree = read_envelope(tampered)
     with pytest.raises(InvalidMessageError) as info:
@@ -81,7 +81,7 @@ def test_signer_outside_the_trust_list_is_refused(pki, trust):
     stranger = HubEnvelopeSigner(pki.self_signed().identity())
     uz_signer = HubEnvelopeSigner(pki.leaf("UZ").identity())
     for other in (stranger, uz_signer):  # trust holds only the KZ CA
-        envelope, signed = _signed(other)
+        _, signed = _signed(other)
         env, tree = read_envelope(signed)
         with pytest.raises(InvalidMessageError) as info:
             EnvelopeSignatureCheck(trust)(tree, env)

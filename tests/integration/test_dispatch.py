@@ -110,7 +110,7 @@ def test_each_document_goes_where_the_rules_say(store, tmp_path, simulator):
 
 def test_dispatch_through_three_adapter_kinds(store, tmp_path, simulator):
     members = corridor_members(tmp_path, uz_push_url=simulator.push_url)
-    shipment_id, _, doc_ids = submit_corridor(store, members)
+    shipment_id, _, _ = submit_corridor(store, members)
     dispatcher = Dispatcher(store, adapters_for(members), policy=RetryPolicy(base_delay=0.01))
     try:
         assert dispatcher.run_once() == 6
@@ -184,7 +184,7 @@ def test_stopping_a_running_dispatcher_records_its_last_batch(store, tmp_path, s
 def test_receiver_down_retries_then_dead_then_replay(store, tmp_path, start_simulator, restart):
     sim = start_simulator(country="UZ", currency="UZS")
     members = corridor_members(tmp_path, uz_push_url=sim.push_url)
-    shipment_id, operator_id, doc_ids = submit_corridor(store, members)
+    shipment_id, operator_id, _ = submit_corridor(store, members)
     sim.stop()  # the national endpoint goes down
     clock = [soon()]
     dispatcher = Dispatcher(store, adapters_for(members),

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from ...bootstrap import Services
 from ...parties import Principal
 from ...pipeline import DocumentInput, OutcomeStatus, SubmitDocument, submit_document
-from ...store import Scope, UnitOfWork
+from ...store import UnitOfWork
 from ..deps import PrincipalDep, ScopeDep, ServicesDep, ShipmentOfForwarderDep, not_found
 from ..idempotency import Answer, check_key, commit_once, fingerprint, replay
 from ..problems import PROBLEM_JSON, Problem, problem_body
