@@ -6,6 +6,8 @@ each copy with its own ID so none is a duplicate) from C concurrent clients. In 
 the same pipeline (safe parse, validate, verify, seal, facts) is called in-process with the
 same concurrency, without HTTP and without the database. Prints submissions per second,
 p50/p99 latency and the ratio HTTP-and-store / in-process. Targets: ratio >= 0.5, p99 < 5 x p50.
+An "HTTP floor" line shows a bare FastAPI app taking the same requests: what HTTP and the
+framework cost alone.
 
     .venv/bin/python bench/submit.py [--requests 400] [--concurrency 4] [--engines sqlite,postgresql]
 """

@@ -11,7 +11,8 @@ Prints documents per second for
 and the ratios a/b (target >= 0.8) and jobs2/jobs1 (target >= 1.6 on 2 cores); the cold
 start (command start to the first report, one document, schema store warm); and the time
 to validate one each of the official examples against the sum of lxml's compile times for
-their schemas.
+their schemas; and a ceiling: (b) plus exchange's code-list layer in-process, with and
+without the cold start, the most (a) could reach if nothing else it does cost anything.
 """
 from __future__ import annotations
 
