@@ -7,7 +7,7 @@ UBL_SOURCE ?= $(SHARED)/standards/ubl-2.4
 export EXCHANGE_HOME ?= $(CURDIR)/.exchange-home
 export EXCHANGE_SHARED_DIR ?= $(SHARED)
 
-.PHONY: demo test setup system-deps schemas bench clean
+.PHONY: demo test check setup system-deps schemas bench clean
 
 $(BIN)/exchange: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,14 @@ schemas: setup
 demo: setup
 	$(BIN)/exchange demo --standards $(UBL_SOURCE) $(DEMO_ARGS)
 
-## Every check: system packages (xmlsec1, PostgreSQL), the project, then the test suite.
-test: system-deps setup
+## Every check: system packages (xmlsec1, PostgreSQL), the project, the house plan (import
+## contracts and types, see ARCHITECTURE.md), then the test suite.
+test: system-deps setup check
 	$(BIN)/pytest -q
+
+check: setup
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: schemas
 	$(BIN)/python bench/validate.py

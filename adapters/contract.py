@@ -27,17 +27,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, TypedDict, runtime_checkable
 
 from adapters.errors import (
     AdapterError, DeliveryError, PermanentDeliveryError, ResponseError, RetryableDeliveryError,
 )
-from adapters.settings import Setting
+from adapters.settings import Setting, SettingValue
 
 __all__ = [
     "DeliveryEnvelope", "RenderedPayload", "DeliveryStatus", "DeliveryResult", "DecisionKind",
     "Reason", "DutyLine", "CustomsDecision", "DecisionBatch", "EnvelopeSigner",
-    "AdapterContext", "Adapter", "AdapterFactory",
+    "AdapterContext", "Adapter", "AdapterFactory", "ReasonDict", "DutyLineDict",
+    "CustomsDecisionDict",
     "AdapterError", "DeliveryError", "RetryableDeliveryError", "PermanentDeliveryError",
     "ResponseError",
 ]
@@ -201,6 +202,39 @@ class DutyLine:
         return Decimal(self.rate)
 
 
+class ReasonDict(TypedDict):
+    code: str
+    text: str
+
+
+class DutyLineDict(TypedDict):
+    tax_type: str
+    base: str
+    rate: str
+    amount: str
+    currency: str
+
+
+class CustomsDecisionDict(TypedDict):
+    """JSON form of :class:`CustomsDecision` (:meth:`~CustomsDecision.to_dict`); decimals
+    are strings, times ISO 8601, ``signed_xml`` is left out."""
+
+    kind: str
+    country: str
+    decision_id: str
+    customs_reference: str | None
+    delivery_id: str | None
+    shipment_id: str | None
+    document_id: str | None
+    issued_at: str | None
+    reasons: list[ReasonDict]
+    duty_lines: list[DutyLineDict]
+    guarantee_reference: str | None
+    guarantee_amount: str | None
+    guarantee_currency: str | None
+    text: str | None
+
+
 @dataclass(frozen=True)
 class CustomsDecision:
     """One message from a customs authority about a shipment or a delivery."""
@@ -241,7 +275,7 @@ class CustomsDecision:
             _check(bool(re.fullmatch(r"[A-Z]{3}", str(self.guarantee_currency))),
                    f"guarantee_currency {self.guarantee_currency!r} is not an ISO 4217 code")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> CustomsDecisionDict:
         """JSON-able form (decimals stay strings, times ISO 8601)."""
         return {
             "kind": str(self.kind), "country": self.country, "decision_id": self.decision_id,
@@ -258,8 +292,9 @@ class CustomsDecision:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> CustomsDecision:
-        """Inverse of :meth:`to_dict`; bad data raises :class:`ResponseError`."""
+    def from_dict(cls, data: CustomsDecisionDict) -> CustomsDecision:
+        """Inverse of :meth:`to_dict`. Every value is checked at run time (*data* is often
+        decoded JSON): bad data raises :class:`ResponseError`."""
         try:
             issued = data.get("issued_at")
             return cls(
@@ -349,5 +384,8 @@ class AdapterFactory(Protocol):
     settings_spec: tuple[Setting, ...]
     description: str
 
-    def create(self, *, country: str, settings: Mapping[str, Any],
-               context: AdapterContext) -> Adapter: ...
+    def create(self, *, country: str, settings: Mapping[str, SettingValue],
+               context: AdapterContext) -> Adapter:
+        """Build the adapter of *country* from checked *settings* (see
+        :func:`adapters.settings.check_settings`)."""
+        ...

@@ -45,8 +45,8 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
+from lxml import etree
 from pydifact.parser import Parser
 from pydifact.segmentcollection import Interchange, Message
 from pydifact.segments import Segment
@@ -88,8 +88,15 @@ def control_reference(delivery_id: str) -> str:
     return "C" + hashlib.sha256(delivery_id.encode()).hexdigest()[:13].upper()
 
 
-def _first(root: Any, path: str) -> str | None:
-    found = root.xpath(path)
+def _elements(root: etree._Element, path: str) -> list[etree._Element]:
+    """The elements *path* selects (lxml types XPath results as Any; these paths select
+    elements only)."""
+    found: list[etree._Element] = root.xpath(path)
+    return found
+
+
+def _first(root: etree._Element, path: str) -> str | None:
+    found: list[etree._Element | str] = root.xpath(path)
     if not found:
         return None
     value = found[0] if isinstance(found[0], str) else found[0].text
@@ -136,22 +143,24 @@ def render_cusdec(envelope: DeliveryEnvelope, profile: CusdecProfile, *,
         if name:
             pid = _first(root, f"{base}/{_ln('PartyIdentification', 'ID')}") or ""
             seg(Segment("NAD", qualifier, pid, "", name))
-    total = root.xpath(f"//{_ln('TotalInvoiceAmount')}")
-    if total and _DECIMAL.match((total[0].text or "").strip()):
-        seg(Segment("MOA", ["39", total[0].text.strip(), total[0].get("currencyID", "")]))
+    total = _elements(root, f"//{_ln('TotalInvoiceAmount')}")
+    amount = (total[0].text or "").strip() if total else ""
+    if _DECIMAL.match(amount):
+        seg(Segment("MOA", ["39", amount, total[0].get("currencyID", "")]))
     gross = _first(root, f"//{_ln('Consignment', 'GrossWeightMeasure')}")
     if gross and _DECIMAL.match(gross):
         seg(Segment("MEA", "WT", "AAB", ["KGM", gross]))
     seg(Segment("UNS", "D"))
-    for number, item in enumerate(root.xpath(f"//{_ln('GoodsItem')}"), start=1):
+    for number, item in enumerate(_elements(root, f"//{_ln('GoodsItem')}"), start=1):
         commodity = _first(item, f".//{_ln('CommodityClassification', 'CommodityCode')}")
         seg(Segment("CST", str(number), [commodity or "", "122"]))
         description = _first(item, _ln("Description"))
         if description:
             seg(Segment("FTX", "AAA", "", "", description[:512]))
-        value = item.xpath(_ln("DeclaredCustomsValueAmount"))
-        if value and _DECIMAL.match((value[0].text or "").strip()):
-            seg(Segment("MOA", ["40", value[0].text.strip(), value[0].get("currencyID", "")]))
+        value = _elements(item, _ln("DeclaredCustomsValueAmount"))
+        declared = (value[0].text or "").strip() if value else ""
+        if _DECIMAL.match(declared):
+            seg(Segment("MOA", ["40", declared, value[0].get("currencyID", "")]))
     seg(Segment("UNS", "S"))
     ix.add_message(msg)
     return ix.serialize(break_lines=True)
@@ -174,7 +183,8 @@ def render_cusres(decisions: Sequence[CustomsDecision], *, sender_id: str, recip
                                  ("ABT", d.document_id), ("GU", d.guarantee_reference)):
             if value:
                 seg(Segment("RFF", [qualifier, value]))
-        if d.guarantee_amount is not None:
+        # (a decision has both a guarantee amount and its currency, or neither)
+        if d.guarantee_amount is not None and d.guarantee_currency is not None:
             seg(Segment("MOA", [_GUARANTEE_MOA, d.guarantee_amount, d.guarantee_currency]))
         for reason in d.reasons:
             seg(Segment("ERC", reason.code))

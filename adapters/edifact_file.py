@@ -18,7 +18,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from adapters.contract import (
     AdapterContext, CustomsDecision, DecisionBatch, DeliveryEnvelope, DeliveryResult,
@@ -26,7 +26,7 @@ from adapters.contract import (
 )
 from adapters.edifact import DECLARATION_CODES, CusdecProfile, read_cusres, render_cusdec
 from adapters.errors import MalformedCusresError, ResponseError, RetryableDeliveryError
-from adapters.settings import Setting, SettingType
+from adapters.settings import Setting, SettingType, SettingValue, path_setting, text_setting
 
 __all__ = ["EdifactFileAdapter", "write_atomically"]
 
@@ -69,16 +69,18 @@ class EdifactFileAdapter:
                 help="UNB interchange recipient (default: <country>CUSTOMS)"),
     )
 
-    def __init__(self, country: str, settings: Mapping[str, Any], context: AdapterContext):
+    def __init__(self, country: str, settings: Mapping[str, SettingValue],
+                 context: AdapterContext):
         self.country = country
         self.context = context
-        self.outbox = Path(settings["outbox_dir"])
-        self.inbox = Path(settings["inbox_dir"])
-        self.profile = CusdecProfile(settings["sender_id"],
-                                     settings["recipient_id"] or f"{country}CUSTOMS")
+        self.outbox = path_setting(settings, "outbox_dir", required=True)
+        self.inbox = path_setting(settings, "inbox_dir", required=True)
+        self.profile = CusdecProfile(text_setting(settings, "sender_id", required=True),
+                                     text_setting(settings, "recipient_id")
+                                     or f"{country}CUSTOMS")
 
     @classmethod
-    def create(cls, *, country: str, settings: Mapping[str, Any],
+    def create(cls, *, country: str, settings: Mapping[str, SettingValue],
                context: AdapterContext) -> EdifactFileAdapter:
         return cls(country, settings, context)
 

@@ -15,7 +15,7 @@ read, so a signature moved from another envelope (signature wrapping) is refused
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
@@ -23,6 +23,9 @@ from adapters.contract import DeliveryEnvelope
 from adapters.errors import InvalidMessageError
 from adapters.messages import DS_NS, ENVELOPE_NS
 from signing.safexml import parse_xml
+
+if TYPE_CHECKING:
+    from signing.keys import SigningIdentity
 
 __all__ = ["HubEnvelopeSigner", "EnvelopeSignatureCheck"]
 
@@ -32,7 +35,7 @@ class HubEnvelopeSigner:
     for envelopes (a customs authority's, in the simulator, for its decisions). It signs any
     of our XML messages: an enveloped signature over the whole document, as last child."""
 
-    def __init__(self, identity: Any):
+    def __init__(self, identity: SigningIdentity):
         from signing import Signer
 
         self._signer = Signer(identity)

@@ -36,7 +36,7 @@ import os
 import ssl
 import threading
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import httpx
 from lxml import etree
@@ -53,7 +53,9 @@ from adapters.messages import (
     ENVELOPE_MEDIA_TYPE, ENVELOPE_NS, RESPONSE_MEDIA_TYPE, envelope_element, read_decisions,
     read_receipt, validate_message,
 )
-from adapters.settings import Setting, SettingType
+from adapters.settings import (
+    Setting, SettingType, SettingValue, flag_setting, number_setting, path_setting, text_setting,
+)
 from signing.errors import SigningError
 from signing.safexml import XmlError, parse_xml
 
@@ -88,18 +90,20 @@ def _tls_failure(exc: BaseException) -> bool:
     return False
 
 
-def _tls_context(settings: Mapping[str, Any]) -> ssl.SSLContext:
+def _tls_context(settings: Mapping[str, SettingValue]) -> ssl.SSLContext:
     """Server verification against ca_bundle (else the system store), and the client
     certificate for mutual TLS; unreadable files are a SettingError naming the setting."""
+    ca_bundle = path_setting(settings, "ca_bundle")
+    client_cert = path_setting(settings, "client_cert")
+    client_key = path_setting(settings, "client_key")
     name = "ca_bundle"
     try:
         context = ssl.create_default_context(
-            cafile=str(settings["ca_bundle"]) if settings["ca_bundle"] else None)
-        if settings["client_cert"]:
+            cafile=str(ca_bundle) if ca_bundle else None)
+        if client_cert:
             name = "client_cert"
-            context.load_cert_chain(str(settings["client_cert"]),
-                                    str(settings["client_key"]) if settings["client_key"]
-                                    else None)
+            context.load_cert_chain(str(client_cert),
+                                    str(client_key) if client_key else None)
     except (OSError, ssl.SSLError) as exc:
         raise SettingError(f"setting {name!r}: cannot load the TLS files: {exc}",
                            setting=name) from exc
@@ -127,26 +131,28 @@ class HttpsPushAdapter:
                      "endpoint (the token itself never goes in the members file)"),
     )
 
-    def __init__(self, country: str, settings: Mapping[str, Any], context: AdapterContext):
+    def __init__(self, country: str, settings: Mapping[str, SettingValue],
+                 context: AdapterContext):
         self.country = country
         self.settings = dict(settings)
         self.context = context
-        timeout = httpx.Timeout(settings["timeout_seconds"],
-                                connect=settings["connect_timeout_seconds"])
-        verify: ssl.SSLContext | bool = True
-        if settings["ca_bundle"] or settings["client_cert"]:
-            verify = _tls_context(settings)
-        headers = {}
-        if settings["auth_token_env"]:
-            token = os.environ.get(settings["auth_token_env"])
+        self._endpoint = text_setting(settings, "endpoint", required=True)
+        self._decisions_url = text_setting(settings, "decisions_url")
+        self._sign = flag_setting(settings, "sign")
+        self._timeout = httpx.Timeout(number_setting(settings, "timeout_seconds"),
+                                      connect=number_setting(settings, "connect_timeout_seconds"))
+        self._verify: ssl.SSLContext | bool = True
+        if path_setting(settings, "ca_bundle") or path_setting(settings, "client_cert"):
+            self._verify = _tls_context(settings)
+        self._headers: dict[str, str] = {}
+        token_env = text_setting(settings, "auth_token_env")
+        if token_env:
+            token = os.environ.get(token_env)
             if not token:
                 raise SettingError(f"setting 'auth_token_env': environment variable "
-                                   f"{settings['auth_token_env']} is not set",
+                                   f"{token_env} is not set",
                                    setting="auth_token_env")
-            headers["Authorization"] = f"Bearer {token}"
-        self._client_options: dict[str, Any] = {
-            "timeout": timeout, "verify": verify, "follow_redirects": False,
-            "trust_env": False, "headers": headers}
+            self._headers["Authorization"] = f"Bearer {token}"
         # One client (and connection pool) per calling thread: the dispatcher's worker
         # threads sharing one pool queue on its lock for every request and every response
         # close, which cost a third of the dispatcher's time in a profile with 8 threads.
@@ -156,7 +162,7 @@ class HttpsPushAdapter:
         self._urls: dict[str, httpx.URL] = {}  # parsed once (urlparse: 9 % of httpx's time)
 
     @classmethod
-    def create(cls, *, country: str, settings: Mapping[str, Any],
+    def create(cls, *, country: str, settings: Mapping[str, SettingValue],
                context: AdapterContext) -> HttpsPushAdapter:
         return cls(country, settings, context)
 
@@ -164,7 +170,7 @@ class HttpsPushAdapter:
 
     def render(self, envelope: DeliveryEnvelope) -> RenderedPayload:
         root = envelope_element(envelope, hub_id=self.context.hub_id)
-        signer = self.context.signer if self.settings["sign"] else None
+        signer = self.context.signer if self._sign else None
         try:  # checked against our XSD before it leaves (after signing, when signed)
             if signer is None:
                 validate_message(etree.ElementTree(root), schema="delivery-envelope.xsd",
@@ -194,17 +200,21 @@ class HttpsPushAdapter:
         payload = self.render(envelope)
         headers = {"Content-Type": payload.media_type, "Accept": RESPONSE_MEDIA_TYPE,
                    "Idempotency-Key": envelope.delivery_id}
-        status, body, retry_after = self._exchange("POST", self.settings["endpoint"],
+        status, body, retry_after = self._exchange("POST", self._endpoint,
                                                    headers=headers, content=payload.body)
         return self._result(envelope.delivery_id, status, body, retry_after)
 
-    def _exchange(self, method: str, url: str, **kwargs: Any) -> tuple[int, bytes, float | None]:
+    def _exchange(self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
+                  content: bytes | None = None, json_body: object = None
+                  ) -> tuple[int, bytes, float | None]:
         try:
             target = self._urls.get(url)
             if target is None:
                 target = self._urls[url] = httpx.URL(url)
-            with self._client().stream(method, target, **kwargs) as response:
-                chunks, size = [], 0
+            with self._client().stream(method, target, headers=headers, content=content,
+                                       json=json_body) as response:
+                chunks: list[bytes] = []
+                size = 0
                 for chunk in response.iter_bytes():
                     size += len(chunk)
                     if size > MAX_RESPONSE_BYTES:
@@ -239,7 +249,7 @@ class HttpsPushAdapter:
 
     def _result(self, delivery_id: str, status: int, body: bytes,
                 retry_after: float | None = None) -> DeliveryResult:
-        endpoint = self.settings["endpoint"]
+        endpoint = self._endpoint
         if status >= 500 or status in _RETRYABLE_STATUS:
             raise RetryableDeliveryError(f"{endpoint} answered {status}",
                                          code="adapter.delivery.server-error",
@@ -288,7 +298,7 @@ class HttpsPushAdapter:
         return read_decisions(data, source=source)
 
     def collect_decisions(self) -> DecisionBatch:
-        url = self.settings["decisions_url"]
+        url = self._decisions_url
         if not url:
             return DecisionBatch()
         status, body, _ = self._exchange("GET", url, headers={"Accept": RESPONSE_MEDIA_TYPE})
@@ -309,20 +319,22 @@ class HttpsPushAdapter:
                              tokens=tuple(dict.fromkeys(d.decision_id for d in decisions)))
 
     def confirm_collected(self, batch: DecisionBatch) -> None:
-        url = self.settings["decisions_url"]
+        url = self._decisions_url
         if not url or not batch.tokens:
             return
         status, _, _ = self._exchange("POST", url.rstrip("/") + "/confirm",
-                                   json={"decision_ids": list(batch.tokens)})
+                                      json_body={"decision_ids": list(batch.tokens)})
         if status >= 300:
             raise RetryableDeliveryError(f"{url}/confirm answered {status}",
                                          code="adapter.delivery.server-error",
                                          status_code=status)
 
     def _client(self) -> httpx.Client:
-        client = getattr(self._local, "client", None)
+        client: httpx.Client | None = getattr(self._local, "client", None)
         if client is None:
-            client = self._local.client = httpx.Client(**self._client_options)
+            client = self._local.client = httpx.Client(
+                timeout=self._timeout, verify=self._verify, follow_redirects=False,
+                trust_env=False, headers=self._headers)
             with self._clients_lock:
                 self._clients.append(client)
         return client

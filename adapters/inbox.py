@@ -7,14 +7,14 @@ acknowledges with ``POST .../deliveries/{id}/ack``; the hub records those answer
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from adapters.contract import (
     AdapterContext, CustomsDecision, DecisionBatch, DeliveryEnvelope, DeliveryResult,
     DeliveryStatus, RenderedPayload,
 )
 from adapters.errors import ResponseError
-from adapters.settings import Setting
+from adapters.settings import Setting, SettingValue
 
 __all__ = ["InboxAdapter"]
 
@@ -29,7 +29,7 @@ class InboxAdapter:
         self.context = context or AdapterContext()
 
     @classmethod
-    def create(cls, *, country: str, settings: Mapping[str, Any],
+    def create(cls, *, country: str, settings: Mapping[str, SettingValue],
                context: AdapterContext) -> InboxAdapter:
         return cls(country, context)
 

@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Protocol
 
 from adapters.errors import AdapterConfigError, MembersFileError, SettingError
 from adapters.registry import AdapterRegistry, default_registry
+from adapters.settings import SettingValue
 
 __all__ = ["CAREC_MEMBERS", "Member", "Members", "load_members", "default_members_path"]
 
@@ -39,7 +40,7 @@ class Member:
     currency: str
     adapter: str
     """Adapter kind, a name in the ``exchange.adapters`` entry-point group."""
-    settings: Mapping[str, Any] = field(hash=False)
+    settings: Mapping[str, SettingValue] = field(hash=False)
     """The adapter settings, checked and typed (defaults filled in, paths as Path)."""
     trust_dir: Path
     require_signature: bool
@@ -146,7 +147,13 @@ def load_members(path: Path | None = None, *, registry: AdapterRegistry | None =
     return Members(path=path, by_code=MappingProxyType(by_code))
 
 
-def _member(code: str, entry: dict[str, Any], where: tuple[str, ...], fail: Any,
+class _Fail(Protocol):
+    """Makes the error of a members file, at the line of *where* (a table and key path)."""
+
+    def __call__(self, problem: str, *where: str, code: str = ...) -> MembersFileError: ...
+
+
+def _member(code: str, entry: Mapping[str, object], where: tuple[str, ...], fail: _Fail,
             registry: AdapterRegistry, base_dir: Path | None) -> Member:
     for key in entry:
         if key not in _FIELDS:
@@ -167,7 +174,8 @@ def _member(code: str, entry: dict[str, Any], where: tuple[str, ...], fail: Any,
     trust_dir = Path(text("trust_dir")).expanduser()
     if base_dir is not None and not trust_dir.is_absolute():
         trust_dir = base_dir / trust_dir
-    if not isinstance(entry["require_signature"], bool):
+    require_signature = entry["require_signature"]
+    if not isinstance(require_signature, bool):
         raise fail(f"{code}: require_signature must be true or false", *where,
                    "require_signature")
     kind = text("adapter")
@@ -186,4 +194,4 @@ def _member(code: str, entry: dict[str, Any], where: tuple[str, ...], fail: Any,
         raise fail(f"{code}: {exc.message}", *where, "adapter", code=exc.code) from exc
     return Member(code=code, name=name, currency=currency, adapter=kind,
                   settings=MappingProxyType(settings), trust_dir=trust_dir,
-                  require_signature=entry["require_signature"])
+                  require_signature=require_signature)

@@ -65,7 +65,7 @@ def _schema(name: str) -> etree.XMLSchema:
     state (and lxml its error log) in the object, so one shared between the dispatcher's
     threads crashed the process when two threads validated at once; these schemas are
     small, so each thread gets its own rather than a lock to queue on."""
-    schemas = _compiled.__dict__.setdefault("by_name", {})
+    schemas: dict[str, etree.XMLSchema] = _compiled.__dict__.setdefault("by_name", {})
     schema = schemas.get(name)
     if schema is None:
         schema = schemas[name] = compile_schema(str(project_schema(name)))
@@ -75,8 +75,13 @@ def _schema(name: str) -> etree.XMLSchema:
 def parse_message(data: bytes, *, schema: str, root: str,
                   source: str = "message") -> etree._ElementTree:
     """Safe parse + XSD validation of one of our messages; *root* is the expected tag."""
+    return validate_message(_parse(data, source), schema=schema, root=root, source=source)
+
+
+def _parse(data: bytes, source: str) -> etree._ElementTree:
+    """Safe parse; InvalidMessageError (unsafe or malformed) with the line."""
     try:
-        tree = parse_xml(data)
+        return parse_xml(data)
     except UnsafeXmlError as exc:
         raise InvalidMessageError(f"{source}: unsafe XML: {exc.message}",
                                   code="adapter.message.unsafe", line=exc.line,
@@ -85,14 +90,13 @@ def parse_message(data: bytes, *, schema: str, root: str,
         raise InvalidMessageError(f"{source}: {exc.message}",
                                   code="adapter.message.malformed", line=exc.line,
                                   column=exc.column) from exc
-    return validate_message(tree, schema=schema, root=root, source=source)
 
 
 def validate_message(tree: etree._ElementTree, *, schema: str, root: str,
                      source: str = "message") -> etree._ElementTree:
     top = tree.getroot()
     if top.tag != root:
-        raise InvalidMessageError(f"{source}: root element is {top.tag}, expected {root}",
+        raise InvalidMessageError(f"{source}: root element is {top.tag!s}, expected {root}",
                                   code="adapter.message.invalid", line=top.sourceline)
     xsd = _schema(schema)
     if not xsd.validate(tree):
@@ -159,6 +163,9 @@ def read_envelope(data: bytes, *, source: str = "envelope") -> tuple[
         return root.findtext(path, namespaces={"e": ENVELOPE_NS}) or ""
 
     content = root.find("e:Document/e:Content", namespaces={"e": ENVELOPE_NS})
+    if content is None:  # (the XSD requires it)
+        raise InvalidMessageError(f"{source}: no document content",
+                                  code="adapter.message.invalid", line=root.sourceline)
     try:
         document = base64.b64decode("".join((content.text or "").split()), validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -264,7 +271,7 @@ def _read_decision(el: etree._Element, source: str,
     try:
         issued = opt("IssuedAt")
         return CustomsDecision(
-            kind=DecisionKind(opt("Kind")), country=opt("Country") or "",
+            kind=DecisionKind(fields.get("Kind", "")), country=opt("Country") or "",
             decision_id=opt("DecisionId") or "", customs_reference=opt("CustomsReference"),
             delivery_id=opt("DeliveryId"), shipment_id=opt("ShipmentId"),
             document_id=opt("DocumentId"),
@@ -307,11 +314,7 @@ def render_decision(decision: CustomsDecision) -> bytes:
 
 def read_decisions(data: bytes, *, source: str = "decisions") -> tuple[CustomsDecision, ...]:
     """A CustomsDecisions list, or a single (possibly signed) Decision document."""
-    try:
-        tree = parse_xml(data)
-    except XmlError:
-        return tuple(parse_message(data, schema="customs-response.xsd",
-                                   root=f"{_R}CustomsDecisions", source=source))
+    tree = _parse(data, source)
     root_tag = tree.getroot().tag
     if root_tag == f"{_R}Decision":
         validate_message(tree, schema="customs-response.xsd", root=root_tag, source=source)

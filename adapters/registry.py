@@ -20,10 +20,10 @@ import functools
 from collections.abc import Mapping
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from adapters.errors import AdapterConfigError, UnknownAdapterError
-from adapters.settings import check_settings
+from adapters.settings import SettingValue, check_settings
 
 if TYPE_CHECKING:
     from adapters.contract import Adapter, AdapterContext, AdapterFactory
@@ -77,6 +77,7 @@ class AdapterRegistry:
         source = self._sources.get(kind)
         if source is None:
             raise UnknownAdapterError(kind, self.kinds)
+        factory: AdapterFactory  # (an entry point loads any object: checked below)
         if isinstance(source, EntryPoint):
             try:
                 factory = source.load()
@@ -93,12 +94,12 @@ class AdapterRegistry:
         self._loaded[kind] = factory
         return factory
 
-    def check_settings(self, kind: str, raw: Mapping[str, Any], *,
-                       base_dir: Path | None = None) -> dict[str, Any]:
+    def check_settings(self, kind: str, raw: Mapping[str, object], *,
+                       base_dir: Path | None = None) -> dict[str, SettingValue]:
         """Typed, complete settings of *kind*, or SettingError / UnknownAdapterError."""
         return check_settings(self.factory(kind).settings_spec, raw, base_dir=base_dir)
 
-    def create(self, kind: str, *, country: str, settings: Mapping[str, Any],
+    def create(self, kind: str, *, country: str, settings: Mapping[str, object],
                context: AdapterContext | None = None) -> Adapter:
         """Build an adapter from raw (unchecked) or checked settings."""
         from adapters.contract import AdapterContext

@@ -3,6 +3,8 @@
 Every adapter class lists its settings as :class:`Setting` values in ``settings_spec``;
 :func:`check_settings` turns the raw mapping from the members file (or a command line)
 into a complete, typed dict, or raises :class:`~adapters.errors.SettingError` naming the key.
+An adapter reads one checked value with :func:`text_setting`, :func:`path_setting`,
+:func:`number_setting` or :func:`flag_setting`.
 """
 from __future__ import annotations
 
@@ -10,12 +12,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Literal, SupportsFloat, SupportsIndex, SupportsInt, TypeAlias, overload
 from urllib.parse import urlsplit
 
 from adapters.errors import SettingError
 
-__all__ = ["SettingType", "Setting", "check_settings", "coerce_setting"]
+__all__ = ["SettingType", "SettingValue", "Setting", "check_settings", "coerce_setting",
+           "text_setting", "path_setting", "number_setting", "flag_setting"]
+
+SettingValue: TypeAlias = str | int | float | bool | Path | None
+"""A checked setting: str (STR, URL), int, float, bool, Path, or None when left out."""
 
 
 class SettingType(StrEnum):
@@ -32,7 +38,7 @@ class Setting:
     name: str
     type: SettingType = SettingType.STR
     required: bool = False
-    default: Any = None
+    default: SettingValue = None
     help: str = ""
 
 
@@ -40,7 +46,8 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-def coerce_setting(spec: Setting, value: Any, *, base_dir: Path | None = None) -> Any:
+def coerce_setting(spec: Setting, value: object, *, base_dir: Path | None = None
+                   ) -> SettingValue:
     """One value to the declared type. Strings are accepted for every type (command lines)."""
     name = spec.name
 
@@ -62,7 +69,7 @@ def coerce_setting(spec: Setting, value: Any, *, base_dir: Path | None = None) -
             if isinstance(value, bool):
                 raise bad("a number")
             try:
-                number = int(value) if spec.type is SettingType.INT else float(value)
+                number = _number(value, integer=spec.type is SettingType.INT)
             except (TypeError, ValueError):
                 raise bad("a number") from None
             if number < 0:
@@ -85,8 +92,17 @@ def coerce_setting(spec: Setting, value: Any, *, base_dir: Path | None = None) -
     raise AssertionError(spec.type)  # pragma: no cover
 
 
-def check_settings(spec: Iterable[Setting], raw: Mapping[str, Any], *,
-                   base_dir: Path | None = None) -> dict[str, Any]:
+def _number(value: object, *, integer: bool) -> int | float:
+    """``int(value)`` or ``float(value)``; TypeError for what they do not take."""
+    if integer and isinstance(value, (str, bytes, bytearray, SupportsInt, SupportsIndex)):
+        return int(value)
+    if not integer and isinstance(value, (str, bytes, bytearray, SupportsFloat, SupportsIndex)):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not a number")
+
+
+def check_settings(spec: Iterable[Setting], raw: Mapping[str, object], *,
+                   base_dir: Path | None = None) -> dict[str, SettingValue]:
     """Complete, typed settings: defaults filled in, unknown keys refused.
 
     Relative paths are resolved against *base_dir* when given, else left as written.
@@ -97,7 +113,7 @@ def check_settings(spec: Iterable[Setting], raw: Mapping[str, Any], *,
             known = ", ".join(sorted(specs)) or "none"
             raise SettingError(f"unknown setting {key!r} (known: {known})", setting=key,
                                code="adapter.setting-unknown")
-    out: dict[str, Any] = {}
+    out: dict[str, SettingValue] = {}
     for name, s in specs.items():
         if raw.get(name) is not None:  # None: an optional setting left out (checked before)
             out[name] = coerce_setting(s, raw[name], base_dir=base_dir)
@@ -107,3 +123,61 @@ def check_settings(spec: Iterable[Setting], raw: Mapping[str, Any], *,
         else:
             out[name] = s.default
     return out
+
+
+# --- reading checked settings --------------------------------------------------------------
+
+def _wrong(name: str, expected: str, value: object) -> SettingError:
+    if value is None:
+        return SettingError(f"missing setting {name!r}", setting=name,
+                            code="adapter.setting-missing")
+    return SettingError(f"setting {name!r} must be {expected}, got {value!r}", setting=name)
+
+
+@overload
+def text_setting(settings: Mapping[str, SettingValue], name: str, *,
+                 required: Literal[True]) -> str: ...
+@overload
+def text_setting(settings: Mapping[str, SettingValue], name: str, *,
+                 required: bool = False) -> str | None: ...
+def text_setting(settings: Mapping[str, SettingValue], name: str, *,
+                 required: bool = False) -> str | None:
+    """A STR or URL setting of checked *settings* (None when left out, unless required)."""
+    value = settings[name]
+    if isinstance(value, str) or (value is None and not required):
+        return value
+    raise _wrong(name, "a string", value)
+
+
+@overload
+def path_setting(settings: Mapping[str, SettingValue], name: str, *,
+                 required: Literal[True]) -> Path: ...
+@overload
+def path_setting(settings: Mapping[str, SettingValue], name: str, *,
+                 required: bool = False) -> Path | None: ...
+def path_setting(settings: Mapping[str, SettingValue], name: str, *,
+                 required: bool = False) -> Path | None:
+    """A PATH setting of checked *settings* (None when left out, unless required); a string
+    is taken as a path."""
+    value = settings[name]
+    if isinstance(value, str):
+        return Path(value)
+    if isinstance(value, Path) or (value is None and not required):
+        return value
+    raise _wrong(name, "a path", value)
+
+
+def number_setting(settings: Mapping[str, SettingValue], name: str) -> float:
+    """An INT or FLOAT setting of checked *settings* (one with a default)."""
+    value = settings[name]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    raise _wrong(name, "a number", value)
+
+
+def flag_setting(settings: Mapping[str, SettingValue], name: str) -> bool:
+    """A BOOL setting of checked *settings* (one with a default)."""
+    value = settings[name]
+    if isinstance(value, bool):
+        return value
+    raise _wrong(name, "true or false", value)

@@ -27,7 +27,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from adapters.conformance import sample_envelope  # noqa: E402
+from adapters.testing.conformance import sample_envelope  # noqa: E402
 from adapters.messages import ENVELOPE_MEDIA_TYPE, render_envelope  # noqa: E402
 from adapters.registry import default_registry  # noqa: E402
 

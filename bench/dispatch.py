@@ -34,12 +34,12 @@ sys.path.insert(0, str(REPO))
 
 from adapters.members import default_members_path, load_members
 from exchange.config import DatabaseSettings, DispatchSettings
-from exchange.dispatch import Dispatcher, RetryPolicy, build_adapters
+from exchange.delivery.dispatcher import Dispatcher, RetryPolicy
 from exchange.domain import PartyKind, Route, TransportMode
-from exchange.outbox import routing_hook
-from exchange.parties import add_party
-from exchange.pipeline import CreateShipment, DocumentInput, Inspected, create_shipment
-from exchange.routing import RoutingRules
+from exchange.delivery.outbox import routing_hook
+from exchange.parties.keys import add_party
+from exchange.documents.pipeline import CreateShipment, DocumentInput, Inspected, create_shipment
+from exchange.delivery.routing import RoutingRules
 from exchange.store import UnitOfWorkFactory, create_engines, upgrade
 
 DOC = (REPO.parent / "shared/standards/ubl-2.4/xml/UBL-ExportCustomsDeclaration-2.3-Example.xml"
@@ -102,6 +102,16 @@ def drain(dispatcher: Dispatcher) -> None:
     while dispatcher.step():
         pass
     dispatcher.flush()
+
+
+def build_adapters(members) -> dict:
+    """One adapter per member, envelopes unsigned (as `exchange.bootstrap.build_dispatcher`
+    builds them, without the hub's signer)."""
+    from adapters.contract import AdapterContext
+    from adapters.registry import default_registry
+
+    registry, context = default_registry(), AdapterContext()
+    return {m.code: registry.for_member(m, context=context) for m in members}
 
 
 def plain_payloads(store, member, n: int) -> list[tuple[str, object]]:

@@ -121,7 +121,7 @@ def measure(home: Path, url: str, tokens: dict[str, str], size: int, samples: in
 def run(engine: str, home: Path, sizes: list[int], n_forwarders: int, samples: int) -> dict:
     from exchange.config import DatabaseSettings
     from exchange.domain import PartyKind
-    from exchange.parties import add_party
+    from exchange.parties.keys import add_party
     from exchange.store import UnitOfWorkFactory, create_engines, upgrade
 
     results = {}

@@ -6,7 +6,7 @@ For each engine (an SQLite file; a throwaway PostgreSQL 15 from tests.fixtures.p
 
 1. import: N open assessments on N shipments (KZ -> UZ -> AF, assessed on UZ in UZS), a
    generated camt.054.001.08 file of N booked credits quoting their RF references, imported
-   through the real path (:func:`exchange.payments.import_camt054`: safe parse, read,
+   through the real path (:func:`exchange.payments.bank_files.import_camt054`: safe parse, read,
    match, lock, check, insert, leg sums, one hash-chained event per payment, unmatched
    kept, one transaction), against a bare bulk insert of N ledger-shaped rows with
    SQLAlchemy Core into a table of the same shape on the same database. Prints entries/s
@@ -45,10 +45,11 @@ from sqlalchemy import (
 from adapters.members import load_members
 from exchange.config import DatabaseSettings
 from exchange.domain import PartyKind
-from exchange.ledger import Assessment, DutyLine, Payment, entry_id_for
-from exchange.money import Money
-from exchange.parties import add_party
-from exchange.payments import import_camt054, post_entries
+from exchange.payments.entries import Assessment, DutyLine, Payment, entry_id_for
+from exchange.payments.money import Money
+from exchange.parties.keys import add_party
+from exchange.payments.bank_files import import_camt054
+from exchange.payments.posting import post_entries
 from exchange.store import UnitOfWorkFactory, create_engines, upgrade
 from exchange.store.models import LegRow, ShipmentRow
 
@@ -132,13 +133,14 @@ def bulk_insert(store: UnitOfWorkFactory, n: int) -> float:
 
 
 def bench_import(store: UnitOfWorkFactory, n: int) -> dict[str, float]:
-    from exchange.camt054 import AssessmentIndex, read_camt054, reconcile
+    from exchange.payments.camt054 import read_camt054
+    from exchange.payments.reconciliation import AssessmentIndex, reconcile
     from signing.safexml import XmlLimits
 
     _, ids = shipments(store, n)
     items = assess_all(store, ids)
     data = camt_file(items, "IMP")
-    gc.disable()  # as the import does while it reads a file (exchange.payments)
+    gc.disable()  # as the import does while it reads a file (exchange.payments.bank_files)
     try:
         start = time.perf_counter()
         note = read_camt054(data, limits=XmlLimits(max_bytes=len(data) + 1))
@@ -148,13 +150,11 @@ def bench_import(store: UnitOfWorkFactory, n: int) -> dict[str, float]:
         gc.enable()
     del note
     start = time.perf_counter()
-    result = import_camt054(store, data, members=MEMBERS, actor_id=None,
-                            max_bytes=len(data) + 1)
+    result = import_camt054(data, store=store, members=MEMBERS, max_bytes=len(data) + 1)
     full = time.perf_counter() - start
     assert len(result.report.recorded) == n, result.to_dict()["counts"]
     start = time.perf_counter()
-    again = import_camt054(store, data, members=MEMBERS, actor_id=None,
-                           max_bytes=len(data) + 1)
+    again = import_camt054(data, store=store, members=MEMBERS, max_bytes=len(data) + 1)
     repeat = time.perf_counter() - start
     assert len(again.report.repeated) == n
     return {"import": full, "core": core, "repeat": repeat, "insert": bulk_insert(store, n)}
@@ -164,7 +164,7 @@ def bench_get(store: UnitOfWorkFactory, requests: int) -> tuple[float, float]:
     from fastapi.testclient import TestClient
 
     from exchange.api import create_api
-    from exchange.bootstrap import Services
+    from exchange.services import Services
     from exchange.config import Settings
 
     token, (big, small) = shipments(store, 2)

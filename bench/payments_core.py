@@ -22,11 +22,12 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from exchange.camt054 import AssessmentIndex, read_camt054, reconcile
-from exchange.ledger import (
-    Assessment, DutyLine, Ledger, Payment, charges_of, derive_leg_status,
-)
-from exchange.money import Money
+from exchange.payments.balances import charges_of, derive_leg_status
+from exchange.payments.camt054 import read_camt054
+from exchange.payments.entries import Assessment, DutyLine, Payment
+from exchange.payments.ledger import Ledger
+from exchange.payments.money import Money
+from exchange.payments.reconciliation import AssessmentIndex, reconcile
 from signing.safexml import XmlLimits
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)

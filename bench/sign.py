@@ -58,7 +58,7 @@ def main() -> None:
     from signing import Signer, TrustStore, verify_document
     from signing.placement import UBL_PATH, insert_placeholder, root_child_order
     from signing.safexml import parse_xml
-    from signing.demo import DemoPKI
+    from signing.demopki import DemoPKI
 
     work = Path(tempfile.mkdtemp(prefix="bench-sign-"))
     try:

@@ -109,9 +109,9 @@ def in_process(home: Path, template: bytes, n: int, concurrency: int) -> tuple[f
     os.environ["EXCHANGE_HOME"] = str(home)
     from adapters.members import load_members
     from exchange.config import load_settings
-    from exchange.pipeline import DocumentInput, inspect_document
-    from exchange.schemapacks import SchemaStore
-    from exchange.signatures import hub_sealer, member_checker
+    from exchange.documents.pipeline import DocumentInput, inspect_document
+    from exchange.validation.packs import SchemaStore
+    from exchange.documents.signatures import hub_sealer, member_checker
     from exchange.validation import Validator
 
     settings = load_settings(hub={"key_file": home / "hub/hub-key.pem",
@@ -140,7 +140,7 @@ def over_http(home: Path, engine: str, template: bytes, n: int, concurrency: int
     server's processes, the database server's and this load generator's)."""
     from exchange.config import DatabaseSettings
     from exchange.domain import PartyKind
-    from exchange.parties import add_party
+    from exchange.parties.keys import add_party
     from exchange.store import UnitOfWorkFactory, create_engines, upgrade
 
     with tempfile.TemporaryDirectory() as tmp, \

@@ -69,7 +69,7 @@ def tree_cpu_seconds(root: int) -> float:
 @contextlib.contextmanager
 def bench_home() -> Iterator[Path]:
     """A temporary EXCHANGE_HOME with ubl-2.4 installed and a hub key + certificate."""
-    from exchange.schemapacks import SchemaStore
+    from exchange.validation.packs import SchemaStore
 
     with tempfile.TemporaryDirectory(prefix="exchange-bench-") as tmp:
         home = Path(tmp)

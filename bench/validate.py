@@ -143,7 +143,7 @@ def main() -> None:
         for name, root in TYPES.items():
             ns = f"urn:oasis:names:specification:ubl:schema:xsd:{root}-2"
             schemas[ns] = compile_schema(pack / f"xsdrt/maindoc/UBL-{root}-2.4.xsd")
-        from exchange.schemapacks import get_pack
+        from exchange.validation.packs import get_pack
         from exchange.validation.codelists import load_code_lists
         lists = load_code_lists(pack, get_pack("ubl-2.4").code_lists)
         out = str(work / "report.json")

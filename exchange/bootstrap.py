@@ -12,46 +12,36 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
-from .config import ConfigError, Settings
-from .pipeline import AcceptedHook, Sealer, SignatureChecker
-from .store import Engines, UnitOfWorkFactory, create_engines, upgrade
+from typing import TYPE_CHECKING
 
-__all__ = ["SWITCH_INTERVAL_SECONDS", "Services", "build_app", "build_services", "load_members_for"]
+from exchange.config import ConfigError, Settings
+from exchange.delivery.decisions import DecisionGate
+from exchange.documents.pipeline import AcceptedHook, Sealer, SignatureChecker
+from exchange.services import Services
+from exchange.store import UnitOfWorkFactory, create_engines, upgrade
+
+if TYPE_CHECKING:  # imported where used: `exchange validate` never loads them
+    from adapters.members import Members
+    from fastapi import FastAPI
+
+    from exchange.delivery.dispatcher import DecisionCollector, Dispatcher
+    from exchange.documents.signatures import EnvelopeSigner
+    from exchange.validation import Validator
+
+__all__ = [
+    "SWITCH_INTERVAL_SECONDS", "Services", "build_app", "build_dispatcher", "build_services",
+    "decision_gates", "load_members_for", "open_store",
+]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Services:
-    settings: Settings
-    engines: Engines
-    uow: UnitOfWorkFactory
-    validator: Any               # exchange.validation.Validator
-    members: Any                 # adapters.members.Members
-    sealer: Sealer
-    checker: SignatureChecker | None
-    on_accepted: list[AcceptedHook] = field(default_factory=list)
-    decision_gates: list[Any] = field(default_factory=list)
-    """Checked before a customs decision is stored (exchange.customs.DecisionGate); the
-    payments ledger's gate records assessments and guarantees and gates release."""
-    secrets: Any = None
-    """exchange.secretbox.SecretBox: seals payment providers' HMAC secrets at rest."""
-
-    @property
-    def member_codes(self) -> frozenset[str]:
-        return frozenset(self.members.countries)
-
-    def close(self) -> None:
-        self.engines.dispose()
-
-
-def load_members_for(settings: Settings) -> Any:
+def load_members_for(settings: Settings) -> Members:
+    """The members file the settings name (a :class:`ConfigError` naming the file and line)."""
     from adapters.members import load_members
 
-    from .paths import exchange_home
+    from exchange.paths import exchange_home
 
     path = settings.members.resolved_file()
     try:
@@ -60,69 +50,110 @@ def load_members_for(settings: Settings) -> Any:
         raise ConfigError(str(exc), setting="EXCHANGE_MEMBERS_FILE") from None
 
 
-def _validator() -> Any:
-    from .schemapacks import SchemaStore
-    from .validation import Validator
+def _validator() -> Validator:
+    from exchange.validation import Validator
+    from exchange.validation.packs import SchemaStore
 
     return Validator(SchemaStore())
 
 
-def build_services(settings: Settings, *, migrate: bool | None = None,
-                   sealer: Sealer | None = None, checker: SignatureChecker | None = None,
-                   validator: Any = None, members: Any = None,
-                   on_accepted: Sequence[AcceptedHook] = ()) -> Services:
-    """Wire everything; fail with :class:`ConfigError` naming the setting if misconfigured."""
-    members = members if members is not None else load_members_for(settings)
-    validator = validator or _validator()
-    if sealer is None:  # the real signing parts (a caller giving a sealer gives its checker)
-        from .signatures import hub_sealer, member_checker
-
-        sealer = hub_sealer(settings.hub, schema_path=validator.schema_path)
-        checker = checker or member_checker(members)
+def open_store(settings: Settings, *, migrate: bool) -> UnitOfWorkFactory:
+    """The database of the settings (migrated first when *migrate*), or a
+    :class:`ConfigError` naming ``EXCHANGE_DATABASE_URL``."""
     try:
         engines = create_engines(settings.database)
     except Exception as exc:  # a folder that cannot be made, a driver that will not load
         raise ConfigError(f"cannot open the database: {exc}",
                           setting="EXCHANGE_DATABASE_URL") from None
     try:
-        if settings.server.migrate_on_start if migrate is None else migrate:
+        if migrate:
             upgrade(engines)
     except Exception as exc:
         engines.dispose()
         raise ConfigError(f"cannot open or migrate the database: {exc}",
                           setting="EXCHANGE_DATABASE_URL") from None
-    from .outbox import routing_hook
-    from .payments import ledger_gate, seal_provider_secrets, secret_box
-    from .routing import RoutingError, load_routing_rules
+    return UnitOfWorkFactory(engines)
 
+
+def decision_gates(settings: Settings, members: Members) -> list[DecisionGate]:
+    """The gates every customs decision passes, wherever it comes from (API, dashboard,
+    an adapter's answer collected by the dispatcher)."""
+    from exchange.payments.gate import ledger_gate
+
+    return [ledger_gate(members, due_days=settings.payments.due_days)]
+
+
+def build_services(settings: Settings, *, migrate: bool | None = None,
+                   sealer: Sealer | None = None, checker: SignatureChecker | None = None,
+                   validator: Validator | None = None, members: Members | None = None,
+                   on_accepted: Sequence[AcceptedHook] = ()) -> Services:
+    """Wire everything; fail with :class:`ConfigError` naming the setting if misconfigured."""
+    from exchange.delivery.outbox import routing_hook
+    from exchange.delivery.routing import RoutingError, load_routing_rules
+    from exchange.payments.providers import seal_provider_secrets, secret_box
+
+    members = members if members is not None else load_members_for(settings)
+    validator = validator or _validator()
+    if sealer is None:  # the real signing parts (a caller giving a sealer gives its checker)
+        from exchange.documents.signatures import hub_sealer, member_checker
+
+        sealer = hub_sealer(settings.hub, schema_path=validator.schema_path)
+        checker = checker or member_checker(members)
+    migrate = settings.server.migrate_on_start if migrate is None else migrate
+    factory = open_store(settings, migrate=migrate)
     try:
         rules = load_routing_rules(settings.routing.file)
-    except RoutingError as exc:
-        engines.dispose()
-        raise ConfigError(exc.message, setting="EXCHANGE_ROUTING_FILE") from None
-    try:
         box = secret_box(settings.payments)
+    except RoutingError as exc:
+        factory.engines.dispose()
+        raise ConfigError(exc.message, setting="EXCHANGE_ROUTING_FILE") from None
     except ConfigError:
-        engines.dispose()
+        factory.engines.dispose()
         raise
-    factory = UnitOfWorkFactory(engines)
-    if settings.server.migrate_on_start if migrate is None else migrate:
+    if migrate:
         with factory.writing() as uow:  # secrets stored in the clear by earlier versions
             if seal_provider_secrets(uow, box):
                 uow.commit()
-    return Services(settings=settings, engines=engines, uow=factory,
+    return Services(settings=settings, engines=factory.engines, uow=factory,
                     validator=validator, members=members, sealer=sealer,
                     checker=checker, on_accepted=[routing_hook(rules, members), *on_accepted],
-                    decision_gates=[ledger_gate(members, due_days=settings.payments.due_days)],
-                    secrets=box)
+                    decision_gates=decision_gates(settings, members), secrets=box)
+
+
+def build_dispatcher(settings: Settings, uow: UnitOfWorkFactory, members: Members, *,
+                     checker: SignatureChecker | None = None, signer: EnvelopeSigner | None = None,
+                     gates: Sequence[DecisionGate] | None = None
+                     ) -> tuple[Dispatcher, DecisionCollector]:
+    """The outbox dispatcher and the collector of customs answers, with one adapter per
+    member (envelopes signed with the hub's key unless *signer* is given) and the same
+    decision gates as the API (unless *gates* is given)."""
+    from adapters.contract import AdapterContext
+    from adapters.registry import default_registry
+
+    from exchange.delivery.dispatcher import DecisionCollector, Dispatcher, RetryPolicy
+    from exchange.documents.signatures import envelope_signer, member_checker
+
+    signer = signer if signer is not None else envelope_signer(settings.hub)
+    checker = checker if checker is not None else member_checker(members)
+    gates = decision_gates(settings, members) if gates is None else gates
+    registry, context = default_registry(), AdapterContext(signer=signer)
+    adapters = {m.code: registry.for_member(m, context=context) for m in members}
+    d = settings.dispatch
+    collector = DecisionCollector(uow, adapters, gates=tuple(gates), checker=checker)
+    policy = RetryPolicy(max_attempts=d.max_attempts, base_delay=d.base_delay_seconds,
+                         max_delay=d.max_delay_seconds, lease_seconds=d.lease_seconds)
+    dispatcher = Dispatcher(uow, adapters, policy=policy, batch_size=d.batch_size,
+                            concurrency=d.concurrency, on_result=collector.on_result)
+    return dispatcher, collector
 
 
 SWITCH_INTERVAL_SECONDS = 0.001
 """How long a thread of an API process may hold the GIL while another waits for it."""
 
 
-def build_app(settings: Settings, *, services: Services | None = None) -> Any:
-    """The FastAPI application (builds its services unless given).
+def build_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
+    """The HTTP application: the API and the dashboard side by side, with request ids, logs
+    and metrics around both (builds its services unless given).
 
     Also shortens the interpreter's GIL switch interval (5 ms by default) to
     :data:`SWITCH_INTERVAL_SECONDS`. Requests run in a thread pool, and their threads keep
@@ -131,8 +162,14 @@ def build_app(settings: Settings, *, services: Services | None = None) -> Any:
     running Python lets go, up to a whole interval each time; with a dozen such waits per
     submission that made the median submission at concurrency 4 wait tens of milliseconds and
     put p99 above 5 x p50 on SQLite. One millisecond keeps the switching overhead small."""
-    from .api import create_api
+    from exchange.api import create_api
+    from exchange.http.observability import install_observability
+    from exchange.web import install_dashboard
 
     if sys.getswitchinterval() > SWITCH_INTERVAL_SECONDS:
         sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
-    return create_api(services or build_services(settings))
+    services = services or build_services(settings)
+    app = create_api(services)
+    install_dashboard(app)
+    install_observability(app, services)
+    return app

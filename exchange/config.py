@@ -26,8 +26,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from .errors import UsageError
-from .paths import exchange_home
+from exchange.errors import ConfigError
+from exchange.paths import exchange_home
 
 __all__ = [
     "CheckSeverity",
@@ -49,16 +49,6 @@ __all__ = [
 
 ENV_PREFIX = "EXCHANGE_"
 CONFIG_ENV = "EXCHANGE_CONFIG"
-
-
-class ConfigError(UsageError):
-    """The configuration is wrong; ``setting`` names the offending setting."""
-
-    code = "config"
-
-    def __init__(self, message: str, *, setting: str | None = None):
-        super().__init__(f"{setting}: {message}" if setting else message)
-        self.setting = setting
 
 
 class CheckSeverity(StrEnum):
@@ -171,7 +161,7 @@ class DossierSettings(_Group):
 class RoutingSettings(_Group):
     file: Path | None = None
     """TOML file of routing rules (document type -> origin/transit/destination/all);
-    default: the built-in rules of :mod:`exchange.routing`."""
+    default: the built-in rules of :mod:`exchange.delivery.routing`."""
 
 
 class DispatchSettings(_Group):
@@ -202,7 +192,7 @@ class PaymentsSettings(_Group):
     camt_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     """Largest camt.054 file read (the XML safety limit for bank files)."""
     secrets_key_file: Path | None = None
-    """The key sealing providers' HMAC secrets in the database (see exchange.secretbox);
+    """The key sealing providers' HMAC secrets in the database (see exchange.payments.secretbox);
     default ``<EXCHANGE_HOME>/hub/secrets.key``, made on first use. A configured file must
     exist. Hosts sharing one database need the same key."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from .errors import ExchangeError
+from exchange.errors import UsageError
 
 __all__ = [
     "DomainError",
@@ -19,12 +19,17 @@ __all__ = [
 ]
 
 
-class DomainError(ExchangeError, ValueError):
+class DomainError(UsageError):
+    """A value the domain does not allow (422, exit 2)."""
+
     code = "domain"
 
 
 class RouteError(DomainError):
+    """A route of non-members, or a country twice (422)."""
+
     code = "shipment.route-invalid"
+    title = "The route is not valid"
 
 
 class PartyKind(StrEnum):

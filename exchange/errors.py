@@ -1,45 +1,123 @@
-"""Errors of the exchange, one root with a stable ``code`` each.
+"""The root of the exchange's errors, the kinds every package error belongs to, and the two
+tables that say what each kind means to a client: an HTTP status (with the problem type
+``urn:carec-exchange:problem:<code>``) and a CLI exit code.
 
-    ExchangeError
-    ├── UsageError            bad arguments or configuration (CLI exit 2, HTTP 400)
-    ├── InputError            a file or folder cannot be read (CLI exit 2)
-    ├── PackError             schema pack catalog / store problems
-    │   ├── UnknownPackError
+    ExchangeError                       (HTTP 500, exit 2: only an error with no kind)
+    ├── UsageError        ValueError    bad arguments, request fields or settings (422, exit 2)
+    │   ├── ConfigError                     a bad setting, named (503, exit 2)
+    │   └── exchange.domain.DomainError     a value the domain does not allow
+    │       └── RouteError                  a route of non-members, a country twice
+    ├── InputError        OSError       a file or folder cannot be read (422, exit 2)
+    ├── NotFoundError     LookupError   nothing of that id in the caller's scope (404, exit 2)
+    ├── ConflictError                   the state forbids it now (409, exit 1)
+    ├── RefusedError      ValueError    a business rule refuses it (422, exit 1)
+    ├── ForbiddenError    PermissionError   the caller's role may not (403, exit 2)
+    ├── AuthenticationError             no usable credentials (401, exit 2)
+    ├── UnavailableError                a part the exchange needs is down (503, exit 3)
+    ├── PackError                       schema pack catalog / store problems (503, exit 2)
+    │   ├── UnknownPackError  KeyError
     │   ├── PackNotInstalledError
-    │   ├── PackSourceError    the --from source cannot be read
+    │   ├── PackSourceError             the --from source cannot be read
     │   └── DigestMismatchError
-    └── DocumentError         a document cannot be processed at all
+    └── DocumentError     ValueError    a document cannot be processed at all (422, exit 1)
         └── UnknownDocumentTypeError
 
-Safe-parsing errors come from :mod:`signing.safexml` (``XmlError`` and subclasses).
+Each feature package draws its own subtree in its ``errors.py``: every class there derives
+from one of the kinds above, so both tables cover it without a line of its own (a class may
+still have a row when its kind is not enough). Every class has a stable ``code`` (the last
+part of the problem type) and a ``title`` (the problem's title); ``extra`` holds members a
+problem answer carries beside ``detail`` (a line and column, a report). Safe-parsing errors
+come from :mod:`signing.safexml` (``XmlError`` and subclasses).
 """
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
-    "ExchangeError", "UsageError", "InputError", "PackError", "UnknownPackError",
-    "PackNotInstalledError", "PackSourceError", "DigestMismatchError", "DocumentError",
-    "UnknownDocumentTypeError",
+    "ConfigError", "EXIT_CODES", "EXIT_INVALID", "EXIT_OK", "EXIT_UNAVAILABLE", "EXIT_USAGE", "HTTP_STATUS", "AuthenticationError", "ConflictError", "DigestMismatchError",
+    "DocumentError", "ExchangeError", "ForbiddenError", "InputError", "NotFoundError",
+    "PackError", "PackNotInstalledError", "PackSourceError", "RefusedError",
+    "UnavailableError", "UnknownDocumentTypeError", "UnknownPackError", "UsageError",
+    "exit_code_of", "http_status_of",
 ]
 
 
 class ExchangeError(Exception):
     code = "exchange.error"
+    title = "The request cannot be processed"
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, *, code: str | None = None, **extra: Any):
         super().__init__(message)
         self.message = message
+        if code is not None:
+            self.code = code
+        self.extra: dict[str, Any] = extra
+
+    @property
+    def problem_code(self) -> str:
+        """The code as the last part of a problem type (``pack.unknown`` -> ``pack-unknown``)."""
+        return self.code.replace(".", "-")
 
 
 class UsageError(ExchangeError, ValueError):
     code = "usage"
+    title = "Unprocessable request"
+
+
+class ConfigError(UsageError):
+    """The configuration is wrong; ``setting`` names the offending setting."""
+
+    code = "config"
+    title = "The exchange is misconfigured"
+
+    def __init__(self, message: str, *, setting: str | None = None):
+        super().__init__(f"{setting}: {message}" if setting else message)
+        self.setting = setting
 
 
 class InputError(ExchangeError, OSError):
     code = "input"
+    title = "The input cannot be read"
+
+
+class NotFoundError(ExchangeError, LookupError):
+    code = "not-found"
+    title = "Not found"
+
+    def __str__(self) -> str:  # LookupError subclasses such as KeyError would quote it
+        return self.message
+
+
+class ConflictError(ExchangeError):
+    code = "conflict"
+    title = "Conflict"
+
+
+class RefusedError(ExchangeError, ValueError):
+    code = "refused"
+    title = "Refused"
+
+
+class ForbiddenError(ExchangeError, PermissionError):
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class AuthenticationError(ExchangeError):
+    code = "auth.unauthenticated"
+    title = "Not authenticated"
+    challenge = 'Bearer realm="carec-exchange"'
+    """The ``WWW-Authenticate`` challenge of the 401 answer."""
+
+
+class UnavailableError(ExchangeError):
+    code = "unavailable"
+    title = "Service unavailable"
 
 
 class PackError(ExchangeError):
     code = "pack"
+    title = "Schema pack problem"
 
 
 class UnknownPackError(PackError, KeyError):
@@ -63,7 +141,59 @@ class DigestMismatchError(PackError):
 
 class DocumentError(ExchangeError, ValueError):
     code = "document"
+    title = "The document cannot be processed"
 
 
 class UnknownDocumentTypeError(DocumentError):
     code = "document.unknown-type"
+
+
+HTTP_STATUS: dict[type[ExchangeError], int] = {
+    ExchangeError: 500,
+    UsageError: 422,
+    ConfigError: 503,
+    InputError: 422,
+    NotFoundError: 404,
+    ConflictError: 409,
+    RefusedError: 422,
+    ForbiddenError: 403,
+    AuthenticationError: 401,
+    UnavailableError: 503,
+    PackError: 503,
+    DocumentError: 422,
+}
+"""Error class -> HTTP status of its problem answer (the nearest class in the MRO wins)."""
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
+
+EXIT_CODES: dict[type[ExchangeError], int] = {
+    ExchangeError: EXIT_USAGE,
+    UsageError: EXIT_USAGE,
+    ConfigError: EXIT_USAGE,
+    InputError: EXIT_USAGE,
+    NotFoundError: EXIT_USAGE,
+    ConflictError: EXIT_INVALID,
+    RefusedError: EXIT_INVALID,
+    ForbiddenError: EXIT_USAGE,
+    AuthenticationError: EXIT_USAGE,
+    UnavailableError: EXIT_UNAVAILABLE,
+    PackError: EXIT_USAGE,
+    DocumentError: EXIT_INVALID,
+}
+"""Error class -> exit code of the ``exchange`` command (0 done, 1 something checked is
+invalid or refused, 2 usage, configuration or input error, 3 a needed part is down)."""
+
+
+def _lookup(table: dict[type[ExchangeError], int], exc: ExchangeError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in table:
+            return table[cls]
+    return table[ExchangeError]
+
+
+def http_status_of(exc: ExchangeError) -> int:
+    return _lookup(HTTP_STATUS, exc)
+
+
+def exit_code_of(exc: ExchangeError) -> int:
+    return _lookup(EXIT_CODES, exc)

@@ -10,7 +10,29 @@ signxml, UBL signature placement, keys, per-country trust lists, verification re
 Parse untrusted XML with :func:`signing.safexml.parse_xml` first.
 """
 # The public names are imported on first use (PEP 562), so that `signing.safexml`, which
-# every layer imports to parse XML, does not pull in signxml and cryptography.
+# every layer imports to parse XML, does not pull in signxml and cryptography. Type checkers
+# read the same names from the imports below, which never run.
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from signing.errors import (
+        KeyLoadError,
+        KeyMismatchError,
+        PassphraseError,
+        PlacementError,
+        SigningError,
+        TrustStoreError,
+        VerificationFailed,
+        WeakKeyError,
+    )
+    from signing.keys import SigningIdentity, load_identity, read_passphrase
+    from signing.placement import SignatureLocation, root_child_order
+    from signing.policy import DEFAULT_POLICY, VerificationPolicy
+    from signing.report import Reason, SignatureReport, SignerInfo, VerificationReport
+    from signing.signer import Signer, sign
+    from signing.trust import Anchor, TrustStore
+    from signing.verifier import verify_document
+
 _SOURCES = {
     "sign": "signer", "Signer": "signer", "verify_document": "verifier",
     "load_identity": "keys", "read_passphrase": "keys", "SigningIdentity": "keys",
@@ -23,7 +45,7 @@ _SOURCES = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     module = _SOURCES.get(name)
     if module is None:
         raise AttributeError(f"module 'signing' has no attribute {name!r}")

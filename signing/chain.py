@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
-from .report import Reason
-from .trust import Anchor, TrustStore
+from signing.report import Reason
+from signing.trust import Anchor, TrustStore
 
 __all__ = ["ChainResult", "check_certificate"]
 

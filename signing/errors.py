@@ -15,9 +15,12 @@ Messages never contain key material or passphrases.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature
+
+if TYPE_CHECKING:
+    from signing.report import VerificationReport
 
 __all__ = [
     "SigningError", "KeyLoadError", "PassphraseError", "KeyMismatchError", "WeakKeyError",
@@ -62,6 +65,6 @@ class VerificationFailed(SigningError, InvalidSignature):
 
     code = "signing.verification-failed"
 
-    def __init__(self, message: str, report: Any = None):
+    def __init__(self, message: str, report: VerificationReport | None = None):
         super().__init__(message)
         self.report = report

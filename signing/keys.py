@@ -14,9 +14,13 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import (
+    CertificatePublicKeyTypes,
+    PrivateKeyTypes,
+)
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from .errors import KeyLoadError, KeyMismatchError, PassphraseError, WeakKeyError
+from signing.errors import KeyLoadError, KeyMismatchError, PassphraseError, WeakKeyError
 
 __all__ = ["SigningIdentity", "load_identity", "read_passphrase", "MIN_RSA_BITS",
            "ALLOWED_CURVES"]
@@ -50,22 +54,23 @@ class SigningIdentity:
         return f"SigningIdentity(subject={self.certificate.subject.rfc4514_string()!r})"
 
 
-def _public_der(public_key) -> bytes:
+def _public_der(public_key: CertificatePublicKeyTypes) -> bytes:
     return public_key.public_bytes(serialization.Encoding.DER,
                                    serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def check_key(key) -> None:
-    """Refuse keys too weak or of a kind we do not sign with."""
+def check_key(key: object) -> PrivateKey:
+    """Refuse keys too weak or of a kind we do not sign with; return the key."""
     if isinstance(key, rsa.RSAPrivateKey):
         if key.key_size < MIN_RSA_BITS:
             raise WeakKeyError(f"RSA key of {key.key_size} bits; at least {MIN_RSA_BITS} needed")
-    elif isinstance(key, ec.EllipticCurvePrivateKey):
+        return key
+    if isinstance(key, ec.EllipticCurvePrivateKey):
         if key.curve.name not in ALLOWED_CURVES:
             raise WeakKeyError(f"EC curve {key.curve.name} is not allowed "
                                f"(use one of {', '.join(sorted(ALLOWED_CURVES))})")
-    else:
-        raise WeakKeyError(f"{type(key).__name__}: only RSA and ECDSA keys can sign")
+        return key
+    raise WeakKeyError(f"{type(key).__name__}: only RSA and ECDSA keys can sign")
 
 
 def read_passphrase(*, env: str | None = None, file: str | Path | None = None) -> bytes | None:
@@ -95,7 +100,8 @@ def _read(path: str | Path, what: str) -> bytes:
         raise KeyLoadError(f"{path}: {what} cannot be read ({exc.strerror})") from None
 
 
-def _load_pem_key(data: bytes, path, passphrase: bytes | None):
+def _load_pem_key(data: bytes, path: str | Path, passphrase: bytes | None
+                  ) -> PrivateKeyTypes:
     try:
         return serialization.load_pem_private_key(data, password=passphrase)
     except TypeError:
@@ -108,7 +114,7 @@ def _load_pem_key(data: bytes, path, passphrase: bytes | None):
         raise KeyLoadError(f"{path}: not a PEM private key") from None
 
 
-def _load_certs(data: bytes, path) -> list[x509.Certificate]:
+def _load_certs(data: bytes, path: str | Path) -> list[x509.Certificate]:
     try:
         if b"-----BEGIN" in data:
             return x509.load_pem_x509_certificates(data)
@@ -133,10 +139,10 @@ def load_identity(key: str | Path | None = None, cert: str | Path | None = None,
                                   "missing passphrase, or not PKCS#12)") from None
         if loaded.key is None or loaded.cert is None:
             raise KeyLoadError(f"{pkcs12_file}: the PKCS#12 file needs a key and its certificate")
-        return SigningIdentity(loaded.key, loaded.cert.certificate,  # type: ignore[arg-type]
+        return SigningIdentity(check_key(loaded.key), loaded.cert.certificate,
                                tuple(c.certificate for c in loaded.additional_certs))
     if key is None or cert is None:
         raise KeyLoadError("a key and its certificate are both needed")
     private = _load_pem_key(_read(key, "key file"), key, passphrase)
     certs = _load_certs(_read(cert, "certificate file"), cert)
-    return SigningIdentity(private, certs[0], tuple(certs[1:]))  # type: ignore[arg-type]
+    return SigningIdentity(check_key(private), certs[0], tuple(certs[1:]))

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from .errors import PlacementError
-from .safexml import XmlError, parse_xml
+from signing.errors import PlacementError
+from signing.safexml import XmlError, parse_xml
 
 __all__ = [
     "SignatureLocation", "NS", "is_ubl", "root_child_order", "insert_placeholder",
@@ -71,8 +71,9 @@ class SignatureLocation(StrEnum):
 
 
 def is_ubl(root: etree._Element) -> bool:
-    return etree.QName(root).namespace is not None and \
-        etree.QName(root).namespace.startswith(UBL_PREFIX) and root.tag != DS_SIGNATURE
+    namespace = etree.QName(root).namespace
+    return namespace is not None and namespace.startswith(UBL_PREFIX) \
+        and root.tag != DS_SIGNATURE
 
 
 @functools.lru_cache(maxsize=256)
@@ -82,9 +83,10 @@ def _order_from_xsd(path: str, mtime: float) -> tuple[str, ...]:
     except (OSError, XmlError) as exc:
         raise PlacementError(f"{path}: the document type's schema cannot be read ({exc})") from None
     top = xsd.find(f"{{{XSD}}}element")
-    if top is None or top.get("type") is None:
+    type_ref = top.get("type") if top is not None else None
+    if type_ref is None:
         raise PlacementError(f"{path}: no root element declaration in the schema")
-    type_name = top.get("type").split(":")[-1]
+    type_name = type_ref.split(":")[-1]
     ctype = xsd.find(f"{{{XSD}}}complexType[@name='{type_name}']")
     seq = ctype.find(f"{{{XSD}}}sequence") if ctype is not None else None
     if seq is None:
@@ -112,7 +114,7 @@ def root_child_order(schema: str | Path) -> tuple[str, ...]:
 
 def signature_elements(root: etree._Element) -> list[etree._Element]:
     """Every ds:Signature of the document that is not inside another signature."""
-    found = []
+    found: list[etree._Element] = []
     for el in root.iter(DS_SIGNATURE):
         if not any(a.tag == DS_SIGNATURE for a in el.iterancestors()):
             found.append(el)
@@ -127,9 +129,10 @@ def location_of(sig: etree._Element, root: etree._Element) -> SignatureLocation:
         return SignatureLocation.OTHER if is_ubl(root) else SignatureLocation.ENVELOPED_ROOT
     node = sig
     for tag in UBL_PATH:
-        node = node.getparent()
-        if node is None or node.tag != tag:
+        up = node.getparent()
+        if up is None or up.tag != tag:
             return SignatureLocation.OTHER
+        node = up
     if node.getparent() is root and is_ubl(root):
         return SignatureLocation.UBL_EXTENSION
     return SignatureLocation.OTHER
@@ -137,7 +140,7 @@ def location_of(sig: etree._Element, root: etree._Element) -> SignatureLocation:
 
 def _next_signature_number(root: etree._Element) -> int:
     used = {(el.text or "").strip() for el in root.iter(_t("cbc", "ID"))
-            if el.getparent() is not None and el.getparent().tag in
+            if (parent := el.getparent()) is not None and parent.tag in
             (CAC_SIGNATURE, _t("sac", "SignatureInformation"))}
     n = 1
     while SIGNATURE_ID.format(n) in used:
@@ -198,19 +201,18 @@ def later_blocks(root: etree._Element, sig: etree._Element
             (SignatureLocation.UBL_EXTENSION, SignatureLocation.ENVELOPED_ROOT)]
     if sig not in sigs:
         return [], 0
-    blocks = []
+    blocks: list[etree._Element] = []
     for later in sigs[sigs.index(sig) + 1:]:
         if location_of(later, root) is SignatureLocation.ENVELOPED_ROOT:
             blocks.append(later)
             continue
         info = later.getparent()
+        assert info is not None, "location_of put it under sac:SignatureInformation"
         # the later signature's own ext:UBLExtension, or only its sac:SignatureInformation
         # when it shares an extension with *sig*
         ours = set(sig.iterancestors())
-        node = info
-        while node.tag != UBL_PATH[3] and node.getparent() not in ours:
-            node = node.getparent()
-        blocks.append(node)
+        blocks.append(next(node for node in later.iterancestors()
+                           if node.tag == UBL_PATH[3] or node.getparent() in ours))
         ref = info.findtext(_t("sbc", "ReferencedSignatureID"))
         if ref:
             blocks.extend(c for c in root.findall(CAC_SIGNATURE)

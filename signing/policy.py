@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from .placement import SignatureLocation
+from signing.placement import SignatureLocation
 
 __all__ = ["VerificationPolicy", "DEFAULT_POLICY", "ENVELOPED", "C14N_METHODS"]
 

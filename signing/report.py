@@ -4,13 +4,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TypedDict
 
 from lxml import etree
 
-from .errors import VerificationFailed
+from signing.errors import VerificationFailed
 
-__all__ = ["Reason", "SignerInfo", "SignatureReport", "VerificationReport"]
+__all__ = ["Reason", "SignerInfo", "SignatureReport", "VerificationReport", "SignerInfoDict",
+           "SignatureReportDict", "VerificationReportDict"]
 
 
 class Reason(StrEnum):
@@ -38,6 +39,50 @@ class Reason(StrEnum):
     NO_CRL = "no-crl"
 
 
+class SignerInfoDict(TypedDict):
+    """JSON form of :class:`SignerInfo` (times ISO 8601)."""
+
+    subject: str
+    issuer: str
+    serial: str
+    sha256: str
+    not_before: str
+    not_after: str
+
+
+class SignatureReportDict(TypedDict):
+    """JSON form of :class:`SignatureReport` (without the signed content)."""
+
+    index: int
+    id: str | None
+    path: str
+    location: str
+    valid: bool
+    reason: str | None
+    detail: str
+    reference: str | None
+    signer: SignerInfoDict | None
+    signing_time: str | None
+    anchor: str | None
+    country: str | None
+    covers: str
+    whole_document: bool
+    algorithm: str | None
+    revocation: str
+    checks: list[str]
+
+
+class VerificationReportDict(TypedDict):
+    """JSON form of :class:`VerificationReport`; ``reason`` is set when no signature was
+    found."""
+
+    all_valid: bool
+    expected_country: str | None
+    checked_at: str
+    reason: str | None
+    signatures: list[SignatureReportDict]
+
+
 @dataclass(frozen=True)
 class SignerInfo:
     subject: str
@@ -47,7 +92,7 @@ class SignerInfo:
     not_before: dt.datetime
     not_after: dt.datetime
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> SignerInfoDict:
         return {"subject": self.subject, "issuer": self.issuer, "serial": self.serial,
                 "sha256": self.sha256, "not_before": self.not_before.isoformat(),
                 "not_after": self.not_after.isoformat()}
@@ -76,7 +121,7 @@ class SignatureReport:
     signed_content: etree._Element | None = field(default=None, repr=False, compare=False)
     """The canonical, re-parsed content the signature covers (only set when valid)."""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> SignatureReportDict:
         return {
             "index": self.index, "id": self.id, "path": self.path, "location": self.location,
             "valid": self.valid, "reason": str(self.reason) if self.reason else None,
@@ -112,7 +157,7 @@ class VerificationReport:
         return [s.signed_content for s in self.signatures
                 if s.valid and s.signed_content is not None]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> VerificationReportDict:
         return {"all_valid": self.all_valid, "expected_country": self.expected_country,
                 "checked_at": self.checked_at.isoformat(),
                 "reason": None if self.signatures else str(Reason.NO_SIGNATURE),

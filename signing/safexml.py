@@ -112,7 +112,7 @@ _local = threading.local()
 
 def _parser() -> etree.XMLParser:
     """One parser per thread: lxml parsers must not be shared between threads."""
-    parser = getattr(_local, "parser", None)
+    parser: etree.XMLParser | None = getattr(_local, "parser", None)
     if parser is None:
         parser = _local.parser = _make_parser()
     return parser

@@ -12,9 +12,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 
-from .errors import SigningError
-from .keys import SigningIdentity
-from .placement import insert_placeholder, is_ubl, root_child_order
+from signing.errors import SigningError
+from signing.keys import SigningIdentity
+from signing.placement import insert_placeholder, is_ubl, root_child_order
 
 __all__ = ["Signer", "sign", "C14N", "DIGESTS"]
 
@@ -43,8 +43,9 @@ class Signer:
         For UBL documents give the entry XSD of the document type (*schema*, for instance
         ``Validator.schema_path(namespace)``) or the ordered child names of the root
         (*order*), so that ``cac:Signature`` lands where the schema allows it."""
-        from signxml import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
-        from signxml.xades import XAdESSigner
+        # (from the defining modules: signxml's package root re-exports them without __all__)
+        from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
+        from signxml.xades.xades import XAdESSigner
 
         root = document.getroot() if isinstance(document, etree._ElementTree) else document
         work = copy.deepcopy(root)

@@ -7,18 +7,22 @@ module reads no configuration.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from .errors import TrustStoreError
+from signing.errors import TrustStoreError
 
 __all__ = ["TrustStore", "Anchor", "fingerprint", "COUNTRY_RE"]
 
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 CERT_SUFFIXES = (".pem", ".crt", ".cer")
+
+_T = TypeVar("_T")
 
 
 def fingerprint(cert: x509.Certificate) -> str:
@@ -75,7 +79,7 @@ class TrustStore:
     def anchors(self, country: str) -> list[Anchor]:
         check_country(country)
         if country not in self._anchors:
-            found = []
+            found: list[Anchor] = []
             folder = self.root / country
             for path in sorted(folder.glob("*")) if folder.is_dir() else []:
                 if path.suffix.lower() not in CERT_SUFFIXES:
@@ -90,7 +94,7 @@ class TrustStore:
     def crls(self, country: str) -> list[x509.CertificateRevocationList]:
         check_country(country)
         if country not in self._crls:
-            found = []
+            found: list[x509.CertificateRevocationList] = []
             folder = self.root / country
             for path in sorted(folder.glob("*.crl")) if folder.is_dir() else []:
                 try:
@@ -107,6 +111,8 @@ class TrustStore:
         if key not in self._crls_of:
             self._crls_of[key] = [
                 c for c in self.crls(country) if c.issuer == issuer.subject
+                # cryptography types an issuer's key narrower than Certificate.public_key()
+                # (which includes X25519/X448 keys, that cannot sign); any key is tried here
                 and c.is_signature_valid(issuer.public_key())]  # type: ignore[arg-type]
         return self._crls_of[key]
 
@@ -164,7 +170,7 @@ def hashes_hex(data: bytes) -> str:
     return h.finalize().hex()
 
 
-def _try(fn):
+def _try(fn: Callable[[], _T]) -> _T | None:
     try:
         return fn()
     except ValueError:

@@ -16,13 +16,15 @@ import copy
 import datetime as dt
 import functools
 import re
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypedDict
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from lxml import etree
 
-from .chain import check_certificate
-from .placement import (
+from signing.chain import check_certificate
+from signing.placement import (
     DS_SIGNATURE,
     NS,
     SignatureLocation,
@@ -30,9 +32,13 @@ from .placement import (
     location_of,
     signature_elements,
 )
-from .policy import DEFAULT_POLICY, ENVELOPED, VerificationPolicy
-from .report import Reason, SignatureReport, SignerInfo, VerificationReport
-from .trust import TrustStore, fingerprint
+from signing.policy import DEFAULT_POLICY, ENVELOPED, VerificationPolicy
+from signing.report import Reason, SignatureReport, SignerInfo, VerificationReport
+from signing.trust import TrustStore, fingerprint
+
+if TYPE_CHECKING:
+    from signxml.algorithms import DigestAlgorithm, SignatureMethod
+    from signxml.verifier import VerifyResult, XMLVerifier
 
 __all__ = ["verify_document"]
 
@@ -51,40 +57,53 @@ def _ds(local: str) -> str:
     return f"{{{NS['ds']}}}{local}"
 
 
+class _Pinned:
+    """Mixed into a signxml verifier: checks the signature at one pinned position, and
+    leaves certificate validity to :mod:`signing.chain` (which reports why)."""
+
+    excise_empty_xmlns_declarations: bool
+
+    def __init__(self, position: tuple[int, ...], excise_xmlns: bool):
+        self._position = position
+        self.excise_empty_xmlns_declarations = excise_xmlns
+
+    def _get_signature(self, root: etree._Element) -> etree._Element:
+        node = root
+        for i in self._position:
+            node = node[i]
+        if node.tag != DS_SIGNATURE:
+            raise _Refusal(Reason.MALFORMED, "signature not found at its position")
+        return node
+
+    def _check_cert_validity(self, cert: object, cert_source: object) -> None:
+        return None
+
+
 @functools.lru_cache(maxsize=2)
-def _verifier_class(xades: bool):
-    """A signxml verifier that checks the signature at one pinned position, and leaves
-    certificate validity to :mod:`signing.chain` (which reports why)."""
-    from signxml import XMLVerifier
-    from signxml.xades import XAdESVerifier
+def _verifier_class(xades: bool) -> Callable[[tuple[int, ...], bool], XMLVerifier]:
+    """The pinned signxml verifier class, XAdES or plain XML-DSig."""
+    # (from the defining modules: signxml's package root re-exports them without __all__)
+    from signxml.verifier import XMLVerifier
+    from signxml.xades.xades import XAdESVerifier
 
-    base = XAdESVerifier if xades else XMLVerifier
+    if xades:
+        class PinnedXAdES(_Pinned, XAdESVerifier):
+            pass
 
-    class Pinned(base):  # type: ignore[misc, valid-type]
-        def __init__(self, position: tuple[int, ...], excise_xmlns: bool):
-            self._position = position
-            self.excise_empty_xmlns_declarations = excise_xmlns
+        return PinnedXAdES
 
-        def _get_signature(self, root):
-            node = root
-            for i in self._position:
-                node = node[i]
-            if node.tag != DS_SIGNATURE:
-                raise _Refusal(Reason.MALFORMED, "signature not found at its position")
-            return node
-
-        def _check_cert_validity(self, cert, cert_source):
-            return None
+    class Pinned(_Pinned, XMLVerifier):
+        pass
 
     return Pinned
 
 
 def _position(el: etree._Element) -> tuple[int, ...]:
     steps = []
-    while el.getparent() is not None:
-        parent = el.getparent()
+    parent = el.getparent()
+    while parent is not None:
         steps.append(parent.index(el))
-        el = parent
+        el, parent = parent, parent.getparent()
     return tuple(reversed(steps))
 
 
@@ -96,9 +115,15 @@ def _at(root: etree._Element, position: tuple[int, ...]) -> etree._Element:
 
 _BY_ID = etree.XPath("descendant-or-self::*[@Id=$v or @ID=$v or @id=$v or @xml:id=$v]")
 
+_Covered = tuple[str, etree._Element | None]
+"""A reference URI of a signature and its target (None: the whole document)."""
 
-def _inspect(sig: etree._Element, root: etree._Element, policy: VerificationPolicy):
-    """Check algorithms, transforms and references before any cryptography runs."""
+
+def _inspect(sig: etree._Element, root: etree._Element, policy: VerificationPolicy
+             ) -> tuple[str, list[_Covered], bool]:
+    """Check algorithms, transforms and references before any cryptography runs; return
+    the signature method, what the references cover and whether XAdES properties are
+    signed."""
     si = sig.find(_ds("SignedInfo"))
     if si is None or sig.find(_ds("SignatureValue")) is None:
         raise _Refusal(Reason.MALFORMED, "ds:SignedInfo or ds:SignatureValue is missing")
@@ -108,9 +133,10 @@ def _inspect(sig: etree._Element, root: etree._Element, policy: VerificationPoli
     sig_alg = method.get("Algorithm") if method is not None else None
     if c14n_alg not in policy.c14n_methods:
         raise _Refusal(Reason.UNSUPPORTED_ALGORITHM, f"canonicalization {c14n_alg} not allowed")
-    if sig_alg not in policy.signature_methods:
+    if sig_alg is None or sig_alg not in policy.signature_methods:
         raise _Refusal(Reason.UNSUPPORTED_ALGORITHM, f"signature method {sig_alg} not allowed")
-    documents, xades = [], False
+    documents: list[_Covered] = []
+    xades = False
     for ref in si.findall(_ds("Reference")):
         uri = ref.get("URI")
         for t in ref.findall(f"{_ds('Transforms')}/{_ds('Transform')}"):
@@ -132,7 +158,8 @@ def _inspect(sig: etree._Element, root: etree._Element, policy: VerificationPoli
             continue
         # signxml resolves the URI in the whole document and refuses duplicates; here we
         # only need to know whether the target is part of the signature itself
-        targets = _BY_ID(sig, v=uri[1:]) or _BY_ID(root, v=uri[1:])
+        # (lxml types XPath results as Any: this expression selects elements only)
+        targets: list[etree._Element] = _BY_ID(sig, v=uri[1:]) or _BY_ID(root, v=uri[1:])
         if len(targets) > 1:
             raise _Refusal(Reason.AMBIGUOUS_REFERENCE, f"reference {uri} matches "
                            f"{len(targets)} elements (duplicated or wrapped content)", uri)
@@ -155,7 +182,7 @@ def _inspect(sig: etree._Element, root: etree._Element, policy: VerificationPoli
 
 
 def _certificates(sig: etree._Element) -> list[x509.Certificate]:
-    certs = []
+    certs: list[x509.Certificate] = []
     for el in sig.findall(f"{_ds('KeyInfo')}/{_ds('X509Data')}/{_ds('X509Certificate')}"):
         try:
             certs.append(x509.load_der_x509_certificate(
@@ -191,10 +218,12 @@ def _check_key(cert: x509.Certificate, policy: VerificationPolicy) -> None:
         raise _Refusal(Reason.WEAK_KEY, f"EC curve {key.curve.name} not allowed")
 
 
-def _crypto(root, sig, policy, leaf, xades):
-    """Run signxml on a copy without the later signature blocks; return its results."""
-    from signxml import SignatureConfiguration
+def _crypto(root: etree._Element, sig: etree._Element, policy: VerificationPolicy,
+            leaf: x509.Certificate, xades: bool) -> tuple[list[VerifyResult], int]:
+    """Run signxml on a copy without the later signature blocks; return its results and
+    how many later signatures were stripped."""
     from signxml.exceptions import InvalidDigest, InvalidInput, InvalidSignature
+    from signxml.verifier import SignatureConfiguration
 
     blocks, n_later = later_blocks(root, sig)
     work = root
@@ -233,19 +262,20 @@ def _crypto(root, sig, policy, leaf, xades):
 
 
 @functools.lru_cache(maxsize=8)
-def _methods(uris):
-    from signxml import SignatureMethod
+def _methods(uris: frozenset[str]) -> list[SignatureMethod]:
+    from signxml.algorithms import SignatureMethod
     return [m for m in SignatureMethod if m.value in uris]
 
 
 @functools.lru_cache(maxsize=8)
-def _digests(uris):
-    from signxml import DigestAlgorithm
+def _digests(uris: frozenset[str]) -> list[DigestAlgorithm]:
+    from signxml.algorithms import DigestAlgorithm
     return [d for d in DigestAlgorithm if d.value in uris]
 
 
 def _remove_keep_tail(el: etree._Element) -> None:
     parent = el.getparent()
+    assert parent is not None, "a later signature block is never the root"
     if el.tail:
         prev = el.getprevious()
         if prev is not None:
@@ -255,9 +285,10 @@ def _remove_keep_tail(el: etree._Element) -> None:
     parent.remove(el)
 
 
-def _signing_time(results) -> dt.datetime | None:
+def _signing_time(results: Sequence[VerifyResult]) -> dt.datetime | None:
     for r in results:
-        props = getattr(r, "signed_properties", None)
+        # (set on signxml's XAdESVerifyResult only)
+        props: etree._Element | None = getattr(r, "signed_properties", None)
         if props is None:
             continue
         for ns in XADES_NS:
@@ -272,14 +303,16 @@ def _signing_time(results) -> dt.datetime | None:
     return None
 
 
-def _comment_in_text(root: etree._Element) -> etree._Element | None:
+def _comment_in_text(root: etree._Element) -> tuple[etree._Element, etree._Element] | None:
+    """A comment inside the text of an element of *root*, and that element."""
     for c in root.iter(etree.Comment):
-        if any(a.tag == DS_SIGNATURE for a in c.iterancestors()):
+        parent = c.getparent()  # (never None: *root* holds the comment)
+        if parent is None or any(a.tag == DS_SIGNATURE for a in c.iterancestors()):
             continue
         prev = c.getprevious()
-        before = prev.tail if prev is not None else c.getparent().text
+        before = prev.tail if prev is not None else parent.text
         if (before and before.strip()) or (c.tail and c.tail.strip()):
-            return c
+            return c, parent
     return None
 
 
@@ -290,11 +323,37 @@ def _signer(cert: x509.Certificate) -> SignerInfo:
                       cert.not_valid_before_utc, cert.not_valid_after_utc)
 
 
-def _verify_one(root, sig, index, *, trust, country, policy, now) -> SignatureReport:
+class _Where(TypedDict):
+    """The fields of a :class:`SignatureReport` known before anything is checked."""
+
+    index: int
+    id: str | None
+    path: str
+    location: str
+
+
+class _Found(TypedDict, total=False):
+    """The fields of a :class:`SignatureReport` learnt as the checks go (kept when a later
+    check refuses the signature)."""
+
+    algorithm: str
+    signer: SignerInfo
+    covers: str
+    whole_document: bool
+    signing_time: dt.datetime | None
+    anchor: str | None
+    country: str | None
+    revocation: str
+    checks: tuple[str, ...]
+
+
+def _verify_one(root: etree._Element, sig: etree._Element, index: int, *,
+                trust: TrustStore | None, country: str | None, policy: VerificationPolicy,
+                now: dt.datetime) -> SignatureReport:
     path = root.getroottree().getpath(sig)
     loc = location_of(sig, root)
-    base = dict(index=index, id=sig.get("Id"), path=path, location=str(loc))
-    state: dict = {}
+    base: _Where = {"index": index, "id": sig.get("Id"), "path": path, "location": str(loc)}
+    state: _Found = {}
     try:
         if loc is SignatureLocation.OTHER or loc not in policy.locations:
             raise _Refusal(Reason.SIGNATURE_LOCATION, f"a signature at {path} is not in an "
@@ -333,19 +392,20 @@ def _verify_one(root, sig, index, *, trust, country, policy, now) -> SignatureRe
                 f"SigningTime {signing_time.isoformat()} is later than now "
                 f"({now.isoformat()}) plus the allowed skew {policy.clock_skew}"))
         if policy.refuse_comments_in_text:
-            c = _comment_in_text(root if target is None else target)
-            if c is not None:
+            found = _comment_in_text(root if target is None else target)
+            if found is not None:
+                c, holder = found
                 raise _Refusal(Reason.COMMENT_IN_SIGNED_TEXT, (
-                    f"a comment inside the text of {root.getroottree().getpath(c.getparent())} "
+                    f"a comment inside the text of {root.getroottree().getpath(holder)} "
                     f"(line {c.sourceline}); canonicalisation drops it, readers would not"))
         chain = check_certificate(leaf, certs, trust=trust, country=country,
                                   signing_time=signing_time, now=now,
                                   require_crl=policy.require_crl)
-        state.update(anchor=chain.anchor.subject if chain.anchor else None,
-                     country=chain.anchor.country if chain.anchor else None,
-                     revocation=chain.revocation,
-                     checks=("location", "algorithms", "references", "signature value",
-                             "xades" if xades else "no xades", *chain.checks))
+        state["anchor"] = chain.anchor.subject if chain.anchor else None
+        state["country"] = chain.anchor.country if chain.anchor else None
+        state["revocation"] = chain.revocation
+        state["checks"] = ("location", "algorithms", "references", "signature value",
+                           "xades" if xades else "no xades", *chain.checks)
         if chain.reason:
             raise _Refusal(chain.reason, chain.detail)
         return SignatureReport(**base, valid=True, signed_content=content, **state)
@@ -365,7 +425,7 @@ def verify_document(document: etree._ElementTree | etree._Element, *,
     root = document.getroot() if isinstance(document, etree._ElementTree) else document
     now = now or dt.datetime.now(dt.UTC)
     if country:
-        from .trust import check_country
+        from signing.trust import check_country
         check_country(country)
     sigs = signature_elements(root)
     return VerificationReport(

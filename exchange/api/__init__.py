@@ -1,18 +1,19 @@
-"""The HTTP API: one router per resource over the services of :mod:`exchange.bootstrap`."""
-from __future__ import annotations
+"""The HTTP API (``/v1/``): one router per resource over :class:`~exchange.services.Services`.
 
-from typing import Any
+:func:`exchange.bootstrap.build_app` puts it beside the dashboard (:mod:`exchange.web`)."""
+from __future__ import annotations
 
 from fastapi import FastAPI
 
-from .limits import BodyLimit
-from .problems import install_problem_handlers
+from exchange.http.limits import BodyLimit
+from exchange.services import Services
+from exchange.http.problems import install_problem_handlers
 
 __all__ = ["create_api"]
 
 
-def create_api(services: Any) -> FastAPI:
-    from .routes import customs, deliveries, documents, events, payments, shipments
+def create_api(services: Services) -> FastAPI:
+    from exchange.api.routes import customs, deliveries, documents, events, payments, shipments
 
     app = FastAPI(
         title="CAREC e-logistics document exchange",
@@ -32,6 +33,4 @@ def create_api(services: Any) -> FastAPI:
         return {"status": "ok"}
 
     app.add_middleware(BodyLimit, max_bytes=services.settings.limits.max_body_bytes)
-    from ..web import install_dashboard  # /ui/ pages, /metrics, request ids and logs
-    install_dashboard(app)
     return app

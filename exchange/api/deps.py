@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from ..bootstrap import Services
-from ..domain import PartyKind
-from ..parties import Principal, authenticate, scope_of
-from ..store import Scope
-from .problems import Problem
+from exchange.http.deps import ServicesDep, get_services
+from exchange.services import Services
+from exchange.domain import PartyKind
+from exchange.parties.keys import Principal, authenticate, scope_of
+from exchange.store import Scope
+from exchange.http.problems import Problem
 
 __all__ = [
     "ForwarderDep",
@@ -26,13 +27,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("exchange.api.access")
-
-
-def get_services(request: Request) -> Services:
-    return request.app.state.services
-
-
-ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def _authenticate(services: Services, authorization: str | None) -> Principal:

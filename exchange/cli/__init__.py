@@ -12,6 +12,7 @@ __all__ = ["app", "main"]
 COMMAND_MODULES = [
     "exchange.cli.demo",
     "exchange.cli.dispatch",
+    "exchange.cli.deliveries",
     "exchange.cli.adapters",
     "exchange.cli.validate",
     "exchange.cli.schemas",

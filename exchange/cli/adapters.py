@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from .output import EXIT_INVALID, fail
+from exchange.cli.output import EXIT_INVALID, fail
+
+if TYPE_CHECKING:
+    from adapters.testing.simulator import SimulatorConfig
 
 __all__ = ["register"]
 
@@ -57,7 +60,7 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Run the conformance scenarios against an adapter kind (exit 1 if one fails)."""
-    from adapters.conformance import Outcome, check_adapter
+    from adapters.testing.conformance import Outcome, check_adapter
     from adapters.errors import AdapterConfigError
 
     try:
@@ -147,7 +150,13 @@ def simulate_customs(
     """Run a national customs simulator over HTTP (POST /v1/deliveries, GET /v1/decisions),
     or on the EDIFACT file channel with --edifact-outbox/--edifact-inbox."""
     from adapters.members import CAREC_MEMBERS, load_members
-    from adapters.simulator import SimulatorConfig, TlsFiles, serve
+    from adapters.testing.simulator import (
+        FollowUp,
+        Misbehaviour,
+        SimulatorConfig,
+        TlsFiles,
+        serve,
+    )
 
     code = country.upper()
     if code not in CAREC_MEMBERS:
@@ -157,9 +166,9 @@ def simulate_customs(
     try:
         config = SimulatorConfig(
             country=code, currency=currency or load_members()[code].currency,
-            push_answer=push_answer,
-            follow_up=tuple(f for f in follow_up.split(",") if f and f != "none"),
-            decision_delay_seconds=delay, misbehaviour=misbehave,
+            push_answer=push_answer, misbehaviour=Misbehaviour(misbehave),
+            follow_up=tuple(FollowUp(f) for f in follow_up.split(",") if f and f != "none"),
+            decision_delay_seconds=delay,
             misbehave_times=misbehave_times, slow_seconds=slow_seconds,
             hang_seconds=hang_seconds,
             callback_url=callback_url)
@@ -185,7 +194,7 @@ def simulate_customs(
                              ("--client-ca", client_ca)):
             if path is not None and not path.is_file():
                 fail(f"{option} {path}: no such file")
-        tls = TlsFiles(tls_cert, tls_key, client_ca)  # type: ignore[arg-type]
+        tls = TlsFiles(tls_cert, tls_key, client_ca)
     decision_signer = None
     if sign_key or sign_cert:
         if not (sign_key and sign_cert):
@@ -204,11 +213,11 @@ def simulate_customs(
           decision_signer=decision_signer)
 
 
-def _serve_files(config, outbox: Path | None, inbox: Path | None) -> None:
+def _serve_files(config: SimulatorConfig, outbox: Path | None, inbox: Path | None) -> None:
     import signal
     import threading
 
-    from adapters.edifact_simulator import EdifactCustomsSimulator
+    from adapters.testing.edifact_simulator import EdifactCustomsSimulator
 
     if outbox is None or inbox is None:
         fail("--edifact-outbox and --edifact-inbox go together")

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .output import fail
+from exchange.cli.output import fail
 
 __all__ = ["register"]
 
@@ -27,9 +27,9 @@ def demo(
     import signal
     import time
 
-    from ..demo import Demo, DemoOptions
-    from ..errors import ExchangeError
-    from ..paths import exchange_home
+    from exchange.showcase import Demo, DemoOptions
+    from exchange.errors import ExchangeError
+    from exchange.paths import exchange_home
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
     run = Demo(DemoOptions(home=exchange_home(), standards=standards, port=port,

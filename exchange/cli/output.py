@@ -3,6 +3,10 @@
     0  everything checked is valid / the operation succeeded
     1  something checked is invalid (a document, a signature, an audit chain)
     2  usage, configuration or I/O error: nothing was checked
+    3  a part the exchange needs (the database) is unavailable
+
+The codes of the exchange's errors come from one table, :data:`exchange.errors.EXIT_CODES`
+(see :mod:`exchange.cli.context`).
 """
 from __future__ import annotations
 
@@ -10,9 +14,9 @@ from typing import NoReturn
 
 import typer
 
-__all__ = ["EXIT_OK", "EXIT_INVALID", "EXIT_USAGE", "fail"]
+from exchange.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+__all__ = ["EXIT_OK", "EXIT_INVALID", "EXIT_USAGE", "fail"]
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:

@@ -1,5 +1,5 @@
 """`exchange payments import|unmatched|provider-secret`: the payments ledger from the
-command line (the same use cases as the API, on the configured database)."""
+command line (the same use cases as the API, on the configured database, as an operator)."""
 from __future__ import annotations
 
 import json
@@ -8,32 +8,14 @@ from typing import Annotated
 
 import typer
 
-from .output import EXIT_INVALID, fail
+from exchange.cli.context import CommandContext, fail_with, reported
+from exchange.cli.output import fail
+from exchange.errors import ExchangeError, exit_code_of
 
 __all__ = ["register"]
 
 payments_app = typer.Typer(help="Payments: bank files (camt.054), unmatched transactions, "
                                 "payment-provider secrets.", no_args_is_help=True)
-
-
-def _services():
-    from ..bootstrap import load_members_for
-    from ..config import ConfigError, load_settings
-    from ..store import UnitOfWorkFactory, create_engines, upgrade
-    from ..store import ledger as _ledger  # noqa: F401  (registers uow.ledger)
-
-    try:
-        settings = load_settings()
-        members = load_members_for(settings)
-    except ConfigError as exc:
-        fail(exc.message)
-    engines = create_engines(settings.database)
-    try:
-        upgrade(engines)
-    except Exception as exc:  # noqa: BLE001 - reported with the setting's name
-        engines.dispose()
-        fail(f"EXCHANGE_DATABASE_URL: cannot open or migrate the database: {exc}")
-    return settings, members, UnitOfWorkFactory(engines)
 
 
 @payments_app.command("import")
@@ -44,32 +26,34 @@ def import_file(
 ) -> None:
     """Match a bank's camt.054 credits to assessments by RF reference and record them as
     payments; list what did not match. A file with a problem is refused whole (exit 1)."""
-    from ..camt054 import CamtError
-    from ..payments import import_camt054
+    from exchange.payments.bank_files import import_camt054
+    from exchange.payments.errors import CamtError
 
     try:
         data = file.read_bytes()
     except OSError as exc:
         fail(f"cannot read {file}: {exc.strerror}")
-    settings, members, factory = _services()
-    try:
-        result = import_camt054(factory, data, members=members, actor_id=None,
-                                max_bytes=settings.payments.camt_max_bytes)
-    except CamtError as exc:
-        fail(f"{file}: refused, nothing recorded: {exc.code}: {exc.message}", EXIT_INVALID)
-    finally:
-        factory.engines.dispose()
+    with CommandContext() as ctx:
+        store, members, settings = ctx.store(), ctx.members(), ctx.settings()
+        try:
+            result = import_camt054(data, store=store, members=members,
+                                    max_bytes=settings.payments.camt_max_bytes)
+        except CamtError as exc:
+            fail(f"{file}: refused, nothing recorded: {exc.code}: {exc.message}",
+                 exit_code_of(exc))
+        except ExchangeError as exc:
+            fail_with(exc)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
-    counts = result.to_dict()["counts"]
+    report = result.report
     typer.echo(f"{file.name}: camt.054.{result.version} {result.message_id}, "
-               f"{result.transactions} transactions: {counts['recorded']} recorded, "
-               f"{counts['repeated']} already recorded, {counts['refused']} refused, "
-               f"{counts['unmatched']} unmatched")
-    for payment, error in result.report.refused:
+               f"{result.transactions} transactions: {len(report.recorded)} recorded, "
+               f"{len(report.repeated)} already recorded, {len(report.refused)} refused, "
+               f"{len(report.unmatched)} unmatched")
+    for payment, error in report.refused:
         typer.echo(f"refused\t{payment.provider_reference}\t{error.code}\t{error.message}")
-    for u in result.report.unmatched:
+    for u in report.unmatched:
         typer.echo(f"unmatched\t{u.transaction.idempotency_key}\t{u.reason}\t{u.message}")
 
 
@@ -79,13 +63,13 @@ def list_unmatched(
     limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
 ) -> None:
     """Bank transactions that matched no assessment, newest first."""
-    _, _, factory = _services()
-    try:
-        with factory.reading() as uow:
-            for r in uow.ledger.unmatched(limit=limit, reason=reason):
-                typer.echo(f"{r.created_at:%Y-%m-%d %H:%M}\t{r.reason}\t{r.key}\t{r.message}")
-    finally:
-        factory.engines.dispose()
+    from exchange.payments.bank_files import unmatched_transactions
+
+    with CommandContext() as ctx, reported():
+        items = unmatched_transactions(store=ctx.store(), reason=reason, limit=limit)
+    for item in items:
+        typer.echo(f"{item.received_at:%Y-%m-%d %H:%M}\t{item.reason}\t{item.key}\t"
+                   f"{item.message}")
 
 
 @payments_app.command("provider-secret")
@@ -93,29 +77,11 @@ def provider_secret(party_id: Annotated[str, typer.Argument(help="A payment-prov
                     ) -> None:
     """Make (or replace) the HMAC secret a payment provider signs its requests with;
     printed once."""
-    from ..config import ConfigError
-    from ..domain import PartyKind
-    from ..payments import new_provider_secret, secret_box, set_provider_secret
-    from ..store.repositories import utcnow
+    from exchange.payments.providers import issue_provider_secret, secret_box
 
-    settings, _, factory = _services()
-    try:
-        box = secret_box(settings.payments)
-    except ConfigError as exc:
-        factory.engines.dispose()
-        fail(exc.message)
-    try:
-        with factory.writing() as uow:
-            party = uow.parties.get(party_id)
-            if party is None:
-                fail(f"no party with id {party_id}")
-            if party.kind != PartyKind.PAYMENT_PROVIDER:
-                fail(f"party {party_id} is a {party.kind}, not a payment-provider")
-            secret = new_provider_secret()
-            set_provider_secret(uow, box, party_id, secret, utcnow())
-            uow.commit()
-    finally:
-        factory.engines.dispose()
+    with CommandContext() as ctx, reported():
+        box = secret_box(ctx.settings().payments)
+        secret = issue_provider_secret(party_id, store=ctx.store(), box=box)
     typer.echo(f"signing secret (shown once): {secret}")
     typer.echo("sign each request: X-Signature: sha256=<hex HMAC-SHA256(secret, raw body)>")
 

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from .output import fail
+from exchange.cli.output import fail
 
 __all__ = ["register"]
 
@@ -22,7 +22,7 @@ def list_packs(
     from rich.console import Console
     from rich.table import Table
 
-    from ..schemapacks import SchemaStore
+    from exchange.validation.packs import SchemaStore
 
     store = SchemaStore()
     if types:  # one line per document type, easy to grep
@@ -50,8 +50,8 @@ def install(
     ] = None,
 ) -> None:
     """Install a pack into the schema store, checking every file's pinned SHA-256."""
-    from ..errors import ExchangeError
-    from ..schemapacks import SchemaStore
+    from exchange.errors import ExchangeError
+    from exchange.validation.packs import SchemaStore
 
     store = SchemaStore()
     try:

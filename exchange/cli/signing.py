@@ -10,13 +10,23 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional, cast
 
 import typer
 
-from .output import EXIT_INVALID, EXIT_OK, fail
+from exchange.cli.output import EXIT_INVALID, EXIT_OK, fail
+
+if TYPE_CHECKING:
+    from lxml import etree
+
+    from exchange.validation import Validator
+    from exchange.validation.batch import Input
+    from exchange.validation.packs import SchemaStore
+    from signing.report import VerificationReport
+    from signing.trust import TrustStore
 
 __all__ = ["register", "verify_for_validate", "default_trust_dir"]
 
@@ -30,7 +40,7 @@ class Format(StrEnum):
 
 
 def default_trust_dir() -> Path:
-    from ..paths import exchange_home
+    from exchange.paths import exchange_home
 
     return exchange_home() / "trust"
 
@@ -44,7 +54,7 @@ def _read_input(path: str) -> bytes:
         fail(f"{path}: cannot be read ({exc.strerror})")
 
 
-def _parse(data: bytes, source: str):
+def _parse(data: bytes, source: str) -> etree._ElementTree:
     from signing.safexml import XmlError, parse_xml
 
     try:
@@ -126,14 +136,16 @@ def sign(
                    err=True)
 
 
-def _schema_for(tree, source: str):
+def _schema_for(tree: etree._ElementTree, source: str) -> tuple[Validator, Path]:
     from lxml import etree
 
-    from ..errors import ExchangeError
-    from ..schemapacks import SchemaStore
-    from ..validation import Validator
+    from exchange.errors import ExchangeError
+    from exchange.validation.packs import SchemaStore
+    from exchange.validation import Validator
 
     ns = etree.QName(tree.getroot()).namespace
+    if ns is None:  # not for UBL documents (the only ones signed with a schema)
+        fail(f"{source}: the document element has no namespace, so no schema pack defines it")
     validator = Validator(SchemaStore())
     try:
         return validator, validator.schema_path(ns)
@@ -144,7 +156,7 @@ def _schema_for(tree, source: str):
         fail(f"{source}: {exc.message}")
 
 
-def _trust_store(trust: Optional[Path]):
+def _trust_store(trust: Optional[Path]) -> TrustStore:
     from signing import TrustStore
 
     root = trust or default_trust_dir()
@@ -153,7 +165,8 @@ def _trust_store(trust: Optional[Path]):
     return TrustStore(root)
 
 
-def verify_tree(tree, *, trust, country):
+def verify_tree(tree: etree._ElementTree, *, trust: TrustStore, country: str | None
+                ) -> VerificationReport:
     from signing import SigningError, verify_document
 
     try:
@@ -255,14 +268,15 @@ def trust_add(
     typer.echo(f"added {source} to the {country} trust list as {target}")
 
 
-def verify_for_validate(trust: Optional[str], country: Optional[str]):
+def verify_for_validate(trust: Optional[str], country: Optional[str]
+                        ) -> Callable[[Input, SchemaStore], dict[str, Any]]:
     """For `exchange validate --verify`: a function (input, schema store) -> result dict,
     the validation report's dict plus ``signatures`` (``ok``, ``summary_lines`` and the
     verification report)."""
     from signing import TrustStoreError
     from signing.trust import check_country
 
-    from ..validation import Validator
+    from exchange.validation import Validator
 
     if country:
         try:
@@ -270,14 +284,15 @@ def verify_for_validate(trust: Optional[str], country: Optional[str]):
         except TrustStoreError as exc:
             fail(exc.message)
     store = _trust_store(Path(trust) if trust else None)
-    validators: dict[Any, Any] = {}
+    validators: dict[int, Validator] = {}  # by id() of the schema store
 
-    def run(item, schema_store) -> dict[str, Any]:
+    def run(item: Input, schema_store: SchemaStore) -> dict[str, Any]:
         validator = validators.get(id(schema_store))
         if validator is None:
             validator = validators[id(schema_store)] = Validator(schema_store)
         try:
-            data = item.data if item.data is not None else item.path.read_bytes()
+            # an Input holds its bytes or, when it has none, a path
+            data = item.data if item.data is not None else cast("Path", item.path).read_bytes()
         except OSError as exc:
             return {"source": item.name, "io_error": f"{item.name}: cannot be read "
                     f"({exc.strerror})"}

@@ -2,12 +2,29 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
 from enum import StrEnum
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from .output import EXIT_INVALID, EXIT_OK, EXIT_USAGE, fail
+from exchange.cli.output import EXIT_INVALID, EXIT_OK, EXIT_USAGE, fail
+
+if TYPE_CHECKING:
+    from typing import Protocol, TypeVar
+
+    from exchange.validation.batch import Input
+    from exchange.validation.packs import SchemaStore
+
+    _R = TypeVar("_R")
+    _R_co = TypeVar("_R_co", covariant=True)
+
+    class _ValidateInputs(Protocol[_R_co]):
+        """:func:`~exchange.validation.batch.validate_inputs` or its ``_json`` twin."""
+
+        def __call__(self, inputs: list[Input], *, store: SchemaStore, jobs: int = ...,
+                     progress: Callable[[int], None] | None = ...) -> Iterator[_R_co]: ...
+
 
 __all__ = ["register"]
 
@@ -42,9 +59,9 @@ def validate(
     Exit code 0 when every document is valid, 1 when any is invalid, 2 for usage or
     I/O errors (nothing missing is silently skipped).
     """
-    from ..schemapacks import SchemaStore
-    from ..validation.batch import collect_inputs, validate_inputs, validate_inputs_json
-    from ..validation.formats import render_json, render_json_texts, render_junit, render_text
+    from exchange.validation.packs import SchemaStore
+    from exchange.validation.batch import collect_inputs, validate_inputs, validate_inputs_json
+    from exchange.validation.formats import render_json, render_json_texts, render_junit, render_text
 
     inputs, problems = collect_inputs(paths, stdin=lambda: sys.stdin.buffer.read())
     for problem in problems:
@@ -87,7 +104,8 @@ def validate(
     raise typer.Exit(EXIT_INVALID if invalid else EXIT_OK)
 
 
-def _run(inputs, store, jobs, validate_inputs) -> list:
+def _run(inputs: list[Input], store: SchemaStore, jobs: int,
+         validate_inputs: _ValidateInputs[_R]) -> list[_R]:
     if sys.stderr.isatty() and len(inputs) >= PROGRESS_THRESHOLD:
         from rich.progress import Progress
 
@@ -98,10 +116,11 @@ def _run(inputs, store, jobs, validate_inputs) -> list:
     return list(validate_inputs(inputs, store=store, jobs=jobs))
 
 
-def _verifier(trust: str | None, country: str | None):
+def _verifier(trust: str | None, country: str | None
+              ) -> Callable[[Input, SchemaStore], dict[str, Any]]:
     """Return a function validating one input and verifying its signatures, or fail."""
     try:
-        from .signing import verify_for_validate
+        from exchange.cli.signing import verify_for_validate
     except ImportError:
         fail("--verify needs the signing package, which is not available")
     return verify_for_validate(trust, country)

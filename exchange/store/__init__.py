@@ -1,8 +1,8 @@
 """The exchange store: SQLAlchemy 2 rows, repositories, unit of work, migrations."""
-from .engine import Engines, create_engines
-from .migrate import upgrade
-from .repositories import Scope
-from .uow import UnitOfWork, UnitOfWorkFactory, register_repository
+from exchange.store.engine import Engines, create_engines
+from exchange.store.migrate import upgrade
+from exchange.store.repositories import Scope
+from exchange.store.uow import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
            "Engines",
@@ -10,6 +10,5 @@ __all__ = [
            "UnitOfWork",
            "UnitOfWorkFactory",
            "create_engines",
-           "register_repository",
            "upgrade",
 ]

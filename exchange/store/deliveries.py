@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import (
+    ColumnElement,
     ForeignKey,
     Index,
     Integer,
@@ -37,8 +38,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .models import ID, TS, Base
-from .repositories import _Repo
+from exchange.store.models import ID, TS, Base
+from exchange.store.repositories import _Repo
 
 __all__ = [
     "FINAL_STATUSES",
@@ -124,7 +125,7 @@ class DecisionRow(Base):
     created_at: Mapped[datetime] = mapped_column(TS)
 
 
-def _due(now: datetime):
+def _due(now: datetime) -> ColumnElement[bool]:
     return or_(
         and_(DeliveryRow.status.in_([s.value for s in DUE_STATUSES]),
              DeliveryRow.next_attempt_at <= now),
@@ -166,14 +167,14 @@ class DeliveryRepository(_Repo):
         rows.sort(key=lambda row: (row.next_attempt_at, row.id))
         return rows
 
-    def finish_many(self, worker: str, outcomes: list[tuple[str, dict]], *, now: datetime
+    def finish_many(self, worker: str, outcomes: list[tuple[str, dict[str, object]]], *, now: datetime
                     ) -> set[str]:
         """Record many attempts' outcomes, each only if *worker* still holds its lease;
         returns the ids recorded. Outcomes that set the same columns go in one statement
         (PostgreSQL: ``UPDATE ... FROM unnest(arrays) ... RETURNING``, which also keeps the
         rows locked until the commit, so a lease that expires meanwhile cannot be taken by
         another dispatcher and then overwritten here)."""
-        by_shape: dict[tuple[str, ...], list[tuple[str, dict]]] = {}
+        by_shape: dict[tuple[str, ...], list[tuple[str, dict[str, object]]]] = {}
         for delivery_id, values in outcomes:
             by_shape.setdefault(tuple(sorted(values)), []).append((delivery_id, values))
         if self._postgres:
@@ -195,7 +196,7 @@ class DeliveryRepository(_Repo):
         return held
 
     def _finish_shape_pg(self, worker: str, keys: tuple[str, ...],
-                         group: list[tuple[str, dict]], now: datetime) -> set[str]:
+                         group: list[tuple[str, dict[str, object]]], now: datetime) -> set[str]:
         columns = DeliveryRow.__table__.c
         dialect = self.session.get_bind().dialect
         arrays = ", ".join(f"%s::{columns[k].type.compile(dialect=dialect)}[]"
@@ -247,14 +248,3 @@ class DecisionRepository(_Repo):
         if country:
             stmt = stmt.where(DecisionRow.country == country)
         return self.session.scalars(stmt.order_by(DecisionRow.id)).all()
-
-
-
-def _register() -> None:
-    from .uow import register_repository
-
-    register_repository("deliveries", DeliveryRepository)
-    register_repository("decisions", DecisionRepository)
-
-
-_register()

@@ -15,10 +15,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
-from ..config import DatabaseSettings
+from exchange.config import DatabaseSettings
 
 __all__ = ["PING_AFTER_IDLE_SECONDS", "Engines", "create_engines", "is_sqlite"]
 
@@ -53,7 +55,9 @@ def _sqlite_engine(url: str, db: DatabaseSettings, begin: str) -> Engine:
                                          "timeout": db.busy_timeout_ms / 1000})
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record) -> None:  # pragma: no cover - trivial
+    def _on_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry
+                    ) -> None:  # pragma: no cover - trivial
+        # sqlite3's own attributes: DBAPIConnection leaves driver attributes untyped (Any)
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -63,7 +67,7 @@ def _sqlite_engine(url: str, db: DatabaseSettings, begin: str) -> Engine:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:  # pragma: no cover - trivial
+    def _on_begin(conn: Connection) -> None:  # pragma: no cover - trivial
         conn.exec_driver_sql(begin)
 
     return engine
@@ -98,11 +102,13 @@ def _ping_after_idle(engine: Engine) -> None:
     dbapi_error = engine.dialect.loaded_dbapi.Error
 
     @event.listens_for(engine, "checkin")
-    def _checked_in(_dbapi_conn, record) -> None:
+    def _checked_in(_dbapi_conn: DBAPIConnection | None, record: ConnectionPoolEntry
+                    ) -> None:
         record.info["idle_since"] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
-    def _checked_out(dbapi_conn, record, _proxy) -> None:
+    def _checked_out(dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry,
+                     _proxy: PoolProxiedConnection) -> None:
         since = record.info.get("idle_since")
         if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
             return
@@ -127,7 +133,8 @@ def _lz4_for_large_values(engine: Engine) -> None:
     dbapi_error = engine.dialect.loaded_dbapi.Error
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record) -> None:
+    def _on_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        # psycopg's own attributes: DBAPIConnection leaves driver attributes untyped (Any)
         autocommit = dbapi_conn.autocommit
         dbapi_conn.autocommit = True  # a failed SET leaves no aborted transaction behind
         try:

@@ -1,4 +1,5 @@
-"""Ledger rows of the payments (see :mod:`exchange.ledger` for the rules) and their repository.
+"""Ledger rows of the payments and their repository: plain columns only (the rules and the
+values made from these rows are :mod:`exchange.payments`'s, see :mod:`exchange.payments.rows`).
 
 Nothing here is updated in place except ``ledger_legs``, the running sums of each leg, which
 the repository changes only in the transaction that inserts the entries they sum (and
@@ -13,14 +14,12 @@ the repository changes only in the transaction that inserts the entries they sum
 * ``ledger_guarantees``: guarantees accepted by customs.
 * ``payment_unmatched``: camt.054 transactions no assessment matched, for an operator.
 * ``payment_provider_secrets``: the HMAC secret of a payment-provider party, sealed (see
-  :mod:`exchange.secretbox`; the ledger repository stores what it is given).
+  :mod:`exchange.payments.secretbox`; the ledger repository stores what it is given).
 """
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime
-from decimal import Decimal
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -38,34 +37,24 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..ledger import (
-    Adjustment,
-    Assessment,
-    Balance,
-    DutyLine,
-    Entry,
-    EntryKind,
-    Guarantee,
-    Payment,
-    PaymentSource,
-    Refund,
-)
-from ..money import Money
-from .models import TS, Base, LegRow
-from .repositories import _chunks, _Repo
+from exchange.store.models import TS, Base, LegRow
+from exchange.store.repositories import _chunks, _Repo
 
 __all__ = [
     "GuaranteeRow",
     "LedgerEntryRow",
     "LedgerLegRow",
     "LedgerRepository",
+    "LegSums",
     "ProviderSecretRow",
     "UnmatchedRow",
-    "entry_from_row",
-    "entry_values",
 ]
 
 BIG = Integer().with_variant(BigInteger, "postgresql")
+
+LegSums = tuple[str, int, int, int, int, int, int]
+"""A leg's stored sums: currency, assessed, adjusted, paid, refunded (minor units),
+assessments, entries."""
 
 
 class LedgerEntryRow(Base):
@@ -104,13 +93,6 @@ class LedgerLegRow(Base):
     assessments: Mapped[int] = mapped_column(Integer, default=0)
     entries: Mapped[int] = mapped_column(Integer, default=0)
 
-    def balance(self) -> Balance:
-        c = self.currency
-        return Balance(self.country, c, Money.from_minor(self.assessed_minor, c),
-                       Money.from_minor(self.adjusted_minor, c),
-                       Money.from_minor(self.paid_minor, c),
-                       Money.from_minor(self.refunded_minor, c), self.assessments)
-
 
 class GuaranteeRow(Base):
     __tablename__ = "ledger_guarantees"
@@ -125,12 +107,6 @@ class GuaranteeRow(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     decision_id: Mapped[str] = mapped_column(String(128))
     accepted_at: Mapped[datetime] = mapped_column(TS)
-
-    def guarantee(self) -> Guarantee:
-        return Guarantee(guarantee_reference=self.reference, shipment_id=self.shipment_id,
-                         country=self.country,
-                         money=Money.from_minor(self.amount_minor, self.currency),
-                         accepted_at=_aware(self.accepted_at))
 
 
 class UnmatchedRow(Base):
@@ -153,76 +129,11 @@ class ProviderSecretRow(Base):
     created_at: Mapped[datetime] = mapped_column(TS)
 
 
-# -- entries <-> rows ----------------------------------------------------------------------
-def _reference(entry: Entry) -> str | None:
-    if isinstance(entry, Payment):
-        return entry.provider_reference
-    if isinstance(entry, Refund):
-        return entry.refund_reference
-    return None
-
-
-def _details(entry: Entry) -> dict[str, object]:
-    if isinstance(entry, Assessment):
-        return {"customs_reference": entry.customs_reference,
-                "lines": [{"tax_type": l.tax_type, "base": str(l.base), "rate": str(l.rate),
-                           "amount": str(l.amount.amount)} for l in entry.lines]}
-    if isinstance(entry, Payment):
-        return {"payer": entry.payer, "source": str(entry.source),
-                "booked_on": entry.booked_on.isoformat() if entry.booked_on else None}
-    return {"reason": entry.reason}
-
-
-# Made once: ``json.dumps`` with options builds a new encoder per call.
-_sorted_json = json.JSONEncoder(sort_keys=True).encode  # json.dumps(value, sort_keys=True)
-
-
-def entry_values(entry: Entry, *, actor_id: str | None) -> dict[str, object]:
-    """The column values of *entry*'s row (for a bulk insert)."""
-    return {"entry_id": entry.entry_id, "shipment_id": entry.shipment_id,
-            "country": entry.country, "kind": str(entry.kind),
-            "currency": entry.money.currency, "amount_minor": entry.money.to_minor(),
-            "reference": _reference(entry),
-            "rf_reference": entry.reference if isinstance(entry, Assessment) else None,
-            "due_at": getattr(entry, "due_at", None), "recorded_at": entry.recorded_at,
-            "actor_id": actor_id, "data_json": _sorted_json(_details(entry))}
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    from datetime import UTC
-
-    if value is not None and value.tzinfo is None:  # SQLite gives naive UTC back
-        return value.replace(tzinfo=UTC)
-    return value
-
-
-def entry_from_row(row: LedgerEntryRow) -> Entry:
-    data = json.loads(row.data_json)
-    common = {"entry_id": row.entry_id, "shipment_id": row.shipment_id, "country": row.country,
-              "recorded_at": _aware(row.recorded_at)}
-    money = Money.from_minor(row.amount_minor, row.currency)
-    kind = EntryKind(row.kind)
-    if kind is EntryKind.ASSESSMENT:
-        lines = tuple(DutyLine(tax_type=l["tax_type"], base=Decimal(l["base"]),
-                               rate=Decimal(l["rate"]), amount=Money(l["amount"], row.currency))
-                      for l in data["lines"])
-        return Assessment(**common, customs_reference=data["customs_reference"], lines=lines,
-                          due_at=_aware(row.due_at))
-    if kind is EntryKind.PAYMENT:
-        booked = data.get("booked_on")
-        return Payment(**common, money=money, provider_reference=row.reference,
-                       payer=data.get("payer"), source=PaymentSource(data["source"]),
-                       booked_on=date.fromisoformat(booked) if booked else None)
-    if kind is EntryKind.REFUND:
-        return Refund(**common, money=money, refund_reference=row.reference,
-                      reason=data.get("reason") or "")
-    return Adjustment(**common, money=money, reason=data["reason"])
-
-
 _LEG_SUMS = ("assessed_minor", "adjusted_minor", "paid_minor", "refunded_minor", "assessments",
              "entries")
-_SUM_COLUMN = {EntryKind.ASSESSMENT: "assessed_minor", EntryKind.ADJUSTMENT: "adjusted_minor",
-               EntryKind.PAYMENT: "paid_minor", EntryKind.REFUND: "refunded_minor"}
+_SUM_COLUMN = {"assessment": "assessed_minor", "adjustment": "adjusted_minor",
+               "payment": "paid_minor", "refund": "refunded_minor"}
+"""Entry kind (``exchange.payments.entries.EntryKind``, as stored) -> its sum's column."""
 
 
 class LedgerRepository(_Repo):
@@ -247,14 +158,14 @@ class LedgerRepository(_Repo):
         return found
 
     def lock_leg_sums(self, keys: Iterable[tuple[str, str]]
-                      ) -> dict[tuple[str, str], tuple[str, int, int, int, int, int, int]]:
+                      ) -> dict[tuple[str, str], LegSums]:
         """:meth:`lock_legs` as plain tuples (currency, assessed, adjusted, paid, refunded
         minor units, assessments, entries): the same rows and locks, no ORM objects."""
         keys = set(keys)
         shipments = sorted({shipment for shipment, _ in keys})
         table = LedgerLegRow.__table__
         c = table.c
-        found: dict[tuple[str, str], tuple[str, int, int, int, int, int, int]] = {}
+        found: dict[tuple[str, str], LegSums] = {}
         for chunk in self._lookups(shipments):
             stmt = select(c.shipment_id, c.country, c.currency, *(c[n] for n in _LEG_SUMS)
                           ).where(self._in(c.shipment_id, chunk)
@@ -270,11 +181,11 @@ class LedgerRepository(_Repo):
         return self.session.scalars(select(LedgerLegRow).where(
             LedgerLegRow.shipment_id == shipment_id)).all()
 
-    def apply(self, new_legs: Sequence[dict], changed: Sequence[dict]) -> None:
+    def apply(self, new_legs: Sequence[Mapping[str, object]],
+              changed: Sequence[Mapping[str, object]]) -> None:
         """Insert *new_legs* and set the sums of *changed* (dicts of column values)."""
-        table = LedgerLegRow.__table__
         if new_legs:
-            self.session.execute(insert(table), list(new_legs))
+            self.session.execute(insert(LedgerLegRow.__table__), list(new_legs))
         columns = ("shipment_id", "country", *_LEG_SUMS)
         self._update_many("ledger_legs", ("shipment_id", "country"), _LEG_SUMS,
                           ("bigint",) * 4 + ("integer",) * 2,
@@ -291,14 +202,14 @@ class LedgerRepository(_Repo):
         for country, currency, kind, total, count in rows:
             sums = out.setdefault((country, currency), {c: 0 for c in _SUM_COLUMN.values()}
                                   | {"assessments": 0, "entries": 0})
-            sums[_SUM_COLUMN[EntryKind(kind)]] += int(total)
+            sums[_SUM_COLUMN[kind]] += int(total)
             sums["entries"] += count
-            if kind == EntryKind.ASSESSMENT:
+            if kind == "assessment":
                 sums["assessments"] += count
         return out
 
     # entries ------------------------------------------------------------------------------
-    def insert_entries(self, values: Sequence[dict]) -> None:
+    def insert_entries(self, values: Sequence[Mapping[str, object]]) -> None:
         if not values:
             return
         if len(values) > 1:
@@ -362,7 +273,7 @@ class LedgerRepository(_Repo):
         """Assessments and positive adjustments (what falls due), oldest first."""
         return self.session.scalars(select(LedgerEntryRow).where(
             LedgerEntryRow.shipment_id == shipment_id,
-            LedgerEntryRow.kind.in_([EntryKind.ASSESSMENT.value, EntryKind.ADJUSTMENT.value]),
+            LedgerEntryRow.kind.in_(["assessment", "adjustment"]),
             LedgerEntryRow.amount_minor > 0).order_by(LedgerEntryRow.id)).all()
 
     # guarantees ---------------------------------------------------------------------------
@@ -378,7 +289,7 @@ class LedgerRepository(_Repo):
         return row
 
     # unmatched bank transactions ----------------------------------------------------------
-    def add_unmatched(self, values: Sequence[dict]) -> int:
+    def add_unmatched(self, values: Sequence[Mapping[str, object]]) -> int:
         """Insert those not kept yet (by key); return how many were new."""
         if not values:
             return 0
@@ -410,12 +321,3 @@ class LedgerRepository(_Repo):
             self.session.add(ProviderSecretRow(party_id=party_id, secret=secret, created_at=now))
         else:
             row.secret, row.created_at = secret, now
-
-
-def _register() -> None:
-    from .uow import register_repository
-
-    register_repository("ledger", LedgerRepository)
-
-
-_register()

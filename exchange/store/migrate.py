@@ -9,7 +9,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from .engine import Engines
+from exchange.store.engine import Engines
 
 __all__ = ["alembic_config", "current_revision", "head_revision", "upgrade"]
 

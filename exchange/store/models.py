@@ -12,6 +12,7 @@ decisions, ledger entries); they need only the stable string ids used here.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -53,6 +55,9 @@ TS = DateTime(timezone=True)
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    # Every row class here is mapped to a Table (never to another FromClause): narrowed
+    # from DeclarativeBase's ``FromClause`` so that Core statements can be built on it.
+    __table__: ClassVar[Table]
 
 
 class PartyRow(Base):

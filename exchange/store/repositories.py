@@ -2,38 +2,53 @@
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar, TypeVarTuple, cast
 
-from sqlalchemy import bindparam, exists, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    exists,
+    false,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload, selectinload, undefer
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.dml import ReturningInsert
 
-from ..audit import GENESIS, canonical_json, event_hash
-from .models import (
+from exchange.store.models import (
     ApiKeyRow,
     DocumentRow,
-    EventHeadRow,
-    EventRow,
     IdempotencyRow,
     LegRow,
     PartyRow,
     ShipmentRow,
 )
 
+if TYPE_CHECKING:
+    from psycopg import Connection as PgConnection
+    from psycopg.rows import TupleRow
+
 __all__ = [
     "DocumentRepository",
-    "EventLog",
     "IdempotencyRepository",
     "PartyRepository",
     "Scope",
     "ShipmentRepository",
     "utcnow",
 ]
+
+
+_T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
 
 
 def utcnow() -> datetime:
@@ -49,7 +64,7 @@ class Scope:
                  everything: bool = False):
         self.forwarder_id, self.country, self.everything = forwarder_id, country, everything
 
-    def where(self, stmt):
+    def where(self, stmt: Select[*_Ts]) -> Select[*_Ts]:
         if self.everything:
             return stmt
         if self.forwarder_id is not None:
@@ -58,7 +73,7 @@ class Scope:
             routed = exists().where(LegRow.shipment_id == ShipmentRow.id,
                                     LegRow.country == self.country)
             return stmt.where(routed)
-        return stmt.where(False)
+        return stmt.where(false())
 
 
 _CHUNK = 500
@@ -66,7 +81,8 @@ _PG_CHUNK = 5000  # values per = ANY(array) lookup on PostgreSQL
 _COPY_MIN = 16  # rows from which a bulk insert on PostgreSQL uses COPY
 
 
-def _among(column, values: Sequence, postgres: bool):
+def _among(column: ColumnElement[_T], values: Sequence[_T], postgres: bool
+           ) -> ColumnElement[bool]:
     """``column IN (values)``; on PostgreSQL ``column = ANY(array)``: one parameter, so
     the statement's text (and its preparation) does not change with the number of values
     and larger chunks cost no more to send."""
@@ -78,7 +94,7 @@ def _among(column, values: Sequence, postgres: bool):
     return column.in_(values)
 
 
-def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
+def _chunks(items: Sequence[_T], size: int = _CHUNK) -> Iterable[Sequence[_T]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
 
@@ -95,23 +111,26 @@ class _Repo:
     def _postgres(self) -> bool:
         return self.session.get_bind().dialect.name == "postgresql"
 
-    def _lookups(self, items: Sequence) -> Iterable[Sequence]:
+    def _lookups(self, items: Sequence[_T]) -> Iterable[Sequence[_T]]:
         """Chunks of *items* for lookups with :meth:`_in`."""
         return _chunks(items, _PG_CHUNK if self._postgres else _CHUNK)
 
-    def _in(self, column, values: Sequence):
+    def _in(self, column: ColumnElement[_T], values: Sequence[_T]) -> ColumnElement[bool]:
         return _among(column, values, self._postgres)
 
     # bulk paths: the driver under the session's transaction ------------------------------
-    def _driver_connection(self):
+    def _driver_connection(self) -> PgConnection[TupleRow]:
+        """psycopg's connection under the session's transaction (PostgreSQL paths only)."""
         self.session.flush()  # rows added through the ORM go first (foreign keys, order)
-        return self.session.connection().connection.driver_connection
+        return cast("PgConnection[TupleRow]",
+                    self.session.connection().connection.driver_connection)
 
-    def _driver_execute(self, sql: str, params: Sequence) -> None:
+    def _driver_execute(self, sql: str, params: Sequence[object]) -> None:
         with self._driver_connection().cursor() as cursor:
             cursor.execute(sql, params, binary=True)  # arrays without text quoting
 
-    def _insert_many(self, table, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
+    def _insert_many(self, table: Table, columns: Sequence[str],
+                     rows: Sequence[Sequence[object]]) -> None:
         """Insert *rows* (tuples in the order of *columns*) into *table* in one go:
         ``COPY ... FROM STDIN`` on PostgreSQL; on SQLite one executemany of the driver
         with the values converted once by the columns' own SQLAlchemy types (the same
@@ -134,7 +153,7 @@ class _Repo:
         if processors:
             converted = {}  # many rows share a value (the import's one recorded_at)
 
-            def convert(row: Sequence) -> tuple:
+            def convert(row: Sequence[object]) -> tuple[object, ...]:
                 row = list(row)
                 for n, processor in processors:
                     value = row[n]
@@ -151,7 +170,7 @@ class _Repo:
             f"VALUES ({', '.join('?' * len(columns))})", list(rows))
 
     def _update_many(self, table: str, keys: Sequence[str], columns: Sequence[str],
-                     types: Sequence[str], rows: Sequence[Sequence]) -> None:
+                     types: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
         """Set *columns* of the rows of *table* found by their text *keys*; each row of
         *rows* is the keys' values then the columns' (*types*: their PostgreSQL types).
         PostgreSQL: one UPDATE ... FROM unnest(arrays); SQLite: one driver executemany."""
@@ -219,7 +238,8 @@ class PartyRepository(_Repo):
     def key(self, key_id: str) -> ApiKeyRow | None:
         return self.session.get(ApiKeyRow, key_id)
 
-    def credentials(self, key_id: str):
+    def credentials(self, key_id: str
+                    ) -> Row[str, datetime | None, str, str, str, str | None] | None:
         """One Core row (secret_sha256, revoked_at, party_id, kind, name, country): what
         authentication needs, without building ORM objects on every request."""
         return self.session.execute(_CREDENTIALS, {"key_id": key_id}).first()
@@ -315,7 +335,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
 _DOCUMENTS = DocumentRow.__table__
 _INSERT_DOCUMENT = insert(_DOCUMENTS)
 _DOCUMENT_COLUMNS = tuple(c.key for c in _DOCUMENTS.columns)
-_ADD_UNLESS_DUPLICATE: dict[str, Any] = {}
+_ADD_UNLESS_DUPLICATE: dict[str, ReturningInsert[str]] = {}
 _FIRST_BY_SHA256 = select(_DOCUMENTS.c.id, _DOCUMENTS.c.version).where(
     _DOCUMENTS.c.shipment_id == bindparam("shipment_id"),
     _DOCUMENTS.c.sha256 == bindparam("sha256"))
@@ -342,7 +362,7 @@ class DocumentRepository(_Repo):
         inserted = self.session.execute(stmt, {k: getattr(row, k) for k in _DOCUMENT_COLUMNS})
         return inserted.first() is not None
 
-    def first_by_sha256(self, shipment_id: str, sha256: str):
+    def first_by_sha256(self, shipment_id: str, sha256: str) -> Row[str, int] | None:
         """(id, version) of the shipment's document with these bytes, or None: the duplicate
         check of every submission, without building an ORM object."""
         return self.session.execute(_FIRST_BY_SHA256, {"shipment_id": shipment_id,
@@ -368,207 +388,6 @@ class DocumentRepository(_Repo):
     def superseding(self, document_id: str) -> DocumentRow | None:
         return self.session.scalars(select(DocumentRow).where(
             DocumentRow.supersedes_id == document_id)).first()
-
-
-_EVENTS = EventRow.__table__
-_HEADS = EventHeadRow.__table__
-# Statements of the hot paths are built once and executed with parameters: SQLAlchemy then
-# finds them in its compiled cache without building a cache key over literal values (which
-# cost more than the statements themselves).
-_INSERT_EVENT = insert(_EVENTS)
-_INSERT_EVENT_ID = insert(_EVENTS).returning(_EVENTS.c.id)
-_UPDATE_HEAD = (update(_HEADS).where(_HEADS.c.stream == bindparam("k_stream"))
-                .values(seq=bindparam("k_seq"), hash=bindparam("k_hash")))
-_EVENT_COLUMNS = ("stream", "seq", "kind", "actor_id", "occurred_at", "data_json", "prev_hash",
-                  "hash")
-_TAKE_HEAD: dict[str, Any] = {}
-_CREATE_HEADS: dict[str, Any] = {}
-
-Event = tuple[str, str, dict[str, Any], str | None]
-"""(stream, kind, data, actor id)"""
-
-
-def _upsert(dialect: str):
-    return pg_insert if dialect == "postgresql" else sqlite_insert
-
-
-def _take_head(dialect: str):
-    """``INSERT ... ON CONFLICT DO UPDATE`` (a no-op update) ``RETURNING seq, hash``: creates
-    a stream's head if missing and reads it, locked until the end of the transaction, in one
-    statement. On PostgreSQL the update takes the row lock (waiting for another writer of the
-    stream, then returning its committed head, as ``SELECT ... FOR UPDATE`` would); on SQLite
-    the writer already holds the database lock (``BEGIN IMMEDIATE``)."""
-    stmt = _TAKE_HEAD.get(dialect)
-    if stmt is None:
-        ins = _upsert(dialect)(_HEADS).values(stream=bindparam("k_stream"), seq=0,
-                                               hash=GENESIS)
-        stmt = _TAKE_HEAD[dialect] = ins.on_conflict_do_update(
-            index_elements=["stream"], set_={"seq": _HEADS.c.seq}
-        ).returning(_HEADS.c.seq, _HEADS.c.hash)
-    return stmt
-
-
-def _create_heads(dialect: str):
-    stmt = _CREATE_HEADS.get(dialect)
-    if stmt is None:
-        stmt = _CREATE_HEADS[dialect] = _upsert(dialect)(_HEADS).on_conflict_do_nothing(
-            index_elements=["stream"])
-    return stmt
-
-
-class EventLog(_Repo):
-    """Appends hash-chained events; see :mod:`exchange.audit` for the hash.
-
-    The first append (or :meth:`lock`) of a stream in a transaction locks its head row; the
-    head is then kept here, so later appends in the same transaction cost one INSERT and one
-    UPDATE (Core statements: the ORM's flush machinery is not needed for append-only rows).
-
-    :meth:`queue` holds events back so that several writers of one transaction (a document
-    and the outbox rows its acceptance causes) append them together, in one INSERT and one
-    UPDATE. Queued events keep their order: every other call that writes or reads events
-    here, :meth:`write_queued` and the unit of work's ``flush`` and ``commit`` write them
-    first."""
-
-    def __init__(self, session: Session):
-        super().__init__(session)
-        self._heads: dict[str, list] = {}  # stream -> [seq, hash] of this transaction
-        self._queued: list[Event] = []
-
-    def _dialect(self) -> str:
-        return self.session.get_bind().dialect.name
-
-    def _head(self, stream: str) -> list:
-        head = self._heads.get(stream)
-        if head is not None and self.session.in_transaction():
-            return head
-        seq, digest = self.session.execute(_take_head(self._dialect()),
-                                           {"k_stream": stream}).one()
-        head = self._heads[stream] = [seq, digest]
-        return head
-
-    def lock(self, stream: str) -> None:
-        """Take the stream's lock until the end of the transaction (PostgreSQL: row lock on
-        its head; SQLite: writers are already serialised by ``BEGIN IMMEDIATE``)."""
-        self.write_queued()
-        self._head(stream)
-
-    def append(self, stream: str, kind: str, data: dict[str, Any], *,
-               actor_id: str | None) -> EventRow:
-        self.write_queued()
-        head = self._head(stream)
-        values = self._chain(head, stream, kind, data, actor_id)
-        self.session.flush()  # rows added through the ORM go first (foreign keys, order)
-        event_id = self.session.execute(_INSERT_EVENT_ID, values).scalar_one()
-        self.session.execute(_UPDATE_HEAD, {"k_stream": stream, "k_seq": head[0],
-                                            "k_hash": head[1]})
-        return EventRow(id=event_id, **values)
-
-    @staticmethod
-    def _chain(head: list, stream: str, kind: str, data: dict[str, Any],
-               actor: str | None) -> dict[str, Any]:
-        """The row of the next event of *stream*; moves *head* on to it."""
-        occurred_at = utcnow().isoformat(timespec="microseconds")
-        data_json = canonical_json(data)
-        seq = head[0] + 1
-        digest = event_hash(head[1], stream=stream, seq=seq, kind=kind, actor=actor,
-                            occurred_at=occurred_at, data_json=data_json)
-        row = {"stream": stream, "seq": seq, "kind": kind, "actor_id": actor,
-               "occurred_at": occurred_at, "data_json": data_json, "prev_hash": head[1],
-               "hash": digest}
-        head[0], head[1] = seq, digest
-        return row
-
-    def queue(self, stream: str, kind: str, data: dict[str, Any], *,
-              actor_id: str | None) -> None:
-        """Append an event later in this transaction, with the other queued ones (see the
-        class). Nothing is queued across a commit or a rollback."""
-        self._queued.append((stream, kind, data, actor_id))
-
-    def write_queued(self) -> None:
-        """Append the queued events now (one INSERT, one UPDATE per chunk of streams)."""
-        if self._queued:
-            events, self._queued = self._queued, []
-            self._append_many(events)
-
-    def discard_queued(self) -> None:
-        self._queued.clear()
-
-    def lock_many(self, streams: Iterable[str]) -> None:
-        """Take the locks of many streams until the end of the transaction, in sorted order
-        and a few statements per chunk of streams (see :meth:`lock`)."""
-        self.write_queued()
-        self._lock_heads(streams)
-
-    def append_many(self, events: Sequence[Event]) -> None:
-        """Append (stream, kind, data, actor) events to many streams in a few statements:
-        the heads not yet held are locked together (sorted, in chunks), then the events go
-        in with one bulk insert and the heads move with one bulk update. Same chain and
-        same cache as :meth:`append`."""
-        self.write_queued()
-        self._append_many(events)
-
-    def _lock_heads(self, streams: Iterable[str]) -> None:
-        held = self.session.in_transaction()
-        missing = sorted({s for s in streams if not (held and s in self._heads)})
-        if len(missing) <= 1:
-            for stream in missing:
-                self._head(stream)
-            return
-        postgres = self._postgres
-        for chunk in self._lookups(missing):
-            found = self._read_heads(chunk, lock=False)  # most exist: create only the others
-            absent = [s for s in chunk if s not in found]
-            if absent:
-                self.session.execute(_create_heads(self._dialect()),
-                                     [{"stream": s, "seq": 0, "hash": GENESIS} for s in absent])
-            if postgres or absent:
-                # PostgreSQL: locked (in sorted order) and read again under the lock;
-                # SQLite: this transaction is the only writer since BEGIN IMMEDIATE
-                found = self._read_heads(chunk, lock=postgres)
-            self._heads.update(found)
-
-    def _read_heads(self, streams: Sequence[str], *, lock: bool) -> dict[str, list]:
-        stmt = select(_HEADS.c.stream, _HEADS.c.seq, _HEADS.c.hash).where(
-            self._in(_HEADS.c.stream, streams)).order_by(_HEADS.c.stream)
-        if lock:
-            stmt = stmt.with_for_update()
-        return {stream: [seq, digest] for stream, seq, digest in self.session.execute(stmt)}
-
-    def _append_many(self, events: Sequence[Event]) -> None:
-        if not events:
-            return
-        self._lock_heads(e[0] for e in events)
-        rows = [self._chain(self._heads[stream], stream, kind, data, actor)
-                for stream, kind, data, actor in events]
-        self._insert_many(_EVENTS, _EVENT_COLUMNS, [tuple(row[c] for c in _EVENT_COLUMNS)
-                                                    for row in rows])
-        touched = sorted({e[0] for e in events})
-        self._update_many("event_heads", ("stream",), ("seq", "hash"), ("integer", "text"),
-                          [(s, *self._heads[s]) for s in touched])
-
-    def list(self, stream: str, *, after: int = 0, limit: int | None = None
-             ) -> Sequence[EventRow]:
-        self.write_queued()
-        stmt = select(EventRow).where(EventRow.stream == stream, EventRow.seq > after
-                                      ).order_by(EventRow.seq)
-        if limit:
-            stmt = stmt.limit(limit)
-        return self.session.scalars(stmt).all()
-
-    def streams(self) -> Sequence[str]:
-        self.write_queued()
-        names = set(self.session.scalars(select(EventRow.stream).distinct()).all())
-        names |= set(self.session.scalars(select(EventHeadRow.stream)).all())
-        return sorted(names)
-
-    def head(self, stream: str) -> tuple[int, str] | None:
-        self.write_queued()
-        row = self.session.get(EventHeadRow, stream)
-        return None if row is None or row.seq == 0 else (row.seq, row.hash)
-
-    @staticmethod
-    def data(row: EventRow) -> dict[str, Any]:
-        return json.loads(row.data_json)
 
 
 class IdempotencyRepository(_Repo):

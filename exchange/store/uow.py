@@ -4,16 +4,16 @@
         uow.shipments.add(...); uow.events.append(...)
         uow.commit()                     # nothing is written without it
 
-Later features add their repositories with :func:`register_repository` (e.g. the outbox of
-deliveries), so that their rows are written in the same transaction as the document that
-caused them.
+Every repository is declared here, made on first use in the unit of work's session, so that
+a feature's rows (deliveries, ledger entries) are written in the same transaction as the
+document or decision that caused them.
 """
 from __future__ import annotations
 
 import logging
 import os
 import threading
-from typing import Any
+from functools import cached_property
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,39 +23,27 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-from .engine import Engines
-from .repositories import (
+from exchange.store.deliveries import DecisionRepository, DeliveryRepository
+from exchange.store.engine import Engines
+from exchange.store.events import EventLog
+from exchange.store.ledger import LedgerRepository
+from exchange.store.repositories import (
     DocumentRepository,
-    EventLog,
     IdempotencyRepository,
     PartyRepository,
     ShipmentRepository,
 )
 
-__all__ = ["UnitOfWork", "UnitOfWorkFactory", "WriterLock", "register_repository"]
+__all__ = ["UnitOfWork", "UnitOfWorkFactory", "WriterLock"]
 
 log = logging.getLogger(__name__)
 
-_REPOSITORIES: dict[str, type] = {
-    "parties": PartyRepository,
-    "shipments": ShipmentRepository,
-    "documents": DocumentRepository,
-    "events": EventLog,
-    "idempotency": IdempotencyRepository,
-}
-
-
-def register_repository(name: str, cls: type) -> None:
-    """Make ``uow.<name>`` a ``cls(session)`` in every unit of work."""
-    _REPOSITORIES[name] = cls
+_REPOSITORIES = ("parties", "shipments", "documents", "events", "idempotency", "deliveries",
+                 "decisions", "ledger")
 
 
 class UnitOfWork:
-    parties: PartyRepository
-    shipments: ShipmentRepository
-    documents: DocumentRepository
-    events: EventLog
-    idempotency: IdempotencyRepository
+    """One session and its repositories (each made on first use, in that session)."""
 
     def __init__(self, sessions: sessionmaker[Session], dialect: str,
                  lock: WriterLock | None = None):
@@ -68,8 +56,6 @@ class UnitOfWork:
         if self._lock is not None:
             self._lock.acquire()
         self.session = self._sessions()
-        for name, cls in _REPOSITORIES.items():
-            setattr(self, name, cls(self.session))
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -78,15 +64,47 @@ class UnitOfWork:
             self.session.close()  # rolls back what was not committed; rows stay readable
         finally:
             self.session = None
+            for name in _REPOSITORIES:  # a unit of work entered again gets new ones
+                self.__dict__.pop(name, None)
             if self._lock is not None:
                 self._lock.release()
 
-    def __getattr__(self, name: str) -> Any:  # repositories registered after __enter__
-        if name in _REPOSITORIES and self.__dict__.get("session") is not None:
-            repo = _REPOSITORIES[name](self.session)
-            setattr(self, name, repo)
-            return repo
-        raise AttributeError(name)
+    def _open(self) -> Session:
+        if self.session is None:
+            raise RuntimeError("a unit of work's repositories are used inside its `with` block")
+        return self.session
+
+    @cached_property
+    def parties(self) -> PartyRepository:
+        return PartyRepository(self._open())
+
+    @cached_property
+    def shipments(self) -> ShipmentRepository:
+        return ShipmentRepository(self._open())
+
+    @cached_property
+    def documents(self) -> DocumentRepository:
+        return DocumentRepository(self._open())
+
+    @cached_property
+    def events(self) -> EventLog:
+        return EventLog(self._open())
+
+    @cached_property
+    def idempotency(self) -> IdempotencyRepository:
+        return IdempotencyRepository(self._open())
+
+    @cached_property
+    def deliveries(self) -> DeliveryRepository:
+        return DeliveryRepository(self._open())
+
+    @cached_property
+    def decisions(self) -> DecisionRepository:
+        return DecisionRepository(self._open())
+
+    @cached_property
+    def ledger(self) -> LedgerRepository:
+        return LedgerRepository(self._open())
 
     def flush(self) -> None:
         assert self.session is not None

@@ -1,6 +1,6 @@
 """Validation engine: detect the standard, validate schema and code lists, report in layers."""
-from .engine import Validator
-from .report import (
+from exchange.validation.engine import Validator
+from exchange.validation.report import (
     LAYERS,
     Decision,
     Finding,

@@ -16,10 +16,13 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from ..errors import InputError, PackNotInstalledError
-from ..schemapacks import SchemaStore
+from exchange.errors import InputError, PackNotInstalledError
+from exchange.validation.packs import SchemaStore
+
+if TYPE_CHECKING:
+    from exchange.validation.engine import Validator
 
 __all__ = ["Input", "collect_inputs", "validate_inputs", "validate_inputs_json"]
 
@@ -117,11 +120,12 @@ def _xml_files(folder: str) -> list[str]:
 def _read(item: Input) -> bytes:
     if item.data is not None:
         return item.data
-    with open(item.path, "rb", buffering=0) as fh:  # type: ignore[arg-type]
+    # an Input holds its bytes or, when it has none, a path
+    with open(cast("Path", item.path), "rb", buffering=0) as fh:
         return fh.read()
 
 
-def _run_one(item: Input, validator: Any) -> dict[str, Any]:
+def _run_one(item: Input, validator: Validator) -> dict[str, Any]:
     try:
         data = _read(item)
     except OSError as exc:
@@ -136,7 +140,7 @@ _BRIEF_KEYS = ("source", "decision", "errors", "warnings", "io_error", "setup_er
 _encode = json.JSONEncoder(ensure_ascii=False).encode  # what json.dumps(ensure_ascii=False) does
 
 
-def _run_one_json(item: Input, validator: Any) -> tuple[dict[str, Any], str]:
+def _run_one_json(item: Input, validator: Validator) -> tuple[dict[str, Any], str]:
     result = _run_one(item, validator)
     return {k: result[k] for k in _BRIEF_KEYS if k in result}, _encode(result)
 
@@ -156,13 +160,13 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 # ------------------------------------------------------------------ workers
 
-_VALIDATOR: Any = None
+_VALIDATOR: Validator | None = None
 _INPUTS: list[Input] = []
 
 
 def _init_worker(store_root: str, inputs: list[Input]) -> None:
     global _VALIDATOR, _INPUTS
-    from .engine import Validator
+    from exchange.validation.engine import Validator
 
     _VALIDATOR = Validator(SchemaStore(Path(store_root)))
     _INPUTS = inputs
@@ -171,8 +175,9 @@ def _init_worker(store_root: str, inputs: list[Input]) -> None:
 
 def _run_range(bounds: tuple[int, int], as_json: bool) -> list[Any]:
     run = _run_one_json if as_json else _run_one
+    validator = cast("Validator", _VALIDATOR)  # set by _init_worker, before any range
     with _no_cyclic_gc():
-        return [run(item, _VALIDATOR) for item in _INPUTS[bounds[0]:bounds[1]]]
+        return [run(item, validator) for item in _INPUTS[bounds[0]:bounds[1]]]
 
 
 def _run_range_dicts(bounds: tuple[int, int]) -> list[Any]:
@@ -186,7 +191,7 @@ def _run_range_json(bounds: tuple[int, int]) -> list[Any]:
 def _results(inputs: list[Input], store: SchemaStore, jobs: int, as_json: bool,
              progress: Callable[[int], None] | None) -> Iterator[Any]:
     if jobs <= 1 or len(inputs) < 2:
-        from .engine import Validator
+        from exchange.validation.engine import Validator
 
         validator = Validator(store)
         run = _run_one_json if as_json else _run_one

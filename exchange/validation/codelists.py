@@ -17,8 +17,8 @@ from lxml import etree
 
 from signing.safexml import parse_xml
 
-from .report import Finding, Severity
-from .paths import element_path
+from exchange.validation.report import Finding, Severity
+from exchange.validation.paths import element_path
 
 __all__ = ["CodeLists", "load_code_lists", "check_code_lists"]
 

@@ -11,16 +11,17 @@ import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from lxml import etree
 
 from signing.safexml import DEFAULT_LIMITS, XmlError, XmlLimits, compile_schema, parse_xml
 
-from ..errors import PackNotInstalledError
-from ..schemapacks import DocumentType, PackSpec, SchemaStore
-from .codelists import CodeLists, check_code_lists, load_code_lists
-from .paths import element_path, shorten_names
-from .report import Finding, LayerResult, LayerStatus, Severity, ValidationReport
+from exchange.errors import PackNotInstalledError
+from exchange.validation.packs import DocumentType, PackSpec, SchemaStore
+from exchange.validation.codelists import CodeLists, check_code_lists, load_code_lists
+from exchange.validation.paths import element_path, shorten_names
+from exchange.validation.report import Finding, LayerResult, LayerStatus, Severity, ValidationReport
 
 __all__ = ["Validator"]
 
@@ -29,6 +30,19 @@ WELL_FORMED, SCHEMA, CODE_LISTS = "well-formedness", "schema", "code-lists"
 _WELL_FORMED_VALID = LayerResult(WELL_FORMED, LayerStatus.VALID)
 _SCHEMA_SKIPPED = LayerResult(SCHEMA, LayerStatus.SKIPPED)
 _CODE_LISTS_SKIPPED = LayerResult(CODE_LISTS, LayerStatus.SKIPPED)
+
+
+class _Context(TypedDict):
+    """What every report of a known document type carries, whatever its layers say."""
+
+    source: str
+    sha256: str | None
+    size: int | None
+    tree: etree._ElementTree
+    pack: str
+    pack_version: str
+    standard: str
+    document_type: DocumentType
 
 
 @dataclass
@@ -133,8 +147,9 @@ class Validator:
                 f"{qname.localname} is a {spec.standard} {spec.version} document, but the "
                 f"schema pack {spec.name!r} is not installed; run: exchange schemas install "
                 f"{spec.name}")
-        common = dict(source=source, sha256=sha256, size=size, tree=tree, pack=spec.name,
-                      pack_version=spec.version, standard=spec.standard, document_type=doc)
+        common: _Context = {"source": source, "sha256": sha256, "size": size, "tree": tree,
+                            "pack": spec.name, "pack_version": spec.version,
+                            "standard": spec.standard, "document_type": doc}
         if qname.localname != doc.root:
             finding = Finding(
                 Severity.ERROR, "document.root-mismatch",
@@ -175,7 +190,8 @@ class Validator:
         return findings
 
 
-def _readable_path(tree: etree._ElementTree, path: str | None, nsmap) -> str | None:
+def _readable_path(tree: etree._ElementTree, path: str | None, nsmap: dict[str | None, str]
+                   ) -> str | None:
     if not path:
         return None
     try:

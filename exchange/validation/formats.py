@@ -10,7 +10,7 @@ from typing import Any
 
 from lxml import etree
 
-from .. import __version__
+from exchange import __version__
 
 __all__ = ["render_json", "render_json_texts", "render_junit", "render_text", "summarize"]
 

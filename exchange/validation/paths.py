@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from lxml import etree
 
@@ -16,15 +17,18 @@ def _name(el: etree._Element) -> str:
 
 def element_path(el: etree._Element) -> str:
     parts: list[str] = []
-    while el is not None:
-        parent = el.getparent()
-        name = _name(el)
+    node: etree._Element | None = el
+    while node is not None:
+        parent = node.getparent()
+        name = _name(node)
         if parent is not None:
-            same = [s for s in parent.iterchildren(el.tag)]
+            # a parsed tree's tags are str (types-lxml also allows the bytearray a program
+            # may set, which iterchildren does not take)
+            same = [s for s in parent.iterchildren(cast("str", node.tag))]
             if len(same) > 1:
-                name += f"[{same.index(el) + 1}]"
+                name += f"[{same.index(node) + 1}]"
         parts.append(name)
-        el = parent
+        node = parent
     return "/" + "/".join(reversed(parts))
 
 

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lxml import etree
+
+    from exchange.validation.packs import DocumentType
 
 __all__ = [
     "Severity", "LayerStatus", "Decision", "Finding", "LayerResult", "ValidationReport",
@@ -76,10 +81,10 @@ class ValidationReport:
     pack: str | None = None
     pack_version: str | None = None
     standard: str | None = None
-    document_type: Any = None  # exchange.schemapacks.DocumentType
+    document_type: DocumentType | None = None
     sha256: str | None = None
     size: int | None = None
-    tree: Any = field(default=None, repr=False, compare=False)
+    tree: etree._ElementTree | None = field(default=None, repr=False, compare=False)
 
     @property
     def decision(self) -> Decision:

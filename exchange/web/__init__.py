@@ -1,32 +1,26 @@
-"""The web dashboard (``/ui/``), Prometheus metrics (``/metrics``), request ids and logs.
+"""The web dashboard (``/ui/``): pages for forwarders, customs officers and operators.
 
     from exchange.web import install_dashboard
-    install_dashboard(app)      # in exchange.api.create_api, after the API routers
+    install_dashboard(app)      # in exchange.bootstrap.build_app, beside the API routers
 
 Pages are rendered on the server with Jinja2 (templates/, one small CSS file in static/, no
 build step). They authorise exactly as the API does (:mod:`exchange.parties`) and call the
-same service functions as the API routes.
+same service functions as the API routes; they never import from :mod:`exchange.api`.
 """
 from __future__ import annotations
 
-from typing import Any
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
 
 __all__ = ["install_dashboard"]
 
 
-def install_dashboard(app: Any) -> None:
-    from fastapi.staticfiles import StaticFiles
-    from starlette.responses import Response
+def install_dashboard(app: FastAPI) -> None:
+    from exchange.web import auth, inbox, operator, shipments
+    from exchange.web.inbox import new_decision_id
+    from exchange.web.rendering import HERE, PageNotFound, install_page_errors, templates
 
-    from . import auth, inbox, operator, shipments
-    from .inbox import new_decision_id
-    from .logs import RequestIdMiddleware, configure_logging
-    from .metrics import Metrics
-    from .rendering import HERE, PageNotFound, install_page_errors, templates
-
-    configure_logging()
-    metrics = Metrics(app.state.services)
-    app.state.metrics = metrics
     templates.env.globals["new_decision_id"] = new_decision_id
     install_page_errors(app)
     for module in (auth, shipments, inbox, operator):
@@ -36,10 +30,3 @@ def install_dashboard(app: Any) -> None:
     @app.get("/ui/{path:path}", include_in_schema=False)
     def unknown_page(path: str) -> Response:  # after every page and the static files
         raise PageNotFound("page")
-
-    @app.get("/metrics", include_in_schema=False)
-    def prometheus() -> Response:
-        body, media = metrics.render()
-        return Response(body, media_type=media)
-
-    app.add_middleware(RequestIdMiddleware, observe=metrics.observe)

@@ -4,10 +4,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from ..domain import PartyKind
-from ..parties import AuthError
-from .rendering import PageRoute, ServicesDep, UserDep, render
-from .session import check_csrf, clear_cookie, current, set_cookie, sign_in
+from exchange.domain import PartyKind
+from exchange.parties.keys import AuthError
+from exchange.web.rendering import PageRoute, ServicesDep, UserDep, render
+from exchange.web.session import check_csrf, clear_cookie, current, set_cookie, sign_in
 
 __all__ = ["home_of", "router"]
 

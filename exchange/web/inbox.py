@@ -1,42 +1,58 @@
 """The customs officer's pages: the country's inbox and the decision forms.
 
-Decisions go through the API's own helpers (:func:`exchange.api.routes.customs.to_decision`
-and ``_decide``, which call :func:`exchange.customs.record_decision` with the services'
-decision gates), so a refused decision (release before payment, a released leg) is refused
-here with the same words.
+Acknowledgements and decisions go through the same services as the API
+(:mod:`exchange.delivery.customs`), which record a decision with the services' decision
+gates, so a refused decision (release before payment, a released leg) is refused here with
+the same words.
 """
 from __future__ import annotations
 
 import uuid
-from types import SimpleNamespace
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from ..api.problems import Problem
-from ..api.routes import customs as customs_routes
-from ..api.views import shipment_summary
-from ..customs import shipment_status
-from ..domain import PartyKind
-from ..errors import ExchangeError
-from ..store import deliveries as _deliveries  # noqa: F401 - registers uow.deliveries
-from ..store.models import DocumentRow
-from ..store.repositories import Scope
-from .rendering import PageNotFound, PageRoute, ServicesDep, UserDep, render, require_kind
-from .session import SignedIn, check_csrf
-from .shipments import DECISION_KINDS, _shipment
+from adapters.contract import Reason
+from exchange.delivery import customs
+from exchange.delivery.customs import (
+    AcknowledgeDelivery,
+    DecisionFields,
+    DutyLineFields,
+    RecordDecision,
+)
+from exchange.domain import PartyKind
+from exchange.errors import ExchangeError, NotFoundError
+from exchange.services import Services
+from exchange.web.rendering import (
+    PageNotFound,
+    PageRoute,
+    ServicesDep,
+    UserDep,
+    render,
+    require_kind,
+)
+from exchange.web.session import SignedIn, check_csrf
+from exchange.web.shipments import DECISION_KINDS, _shipment
 
-__all__ = ["decision_body", "router"]
+__all__ = ["decision_body", "new_decision_id", "router"]
 
 router = APIRouter(prefix="/ui", route_class=PageRoute)
 DUTY_ROWS = 3
 
 
-def _country_of(user: SignedIn, services: Any, asked: str | None) -> str:
-    if user.party.kind is PartyKind.CUSTOMS:
+def _own_country(user: SignedIn) -> str:
+    """A customs officer's country (every customs party has one: :class:`~exchange.domain.
+    Party` refuses one without)."""
+    if user.party.country is None:
+        raise PageNotFound("customs inbox")
+    return user.party.country
+
+
+def _country_of(user: SignedIn, services: Services, asked: str | None) -> str:
+    if user.party.kind is PartyKind.CUSTOMS and user.party.country:
         return user.party.country
     country = (asked or services.members.countries[0]).upper()
     if country not in services.member_codes:
@@ -44,24 +60,14 @@ def _country_of(user: SignedIn, services: Any, asked: str | None) -> str:
     return country
 
 
-def _inbox(services: Any, country: str) -> dict[str, Any]:
-    with services.uow.reading() as uow:
-        deliveries = []
-        for row in uow.deliveries.list(country=country, limit=100):
-            doc = uow.session.get(DocumentRow, row.document_id)
-            deliveries.append({"id": row.id, "shipment_id": row.shipment_id,
-                               "document_id": row.document_id,
-                               "document_type": doc.root if doc else None,
-                               "status": row.status, "adapter": row.adapter,
-                               "updated_at": row.updated_at, "reason": row.reason})
-        rows, _ = uow.shipments.page(Scope(country=country), limit=100)
-        shipments = []
-        for row in rows:
-            item = shipment_summary(row)
-            item["status"] = shipment_status(row.legs)
-            item["my_leg"] = next((l.status for l in row.legs if l.country == country), None)
-            shipments.append(item)
-        return {"deliveries": deliveries, "shipments": shipments}
+def _inbox(services: Services, country: str) -> dict[str, Any]:
+    overview = customs.customs_overview(country, uow=services.uow)
+    deliveries = [{"id": e.delivery.id, "shipment_id": e.delivery.shipment_id,
+                   "document_id": e.delivery.document_id, "document_type": e.document_type,
+                   "status": e.delivery.status, "adapter": e.delivery.adapter,
+                   "updated_at": e.delivery.updated_at, "reason": e.delivery.reason}
+                  for e in overview.deliveries]
+    return {"deliveries": deliveries, "shipments": overview.shipments}
 
 
 @router.get("/customs", name="ui_inbox")
@@ -77,19 +83,17 @@ async def inbox(request: Request, services: ServicesDep, user: UserDep) -> Respo
 @router.post("/customs/deliveries/{delivery_id}/ack", name="ui_ack")
 async def acknowledge(request: Request, delivery_id: str, services: ServicesDep,
                       user: UserDep) -> Response:
-    """Acknowledge a delivery to this officer's country (the API route's ``_ack``)."""
+    """Acknowledge a delivery to this officer's country."""
     require_kind(user, PartyKind.CUSTOMS, what="customs inbox")
-    country = user.party.country
+    country = _own_country(user)
     form = await request.form(max_files=0, max_fields=5)
     error = None
     try:
         check_csrf(user, _text(form, "csrf"))
-        await run_in_threadpool(customs_routes._ack, services, country, delivery_id,
-                                user.principal, _text(form, "reference"))
-    except Problem as exc:
-        if exc.status == 404:
-            raise PageNotFound(f"delivery {delivery_id}") from None
-        error = exc.detail or exc.title
+        cmd = AcknowledgeDelivery(country, delivery_id, user.party.id, _text(form, "reference"))
+        await run_in_threadpool(customs.acknowledge, cmd, uow=services.uow)
+    except NotFoundError:
+        raise PageNotFound(f"delivery {delivery_id}") from None
     except ExchangeError as exc:
         error = exc.message
     else:
@@ -100,20 +104,21 @@ async def acknowledge(request: Request, delivery_id: str, services: ServicesDep,
                   members=services.members.countries, error=error, **data)
 
 
-def _text(form: Any, name: str) -> str | None:
+def _text(form: FormData, name: str) -> str | None:
     value = form.get(name)
     return value.strip() or None if isinstance(value, str) else None
 
 
-def decision_body(form: Any) -> customs_routes.DecisionIn:
-    """The decision form as the API's DecisionIn (ValueError in plain words if not valid)."""
+def decision_body(form: FormData) -> DecisionFields:
+    """The decision form's fields (ValueError in plain words for a duty line half filled
+    in; the service says what else is wrong)."""
     reasons = []
-    for n, line in enumerate((_text(form, "reasons") or "").splitlines(), start=1):
+    for line in (_text(form, "reasons") or "").splitlines():
         if line.strip():
             code, sep, text = line.partition(":")
             if not sep:
                 code, text = "other", line
-            reasons.append({"code": code.strip() or "other", "text": text.strip()})
+            reasons.append(Reason(code.strip() or "other", text.strip()))
     duty_lines = []
     for i in range(DUTY_ROWS):
         row = {k: _text(form, f"duty_{k}_{i}") for k in
@@ -122,52 +127,42 @@ def decision_body(form: Any) -> customs_routes.DecisionIn:
             missing = [k.replace("_", " ") for k, v in row.items() if not v]
             if missing:
                 raise ValueError(f"duty line {i + 1}: fill in {', '.join(missing)}")
-            row["currency"] = row["currency"].upper()
-            duty_lines.append(row)
-    fields = {k: _text(form, k) for k in ("kind", "decision_id", "customs_reference",
-                                          "delivery_id", "guarantee_reference",
-                                          "guarantee_amount", "guarantee_currency", "text")}
-    if fields["guarantee_currency"]:
-        fields["guarantee_currency"] = fields["guarantee_currency"].upper()
-    try:
-        return customs_routes.DecisionIn(**{k: v for k, v in fields.items() if v is not None},
-                                         reasons=reasons, duty_lines=duty_lines)
-    except ValidationError as exc:
-        words = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'form'}: {e['msg']}"
-                          for e in exc.errors())
-        raise ValueError(f"the decision is not complete: {words}") from None
-
-
-def _gated(services: Any) -> Any:
-    """The services as ``_decide`` reads them (the decision gates, when wired)."""
-    if hasattr(services, "decision_gates"):
-        return services
-    return SimpleNamespace(uow=services.uow, decision_gates=())
+            duty_lines.append(DutyLineFields(
+                tax_type=str(row["tax_type"]), base=str(row["base"]), rate=str(row["rate"]),
+                amount=str(row["amount"]), currency=str(row["currency"]).upper()))
+    guarantee_currency = _text(form, "guarantee_currency")
+    return DecisionFields(
+        kind=_text(form, "kind") or "", decision_id=_text(form, "decision_id"),
+        customs_reference=_text(form, "customs_reference"),
+        delivery_id=_text(form, "delivery_id"), reasons=tuple(reasons),
+        duty_lines=tuple(duty_lines), guarantee_reference=_text(form, "guarantee_reference"),
+        guarantee_amount=_text(form, "guarantee_amount"),
+        guarantee_currency=guarantee_currency.upper() if guarantee_currency else None,
+        text=_text(form, "text"))
 
 
 @router.post("/customs/shipments/{shipment_id}/decisions", name="ui_decide")
 async def decide(request: Request, shipment_id: str, services: ServicesDep,
                  user: UserDep) -> Response:
     require_kind(user, PartyKind.CUSTOMS, what="decision form")
-    country = user.party.country
+    country = _own_country(user)
     form = await request.form(max_files=0, max_fields=60)
     error = None
     try:
         check_csrf(user, _text(form, "csrf"))
-        body = decision_body(form)
-        decision = customs_routes.to_decision(country, shipment_id, body)
-        await run_in_threadpool(customs_routes._decide, _gated(services), country,
-                                shipment_id, user.principal, decision)
-    except Problem as exc:
-        if exc.status == 404:
-            raise PageNotFound(f"shipment {shipment_id}") from None
-        error = exc.detail or exc.title
+        decision = customs.decision_from_fields(decision_body(form), country=country,
+                                                shipment_id=shipment_id)
+        await run_in_threadpool(customs.decide, RecordDecision(decision, user.party.id),
+                                uow=services.uow, checker=services.checker,
+                                gates=services.decision_gates)
+    except NotFoundError:
+        raise PageNotFound(f"shipment {shipment_id}") from None
     except ExchangeError as exc:
         error = exc.message
     except ValueError as exc:
         error = str(exc)
     else:
-        return RedirectResponse(f"/ui/shipments/{shipment_id}?notice=decision-{body.kind}",
+        return RedirectResponse(f"/ui/shipments/{shipment_id}?notice=decision-{decision.kind}",
                                 status_code=303)
     view = await run_in_threadpool(_shipment, services, user, shipment_id)
     my_leg = next((leg for leg in view["legs"] if leg["country"] == country), None)

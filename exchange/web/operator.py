@@ -1,5 +1,5 @@
 """The operator's pages: members and adapters, parties and keys, dead deliveries with
-replay (:func:`exchange.outbox.replay_delivery`), and the health page."""
+replay (:mod:`exchange.delivery.deliveries`), and the health page."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,14 +8,22 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from ..domain import PartyKind
-from ..errors import ExchangeError
-from ..outbox import DeliveryNotFound, DeliveryStateError, replay_delivery
-from ..store import deliveries as _deliveries  # noqa: F401 - registers uow.deliveries
-from ..store.deliveries import DeliveryStatus
-from .metrics import read_health
-from .rendering import PageNotFound, PageRoute, ServicesDep, UserDep, render, require_kind
-from .session import SignedIn, check_csrf
+from exchange.delivery import deliveries
+from exchange.delivery.deliveries import ReplayDelivery
+from exchange.domain import PartyKind
+from exchange.parties.keys import list_parties
+from exchange.errors import ExchangeError, NotFoundError
+from exchange.http.metrics import read_health
+from exchange.services import Services
+from exchange.web.rendering import (
+    PageNotFound,
+    PageRoute,
+    ServicesDep,
+    UserDep,
+    render,
+    require_kind,
+)
+from exchange.web.session import check_csrf
 
 __all__ = ["router"]
 
@@ -25,7 +33,7 @@ router = APIRouter(prefix="/ui/operator", route_class=PageRoute)
 _SECRET_WORDS = ("token", "secret", "pass", "key")
 
 
-def _members(services: Any) -> list[dict[str, Any]]:
+def _members(services: Services) -> list[dict[str, Any]]:
     def shown(name: str, value: Any) -> bool:
         return value is not None and not any(w in name.lower() for w in _SECRET_WORDS)
 
@@ -35,19 +43,16 @@ def _members(services: Any) -> list[dict[str, Any]]:
             for m in services.members]
 
 
-def _overview(services: Any) -> dict[str, Any]:
-    with services.uow.reading() as uow:
-        parties = []
-        for p in uow.parties.list():
-            keys = [{"key_id": k.key_id, "created_at": k.created_at, "revoked_at": k.revoked_at}
-                    for k in uow.parties.keys(p.id)]
-            parties.append({"id": p.id, "kind": p.kind, "name": p.name, "country": p.country,
-                            "keys": keys})
-        failed = [{"id": d.id, "shipment_id": d.shipment_id, "country": d.country,
-                   "adapter": d.adapter, "status": d.status, "attempts": d.attempts,
-                   "reason": d.reason, "last_error": d.last_error, "updated_at": d.updated_at}
-                  for status in (DeliveryStatus.DEAD, DeliveryStatus.REJECTED)
-                  for d in uow.deliveries.list(status=status, limit=200)]
+def _overview(services: Services) -> dict[str, Any]:
+    parties = [{"id": item.party.id, "kind": item.party.kind, "name": item.party.name,
+                "country": item.party.country,
+                "keys": [{"key_id": k.key_id, "created_at": k.created_at,
+                          "revoked_at": k.revoked_at} for k in item.keys]}
+               for item in list_parties(services.uow)]
+    failed = [{"id": d.id, "shipment_id": d.shipment_id, "country": d.country,
+               "adapter": d.adapter, "status": d.status, "attempts": d.attempts,
+               "reason": d.reason, "last_error": d.last_error, "updated_at": d.updated_at}
+              for d in deliveries.failed_deliveries(uow=services.uow)]
     return {"parties": parties, "failed": failed}
 
 
@@ -66,13 +71,6 @@ async def health(request: Request, services: ServicesDep, user: UserDep) -> Resp
     return render(request, "health.html", user, h=figures)
 
 
-def _replay(services: Any, user: SignedIn, delivery_id: str) -> str:
-    with services.uow.writing() as uow:
-        row = replay_delivery(uow, delivery_id, actor_id=user.party.id)
-        uow.commit()
-        return row.id
-
-
 @router.post("/deliveries/{delivery_id}/replay", name="ui_replay")
 async def replay(request: Request, delivery_id: str, services: ServicesDep,
                  user: UserDep) -> Response:
@@ -82,10 +80,11 @@ async def replay(request: Request, delivery_id: str, services: ServicesDep,
     error = None
     try:
         check_csrf(user, csrf if isinstance(csrf, str) else None)
-        await run_in_threadpool(_replay, services, user, delivery_id)
-    except DeliveryNotFound:
+        await run_in_threadpool(deliveries.replay, ReplayDelivery(delivery_id, user.party.id),
+                                uow=services.uow)
+    except NotFoundError:
         raise PageNotFound(f"delivery {delivery_id}") from None
-    except (DeliveryStateError, ExchangeError) as exc:
+    except ExchangeError as exc:
         error = exc.message
     else:
         return RedirectResponse(f"/ui/operator?notice=replayed-{delivery_id}", status_code=303)

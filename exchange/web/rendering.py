@@ -6,19 +6,18 @@ import logging
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from ..api.deps import get_services
-from ..bootstrap import Services
-from ..domain import PartyKind
-from ..errors import ExchangeError
-from .logs import request_id
-from .session import SignedIn, current
+from exchange.http.deps import ServicesDep, get_services
+from exchange.domain import PartyKind
+from exchange.errors import ExchangeError
+from exchange.http.logs import request_id
+from exchange.web.session import SignedIn, current
 
 __all__ = [
     "PageNotFound",
@@ -40,9 +39,6 @@ templates.env.filters["pretty"] = lambda v: json.dumps(v, indent=2, ensure_ascii
 access_log = logging.getLogger("exchange.api.access")
 log = logging.getLogger(__name__)
 _MAX_LINES = 5000
-
-ServicesDep = Annotated[Services, Depends(get_services)]
-
 
 class SignInNeeded(Exception):
     """Raised by pages when nobody (or a revoked key) is signed in."""
@@ -105,7 +101,7 @@ class PageRoute(APIRoute):
         return page_handler
 
 
-def install_page_errors(app: Any) -> None:
+def install_page_errors(app: FastAPI) -> None:
     @app.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, exc: SignInNeeded) -> Response:
         if request.method == "GET":

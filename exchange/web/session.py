@@ -1,7 +1,7 @@
 """Signing in to the dashboard: the API key in an HttpOnly cookie, CSRF tokens for forms.
 
 The cookie holds the API key itself (HttpOnly, SameSite=Strict, Path=/ui, Secure over
-HTTPS). Every page checks it with :func:`exchange.parties.authenticate`, exactly as the API
+HTTPS). Every page checks it with :func:`exchange.parties.keys.authenticate`, exactly as the API
 checks a bearer token: a revoked key ends its dashboard session on the next click, and there
 is no session table and no server secret to manage. Script on a page cannot read the cookie
 (HttpOnly), other sites cannot send it (SameSite=Strict), and the API never reads cookies,
@@ -19,8 +19,9 @@ from typing import Any
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from ..errors import ExchangeError, UsageError
-from ..parties import Principal, authenticate
+from exchange.domain import Party
+from exchange.errors import ExchangeError, UsageError
+from exchange.parties.keys import Principal, authenticate
 
 __all__ = [
     "COOKIE",
@@ -52,7 +53,7 @@ class SignedIn:
         return str(self.principal.kind)
 
     @property
-    def party(self) -> Any:
+    def party(self) -> Party:
         return self.principal.party
 
 

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from adapters.conformance import SCENARIOS, Outcome, check_adapter
+from adapters.testing.conformance import SCENARIOS, Outcome, check_adapter
 from adapters.contract import (
     AdapterContext, DecisionBatch, DeliveryEnvelope, DeliveryResult, DeliveryStatus,
     RenderedPayload,

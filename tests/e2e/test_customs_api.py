@@ -3,8 +3,6 @@ decisions (JSON, and signed XML verified against the country's trust list), deli
 operators; each refusal with its own answer and nothing changed."""
 from __future__ import annotations
 
-
-
 from lxml import etree
 from sqlalchemy import create_engine, text
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from exchange.payments import sign_body
+from exchange.payments.providers import sign_body
 from tests.fixtures.server import add_party_cli, assert_problem, start_server
 
 ROUTE = {"origin": "KG", "transit": ["UZ"], "destination": "AF"}
@@ -207,7 +207,7 @@ def test_provider_signatures(payworld):
         assert w.ledger_rows() and uz(status(w, sid))["state"] == "assessed"
         r = c.post(path, content=body, headers={"X-Signature": sign_body(w.secret, body)})
     assert r.status_code == 201, r.text
-    # the database holds the secret sealed (exchange.secretbox), never as it was printed
+    # the database holds the secret sealed (exchange.payments.secretbox), never as it was printed
     stored = w.stored_secret(w.ids["provider"])
     assert stored.startswith("aesgcm1:") and w.secret not in stored
     # a provider without a secret (and signatures not required) is not asked for one

@@ -13,7 +13,7 @@ from adapters.envelope_signing import EnvelopeSignatureCheck, HubEnvelopeSigner
 from adapters.errors import InvalidMessageError, PermanentDeliveryError
 from adapters.messages import read_envelope, render_envelope
 from adapters.registry import default_registry
-from adapters.simulator import SimulatorConfig, SimulatorServer
+from adapters.testing.simulator import SimulatorConfig, SimulatorServer
 from tests.fixtures.simulator import make_envelope
 
 

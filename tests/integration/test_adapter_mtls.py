@@ -13,7 +13,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from adapters.contract import DeliveryStatus
 from adapters.errors import RetryableDeliveryError, SettingError
 from adapters.registry import default_registry
-from adapters.simulator import SimulatorConfig, SimulatorServer, TlsFiles
+from adapters.testing.simulator import SimulatorConfig, SimulatorServer, TlsFiles
 from tests.fixtures.simulator import make_envelope
 
 

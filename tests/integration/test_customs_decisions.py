@@ -2,15 +2,14 @@
 CUSRES inbox folder; bad answers are refused with their own reason and change nothing."""
 from __future__ import annotations
 
-from adapters.contract import CustomsDecision, DecisionKind, DutyLine, Reason
-from adapters.edifact import render_cusres
-from exchange.customs import (
-    DecisionConflict, DecisionRefused, ShipmentNotRouted, record_decision, shipment_status,
-)
-from exchange.dispatch import DecisionCollector, Dispatcher, RetryPolicy
-
 import pytest
 
+from adapters.contract import CustomsDecision, DecisionKind, DutyLine, Reason
+from adapters.edifact import render_cusres
+from exchange.delivery.decisions import record_decision
+from exchange.delivery.errors import DecisionConflict, DecisionRefused, ShipmentNotRouted
+from exchange.documents.status import shipment_status
+from exchange.delivery.dispatcher import DecisionCollector, Dispatcher, RetryPolicy
 from tests.integration.test_dispatch import (
     adapters_for,
     corridor_members,
@@ -127,7 +126,7 @@ def test_a_guarantee_from_a_cusres_file_covers_the_release(store, tmp_path, simu
     amount (MOA+ZZZ), then the release, which the ledger lets through because the
     guarantee covers what is outstanding. A guarantee without an amount is refused with
     its reason and records nothing."""
-    from exchange.payments import ledger_gate
+    from exchange.payments.gate import ledger_gate
 
     members = corridor_members(tmp_path, uz_push_url=simulator.push_url)
     shipment_id, _, _ = submit_corridor(store, members)

@@ -11,20 +11,21 @@ import pytest
 
 from adapters.contract import AdapterContext
 from adapters.registry import default_registry
-from adapters.simulator import SimulatorServer
+from adapters.testing.simulator import SimulatorServer
 from exchange.audit import verify_chain
-from exchange.dispatch import Dispatcher, RetryPolicy
-from exchange.domain import PartyKind, Route, TransportMode
-from exchange.outbox import DeliveryStateError, replay_delivery, routing_hook
-from exchange.parties import add_party
-from exchange.pipeline import (
+from exchange.delivery.dispatcher import Dispatcher, RetryPolicy
+from exchange.delivery.errors import DeliveryStateError
+from exchange.delivery.outbox import replay_delivery, routing_hook
+from exchange.delivery.routing import RoutingRules
+from exchange.documents.pipeline import (
     CreateShipment,
     DocumentInput,
     Inspected,
     create_shipment,
     store_document,
 )
-from exchange.routing import RoutingRules
+from exchange.domain import PartyKind, Route, TransportMode
+from exchange.parties.keys import add_party
 from exchange.store.models import ShipmentRow
 from tests.fixtures.corridor import corridor_documents, corridor_members
 
@@ -222,9 +223,8 @@ def test_only_dead_or_rejected_deliveries_can_be_replayed(store, tmp_path, simul
     members = corridor_members(tmp_path, uz_push_url=simulator.push_url)
     shipment_id, party_id, _ = submit_corridor(store, members)
     row = next(iter(deliveries(store, shipment_id).values()))
-    with store.writing() as uow:
-        with pytest.raises(DeliveryStateError, match="only dead or rejected"):
-            replay_delivery(uow, row.id, actor_id=party_id)
+    with store.writing() as uow, pytest.raises(DeliveryStateError, match="only dead or rejected"):
+        replay_delivery(uow, row.id, actor_id=party_id)
 
 
 def test_a_500_is_retried_and_delivered_once_in_effect(store, tmp_path, simulator):

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from exchange.config import CheckSeverity, DossierSettings
 from exchange.domain import Route
-from exchange.dossier import DocumentFacts, check_dossier, extract_facts
+from exchange.documents.dossier import DocumentFacts, check_dossier, extract_facts
 from signing.safexml import parse_xml
 from tests.fixtures.packs import UBL_EXAMPLES
 

@@ -160,7 +160,7 @@ def test_non_utf8_and_oversized_cusres_files(adapter):
 # --- the national side of the file channel ---------------------------------------------
 
 def test_file_channel_round_trip_through_the_edifact_simulator(adapter, tmp_path):
-    from adapters.edifact_simulator import EdifactCustomsSimulator
+    from adapters.testing.edifact_simulator import EdifactCustomsSimulator
 
     sim = EdifactCustomsSimulator(tmp_path / "out", tmp_path / "in", country="AF",
                                   currency="AFN", follow_up=("assessment", "release"))
@@ -186,7 +186,7 @@ def test_file_channel_round_trip_through_the_edifact_simulator(adapter, tmp_path
 
 
 def test_the_edifact_simulator_files_malformed_cusdec_apart(tmp_path):
-    from adapters.edifact_simulator import EdifactCustomsSimulator, read_cusdec
+    from adapters.testing.edifact_simulator import EdifactCustomsSimulator, read_cusdec
     from adapters.errors import MalformedCusdecError
 
     out = tmp_path / "out"

@@ -8,8 +8,8 @@ import threading
 
 from exchange.audit import verify_chain
 from exchange.domain import PartyKind, Route, TransportMode
-from exchange.parties import add_party
-from exchange.pipeline import CreateShipment, create_shipment
+from exchange.parties.keys import add_party
+from exchange.documents.pipeline import CreateShipment, create_shipment
 
 
 def _shipments(store, n: int) -> list[str]:

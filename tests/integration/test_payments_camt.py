@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from exchange.camt054 import CamtDuplicateEntryError, CamtError, CamtMalformedError
-from exchange.payments import import_camt054
+from exchange.payments.bank_files import import_camt054
+from exchange.payments.errors import CamtDuplicateEntryError, CamtError, CamtMalformedError
 from tests.e2e.test_payments_api import camt
 from tests.integration.test_payments_store import (
     MEMBERS,
@@ -41,14 +41,14 @@ def test_import_matches_and_keeps_the_rest(store, version):
                  (rf_of(store, b, "AF"), "5.00", "UZS"),          # wrong currency
                  ("RF19ZZUNKNOWN0001", "1.00", "UZS"),            # no such assessment
                  ("no reference at all", "2.00", "UZS")], msg=f"V{version}", version=version)
-    first = import_camt054(store, data, members=MEMBERS, actor_id=None).to_dict()
+    first = import_camt054(data, store=store, members=MEMBERS).to_dict()
     assert first["counts"] == {"recorded": 2, "repeated": 0, "refused": 0, "unmatched": 3,
                                "unmatched_new": 3}
     assert sorted(u["reason"] for u in first["unmatched"]) == [
         "no-reference", "unknown-reference", "wrong-currency"]
     assert leg(store, a)["state"] == "paid"
     assert leg(store, b, "AF")["state"] == "partially_paid"
-    second = import_camt054(store, data, members=MEMBERS, actor_id=None).to_dict()
+    second = import_camt054(data, store=store, members=MEMBERS).to_dict()
     assert second["counts"] == {"recorded": 0, "repeated": 2, "refused": 0, "unmatched": 3,
                                 "unmatched_new": 0}
     assert counts(store) == (4, 0)
@@ -69,7 +69,7 @@ def test_broken_file_refused_whole(store, mangle, error):
                 msg="D")
     before = counts(store)
     with pytest.raises(error) as info:
-        import_camt054(store, mangle(data), members=MEMBERS, actor_id=None)
+        import_camt054(mangle(data), store=store, members=MEMBERS)
     assert isinstance(info.value, CamtError) and info.value.code.startswith("camt054.")
     assert counts(store) == before
     with store.reading() as uow:

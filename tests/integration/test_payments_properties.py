@@ -1,6 +1,6 @@
 """Properties of the stored ledger (SQLite file per example): for random sequences of
 assessments, payments, refunds and adjustments on a three-currency route, the store admits
-and refuses exactly what the in-memory :class:`~exchange.ledger.Ledger` does, its stored
+and refuses exactly what the in-memory :class:`~exchange.payments.entries.Ledger` does, its stored
 leg sums equal the sums of its stored entries, and the status it derives without replaying
 entries is the one the replay gives."""
 from __future__ import annotations
@@ -16,20 +16,20 @@ from hypothesis import strategies as st
 
 from exchange.config import DatabaseSettings
 from exchange.domain import PartyKind
-from exchange.ledger import (
+from exchange.parties.keys import add_party
+from exchange.payments.entries import (
     Adjustment,
     Assessment,
     DutyLine,
-    Ledger,
-    LedgerError,
     Payment,
-    Posting,
     Refund,
     entry_id_for,
 )
-from exchange.money import Money
-from exchange.parties import add_party
-from exchange.payments import leg_sums_match, payment_status, post_entries
+from exchange.payments.errors import LedgerError
+from exchange.payments.ledger import Ledger, Posting
+from exchange.payments.money import Money
+from exchange.payments.posting import leg_sums_match, post_entries
+from exchange.payments.views import payment_status
 from exchange.store import UnitOfWorkFactory, create_engines, upgrade
 from exchange.store.models import LegRow, ShipmentRow
 from exchange.store.repositories import utcnow

@@ -11,17 +11,14 @@ from sqlalchemy import func, select
 
 from adapters.contract import CustomsDecision, DecisionKind, DutyLine
 from adapters.members import load_members
-from exchange.customs import DecisionRefused, record_decision
+from exchange.delivery.decisions import DecisionRefused, record_decision
 from exchange.domain import PartyKind
-from exchange.ledger import LedgerError
-from exchange.parties import add_party
-from exchange.payments import (
-    PaymentRequest,
-    ledger_gate,
-    leg_sums_match,
-    payments_view,
-    record_payment,
-)
+from exchange.parties.keys import add_party
+from exchange.payments.errors import LedgerError
+from exchange.payments.gate import ledger_gate
+from exchange.payments.paying import PaymentRequest, record_payment
+from exchange.payments.posting import leg_sums_match
+from exchange.payments.views import payments_view
 from exchange.store.ledger import GuaranteeRow, LedgerEntryRow
 from exchange.store.models import LegRow, ShipmentRow
 from exchange.store.repositories import utcnow
@@ -62,9 +59,9 @@ def assess(store, sid, amount="5000.00", country="UZ", currency="UZS", decision_
 def pay(store, sid, amount, reference, country="UZ", currency="UZS", kind="payment"):
     with store.writing() as uow:
         shipment = uow.session.get(ShipmentRow, sid)
-        posting = record_payment(uow, shipment, PaymentRequest(
+        posting = record_payment(PaymentRequest(
             kind=kind, amount=amount, currency=currency, reference=reference,
-            country=country), members=MEMBERS, actor_id=None)
+            country=country), uow=uow, shipment=shipment, members=MEMBERS, actor_id=None)
         uow.commit()
     return posting
 
@@ -216,8 +213,11 @@ def test_overdue_after_due_time(store):
 
 
 def test_provider_secrets_are_sealed_at_rest(store, tmp_path):
-    from exchange.payments import provider_secret, seal_provider_secrets, set_provider_secret
-    from exchange.secretbox import SecretBox, SecretBoxError
+    from exchange.payments.errors import SecretBoxError
+    from exchange.payments.providers import (
+        provider_secret, seal_provider_secrets, set_provider_secret,
+    )
+    from exchange.payments.secretbox import SecretBox
     from exchange.store.ledger import ProviderSecretRow
 
     box = SecretBox.from_file(tmp_path / "secrets.key", create=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from exchange.pipeline import DocumentInput, inspect_document
+from exchange.documents.pipeline import DocumentInput, inspect_document
 from tests.fixtures.packs import UBL_EXAMPLES
 
 WAYBILL = (UBL_EXAMPLES / "UBL-Waybill-2.0-Example-International.xml").read_bytes()

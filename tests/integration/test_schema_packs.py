@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from exchange.errors import DigestMismatchError, PackSourceError, UnknownPackError
-from exchange.schemapacks import SchemaStore, get_pack, load_catalog
+from exchange.validation.packs import SchemaStore, get_pack, load_catalog
 from tests.fixtures.packs import UBL_SOURCE
 
 SPEC = get_pack("ubl-2.4")

@@ -10,8 +10,8 @@ from exchange.audit import verify_chain
 from exchange.config import DatabaseSettings
 from exchange.domain import PartyKind, Route, TransportMode
 from exchange.errors import UsageError
-from exchange.parties import AuthError, add_party, authenticate, revoke_key, rotate_key, scope_of
-from exchange.pipeline import CreateShipment, create_shipment
+from exchange.parties.keys import AuthError, add_party, authenticate, revoke_key, rotate_key, scope_of
+from exchange.documents.pipeline import CreateShipment, create_shipment
 from exchange.store import create_engines, upgrade
 from exchange.store.migrate import head_revision
 

@@ -11,7 +11,7 @@ import time
 from exchange.audit import verify_chain
 from exchange.config import DatabaseSettings
 from exchange.domain import PartyKind
-from exchange.parties import add_party
+from exchange.parties.keys import add_party
 from exchange.store import UnitOfWorkFactory, create_engines, upgrade
 
 

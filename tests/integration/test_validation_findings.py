@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from exchange.validation import Validator
-from exchange.schemapacks import SchemaStore
+from exchange.validation.packs import SchemaStore
 from exchange.errors import PackNotInstalledError
 from tests.fixtures.packs import UBL_EXAMPLES
 

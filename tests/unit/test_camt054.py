@@ -7,15 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from exchange.camt054 import (
-    AssessmentIndex, CamtAmountError, CamtDuplicateEntryError, CamtError, CamtMalformedError,
-    CamtMissingReferenceError, CamtStructureError, CamtUnsafeError, CamtVersionError, Match,
-    Unmatched, UnmatchedReason, find_rf_references, match_transaction, read_camt054,
-    read_camt054_tree, reconcile,
-)
 from exchange.errors import ExchangeError
-from exchange.ledger import Assessment, DutyLine, Ledger, LedgerError, PaymentSource
-from exchange.money import Money
+from exchange.payments.camt054 import read_camt054, read_camt054_tree
+from exchange.payments.entries import Assessment, DutyLine, PaymentSource
+from exchange.payments.errors import (
+    CamtAmountError, CamtDuplicateEntryError, CamtError, CamtMalformedError,
+    CamtMissingReferenceError, CamtStructureError, CamtUnsafeError, CamtVersionError,
+    LedgerError,
+)
+from exchange.payments.ledger import Ledger
+from exchange.payments.money import Money
+from exchange.payments.reconciliation import (
+    AssessmentIndex, Match, Unmatched, UnmatchedReason, find_rf_references, match_transaction,
+    reconcile,
+)
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "camt054"
 V02 = DATA / "camt054-001.02-kzt.xml"
@@ -269,8 +274,9 @@ def test_unmatched_has_no_payment():
 
 
 def test_post_payments_reports_recorded_repeated_and_refused():
-    from exchange.camt054 import post_payments
-    from exchange.ledger import Payment, ReferenceConflictError
+    from exchange.payments.entries import Payment
+    from exchange.payments.errors import ReferenceConflictError
+    from exchange.payments.reconciliation import post_payments
     books = ledgers()
     # the bank's reference of entry 1 was recorded before with another amount
     books["SHP-1"].post(Payment(shipment_id="SHP-1", country="KZ", recorded_at=T0,

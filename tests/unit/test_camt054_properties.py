@@ -15,11 +15,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exchange.camt054 import (
-    AssessmentIndex, CamtDuplicateEntryError, Match, match_transaction, read_camt054, reconcile,
+from exchange.payments.camt054 import read_camt054
+from exchange.payments.entries import Assessment, DutyLine
+from exchange.payments.errors import CamtDuplicateEntryError
+from exchange.payments.ledger import Ledger
+from exchange.payments.money import Money
+from exchange.payments.reconciliation import (
+    AssessmentIndex, Match, match_transaction, reconcile,
 )
-from exchange.ledger import Assessment, DutyLine, Ledger
-from exchange.money import Money
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 ROUTE = {"KZ": "KZT", "UZ": "UZS", "AF": "AFN"}  # origin, transit, destination

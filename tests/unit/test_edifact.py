@@ -11,7 +11,7 @@ from adapters.contract import CustomsDecision, DecisionKind, DutyLine, Reason
 from adapters.edifact import (
     CusdecProfile, control_reference, read_cusres, render_cusdec, render_cusres,
 )
-from adapters.edifact_simulator import read_cusdec
+from adapters.testing.edifact_simulator import read_cusdec
 from tests.fixtures.simulator import make_envelope
 
 # Any printable text, including the EDIFACT service characters and Cyrillic/CJK letters.

@@ -8,14 +8,19 @@ import pytest
 from stdnum import iso11649
 
 from exchange.errors import ExchangeError
-from exchange.ledger import (
-    AdjustmentBelowZeroError, Adjustment, Assessment, DutyLine, Guarantee, InvalidEntryError,
-    Ledger, LedgerError, NegativeAmountError, NotAssessedError, Payment, PaymentState,
-    ReferenceConflictError, Refund, RefundExceedsPaidError, ReleaseRefusedError,
-    UnknownLegError, WrongCurrencyError, WrongShipmentError, ZeroAmountError,
-    assessment_reference, check_release, new_entry_id, require_release,
+from exchange.payments.balances import PaymentState
+from exchange.payments.entries import (
+    Adjustment, Assessment, DutyLine, Guarantee, Payment, Refund, assessment_reference,
+    new_entry_id,
 )
-from exchange.money import CurrencyMismatchError, Money, TooManyDecimalsError
+from exchange.payments.errors import (
+    AdjustmentBelowZeroError, CurrencyMismatchError, InvalidEntryError, LedgerError,
+    NegativeAmountError, NotAssessedError, ReferenceConflictError, RefundExceedsPaidError,
+    ReleaseRefusedError, TooManyDecimalsError, UnknownLegError, WrongCurrencyError,
+    WrongShipmentError, ZeroAmountError,
+)
+from exchange.payments.ledger import Ledger, check_release, require_release
+from exchange.payments.money import Money
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
 ROUTE = {"KZ": "KZT", "UZ": "UZS", "AF": "AFN"}  # members[cc].currency of each leg
@@ -289,7 +294,7 @@ def test_money_of_two_legs_never_mixes_in_a_ledger():
 
 
 def test_an_assessment_is_repeated_by_its_entry_id_not_its_customs_reference():
-    from exchange.ledger import entry_id_for
+    from exchange.payments.entries import entry_id_for
     entry_id = entry_id_for("KZ", "decision-42")
     assert entry_id == entry_id_for("KZ", "decision-42") != entry_id_for("UZ", "decision-42")
     led = ledger(assessment("100", entry_id=entry_id))
@@ -306,7 +311,9 @@ def test_an_assessment_is_repeated_by_its_entry_id_not_its_customs_reference():
 
 # -- the store's path: rules and status without replaying the entries --------------------
 def test_check_entry_with_balance_and_earlier_entries_as_the_store_has_them():
-    from exchange.ledger import Balance, check_entry, idempotency_key
+    from exchange.payments.balances import Balance
+    from exchange.payments.entries import idempotency_key
+    from exchange.payments.ledger import check_entry
     led = ledger(assessment("100"), payment("40", ref="PSP-1"))
     balance = led.balance("KZ")  # what SUM(...) GROUP BY kind gives the store
     new = payment("60", ref="PSP-2")
@@ -329,7 +336,8 @@ def test_check_entry_with_balance_and_earlier_entries_as_the_store_has_them():
 
 
 def test_status_from_totals_equals_status_from_replay():
-    from exchange.ledger import charges_of, decide_release, derive_leg_status
+    from exchange.payments.balances import charges_of, derive_leg_status
+    from exchange.payments.ledger import decide_release
     week = timedelta(days=7)
     entries = [assessment("100", ref="A"), payment("30"), adjustment("-10"),
                adjustment("25", at=T0 + timedelta(days=3)), payment("80", ref="P-2")]
@@ -346,7 +354,7 @@ def test_status_from_totals_equals_status_from_replay():
 
 
 def test_balance_from_the_sums_a_store_computes():
-    from exchange.ledger import Balance, derive_leg_status
+    from exchange.payments.balances import Balance, derive_leg_status
     led = ledger(assessment("100"), payment("40"), refund("5"), adjustment("-10"))
     sums = Balance.from_sums("KZ", "KZT", assessed=Decimal("100"), adjusted="-10.00",
                              paid=Decimal("40.00000"), refunded=5, assessments=1)

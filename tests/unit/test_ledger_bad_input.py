@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from exchange.camt054 import CamtDuplicateEntryError, CamtMalformedError, read_camt054
+from exchange.payments.camt054 import CamtDuplicateEntryError, CamtMalformedError, read_camt054
 from exchange.errors import ExchangeError
-from exchange.ledger import (
-    Assessment, DutyLine, Ledger, LedgerError, NegativeAmountError, Payment, WrongCurrencyError,
-)
-from exchange.money import Money, TooManyDecimalsError, UnknownCurrencyError
+from exchange.payments.entries import Assessment, DutyLine, LedgerError, NegativeAmountError, Payment, WrongCurrencyError
+from exchange.payments.ledger import Ledger
+from exchange.payments.money import Money, TooManyDecimalsError, UnknownCurrencyError
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 CAMT = Path(__file__).resolve().parents[1] / "data" / "camt054" / "camt054-001.02-kzt.xml"

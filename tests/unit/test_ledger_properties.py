@@ -13,11 +13,13 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exchange.ledger import (
-    Adjustment, Assessment, DutyLine, Ledger, LedgerError, Payment, PaymentState, Refund,
-    signed_amount,
+from exchange.payments.balances import PaymentState
+from exchange.payments.entries import (
+    Adjustment, Assessment, DutyLine, Payment, Refund, signed_amount,
 )
-from exchange.money import Money
+from exchange.payments.errors import LedgerError
+from exchange.payments.ledger import Ledger
+from exchange.payments.money import Money
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 ROUTE = {"KZ": "KZT", "UZ": "UZS", "AF": "AFN"}

@@ -8,11 +8,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from exchange.errors import ExchangeError
-from exchange.money import (
-    AmountOutOfRangeError, CurrencyMismatchError, InvalidAmountError, LedgerError, Money,
-    NonFiniteAmountError, TooManyDecimalsError, UnknownCurrencyError, currency,
-    known_currencies,
+from exchange.payments.errors import (
+    AmountOutOfRangeError, CurrencyMismatchError, InvalidAmountError, LedgerError,
+    NonFiniteAmountError, TooManyDecimalsError, UnknownCurrencyError,
 )
+from exchange.payments.money import Money, currency, known_currencies
 
 # ISO 4217 list one (SIX, published 2026-01-01). CLDR (Babel) says 0 for AFN: not used.
 ISO_MINOR_UNITS = {

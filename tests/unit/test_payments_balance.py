@@ -1,13 +1,13 @@
 """The event payload's balance figures, computed on Decimals for speed, are exactly
-:meth:`exchange.ledger.Balance.to_dict` for any sums in any currency."""
+:meth:`exchange.payments.entries.Balance.to_dict` for any sums in any currency."""
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exchange.ledger import Balance
-from exchange.money import Money
-from exchange.payments import _balance_dict
+from exchange.payments.balances import Balance
+from exchange.payments.money import Money
+from exchange.payments.views import balance_view as _balance_dict
 
 
 @settings(max_examples=300, deadline=None)

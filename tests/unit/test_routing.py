@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from exchange.routing import RoutingError, RoutingRules, load_routing_rules
+from exchange.delivery.routing import RoutingError, RoutingRules, load_routing_rules
 
 ROUTE = ("KZ", "UZ", "TJ", "AF")
 

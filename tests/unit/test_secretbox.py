@@ -10,8 +10,8 @@ import stat
 import pytest
 
 from exchange.config import ConfigError, PaymentsSettings
-from exchange.payments import secret_box
-from exchange.secretbox import PREFIX, SecretBox, SecretBoxError
+from exchange.payments.providers import secret_box
+from exchange.payments.secretbox import PREFIX, SecretBox, SecretBoxError
 
 
 def test_sealed_secrets_open_only_with_their_key_and_row(tmp_path):

@@ -7,15 +7,23 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ...bootstrap import Services
-from ...parties import Principal
-from ...pipeline import DocumentInput, OutcomeStatus, SubmitDocument, submit_document
-from ...store import UnitOfWork
-from ..deps import PrincipalDep, ScopeDep, ServicesDep, ShipmentOfForwarderDep, not_found
-from ..idempotency import Answer, check_key, commit_once, fingerprint, replay
-from ..problems import PROBLEM_JSON, Problem, problem_body
-from ..uploads import fingerprint_parts, read_document_request
-from .shipments import IdempotencyKey, inspect_all
+from exchange.api.deps import PrincipalDep, ScopeDep, ServicesDep, ShipmentOfForwarderDep, not_found
+from exchange.documents import submission, tracking
+from exchange.documents.errors import ShipmentNotFound
+from exchange.documents.pipeline import Outcome, OutcomeStatus, SubmitDocument
+from exchange.http.idempotency import (
+    Answer,
+    IdempotencyKey,
+    check_key,
+    commit_once,
+    fingerprint,
+    replay,
+)
+from exchange.http.problems import PROBLEM_JSON, problem_body
+from exchange.http.uploads import fingerprint_parts, read_document_request
+from exchange.parties.keys import Principal
+from exchange.services import Services
+from exchange.store import UnitOfWork
 
 __all__ = ["router"]
 
@@ -29,32 +37,36 @@ SUBMIT_BODY = {"requestBody": {"required": True, "content": {
 }}}
 
 
+def _answer(outcome: Outcome, path: str) -> Answer:
+    body = outcome.to_dict()
+    if outcome.status is OutcomeStatus.REFUSED:
+        inspected = outcome.inspected
+        r = inspected.refusal
+        assert r is not None
+        return Answer(422, problem_body(422, r.code, r.title, r.detail, path,
+                                        validation=inspected.validation,
+                                        signature=inspected.signature), PROBLEM_JSON)
+    if outcome.status is OutcomeStatus.DUPLICATE:
+        body["links"] = {"duplicate_of": f"{path}/{outcome.duplicate_of}"}
+        return Answer(200, body)
+    body["links"] = {"self": f"{path}/{outcome.document_id}",
+                     "sealed": f"{path}/{outcome.document_id}?version=sealed"}
+    return Answer(201, body, headers={"Location": f"{path}/{outcome.document_id}"})
+
+
 def _submit(services: Services, principal: Principal, key: str | None, fp: str,
-            shipment_id: str, origin: str, doc: DocumentInput) -> Answer:
-    """The pipeline, then the store step in one transaction (one worker-thread call)."""
-    inspected = inspect_all(services, [doc], origin)[0]
-    path = f"/v1/shipments/{shipment_id}/documents"
+            cmd: SubmitDocument, origin: str) -> Answer:
+    """The pipeline, then the store step with the key in one transaction (one worker-thread
+    call)."""
+    prepared = submission.prepare_document(cmd, origin=origin, inspector=services.inspector)
 
     def work(uow: UnitOfWork) -> Answer:
-        shipment = uow.shipments.of_forwarder(shipment_id, principal.party.id)
-        if shipment is None:
-            raise not_found(principal, shipment_id)
-        outcome = submit_document(
-            SubmitDocument(shipment_id, doc, principal.party.id), uow=uow, inspected=inspected,
-            shipment=shipment, on_accepted=services.on_accepted)
-        body = outcome.to_dict()
-        if outcome.status is OutcomeStatus.REFUSED:
-            r = inspected.refusal
-            assert r is not None
-            return Answer(422, problem_body(422, r.code, r.title, r.detail, path,
-                                            validation=inspected.validation,
-                                            signature=inspected.signature), PROBLEM_JSON)
-        if outcome.status is OutcomeStatus.DUPLICATE:
-            body["links"] = {"duplicate_of": f"{path}/{outcome.duplicate_of}"}
-            return Answer(200, body)
-        body["links"] = {"self": f"{path}/{outcome.document_id}",
-                         "sealed": f"{path}/{outcome.document_id}?version=sealed"}
-        return Answer(201, body, headers={"Location": f"{path}/{outcome.document_id}"})
+        try:
+            outcome = submission.add_document(prepared, uow=uow,
+                                              on_accepted=services.on_accepted)
+        except ShipmentNotFound:
+            raise not_found(principal, cmd.shipment_id) from None
+        return _answer(outcome, f"/v1/shipments/{cmd.shipment_id}/documents")
 
     return commit_once(services, principal, key, fp, work)
 
@@ -76,8 +88,8 @@ async def submit(shipment_id: str, request: Request, services: ServicesDep,
         prior = await run_in_threadpool(replay, services, principal, key, fp)
         if prior is not None:
             return prior.response()
-    answer = await run_in_threadpool(_submit, services, principal, key, fp, shipment_id,
-                                     caller.origin, doc)
+    cmd = SubmitDocument(shipment_id, doc, forwarder_id=principal.party.id)
+    answer = await run_in_threadpool(_submit, services, principal, key, fp, cmd, caller.origin)
     return answer.response()
 
 
@@ -87,20 +99,13 @@ def get_document(shipment_id: str, document_id: str, services: ServicesDep,
                  principal: PrincipalDep, scope: ScopeDep,
                  version: Annotated[Literal["original", "sealed"], Query()] = "original"
                  ) -> Response:
-    with services.uow.reading() as uow:
-        if uow.shipments.get(shipment_id, scope, legs=False) is None:
-            raise not_found(principal, shipment_id)
-        row = uow.documents.get(shipment_id, document_id, with_bytes=True)
-        if row is None:
-            raise Problem(404, "not-found", "Not found",
-                          f"no document {document_id} in shipment {shipment_id}")
-        data = row.original if version == "original" else row.sealed
-        digest = row.sha256 if version == "original" else row.sealed_sha256
-    if data is None:
-        raise Problem(404, "not-found", "Not found", "this document has no sealed version")
-    name = (row.filename or f"{row.root}-{row.id}.xml").replace('"', "")
-    if version == "sealed":
-        name = f"sealed-{name}"
-    return Response(data, media_type=row.media_type, headers={
-        "ETag": f'"{digest}"', "X-Content-SHA256": digest or "",
+    query = tracking.DocumentQuery(shipment_id, document_id, scope)
+    try:
+        found = tracking.document_file(query, version=tracking.DocumentVersion(version),
+                                       uow_factory=services.uow)
+    except ShipmentNotFound:
+        raise not_found(principal, shipment_id) from None
+    name = found.filename.replace('"', "")
+    return Response(found.data, media_type=found.media_type, headers={
+        "ETag": f'"{found.sha256}"', "X-Content-SHA256": found.sha256,
         "Content-Disposition": f'attachment; filename="{name}"'})

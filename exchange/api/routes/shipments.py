@@ -3,27 +3,31 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ...bootstrap import Services
-from ...domain import Route, RouteError
-from ...parties import Principal
-from ...pipeline import CreateShipment, Inspected, create_shipment, inspect_document
-from ...store import UnitOfWork
-from ..deps import ForwarderDep, PrincipalDep, ScopeDep, ServicesDep, not_found
-from ..idempotency import Answer, check_key, commit_once, fingerprint, replay
-from ..problems import PROBLEM_JSON, Problem, problem_body
-from ..uploads import ShipmentIn, fingerprint_parts, read_shipment_request
-from ..views import shipment_summary, shipment_view
+from exchange.api.deps import ForwarderDep, PrincipalDep, ScopeDep, ServicesDep, not_found
+from exchange.documents import submission, tracking
+from exchange.documents.errors import ShipmentNotFound
+from exchange.documents.pipeline import CreateShipment
+from exchange.http.idempotency import (
+    Answer,
+    IdempotencyKey,
+    check_key,
+    commit_once,
+    fingerprint,
+    replay,
+)
+from exchange.http.problems import PROBLEM_JSON, problem_body
+from exchange.http.uploads import ShipmentIn, fingerprint_parts, read_shipment_request
+from exchange.parties.keys import Principal
+from exchange.services import Services
+from exchange.store import UnitOfWork
 
-__all__ = ["inspect_all", "router"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/v1/shipments", tags=["shipments"])
-
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key",
-                                              description="Makes retries safe")]
 
 CREATE_BODY = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": ShipmentIn.model_json_schema()},
@@ -33,33 +37,28 @@ CREATE_BODY = {"requestBody": {"required": True, "content": {
 }}}
 
 
-def inspect_all(services: Services, docs: list, origin: str) -> list[Inspected]:
-    member = services.members[origin]
-    return [inspect_document(d, validator=services.validator, checker=services.checker,
-                             sealer=services.sealer, origin=origin,
-                             require_signature=bool(member.require_signature)) for d in docs]
+def _answer(result: submission.ShipmentResult) -> Answer:
+    if result.shipment is None:
+        refused = result.refused[0].inspected.refusal
+        assert refused is not None
+        return Answer(422, problem_body(
+            422, refused.code, "Documents refused", result.refusal_detail, "/v1/shipments",
+            documents=[o.to_dict() for o in result.outcomes]), PROBLEM_JSON)
+    return Answer(201, result.shipment,
+                  headers={"Location": f"/v1/shipments/{result.shipment_id}"})
 
 
 def _create(services: Services, principal: Principal, key: str | None, fp: str,
-            shipment: ShipmentIn, route: Route, docs: list) -> Answer:
-    inspected = inspect_all(services, docs, route.origin)
-    cmd = CreateShipment(forwarder_id=principal.party.id, route=route,
-                         transport_mode=shipment.transport_mode,
-                         references=dict(shipment.references), documents=tuple(docs))
+            cmd: CreateShipment) -> Answer:
+    """The pipeline, then the store step with the key in one transaction (one worker-thread
+    call)."""
+    prepared = submission.prepare_shipment(cmd, inspector=services.inspector)
 
     def work(uow: UnitOfWork) -> Answer:
-        row, outcomes = create_shipment(cmd, inspected, uow=uow,
-                                        on_accepted=services.on_accepted)
-        results = [o.to_dict() for o in outcomes]
-        if row is None:
-            refused = [r for r in results if r["status"] == "refused"]
-            return Answer(422, problem_body(
-                422, refused[0]["refusal"]["code"], "Documents refused",
-                f"{len(refused)} of {len(results)} documents refused; the shipment was not "
-                "created", "/v1/shipments", documents=results), PROBLEM_JSON)
-        uow.flush()
-        view = shipment_view(row, uow.documents.for_shipment(row.id), services.settings.dossier)
-        return Answer(201, view, headers={"Location": f"/v1/shipments/{row.id}"})
+        return _answer(submission.open_shipment(prepared, uow=uow,
+                                                on_accepted=services.on_accepted,
+                                                dossier=services.settings.dossier,
+                                                payments=services.payments_view))
 
     return commit_once(services, principal, key, fp, work)
 
@@ -70,29 +69,15 @@ async def create(request: Request, services: ServicesDep, principal: ForwarderDe
                  idempotency_key: IdempotencyKey = None) -> Response:
     key = check_key(idempotency_key)
     shipment, docs = await read_shipment_request(request, services.settings.limits)
-    route = Route(origin=shipment.route.origin, destination=shipment.route.destination,
-                  transit=tuple(shipment.route.transit))
-    try:
-        route.check(services.member_codes)
-    except RouteError as exc:
-        raise Problem(422, "route-invalid", "The route is not valid", exc.message) from None
+    cmd = shipment.to_command(forwarder_id=principal.party.id, documents=docs)
+    submission.check_route(cmd.route, members=services.member_codes)  # before the key
     fp = fingerprint("POST /v1/shipments", fingerprint_parts(shipment, docs))
     if key is not None:
         prior = await run_in_threadpool(replay, services, principal, key, fp)
         if prior is not None:
             return prior.response()
-    answer = await run_in_threadpool(_create, services, principal, key, fp, shipment, route,
-                                     docs)
+    answer = await run_in_threadpool(_create, services, principal, key, fp, cmd)
     return answer.response()
-
-
-def _page(services: Services, scope, limit: int, cursor: str | None) -> dict[str, Any]:
-    with services.uow.reading() as uow:
-        try:
-            rows, nxt = uow.shipments.page(scope, limit=limit, cursor=cursor)
-        except ValueError as exc:
-            raise Problem(422, "cursor-invalid", "Bad cursor", str(exc)) from None
-        return {"items": [shipment_summary(r) for r in rows], "next_cursor": nxt}
 
 
 @router.get("", summary="List the shipments the caller may see, newest first")
@@ -100,14 +85,17 @@ def list_shipments(services: ServicesDep, principal: PrincipalDep, scope: ScopeD
                    limit: Annotated[int, Query(ge=1, le=200)] = 50,
                    cursor: Annotated[str | None, Query(max_length=200)] = None
                    ) -> dict[str, Any]:
-    return _page(services, scope, limit, cursor)
+    return tracking.list_shipments(tracking.ShipmentsQuery(scope, limit, cursor),
+                                   uow_factory=services.uow).to_dict()
 
 
 @router.get("/{shipment_id}", summary="Track one shipment: legs, documents, reports, dossier")
 def get_shipment(shipment_id: str, services: ServicesDep, principal: PrincipalDep,
                  scope: ScopeDep) -> dict[str, Any]:
-    with services.uow.reading() as uow:
-        row = uow.shipments.get(shipment_id, scope)
-        if row is None:
-            raise not_found(principal, shipment_id)
-        return shipment_view(row, uow.documents.for_shipment(row.id), services.settings.dossier)
+    try:
+        return tracking.read_shipment(tracking.ShipmentQuery(shipment_id, scope),
+                                      uow_factory=services.uow,
+                                      dossier=services.settings.dossier,
+                                      payments=services.payments_view)
+    except ShipmentNotFound:
+        raise not_found(principal, shipment_id) from None

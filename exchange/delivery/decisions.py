@@ -1,0 +1,146 @@
+"""Customs decisions and the status of a shipment's legs.
+
+Decisions come from the customs side of the API or back through adapters (answers to a
+push, CUSRES files, a simulator's decisions). Each is stored once, by
+(country, decision id); the same decision again is answered with the stored one, another
+decision under the same id is refused. A decision moves its leg's status, lands in the
+shipment's event chain, and the shipment's status is derived from its legs.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from adapters.contract import CustomsDecision, DecisionKind
+from exchange.delivery.errors import DecisionConflict, DecisionRefused, ShipmentNotRouted
+from exchange.delivery.outbox import acknowledge_delivery
+from exchange.store.deliveries import DecisionRow, DeliveryStatus
+from exchange.store.models import LegRow, ShipmentRow
+from exchange.store.repositories import Scope, utcnow
+from exchange.store.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from exchange.documents.pipeline import SignatureChecker
+
+__all__ = [
+    "LEG_STATUS",
+    "DecisionConflict",
+    "DecisionGate",
+    "DecisionRefused",
+    "Recorded",
+    "ShipmentNotRouted",
+    "record_decision",
+    "verify_decision_signature",
+]
+
+_EVERY_SHIPMENT = Scope(everything=True)
+
+
+LEG_STATUS = {
+    DecisionKind.ACKNOWLEDGED: "acknowledged",
+    DecisionKind.ACCEPTED: "accepted",
+    DecisionKind.REJECTED: "rejected",
+    DecisionKind.HOLD: "held",
+    DecisionKind.QUERY: "query",
+    DecisionKind.ASSESSMENT: "assessed",
+    DecisionKind.GUARANTEE_ACCEPTED: "guaranteed",
+    DecisionKind.RELEASED: "released",
+}
+# A later decision never moves a released leg back (only the same release again).
+_FINAL = {"released"}
+
+DecisionGate = Callable[[UnitOfWork, ShipmentRow, LegRow, CustomsDecision, dict[str, Any]], None]
+"""Checked before a decision is stored, with the call's extra context (e.g. a guarantee's
+amount); raises DecisionRefused to refuse it (e.g. release while duties are outstanding).
+Gates may also record what follows from the decision, in the same transaction."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    row: DecisionRow
+    created: bool
+    """False when the same decision was already stored (the stored one is *row*)."""
+    shipment: ShipmentRow
+    """The shipment decided on, its legs as they are after the decision."""
+
+
+def record_decision(uow: UnitOfWork, decision: CustomsDecision, *, actor_id: str | None,
+                    source: str, signature_report: dict[str, Any] | None = None,
+                    gates: Sequence[DecisionGate] = (),
+                    context: dict[str, Any] | None = None) -> Recorded:
+    """Store *decision* (caller commits). Refuses a shipment not routed to its country."""
+    shipment = uow.shipments.get(decision.shipment_id, _EVERY_SHIPMENT) \
+        if decision.shipment_id else None
+    if shipment is None and decision.delivery_id:
+        delivery = uow.deliveries.get(decision.delivery_id)
+        if delivery is not None and delivery.country == decision.country:
+            shipment = uow.shipments.get(delivery.shipment_id, _EVERY_SHIPMENT)
+    leg = next((l for l in shipment.legs if l.country == decision.country), None) \
+        if shipment is not None else None
+    if shipment is None or leg is None:
+        raise ShipmentNotRouted(
+            f"shipment {decision.shipment_id or '(unknown)'} is not routed to "
+            f"{decision.country}")
+    payload = decision.to_dict() | {"shipment_id": shipment.id}
+    existing = uow.decisions.get(decision.country, decision.decision_id)
+    if existing is not None:
+        if json.loads(existing.decision_json) == payload:
+            return Recorded(existing, False, shipment)
+        raise DecisionConflict(
+            f"decision {decision.decision_id} of {decision.country} was already recorded "
+            "with other content; decision ids cannot be reused")
+    if leg.status in _FINAL and decision.kind is not DecisionKind.RELEASED:
+        raise DecisionRefused(
+            f"the {decision.country} leg is already released; a {decision.kind} decision "
+            "cannot follow", code="decision.leg-released")
+    for gate in gates:
+        gate(uow, shipment, leg, decision, context or {})
+    row = uow.decisions.add(DecisionRow(
+        country=decision.country, decision_id=decision.decision_id, shipment_id=shipment.id,
+        delivery_id=decision.delivery_id, kind=str(decision.kind),
+        customs_reference=decision.customs_reference, decision_json=json.dumps(payload),
+        signed_xml=decision.signed_xml,
+        signature_report=json.dumps(signature_report) if signature_report else None,
+        source=source, actor_id=actor_id, created_at=utcnow()))
+    previous = leg.status
+    leg.status = LEG_STATUS[decision.kind]
+    uow.events.append(shipment.id, f"customs.{decision.kind}", {
+        **payload, "leg_status": leg.status, "previous_leg_status": previous, "source": source,
+        "signed": decision.signed_xml is not None}, actor_id=actor_id)
+    if decision.kind is DecisionKind.ACKNOWLEDGED and decision.delivery_id:
+        delivery = uow.deliveries.get(decision.delivery_id)
+        if delivery is not None and delivery.country == decision.country and \
+                delivery.status != DeliveryStatus.ACKNOWLEDGED:
+            acknowledge_delivery(uow, delivery.id, country=decision.country,
+                                 actor_id=actor_id or f"customs:{decision.country}",
+                                 reference=decision.customs_reference)
+    uow.flush()
+    return Recorded(row, True, shipment)
+
+
+def verify_decision_signature(decision: CustomsDecision, checker: SignatureChecker | None
+                              ) -> dict[str, Any] | None:
+    """Verify a signed decision against its country's trust list; the report, or None when
+    the decision is unsigned. A signature that does not verify (or chains to another
+    country) refuses the decision (``decision.signature-invalid``)."""
+    if not decision.signed_xml:
+        return None
+    from signing.safexml import XmlError, parse_xml
+
+    try:
+        tree = parse_xml(decision.signed_xml)
+    except XmlError as exc:
+        raise DecisionRefused(f"the signed decision is not safe XML: {exc.message}",
+                              code="decision.signature-invalid") from None
+    check = checker.check(tree, decision.signed_xml, country=decision.country) \
+        if checker is not None else None
+    if check is None or not check.present or not check.valid:
+        reason = (check.report.get("reason") if check is not None and check.present
+                  else "no trust list to check it against" if check is None
+                  else "the decision carries no signature")
+        raise DecisionRefused(
+            f"the {decision.country} customs signature on decision {decision.decision_id} "
+            f"does not verify: {reason}", code="decision.signature-invalid")
+    return check.report

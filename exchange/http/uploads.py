@@ -1,0 +1,168 @@
+"""Reading submission bodies: JSON, raw XML, or multipart with documents in the same request.
+
+Shared by the API and the dashboard's new-shipment form, so that both read a shipment, a
+form and a document part with the same limits and refuse them with the same words. A body that
+cannot be read is an :class:`UploadError`: the API answers it as it is (problem+json); the
+dashboard shows its ``detail`` in the form.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from fastapi import Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.datastructures import FormData, UploadFile
+
+from exchange.config import LimitsSettings
+from exchange.documents.pipeline import CreateShipment, DocumentInput
+from exchange.domain import Route, TransportMode
+from exchange.http.problems import Problem
+
+__all__ = [
+    "RouteIn",
+    "ShipmentIn",
+    "UploadError",
+    "fingerprint_parts",
+    "parse_shipment",
+    "read_document_part",
+    "read_document_request",
+    "read_form",
+    "read_shipment_request",
+]
+
+XML_TYPES = ("application/xml", "text/xml")
+COUNTRY = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code of a member")
+
+
+class UploadError(Problem):
+    """A request body, form or part that cannot be read as a submission (415, 413, 422)."""
+
+
+class RouteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    origin: str = COUNTRY
+    transit: list[str] = Field(default_factory=list, max_length=10)
+    destination: str = COUNTRY
+
+    def to_route(self) -> Route:
+        return Route(origin=self.origin, destination=self.destination,
+                     transit=tuple(self.transit))
+
+
+class ShipmentIn(BaseModel):
+    """The JSON of ``POST /v1/shipments`` (or its ``shipment`` part in multipart)."""
+
+    model_config = ConfigDict(extra="forbid")
+    route: RouteIn
+    transport_mode: TransportMode
+    references: dict[str, str] = Field(default_factory=dict, max_length=50)
+
+    def to_command(self, *, forwarder_id: str, documents: list[DocumentInput]
+                   ) -> CreateShipment:
+        return CreateShipment(forwarder_id=forwarder_id, route=self.route.to_route(),
+                              transport_mode=self.transport_mode,
+                              references=dict(self.references), documents=tuple(documents))
+
+
+def _media(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def _unsupported(media: str, allowed: str) -> UploadError:
+    return UploadError(415, "unsupported-media-type", "Unsupported media type",
+                       f"Content-Type {media or '(none)'!r} is not accepted here; send {allowed}")
+
+
+def parse_shipment(raw: str | bytes | dict[str, Any]) -> ShipmentIn:
+    """The shipment from its JSON text or already-decoded JSON; :class:`UploadError` (422
+    ``request-invalid``) naming each bad field."""
+    try:
+        if isinstance(raw, (bytes, str)):
+            return ShipmentIn.model_validate_json(raw)
+        return ShipmentIn.model_validate(raw)
+    except ValidationError as exc:
+        errors = [{"location": list(e["loc"]), "message": e["msg"], "type": e["type"]}
+                  for e in exc.errors()]
+        raise UploadError(422, "request-invalid", "The shipment is not valid",
+                          "; ".join(f"{'.'.join(map(str, e['location'])) or 'body'}: "
+                                    f"{e['message']}" for e in errors), errors=errors) from None
+
+
+async def read_document_part(part: UploadFile | str, limits: LimitsSettings, name: str
+                             ) -> DocumentInput:
+    """A document from the multipart part called *name*, within the document size limit."""
+    if not isinstance(part, UploadFile):
+        raise UploadError(422, "request-invalid", "Bad document part",
+                          f"the {name!r} part must be a file (with a filename)")
+    data = await part.read(limits.max_document_bytes + 1)
+    if len(data) > limits.max_document_bytes:
+        raise UploadError(413, "document-too-large", "Document too large",
+                          f"{part.filename or name} is over the document limit of "
+                          f"{limits.max_document_bytes:,} bytes",
+                          limit=limits.max_document_bytes)
+    return DocumentInput(data=data, filename=part.filename)
+
+
+async def read_form(request: Request, limits: LimitsSettings) -> FormData:
+    """The multipart (or urlencoded) form, with at most as many files as one request may
+    carry documents."""
+    return await request.form(max_files=limits.max_documents_per_request, max_fields=20,
+                              max_part_size=1024 * 1024)
+
+
+async def read_shipment_request(request: Request, limits: LimitsSettings
+                                ) -> tuple[ShipmentIn, list[DocumentInput]]:
+    media = _media(request)
+    if media == "application/json":
+        return parse_shipment(await request.body()), []
+    if media == "multipart/form-data":
+        form = await read_form(request, limits)
+        meta = form.get("shipment")
+        if meta is None:
+            raise UploadError(422, "request-invalid", "Missing shipment",
+                              "the multipart body needs a 'shipment' part with the shipment "
+                              "JSON")
+        shipment = parse_shipment(await meta.read(1024 * 1024)
+                                  if isinstance(meta, UploadFile) else meta)
+        docs = [await read_document_part(p, limits, "documents")
+                for p in form.getlist("documents")]
+        unknown = sorted(set(form.keys()) - {"shipment", "documents"})
+        if unknown:
+            raise UploadError(422, "request-invalid", "Unknown parts",
+                              f"unknown multipart parts: {', '.join(unknown)} "
+                              "(expected 'shipment' and 'documents')")
+        return shipment, docs
+    raise _unsupported(media, "application/json or multipart/form-data")
+
+
+async def read_document_request(request: Request, limits: LimitsSettings,
+                                filename: str | None, supersedes: str | None) -> DocumentInput:
+    media = _media(request)
+    if media in XML_TYPES:
+        data = await request.body()
+        if len(data) > limits.max_document_bytes:
+            raise UploadError(413, "document-too-large", "Document too large",
+                              f"the document is over the limit of "
+                              f"{limits.max_document_bytes:,} bytes",
+                              limit=limits.max_document_bytes)
+        return DocumentInput(data=data, filename=filename, supersedes=supersedes)
+    if media == "multipart/form-data":
+        form = await read_form(request, limits)
+        parts = form.getlist("document")
+        if len(parts) != 1:
+            raise UploadError(422, "request-invalid", "One document expected",
+                              f"send exactly one 'document' file part (got {len(parts)})")
+        doc = await read_document_part(parts[0], limits, "document")
+        sup = form.get("supersedes")
+        return DocumentInput(data=doc.data, filename=doc.filename or filename,
+                             supersedes=sup if isinstance(sup, str) and sup else supersedes)
+    raise _unsupported(media, "application/xml or multipart/form-data")
+
+
+def fingerprint_parts(shipment: ShipmentIn | None, docs: list[DocumentInput]) -> list[Any]:
+    """What identifies a submission for its ``Idempotency-Key``: the shipment's JSON and each
+    document's name, SHA-256 and the version it supersedes (not the multipart boundary)."""
+    return [json.loads(shipment.model_dump_json()) if shipment else None,
+            [[d.filename, hashlib.sha256(d.data).hexdigest(), d.supersedes] for d in docs]]

@@ -1,0 +1,157 @@
+"""Payment providers' signing secrets and the HMAC signature of their requests.
+
+A payment provider may sign each request: ``X-Signature: sha256=<hex HMAC-SHA256 of the
+raw body>`` (the header's name is ``[payments] signature_header``) with a secret an operator
+makes for it (:func:`issue_provider_secret`, ``exchange payments provider-secret``). The
+secret is stored sealed (:mod:`exchange.payments.secretbox`) because the hub recomputes the
+HMAC of every signed request. :func:`verify_provider_signature` is the check every request
+of a payment provider passes: signed when the provider has a secret, or when
+``[payments] require_signature``; other callers are not asked for one.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from exchange.domain import PartyKind
+from exchange.errors import ConfigError
+from exchange.parties.errors import PartyNotFoundError
+from exchange.payments.errors import (
+    NotAProviderError,
+    SecretBoxError,
+    SignatureError,
+    SignatureKeyUnavailable,
+)
+from exchange.payments.secretbox import SecretBox
+from exchange.store.repositories import utcnow
+
+if TYPE_CHECKING:
+    from exchange.config import PaymentsSettings
+    from exchange.parties.keys import Principal
+    from exchange.store.ledger import LedgerRepository
+    from exchange.store.uow import UnitOfWork, UnitOfWorkFactory
+
+__all__ = [
+    "check_signature", "issue_provider_secret", "new_provider_secret", "provider_secret",
+    "seal_provider_secrets", "secret_box", "set_provider_secret", "sign_body",
+    "verify_provider_signature",
+]
+
+log = logging.getLogger(__name__)
+
+
+def secret_box(settings: PaymentsSettings) -> SecretBox:
+    """The box sealing providers' secrets, from ``[payments] secrets_key_file``; the
+    default file is made on first use. A key that cannot be used is a ``ConfigError``."""
+    try:
+        return SecretBox.from_file(settings.resolved_secrets_key_file(),
+                                   create=settings.secrets_key_file is None)
+    except SecretBoxError as exc:
+        raise ConfigError(exc.message, setting="EXCHANGE_PAYMENTS_SECRETS_KEY_FILE") from None
+
+
+def _secret_row(party_id: str) -> str:
+    return f"payment_provider_secrets:{party_id}"
+
+
+def provider_secret(uow: UnitOfWork, box: SecretBox, party_id: str) -> str | None:
+    """The provider's HMAC secret (None: none set). A value stored before secrets were
+    sealed is read as it is, until :func:`seal_provider_secrets` seals it."""
+    ledger: LedgerRepository = uow.ledger
+    stored = ledger.secret(party_id)
+    if stored is None or not box.is_sealed(stored):
+        return stored
+    return box.open(stored, context=_secret_row(party_id))
+
+
+def set_provider_secret(uow: UnitOfWork, box: SecretBox, party_id: str, secret: str,
+                        now: datetime) -> None:
+    ledger: LedgerRepository = uow.ledger
+    ledger.set_secret(party_id, box.seal(secret, context=_secret_row(party_id)), now)
+
+
+def seal_provider_secrets(uow: UnitOfWork, box: SecretBox) -> int:
+    """Seal the secrets stored in the clear by earlier versions; returns how many."""
+    ledger: LedgerRepository = uow.ledger
+    sealed = 0
+    for row in ledger.secrets():
+        if not box.is_sealed(row.secret):
+            row.secret = box.seal(row.secret, context=_secret_row(row.party_id))
+            sealed += 1
+    return sealed
+
+
+def new_provider_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def issue_provider_secret(party_id: str, *, store: UnitOfWorkFactory, box: SecretBox,
+                          now: datetime | None = None) -> str:
+    """Make (or replace) the signing secret of payment provider *party_id* and return it
+    (to be shown once). Raises ``PartyNotFoundError`` or :class:`NotAProviderError`."""
+    with store.writing() as uow:
+        party = uow.parties.get(party_id)
+        if party is None:
+            raise PartyNotFoundError(f"no party with id {party_id}")
+        if party.kind != PartyKind.PAYMENT_PROVIDER:
+            raise NotAProviderError(f"party {party_id} is a {party.kind}, not a "
+                                    "payment-provider")
+        secret = new_provider_secret()
+        set_provider_secret(uow, box, party_id, secret, now or utcnow())
+        uow.commit()
+    return secret
+
+
+def sign_body(secret: str, body: bytes) -> str:
+    """The header value a provider sends: ``sha256=<hex HMAC-SHA256 of the raw body>``."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def check_signature(secret: str | None, header: str | None, body: bytes, *,
+                    required: bool, header_name: str = "X-Signature") -> None:
+    """Raise :class:`SignatureError` unless *header* signs *body* with *secret*
+    (nothing to check when there is no secret and signatures are not *required*)."""
+    if secret is None:
+        if required:
+            raise SignatureError("this payment provider has no signing secret yet; an "
+                                 "operator sets one with `exchange payments provider-secret`",
+                                 code="payments.signature-not-configured")
+        return
+    if not header:
+        raise SignatureError(f"this payment provider signs its requests: send {header_name}: "
+                             "sha256=<hex HMAC-SHA256 of the body>",
+                             code="payments.signature-missing")
+    if not hmac.compare_digest(header.strip().encode(), sign_body(secret, body).encode()):
+        raise SignatureError(f"the {header_name} header does not match the body "
+                             "(HMAC-SHA256 with this provider's secret)",
+                             code="payments.signature-invalid")
+
+
+def verify_provider_signature(body: bytes, signature: str | None, *, principal: Principal,
+                              store: UnitOfWorkFactory, box: SecretBox,
+                              settings: PaymentsSettings) -> None:
+    """Check the *signature* (the header's value) of a request *body* from *principal*:
+    only a payment provider's requests are checked (see the module docstring). Raises
+    :class:`SignatureError` (refused) or :class:`SignatureKeyUnavailable` (this hub cannot
+    open the provider's secret: the secrets key is not the one it was sealed with)."""
+    if principal.kind is not PartyKind.PAYMENT_PROVIDER:
+        return
+    party_id = principal.party.id
+    try:
+        with store.reading() as uow:
+            secret = provider_secret(uow, box, party_id)
+    except SecretBoxError as exc:
+        log.error("payment provider %s: %s", party_id, exc.message)
+        raise SignatureKeyUnavailable(
+            "the hub cannot open this provider's signing secret; an operator must check "
+            "the secrets key") from None
+    try:
+        check_signature(secret, signature, body, required=settings.require_signature,
+                        header_name=settings.signature_header)
+    except SignatureError as exc:
+        log.warning("payment provider %s: %s", party_id, exc.code)
+        raise

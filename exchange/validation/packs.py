@@ -1,0 +1,281 @@
+"""Schema packs: the catalog in ``schemas/packs/*.toml`` and the local schema store.
+
+A pack is a set of standard files (XSDs, code lists, examples) pinned by SHA-256 in
+the catalog. ``install`` copies them from a folder, a zip or a URL into
+``$EXCHANGE_HOME/schemas/<pack>/``, checking every digest first: the store changes
+only when every file matched, and then in one rename.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import tempfile
+import tomllib
+import uuid
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import schemas
+
+from exchange.errors import (
+    DigestMismatchError,
+    PackNotInstalledError,
+    PackSourceError,
+    UnknownPackError,
+)
+from exchange.paths import schema_store_dir
+
+__all__ = [
+    "DocumentType", "PackSpec", "SchemaStore", "load_catalog", "get_pack", "MAX_FILE_BYTES",
+]
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+"""Largest single file accepted from a pack source (guards against zip bombs)."""
+MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
+INSTALLED_MARKER = ".installed.toml"
+
+
+@dataclass(frozen=True)
+class DocumentType:
+    root: str
+    namespace: str
+    schema: str  # path inside the pack
+
+
+@dataclass(frozen=True)
+class PackSpec:
+    name: str
+    standard: str
+    version: str
+    download_url: str
+    files: dict[str, str]
+    document_types: tuple[DocumentType, ...]
+    code_lists: dict[str, str] = field(default_factory=dict)
+    licence_file: str | None = None
+
+    def by_namespace(self) -> dict[str, DocumentType]:
+        return {d.namespace: d for d in self.document_types}
+
+
+def _parse_spec(path: Path) -> PackSpec:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return PackSpec(
+        name=data["name"],
+        standard=data["standard"],
+        version=data["version"],
+        download_url=data["download_url"],
+        files=dict(data["files"]),
+        document_types=tuple(DocumentType(**d) for d in data["document_types"]),
+        code_lists=dict(data.get("code_lists", {})),
+        licence_file=data.get("licence_file"),
+    )
+
+
+def load_catalog(folder: Path | None = None) -> dict[str, PackSpec]:
+    """All packs of the catalog, by name."""
+    folder = folder or schemas.packs_dir()
+    specs = (_parse_spec(p) for p in sorted(folder.glob("*.toml")))
+    return {s.name: s for s in specs}
+
+
+def get_pack(name: str, catalog: dict[str, PackSpec] | None = None) -> PackSpec:
+    catalog = catalog if catalog is not None else load_catalog()
+    try:
+        return catalog[name]
+    except KeyError:
+        known = ", ".join(sorted(catalog)) or "none"
+        raise UnknownPackError(f"unknown schema pack {name!r} (known packs: {known})") from None
+
+
+# --------------------------------------------------------------------------- sources
+
+class _Source:
+    """Read access to the files of a pack source, by path inside the pack."""
+
+    def __init__(self, prefix: str = ""):
+        self.prefix = prefix
+
+    def read(self, rel: str) -> bytes | None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class _FolderSource(_Source):
+    def __init__(self, root: Path, probe: str):
+        hits = list(root.rglob(PurePosixPath(probe).name))
+        base = next((h for h in hits if h.as_posix().endswith("/" + probe)), None)
+        if base is None:
+            raise PackSourceError(
+                f"{root} does not hold this pack: {probe} was not found in it")
+        self.root = Path(base.as_posix()[: -len(probe)])
+        super().__init__()
+
+    def read(self, rel: str) -> bytes | None:
+        path = self.root / rel
+        if not path.is_file():
+            return None
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise PackSourceError(f"{rel} is larger than {MAX_FILE_BYTES:,} bytes")
+        return path.read_bytes()
+
+
+class _ZipSource(_Source):
+    def __init__(self, stream: io.BufferedIOBase | Path, probe: str, label: str):
+        try:
+            self.zf = zipfile.ZipFile(stream)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise PackSourceError(f"{label} is not a readable zip file: {exc}") from None
+        names = self.zf.namelist()
+        match = next((n for n in names if n == probe or n.endswith("/" + probe)), None)
+        if match is None:
+            raise PackSourceError(f"{label} does not hold this pack: {probe} is not in it")
+        super().__init__(match[: -len(probe)])
+
+    def read(self, rel: str) -> bytes | None:
+        try:
+            info = self.zf.getinfo(self.prefix + rel)
+        except KeyError:
+            return None
+        if info.file_size > MAX_FILE_BYTES:
+            raise PackSourceError(f"{rel} is larger than {MAX_FILE_BYTES:,} bytes")
+        with self.zf.open(info) as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise PackSourceError(f"{rel} expands beyond {MAX_FILE_BYTES:,} bytes")
+        return data
+
+    def close(self) -> None:
+        self.zf.close()
+
+
+def _download(url: str) -> Path:
+    import httpx
+
+    tmp = tempfile.NamedTemporaryFile(prefix="exchange-pack-", suffix=".zip", delete=False)
+    try:
+        with httpx.stream("GET", url, follow_redirects=True, timeout=60.0) as resp:
+            if resp.status_code != 200:
+                raise PackSourceError(f"downloading {url} failed: HTTP {resp.status_code}")
+            size = 0
+            for chunk in resp.iter_bytes():
+                size += len(chunk)
+                if size > MAX_DOWNLOAD_BYTES:
+                    raise PackSourceError(f"{url} is larger than {MAX_DOWNLOAD_BYTES:,} bytes")
+                tmp.write(chunk)
+    except httpx.HTTPError as exc:
+        tmp.close()
+        os.unlink(tmp.name)
+        raise PackSourceError(f"downloading {url} failed: {exc}") from None
+    except BaseException:
+        tmp.close()
+        os.unlink(tmp.name)
+        raise
+    tmp.close()
+    return Path(tmp.name)
+
+
+# --------------------------------------------------------------------------- store
+
+@dataclass(frozen=True)
+class InstallResult:
+    pack: PackSpec
+    path: Path
+    files: int
+
+
+class SchemaStore:
+    """The local store of installed packs under ``<home>/schemas``."""
+
+    def __init__(self, root: Path | None = None, catalog: dict[str, PackSpec] | None = None):
+        self.root = root or schema_store_dir()
+        self.catalog = catalog if catalog is not None else load_catalog()
+
+    def pack_dir(self, name: str) -> Path:
+        return self.root / name
+
+    def is_installed(self, name: str) -> bool:
+        return (self.pack_dir(name) / INSTALLED_MARKER).is_file()
+
+    def require(self, name: str) -> Path:
+        get_pack(name, self.catalog)
+        if not self.is_installed(name):
+            raise PackNotInstalledError(
+                f"schema pack {name!r} is not installed in {self.root}; "
+                f"run: exchange schemas install {name}")
+        return self.pack_dir(name)
+
+    def packs(self) -> Iterator[tuple[PackSpec, bool]]:
+        for spec in self.catalog.values():
+            yield spec, self.is_installed(spec.name)
+
+    def install(self, name: str, source: str | None = None) -> InstallResult:
+        """Install pack *name* from *source* (folder, zip file, http(s) URL; default: the
+        official download). Every file's digest is checked before the store changes."""
+        spec = get_pack(name, self.catalog)
+        src = self._open_source(spec, source)
+        try:
+            staged = self._stage(spec, src)
+        finally:
+            src.close()
+        target = self.pack_dir(name)
+        old = None
+        if target.exists():
+            old = target.with_name(f".old-{name}-{uuid.uuid4().hex}")
+            target.rename(old)
+        staged.rename(target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return InstallResult(spec, target, len(spec.files))
+
+    def _open_source(self, spec: PackSpec, source: str | None) -> _Source:
+        probe = spec.document_types[0].schema
+        url = source or spec.download_url
+        if url.startswith(("http://", "https://")):
+            path = _download(url)
+            try:
+                return _ZipSource(path.open("rb"), probe, url)
+            finally:
+                path.unlink(missing_ok=True)  # the open handle keeps the data readable
+        path = Path(url).expanduser()
+        if not path.exists():
+            raise PackSourceError(f"{path} does not exist (give a folder, a .zip file or a URL)")
+        if path.is_dir():
+            try:
+                return _FolderSource(path, probe)
+            except PermissionError as exc:
+                raise PackSourceError(f"{path} cannot be read: {exc}") from None
+        try:
+            return _ZipSource(path.open("rb"), probe, str(path))
+        except PermissionError as exc:
+            raise PackSourceError(f"{path} cannot be read: {exc}") from None
+
+    def _stage(self, spec: PackSpec, src: _Source) -> Path:
+        self.root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".staging-{spec.name}-", dir=self.root))
+        try:
+            for rel, expected in spec.files.items():
+                data = src.read(rel)
+                if data is None:
+                    raise DigestMismatchError(
+                        f"{rel} is missing from the source; the pack was not installed")
+                actual = hashlib.sha256(data).hexdigest()
+                if actual != expected:
+                    raise DigestMismatchError(
+                        f"{rel} does not match its pinned digest (expected sha256 {expected}, "
+                        f"got {actual}); the pack was not installed")
+                out = staging / rel
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_bytes(data)
+            (staging / INSTALLED_MARKER).write_text(
+                f'name = "{spec.name}"\nversion = "{spec.version}"\nfiles = {len(spec.files)}\n',
+                encoding="utf-8")
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return staging
