@@ -18,6 +18,7 @@ For each engine (an SQLite file; a throwaway PostgreSQL 15 from tests.fixtures.p
 from __future__ import annotations
 
 import argparse
+import os
 import gc
 import statistics
 import sys
@@ -163,9 +164,10 @@ def bench_import(store: UnitOfWorkFactory, n: int) -> dict[str, float]:
 def bench_get(store: UnitOfWorkFactory, requests: int) -> tuple[float, float]:
     from fastapi.testclient import TestClient
 
-    from exchange.api import create_api
-    from exchange.services import Services
+    from exchange.bootstrap import build_app
     from exchange.config import Settings
+    from exchange.payments.secretbox import SecretBox
+    from exchange.services import Services
 
     token, (big, small) = shipments(store, 2)
     assess_all(store, [big, small], amount="100000.00")
@@ -178,8 +180,9 @@ def bench_get(store: UnitOfWorkFactory, requests: int) -> tuple[float, float]:
             post_entries(uow, payments, currencies=lambda _: CURRENCIES, actor_id=None)
             uow.commit()
     services = Services(settings=Settings(), engines=store.engines, uow=store, validator=None,
-                        members=MEMBERS, sealer=None, checker=None)
-    app = create_api(services)
+                        members=MEMBERS, sealer=None, checker=None,
+                        secrets=SecretBox(os.urandom(32)))  # GET .../payments reads no secret
+    app = build_app(services.settings, services=services)  # the API and dashboard, as served
     times: dict[str, list[float]] = {big: [], small: []}
     with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
         for _ in range(requests):
