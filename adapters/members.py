@@ -6,6 +6,10 @@
     members.countries        -> ("AF", "AZ", ...)  (file order)
     members["KZ"]            -> Member(code="KZ", name=..., currency="KZT", adapter="inbox", ...)
 
+``help_desk_decisions = true`` lets the hub's help desk (an operator) key in the customs
+decisions and acknowledgements of a member without a system of its own; without it (the
+default) only the member's customs authority records them.
+
 A bad file (bad TOML, unknown or missing country, unknown adapter kind, missing or unknown
 setting, wrong type) raises :class:`~adapters.errors.MembersFileError` whose message names the
 file and the line, e.g. ``members.toml, line 42: UZ: missing setting 'endpoint' of adapter
@@ -30,7 +34,8 @@ __all__ = ["CAREC_MEMBERS", "Member", "Members", "load_members", "default_member
 
 CAREC_MEMBERS = ("AF", "AZ", "CN", "GE", "KG", "KZ", "MN", "PK", "TJ", "TM", "UZ")
 
-_FIELDS = {"name", "currency", "trust_dir", "require_signature", "adapter", "settings"}
+_FIELDS = {"name", "currency", "trust_dir", "require_signature", "adapter", "settings",
+           "help_desk_decisions"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,9 @@ class Member:
     """The adapter settings, checked and typed (defaults filled in, paths as Path)."""
     trust_dir: Path
     require_signature: bool
+    help_desk_decisions: bool = False
+    """The hub's help desk (an operator) may key in this member's customs decisions and
+    acknowledgements for it (a member without a customs system of its own)."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +186,10 @@ def _member(code: str, entry: Mapping[str, object], where: tuple[str, ...], fail
     if not isinstance(require_signature, bool):
         raise fail(f"{code}: require_signature must be true or false", *where,
                    "require_signature")
+    help_desk = entry.get("help_desk_decisions", False)
+    if not isinstance(help_desk, bool):
+        raise fail(f"{code}: help_desk_decisions must be true or false", *where,
+                   "help_desk_decisions")
     kind = text("adapter")
     raw = entry.get("settings", {})
     if not isinstance(raw, dict):
@@ -194,4 +206,4 @@ def _member(code: str, entry: Mapping[str, object], where: tuple[str, ...], fail
         raise fail(f"{code}: {exc.message}", *where, "adapter", code=exc.code) from exc
     return Member(code=code, name=name, currency=currency, adapter=kind,
                   settings=MappingProxyType(settings), trust_dir=trust_dir,
-                  require_signature=require_signature)
+                  require_signature=require_signature, help_desk_decisions=help_desk)

@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 __all__ = ["GENESIS", "ChainBreak", "canonical_json", "event_hash", "verify_chain"]
 
@@ -27,7 +27,7 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
                               default=str)
 
 
-def canonical_json(value: Any) -> str:
+def canonical_json(value: object) -> str:
     return _CANONICAL.encode(value)
 
 

@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from exchange.config import ConfigError, Settings
 from exchange.delivery.decisions import DecisionGate
@@ -25,13 +25,15 @@ if TYPE_CHECKING:  # imported where used: `exchange validate` never loads them
     from adapters.members import Members
     from fastapi import FastAPI
 
-    from exchange.delivery.dispatcher import DecisionCollector, Dispatcher
+    from exchange.delivery.collector import DecisionCollector
+    from exchange.delivery.dispatcher import Dispatcher
     from exchange.documents.signatures import EnvelopeSigner
     from exchange.validation import Validator
 
 __all__ = [
     "SWITCH_INTERVAL_SECONDS", "Services", "build_app", "build_dispatcher", "build_services",
-    "decision_gates", "load_members_for", "open_store",
+    "decision_gates", "load_members_for", "open_store", "server_options",
+    "warn_wider_than_private",
 ]
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,38 @@ def open_store(settings: Settings, *, migrate: bool) -> UnitOfWorkFactory:
     return UnitOfWorkFactory(engines)
 
 
+WIDE_MODE_LINES = 20
+"""At most this many paths are named one by one by :func:`warn_wider_than_private`."""
+
+
+def warn_wider_than_private(settings: Settings) -> int:
+    """Log one warning per directory or file of the exchange that the group or others may
+    use (the data directory and all below it, the SQLite database, the hub's key and the
+    secrets key wherever they are configured), naming it and its mode; past
+    :data:`WIDE_MODE_LINES`, one line counts the rest. Returns how many there are."""
+    from exchange.paths import exchange_home, wider_than_private
+    from exchange.store.engine import sqlite_file
+
+    paths = [exchange_home()]
+    database = sqlite_file(settings.database.resolved_url())
+    if database is not None:
+        paths += [database, database.with_name(database.name + "-wal"),
+                  database.with_name(database.name + "-shm")]
+    paths += [settings.hub.resolved_key_file(), settings.payments.resolved_secrets_key_file()]
+    if settings.hub.key_passphrase_file is not None:
+        paths.append(settings.hub.key_passphrase_file)
+    count = 0
+    for path, mode in wider_than_private(paths):
+        count += 1
+        if count <= WIDE_MODE_LINES:
+            log.warning("%s is open to other users (mode %04o): it holds the exchange's data; "
+                        "make it owner-only (chmod go-rwx)", path, mode)
+    if count > WIDE_MODE_LINES:
+        log.warning("%d more paths of the exchange are open to other users; make them "
+                    "owner-only (chmod -R go-rwx %s)", count - WIDE_MODE_LINES, exchange_home())
+    return count
+
+
 def decision_gates(settings: Settings, members: Members) -> list[DecisionGate]:
     """The gates every customs decision passes, wherever it comes from (API, dashboard,
     an adapter's answer collected by the dispatcher)."""
@@ -99,11 +133,13 @@ def build_services(settings: Settings, *, migrate: bool | None = None,
 
         sealer = hub_sealer(settings.hub, schema_path=validator.schema_path)
         checker = checker or member_checker(members)
+    if migrate is not False:  # the workers of `serve --workers N` (migrate=False): their parent
+        warn_wider_than_private(settings)
     migrate = settings.server.migrate_on_start if migrate is None else migrate
     factory = open_store(settings, migrate=migrate)
     try:
         rules = load_routing_rules(settings.routing.file)
-        box = secret_box(settings.payments)
+        box = secret_box(settings.payments, store=factory)
     except RoutingError as exc:
         factory.engines.dispose()
         raise ConfigError(exc.message, setting="EXCHANGE_ROUTING_FILE") from None
@@ -130,7 +166,8 @@ def build_dispatcher(settings: Settings, uow: UnitOfWorkFactory, members: Member
     from adapters.contract import AdapterContext
     from adapters.registry import default_registry
 
-    from exchange.delivery.dispatcher import DecisionCollector, Dispatcher, RetryPolicy
+    from exchange.delivery.collector import DecisionCollector
+    from exchange.delivery.dispatcher import Dispatcher, RetryPolicy
     from exchange.documents.signatures import envelope_signer, member_checker
 
     signer = signer if signer is not None else envelope_signer(settings.hub)
@@ -143,7 +180,7 @@ def build_dispatcher(settings: Settings, uow: UnitOfWorkFactory, members: Member
     policy = RetryPolicy(max_attempts=d.max_attempts, base_delay=d.base_delay_seconds,
                          max_delay=d.max_delay_seconds, lease_seconds=d.lease_seconds)
     dispatcher = Dispatcher(uow, adapters, policy=policy, batch_size=d.batch_size,
-                            concurrency=d.concurrency, on_result=collector.on_result)
+                            concurrency=d.concurrency, on_answers=collector.drain)
     return dispatcher, collector
 
 
@@ -163,6 +200,7 @@ def build_app(settings: Settings, *, services: Services | None = None) -> FastAP
     submission that made the median submission at concurrency 4 wait tens of milliseconds and
     put p99 above 5 x p50 on SQLite. One millisecond keeps the switching overhead small."""
     from exchange.api import create_api
+    from exchange.http.limits import BodyTimeout
     from exchange.http.observability import install_observability
     from exchange.web import install_dashboard
 
@@ -171,5 +209,18 @@ def build_app(settings: Settings, *, services: Services | None = None) -> FastAP
     services = services or build_services(settings)
     app = create_api(services)
     install_dashboard(app)
+    server = settings.server
+    app.add_middleware(BodyTimeout, timeout=server.body_timeout_seconds,
+                       min_rate=server.body_min_rate)
     install_observability(app, services)
     return app
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """What uvicorn needs beside the application of :func:`build_app`
+    (``uvicorn.run(app, **server_options(settings))``): its HTTP protocol with the header
+    timeout, header limits and connection cap of :mod:`exchange.http.edge` (their values
+    come from the application, so worker processes of ``--workers N`` get them too)."""
+    from exchange.http.edge import EdgeProtocol
+
+    return {"http": EdgeProtocol}

@@ -16,7 +16,7 @@ import os
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -143,6 +143,12 @@ class LimitsSettings(_Group):
     """Largest single document."""
     max_documents_per_request: int = Field(default=50, ge=1)
     page_size_max: int = Field(default=200, ge=1)
+    max_header_bytes: int = Field(default=32 * 1024, ge=1024)
+    """Largest head of a request: its target (path and query) and header fields together,
+    each field counted as ``name: value`` and its line end; a larger head answers 431 and
+    the connection closes."""
+    max_header_count: int = Field(default=100, ge=10)
+    """Most header fields in one request; more answer 431 and the connection closes."""
 
 
 class DossierSettings(_Group):
@@ -170,10 +176,16 @@ class DispatchSettings(_Group):
     max_attempts: int = Field(default=8, ge=1, le=100)
     base_delay_seconds: float = Field(default=2.0, gt=0)
     max_delay_seconds: float = Field(default=900.0, gt=0)
-    lease_seconds: float = Field(default=120.0, gt=0)
-    """A claimed delivery returns to the queue if its dispatcher has not finished by then."""
+    lease_seconds: float = Field(default=60.0, gt=0)
+    """A claimed delivery returns to the queue if its dispatcher has not finished by then;
+    the dispatcher renews the leases it holds every third of this while their pushes are on
+    the wire, so only a dead (or cut off) dispatcher's rows come back, after at most this."""
     batch_size: int = Field(default=50, ge=1, le=1000)
+    """The most rows one claim takes: ``exchange dispatch --once`` claims this many; a
+    running dispatcher claims only as many as it has free slots (``concurrency``)."""
     concurrency: int = Field(default=8, ge=1, le=64)
+    """Pushes on the wire at once. A slot is held from a row's claim until its outcome is
+    committed, so a dispatcher killed at any moment causes at most this many re-sends."""
     poll_seconds: float = Field(default=0.5, gt=0)
     collect_seconds: float = Field(default=5.0, gt=0)
     """How often customs answers are collected from the adapters."""
@@ -201,9 +213,36 @@ class PaymentsSettings(_Group):
 
 
 class ServerSettings(_Group):
+    """The HTTP server (``exchange serve``): where it listens and how it guards its
+    connections. Every limit holds per server process (each of ``--workers N``)."""
+
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     migrate_on_start: bool = True
+    header_timeout_seconds: float = Field(default=20.0, gt=0, le=3600)
+    """Time a client has to send a request's line and headers, counted from the connection
+    (or from the first byte of a later request on a kept-alive connection); a slower client
+    gets 408 and is disconnected (one that sent nothing is just disconnected)."""
+    body_timeout_seconds: float = Field(default=20.0, gt=0, le=3600)
+    """Longest wait for the next part of a request body, and the body's time allowance at
+    the start; each ``body_min_rate`` bytes received add one second to the allowance. A body
+    that misses either answers 408 and the connection closes."""
+    body_min_rate: int = Field(default=500, ge=1)
+    """Bytes per second a request body must keep up, on average, once its first
+    ``body_timeout_seconds`` have passed."""
+    max_connections: int = Field(default=1000, ge=1, le=1_000_000)
+    """Open connections; past it, the connection that has waited longest without a request
+    in progress (still sending its headers, or idle between requests) is closed to make
+    room, and if every connection is busy the new one answers 503. Keep it below the
+    process's open-file limit (``ulimit -n``)."""
+    metrics: Literal["operator", "open", "loopback"] = "operator"
+    """Who may read the Prometheus metrics: ``operator`` (``/metrics`` with an operator's API
+    key, ``Authorization: Bearer``), ``open`` (``/metrics`` without a key) or ``loopback``
+    (no ``/metrics`` on the main port; served without a key on 127.0.0.1:``metrics_port``)."""
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
+    """The loopback metrics listener's port (``metrics = "loopback"``; 0: any free port,
+    logged). Workers of one server share it (``SO_REUSEPORT``); each answers with its own
+    counts, as on the main port."""
 
 
 class Settings(BaseSettings):
@@ -235,12 +274,12 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
-def setting_name(loc: tuple[Any, ...]) -> str:
+def setting_name(loc: tuple[int | str, ...]) -> str:
     """``("database", "url")`` -> ``EXCHANGE_DATABASE_URL``."""
     return ENV_PREFIX + "_".join(str(p) for p in loc).upper()
 
 
-def load_settings(**overrides: Any) -> Settings:
+def load_settings(**overrides: Any) -> Settings:  # Any: pydantic's keyword arguments
     """Read the settings; raise :class:`ConfigError` naming the first bad setting."""
     config_file = os.environ.get(CONFIG_ENV)
     if config_file and not Path(config_file).is_file():

@@ -46,7 +46,8 @@ class ExchangeError(Exception):
     code = "exchange.error"
     title = "The request cannot be processed"
 
-    def __init__(self, message: str, *, code: str | None = None, **extra: Any):
+    def __init__(self, message: str, *, code: str | None = None,
+                 **extra: Any):  # Any: JSON values of the problem answer's members
         super().__init__(message)
         self.message = message
         if code is not None:

@@ -117,8 +117,9 @@ class Demo:
             return f"[members.{country}.settings]{body}"
 
         text = re.sub(r"\[members\.([A-Z]{2})\.settings\]((?:\n(?!\[)[^\n]*)*)", section, text)
-        path = self.folder / "members.toml"
-        path.write_text(text, encoding="utf-8")
+        from exchange.paths import write_private
+
+        path = write_private(self.folder / "members.toml", text.encode("utf-8"))
         return path, ports
 
     # -------------------------------------------------------------- run
@@ -128,10 +129,12 @@ class Demo:
 
         from adapters.members import load_members
 
+        from exchange.paths import private_dir
+
         home = self.options.home
         if self.folder.exists():
             shutil.rmtree(self.folder)
-        self.folder.mkdir(parents=True)
+        private_dir(self.folder)  # 0700, and the data directory too if it is new
         self.install_schemas()
         members_file, ports = self.write_members()
         os.environ["EXCHANGE_MEMBERS_FILE"] = str(members_file)
@@ -172,7 +175,7 @@ class Demo:
     def _start_exchange(self, members: Any) -> Any:
         import uvicorn
 
-        from exchange.bootstrap import build_app, build_dispatcher, build_services
+        from exchange.bootstrap import build_app, build_dispatcher, build_services, server_options
         from exchange.config import load_settings
         from exchange.delivery.dispatcher import run_dispatcher
 
@@ -181,7 +184,8 @@ class Demo:
         port = free_port(self.options.port)
         app = build_app(settings, services=services)
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                               log_level="warning", access_log=False))
+                                               log_level="warning", access_log=False,
+                                               **server_options(settings)))
         thread = threading.Thread(target=server.run, daemon=True, name="exchange-api")
         thread.start()
         deadline = time.monotonic() + 30

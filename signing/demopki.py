@@ -20,6 +20,7 @@ writes next to the CA certificate. ``pki.ca("KZ")`` gives the CA (``.key``, ``.c
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,9 +51,26 @@ def _name(cn: str, country: str | None) -> x509.Name:
     return x509.Name(attrs)
 
 
+def _private_dirs(folder: Path) -> None:
+    """``mkdir -p`` with each directory made here owner-only (0700)."""
+    if folder.exists():
+        return
+    _private_dirs(folder.parent)
+    try:
+        folder.mkdir(mode=0o700)
+    except FileExistsError:
+        return
+    os.chmod(folder, 0o700)  # mkdir's mode passes through the umask
+
+
 def _write_pem(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    """Write a key, certificate or CRL owner-only (0600, folders 0700), whatever the umask:
+    a demo PKI sits in the exchange's data directory."""
+    _private_dirs(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        os.fchmod(fd, 0o600)
+        out.write(data)
     return path
 
 

@@ -34,4 +34,7 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
+    from exchange.paths import use_private_umask
+
+    use_private_umask()  # all the command writes is owner-only (also SQLite's, libraries')
     app()

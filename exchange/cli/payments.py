@@ -80,7 +80,7 @@ def provider_secret(party_id: Annotated[str, typer.Argument(help="A payment-prov
     from exchange.payments.providers import issue_provider_secret, secret_box
 
     with CommandContext() as ctx, reported():
-        box = secret_box(ctx.settings().payments)
+        box = secret_box(ctx.settings().payments, store=ctx.store())
         secret = issue_provider_secret(party_id, store=ctx.store(), box=box)
     typer.echo(f"signing secret (shown once): {secret}")
     typer.echo("sign each request: X-Signature: sha256=<hex HMAC-SHA256(secret, raw body)>")

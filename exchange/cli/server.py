@@ -1,6 +1,8 @@
-"""`exchange serve`, `exchange db upgrade`, `exchange parties ...`, `exchange audit verify`."""
+"""`exchange serve`, `exchange db upgrade|backup|restore`, `exchange parties ...`,
+`exchange audit verify`."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -47,7 +49,7 @@ def serve(host: Annotated[str | None, typer.Option(help="Interface to listen on.
     """Run the HTTP API under uvicorn (migrates the database first)."""
     import uvicorn
 
-    from exchange.bootstrap import build_app
+    from exchange.bootstrap import build_app, server_options
 
     ctx = CommandContext()
     settings = ctx.settings()
@@ -62,14 +64,16 @@ def serve(host: Annotated[str | None, typer.Option(help="Interface to listen on.
         stop_dispatch = _start_dispatcher(services) if dispatch else None
         try:
             uvicorn.run(build_app(settings, services=services), host=host, port=port,
-                        log_level=log_level, access_log=log_level == "debug")
+                        log_level=log_level, access_log=log_level == "debug",
+                        **server_options(settings))
         finally:
             if stop_dispatch is not None:
                 stop_dispatch()
         return
     ctx.close()
     uvicorn.run("exchange.cli.server:app_factory", factory=True, workers=workers, host=host,
-                port=port, log_level=log_level, access_log=log_level == "debug")
+                port=port, log_level=log_level, access_log=log_level == "debug",
+                **server_options(settings))
 
 
 def _start_dispatcher(services: Services) -> Callable[[], None]:
@@ -111,6 +115,40 @@ def db_upgrade() -> None:
         except Exception as exc:  # noqa: BLE001 - any driver error, named with the setting
             fail(f"EXCHANGE_DATABASE_URL: cannot migrate the database: {exc}")
     typer.echo(f"database at revision {revision}")
+
+
+@db_app.command("backup")
+def db_backup(file: Annotated[Path, typer.Argument(help="The backup file to write (replaced "
+                                                        "if it exists; mode 0600).")]) -> None:
+    """Back up the database to FILE, consistent while the exchange runs (SQLite: the online
+    backup API; PostgreSQL: pg_dump --format=custom, from PATH). Keep the hub key, the
+    secrets key and the trust folders with it (README, Backups)."""
+    from exchange.store.backup import backup_database
+
+    with CommandContext() as ctx, reported():
+        done = backup_database(ctx.settings().database.resolved_url(), file)
+    typer.echo(f"{done.engine} database at revision {done.revision or '-'} backed up to "
+               f"{done.path} ({done.size} bytes)")
+    typer.echo("keep with it: the hub key and certificate, the secrets key (hub/secrets.key) "
+               "and the trust folders")
+
+
+@db_app.command("restore")
+def db_restore(
+    file: Annotated[Path, typer.Argument(help="A backup made by `exchange db backup`.")],
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace a database that already holds data.")] = False,
+) -> None:
+    """Restore FILE into the configured database, made fresh (a database that holds data is
+    refused without --force). Stop every exchange process on it first."""
+    from exchange.store.backup import restore_database
+
+    with CommandContext() as ctx, reported():
+        done = restore_database(ctx.settings().database.resolved_url(), file, force=force)
+    typer.echo(f"{done.path} restored into {done.target} (revision {done.revision or '-'}"
+               f"{', replacing what it held' if done.replaced else ''})")
+    typer.echo("next: put back the secrets key (hub/secrets.key) and the hub key, then "
+               "`exchange audit verify`; `exchange serve` applies newer migrations")
 
 
 @parties_app.command("add")

@@ -4,11 +4,19 @@ The API (``/v1/customs/{country}/...``) and the dashboard (``/ui/customs``) both
 
     authorise_customs(principal, "UZ")                       # else CustomsSideClosed (404)
     customs_inbox(InboxQuery("UZ"), uow=services.uow, document_view=..., shipment_view=...)
-    acknowledge(AcknowledgeDelivery("UZ", delivery_id, actor_id), uow=services.uow)
+    actor = customs_actor(principal, "UZ", members=services.members)  # else 404 or 403
+    acknowledge(AcknowledgeDelivery(actor, delivery_id), uow=services.uow)
     decision = decision_from_fields(fields, country="UZ", shipment_id=sid)   # JSON, a form
     decision = decision_from_document(xml, country="UZ", shipment_id=sid)    # a Decision
-    decide(RecordDecision(decision, actor_id), uow=services.uow,
+    decide(RecordDecision(decision, actor), uow=services.uow,
            checker=services.checker, gates=services.decision_gates)
+
+Operators reach every country's customs side to read it, but a customs decision (and the
+acknowledgement of a delivery) is the customs authority's alone: :func:`customs_actor`
+refuses an operator (:class:`CustomsAuthorityOnly`, 403) unless the members file lets the
+hub's help desk key them in for that member (``help_desk_decisions = true``); then the
+decision and its event name both the operator (the actor) and the member it acted for
+(``on_behalf_of``).
 
 A decision is verified (a signed one against the country's trust list) before its
 transaction opens, then stored by :func:`~exchange.delivery.decisions.record_decision` with
@@ -26,14 +34,20 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from adapters.contract import CustomsDecision, DecisionKind, DutyLine, Reason
+from adapters.members import Members
 from exchange.delivery.decisions import (
     DecisionGate,
     record_decision,
     verify_decision_signature,
 )
-from exchange.documents.status import shipment_status
-from exchange.delivery.errors import CustomsSideClosed, DecisionInvalid, ShipmentNotRouted
+from exchange.delivery.errors import (
+    CustomsAuthorityOnly,
+    CustomsSideClosed,
+    DecisionInvalid,
+    ShipmentNotRouted,
+)
 from exchange.delivery.outbox import Delivery, acknowledge_delivery
+from exchange.documents.status import shipment_status
 from exchange.domain import PartyKind, Route
 from exchange.parties.keys import Principal
 from exchange.store.models import DocumentRow, ShipmentRow
@@ -44,10 +58,10 @@ if TYPE_CHECKING:
     from exchange.documents.pipeline import SignatureChecker
 
 __all__ = [
-    "AcknowledgeDelivery", "CustomsOverview", "DecisionFields", "DecisionRecorded",
-    "DocumentView", "DutyLineFields", "InboxEntry", "InboxQuery", "Leg",
+    "AcknowledgeDelivery", "CustomsActor", "CustomsOverview", "DecisionFields",
+    "DecisionRecorded", "DocumentView", "DutyLineFields", "InboxEntry", "InboxQuery", "Leg",
     "RecordDecision", "RoutedShipment", "ShipmentView", "acknowledge", "authorise_customs",
-    "customs_inbox", "customs_overview", "decide", "decision_from_document",
+    "customs_actor", "customs_inbox", "customs_overview", "decide", "decision_from_document",
     "decision_from_fields",
 ]
 
@@ -68,6 +82,40 @@ def authorise_customs(principal: Principal, country: str) -> None:
     access_log.warning(
         "customs %s endpoints refused to party %s (%s)", country, party.id, party.kind)
     raise CustomsSideClosed(f"no customs inbox {country}")
+
+
+@dataclass(frozen=True)
+class CustomsActor:
+    """Who acknowledges deliveries and records decisions for *country*'s customs: its
+    customs authority, or the hub's help desk keying them in for it (:func:`customs_actor`
+    makes one)."""
+
+    country: str
+    actor_id: str
+    """The party recorded as the actor (the customs authority, or the operator)."""
+    on_behalf_of: str | None = None
+    """The member the hub's help desk acts for (its code); None for the authority itself."""
+
+
+def customs_actor(principal: Principal, country: str, *, members: Members) -> CustomsActor:
+    """The caller as the one acting for *country*'s customs: its customs authority; an
+    operator only where the members file lets the hub's help desk key in decisions for that
+    member (``help_desk_decisions = true``), else :class:`CustomsAuthorityOnly` (403);
+    anyone else :class:`CustomsSideClosed` (404, as :func:`authorise_customs`)."""
+    authorise_customs(principal, country)
+    party = principal.party
+    if party.kind is PartyKind.CUSTOMS:
+        return CustomsActor(country, party.id)
+    member = members.by_code.get(country)
+    if member is None or not member.help_desk_decisions:
+        access_log.warning("customs %s decision or acknowledgement refused to operator %s: "
+                           "no help desk for that member", country, party.id)
+        raise CustomsAuthorityOnly(
+            f"customs decisions and acknowledgements for {country} are its customs "
+            f"authority's to record, not the operator's; the hub's help desk keys them in "
+            f"only for a member whose entry in the members file has "
+            f"help_desk_decisions = true", country=country)
+    return CustomsActor(country, party.id, on_behalf_of=country)
 
 
 # ----------------------------------------------------------------------------- inbox
@@ -168,19 +216,21 @@ def customs_overview(country: str, *, uow: UnitOfWorkFactory, limit: int = 100
 # --------------------------------------------------------------------- acknowledging
 @dataclass(frozen=True)
 class AcknowledgeDelivery:
-    country: str
+    actor: CustomsActor
+    """Of the country acknowledging (:func:`customs_actor`)."""
     delivery_id: str
-    actor_id: str
     reference: str | None = None
 
 
 def acknowledge(cmd: AcknowledgeDelivery, *, uow: UnitOfWorkFactory) -> Delivery:
     """The country's customs acknowledges a delivery it pulled (again: the same answer).
     :class:`DeliveryNotFound` for another country's; :class:`NotAcknowledgeable` if dead
-    or rejected."""
+    or rejected. Commits."""
+    actor = cmd.actor
     with uow.writing() as u:
-        row = acknowledge_delivery(u, cmd.delivery_id, country=cmd.country,
-                                   actor_id=cmd.actor_id, reference=cmd.reference)
+        row = acknowledge_delivery(u, cmd.delivery_id, country=actor.country,
+                                   actor_id=actor.actor_id, reference=cmd.reference,
+                                   on_behalf_of=actor.on_behalf_of)
         delivery = Delivery.of(row)
         u.commit()
     return delivery
@@ -291,7 +341,8 @@ class RecordDecision:
     decision: CustomsDecision
     """Of one country on one shipment (:func:`decision_from_fields`,
     :func:`decision_from_document`)."""
-    actor_id: str | None
+    actor: CustomsActor
+    """Of the same country (:func:`customs_actor`)."""
     source: str = "api"
 
 
@@ -319,13 +370,20 @@ def decide(cmd: RecordDecision, *, uow: UnitOfWorkFactory,
            ) -> DecisionRecorded:
     """Verify and record a customs decision; the same decision again is answered with the
     stored one. Refusals: :class:`ShipmentNotRouted` (404), :class:`DecisionConflict`
-    (409), :class:`DecisionRefused` (422: a signature that does not verify, a gate...)."""
-    decision = cmd.decision
+    (409), :class:`DecisionRefused` (422: a signature that does not verify, a gate...).
+    A decision the hub's help desk keys in names the operator and the member it acted for
+    (``keyed_in_by``, ``on_behalf_of``). Commits."""
+    decision, actor = cmd.decision, cmd.actor
+    if decision.country != actor.country:
+        raise DecisionInvalid(f"the decision is from {decision.country}, recorded for "
+                              f"{actor.country}", title="Wrong country")
     report = verify_decision_signature(decision, checker)
     with uow.writing() as u:
         try:
-            recorded = record_decision(u, decision, actor_id=cmd.actor_id, source=cmd.source,
-                                       gates=gates, signature_report=report)
+            recorded = record_decision(u, decision, actor_id=actor.actor_id,
+                                       source=cmd.source, gates=gates,
+                                       signature_report=report,
+                                       on_behalf_of=actor.on_behalf_of)
         except ShipmentNotRouted:
             raise ShipmentNotRouted(f"no shipment {decision.shipment_id} routed to "
                                     f"{decision.country}") from None

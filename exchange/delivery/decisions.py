@@ -51,6 +51,11 @@ LEG_STATUS = {
 # A later decision never moves a released leg back (only the same release again).
 _FINAL = {"released"}
 
+_KEYED_IN = ("on_behalf_of", "keyed_in_by")
+"""Stored with a decision the hub's help desk keyed in for a member: the member and the
+operator. Who keyed a decision in is not part of what it decides, so the same decision
+again is the same decision whoever brings it."""
+
 DecisionGate = Callable[[UnitOfWork, ShipmentRow, LegRow, CustomsDecision, dict[str, Any]], None]
 """Checked before a decision is stored, with the call's extra context (e.g. a guarantee's
 amount); raises DecisionRefused to refuse it (e.g. release while duties are outstanding).
@@ -69,8 +74,11 @@ class Recorded:
 def record_decision(uow: UnitOfWork, decision: CustomsDecision, *, actor_id: str | None,
                     source: str, signature_report: dict[str, Any] | None = None,
                     gates: Sequence[DecisionGate] = (),
-                    context: dict[str, Any] | None = None) -> Recorded:
-    """Store *decision* (caller commits). Refuses a shipment not routed to its country."""
+                    context: dict[str, Any] | None = None,
+                    on_behalf_of: str | None = None) -> Recorded:
+    """Store *decision* (caller commits). Refuses a shipment not routed to its country.
+    *on_behalf_of*: the member the hub's help desk keys the decision in for (*actor_id*
+    is then the operator's party); both are stored with the decision and its event."""
     shipment = uow.shipments.get(decision.shipment_id, _EVERY_SHIPMENT) \
         if decision.shipment_id else None
     if shipment is None and decision.delivery_id:
@@ -83,10 +91,13 @@ def record_decision(uow: UnitOfWork, decision: CustomsDecision, *, actor_id: str
         raise ShipmentNotRouted(
             f"shipment {decision.shipment_id or '(unknown)'} is not routed to "
             f"{decision.country}")
-    payload = decision.to_dict() | {"shipment_id": shipment.id}
+    content = decision.to_dict() | {"shipment_id": shipment.id}
+    payload = content | ({"on_behalf_of": on_behalf_of, "keyed_in_by": actor_id}
+                         if on_behalf_of else {})
     existing = uow.decisions.get(decision.country, decision.decision_id)
     if existing is not None:
-        if json.loads(existing.decision_json) == payload:
+        stored = json.loads(existing.decision_json)
+        if {k: v for k, v in stored.items() if k not in _KEYED_IN} == content:
             return Recorded(existing, False, shipment)
         raise DecisionConflict(
             f"decision {decision.decision_id} of {decision.country} was already recorded "
@@ -115,7 +126,8 @@ def record_decision(uow: UnitOfWork, decision: CustomsDecision, *, actor_id: str
                 delivery.status != DeliveryStatus.ACKNOWLEDGED:
             acknowledge_delivery(uow, delivery.id, country=decision.country,
                                  actor_id=actor_id or f"customs:{decision.country}",
-                                 reference=decision.customs_reference)
+                                 reference=decision.customs_reference,
+                                 on_behalf_of=on_behalf_of)
     uow.flush()
     return Recorded(row, True, shipment)
 

@@ -11,7 +11,11 @@
     └── CustomsSideClosed           the customs side of a country the caller is not (404,
                                     as for a shipment outside the caller's scope)
     exchange.errors.ForbiddenError
-    └── OperatorsOnly               listing and replaying deliveries is for operators (403)
+    ├── OperatorsOnly               listing and replaying deliveries is for operators (403)
+    └── CustomsAuthorityOnly        a country's customs decisions and acknowledgements are
+                                    its customs authority's: an operator records them only
+                                    where the members file lets the hub's help desk key
+                                    them in for that member (403)
     exchange.errors.ConflictError
     └── DeliveryStateError          the delivery's status does not allow it (409)
         ├── NotAcknowledgeable      ... to be acknowledged (dead, rejected)
@@ -29,9 +33,9 @@ from typing import Any
 
 from exchange.errors import ConflictError, ForbiddenError, NotFoundError, RefusedError, UsageError
 
-__all__ = ["CustomsSideClosed", "DecisionConflict", "DecisionInvalid", "DecisionRefused",
-           "DeliveryNotFound", "DeliveryStateError", "NotAcknowledgeable", "NotReplayable",
-           "OperatorsOnly", "RoutingError", "ShipmentNotRouted"]
+__all__ = ["CustomsAuthorityOnly", "CustomsSideClosed", "DecisionConflict", "DecisionInvalid",
+           "DecisionRefused", "DeliveryNotFound", "DeliveryStateError", "NotAcknowledgeable",
+           "NotReplayable", "OperatorsOnly", "RoutingError", "ShipmentNotRouted"]
 
 
 class RoutingError(UsageError):
@@ -63,6 +67,11 @@ class CustomsSideClosed(NotFoundError):
 
 class OperatorsOnly(ForbiddenError):
     code = "forbidden"
+
+
+class CustomsAuthorityOnly(ForbiddenError):
+    code = "customs.authority-only"
+    title = "Only the country's customs authority may do this"
 
 
 class DeliveryStateError(ConflictError):

@@ -110,8 +110,10 @@ def replay_delivery(uow: UnitOfWork, delivery_id: str, *, actor_id: str,
 
 
 def acknowledge_delivery(uow: UnitOfWork, delivery_id: str, *, country: str, actor_id: str,
-                         reference: str | None = None) -> DeliveryRow:
-    """A customs authority acknowledges a delivery it pulled (idempotent)."""
+                         reference: str | None = None, on_behalf_of: str | None = None
+                         ) -> DeliveryRow:
+    """A customs authority acknowledges a delivery it pulled (idempotent); *on_behalf_of*:
+    the member the hub's help desk (*actor_id*, an operator) acknowledges it for."""
     row = uow.deliveries.get(delivery_id)
     if row is None or row.country != country:
         raise DeliveryNotFound(f"no delivery {delivery_id} for {country}")
@@ -129,8 +131,9 @@ def acknowledge_delivery(uow: UnitOfWork, delivery_id: str, *, country: str, act
     row.first_sent_at = row.first_sent_at or now
     row.updated_at = now
     row.lease_owner = row.lease_until = None
+    keyed_in = {"on_behalf_of": on_behalf_of} if on_behalf_of else {}
     uow.events.append(row.shipment_id, "delivery.acknowledged", {
-        "delivery_id": row.id, "country": country, "reference": reference},
+        "delivery_id": row.id, "country": country, "reference": reference, **keyed_in},
         actor_id=actor_id)
     uow.flush()
     return row

@@ -23,6 +23,7 @@ from lxml import etree
 
 from exchange.config import ConfigError, HubSettings
 from exchange.documents.pipeline import SignatureCheck
+from exchange.paths import private_dir
 
 if TYPE_CHECKING:  # signing is imported when first used: `exchange` commands start faster
     from adapters.members import Members
@@ -89,7 +90,7 @@ def _make_dev_identity(key_file: Path, cert_file: Path) -> None:
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.x509.oid import NameOID
 
-    key_file.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(key_file.parent)
     key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME,
                                          "CAREC exchange hub (development, self-signed)")])
@@ -106,12 +107,13 @@ def _make_dev_identity(key_file: Path, cert_file: Path) -> None:
     # certificate; the others wait for it.
     tmp_key = key_file.with_name(f".{key_file.name}.{os.getpid()}")
     tmp_cert = cert_file.with_name(f".{cert_file.name}.{os.getpid()}")
-    fd = os.open(tmp_key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key.private_bytes(serialization.Encoding.PEM,
-                                   serialization.PrivateFormat.PKCS8,
-                                   serialization.NoEncryption()))
-    tmp_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    for tmp, data in ((tmp_key, key.private_bytes(serialization.Encoding.PEM,
+                                                  serialization.PrivateFormat.PKCS8,
+                                                  serialization.NoEncryption())),
+                      (tmp_cert, cert.public_bytes(serialization.Encoding.PEM))):
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # owner-only, both
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
     try:
         os.link(tmp_key, key_file)
     except FileExistsError:

@@ -49,7 +49,7 @@ class Answer:
                         media_type=self.media_type, headers=self.headers)
 
 
-def fingerprint(*parts: Any) -> str:
+def fingerprint(*parts: object) -> str:
     return hashlib.sha256(canonical_json(list(parts)).encode()).hexdigest()
 
 

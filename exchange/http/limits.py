@@ -1,22 +1,57 @@
-"""Refuse request bodies over the limit with 413, without reading them.
+"""Request bodies: refuse those over the limit (413) and those that come too slowly (408).
 
-A declared ``Content-Length`` over the limit is refused before the application runs. A body
-without one (chunked) is counted as it streams in; the moment the count passes the limit,
-reading stops and the answer is 413 (if the application has not answered yet).
+:class:`BodyLimit`: a declared ``Content-Length`` over the limit is refused before the
+application runs. A body without one (chunked) is counted as it streams in; the moment the
+count passes the limit, reading stops and the answer is 413 (if the application has not
+answered yet).
+
+:class:`BodyTimeout`: every wait for the next part of a body ends after ``timeout`` seconds,
+and the whole body has an allowance of ``timeout`` seconds plus one second per ``min_rate``
+bytes received (a trickle of a byte a second runs out of it after ``timeout`` seconds; a
+client keeping up ``min_rate`` never does). A body that misses either answers 408 and the
+connection closes, whatever the application made of the interrupted read. A body the
+application never reads is left to the connection (:mod:`exchange.http.edge`).
 """
 from __future__ import annotations
 
+import asyncio
 import json
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from exchange.http.logs import request_id
 from exchange.http.problems import PROBLEM_JSON, problem_body
 
-__all__ = ["BodyLimit", "BodyTooLarge"]
+__all__ = ["BodyLimit", "BodyTimedOut", "BodyTimeout", "BodyTooLarge"]
+
+_TOO_LARGE = ("Request body too large", "the request body is {size}; the limit is {limit:,} bytes")
+_TOO_SLOW = ("Request body too slow",
+             ("the request body stopped coming or came slower than {rate:,} bytes a second "
+              "after its first {timeout:g} seconds; send the request again"))
 
 
 class BodyTooLarge(Exception):
     pass
+
+
+class BodyTimedOut(Exception):
+    pass
+
+
+async def _answer(scope: Scope, send: Send, status: int, code: str, title: str, detail: str,
+                  **extra: Any) -> None:
+    """A problem answer that closes the connection (the rest of the body is not read)."""
+    rid = request_id()
+    if rid is not None:
+        extra.setdefault("request_id", rid)
+    body = json.dumps(problem_body(status, code, title, detail, scope.get("path"),
+                                   **extra)).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", PROBLEM_JSON.encode()),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
 
 
 class BodyLimit:
@@ -24,15 +59,9 @@ class BodyLimit:
         self.app, self.max_bytes = app, max_bytes
 
     async def _refuse(self, scope: Scope, send: Send, size: str) -> None:
-        body = json.dumps(problem_body(
-            413, "body-too-large", "Request body too large",
-            f"the request body is {size}; the limit is {self.max_bytes:,} bytes",
-            scope.get("path"), limit=self.max_bytes)).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", PROBLEM_JSON.encode()),
-                                (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+        title, detail = _TOO_LARGE
+        await _answer(scope, send, 413, "body-too-large", title,
+                      detail.format(size=size, limit=self.max_bytes), limit=self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -71,3 +100,62 @@ class BodyLimit:
             if started:
                 raise
             await self._refuse(scope, send, f"over {self.max_bytes:,} bytes")
+
+
+class BodyTimeout:
+    """408 for a request body that stops coming or trickles (see the module's docstring)."""
+
+    def __init__(self, app: ASGIApp, timeout: float, min_rate: int):
+        self.app, self.timeout, self.min_rate = app, timeout, min_rate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        first: float | None = None
+        received = 0
+        complete = timed_out = started = refused = False
+
+        async def timed_receive() -> Message:
+            nonlocal first, received, complete, timed_out
+            if timed_out:
+                raise BodyTimedOut()
+            if complete:  # waiting for a disconnect is not reading the body
+                return await receive()
+            now = loop.time()
+            first = now if first is None else first
+            allowance = first + self.timeout + received / self.min_rate - now
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, min(self.timeout,
+                                                                          allowance)))
+            except TimeoutError:
+                timed_out = True
+                raise BodyTimedOut() from None
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                complete = not message.get("more_body", False)
+            return message
+
+        async def refuse() -> None:
+            nonlocal refused
+            refused = True
+            title, detail = _TOO_SLOW
+            await _answer(scope, send, 408, "request-timeout", title,
+                          detail.format(rate=self.min_rate, timeout=self.timeout))
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if timed_out and not started:  # the application's own answer to the broken read
+                if not refused:
+                    await refuse()
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, timed_receive, guarded_send)
+        except BodyTimedOut:
+            if not started and not refused:
+                await refuse()

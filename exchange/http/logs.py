@@ -5,6 +5,11 @@ else a new one. It is answered in the ``X-Request-ID`` header, put in problem+js
 (``request_id``) and on every log line written while the request runs (a context variable,
 copied into worker threads by Starlette's thread pool).
 
+A client that goes away before its answer (a closed tab, a cancelled upload) is no error of
+the server's: the request is logged on its one access line and counted with status
+:data:`CLIENT_CLOSED` (499, as nginx does), without a traceback, whatever the application
+did when its body stopped coming.
+
 Log lines are JSON (one object per line) when stderr is not a terminal, plain text when it
 is. :func:`configure_logging` only acts when nobody configured the root logger before it
 (like :func:`logging.basicConfig`): tests capturing logs, or a host application, keep theirs.
@@ -20,11 +25,13 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
+    "CLIENT_CLOSED",
     "REQUEST_ID_HEADER",
     "JsonFormatter",
     "RequestIdMiddleware",
@@ -33,6 +40,10 @@ __all__ = [
 ]
 
 REQUEST_ID_HEADER = "X-Request-ID"
+CLIENT_CLOSED = 499
+"""The status a request is logged and counted with when its client left before the answer."""
+_ACCESS = "%s %s %s"
+_ACCESS_CLIENT_CLOSED = "%s %s %s: the client closed the connection before the answer"
 _ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _current: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id",
                                                                       default=None)
@@ -71,7 +82,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
-def configure_logging(level: int = logging.INFO, *, stream: Any = None) -> bool:
+def configure_logging(level: int = logging.INFO, *, stream: TextIO | None = None) -> bool:
     """Send logs to stderr (JSON unless it is a terminal); False if logging was set up."""
     root = logging.getLogger()
     if root.handlers:
@@ -104,11 +115,20 @@ class RequestIdMiddleware:
         rid = given if _ID.match(given) else uuid.uuid4().hex
         _current.set(rid)
         status = 500
+        answered = left = False
         started = time.perf_counter()
 
+        async def watch_receive() -> Message:
+            nonlocal left
+            message = await receive()
+            if message["type"] == "http.disconnect" and not answered:
+                left = True  # gone before the answer: whatever comes next reaches nobody
+            return message
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
+                answered = True
                 status = message["status"]
                 headers = [(k, v) for k, v in message.get("headers", ())
                            if k.lower() != b"x-request-id"]
@@ -117,13 +137,19 @@ class RequestIdMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, watch_receive, send_with_id)
+        except ClientDisconnect:
+            left = True  # not re-raised: nothing failed, and nobody is there to answer
         finally:
+            if left:
+                status = CLIENT_CLOSED
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or "(unmatched)"
-            access_log.info("%s %s %s", scope["method"], scope["path"], status, extra={
-                "method": scope["method"], "path": scope["path"], "status": status,
-                "duration_ms": round(elapsed * 1000, 2), "request_id": rid})
+            access_log.info(_ACCESS_CLIENT_CLOSED if left else _ACCESS, scope["method"],
+                            scope["path"], status, extra={
+                                "method": scope["method"], "path": scope["path"],
+                                "status": status, "duration_ms": round(elapsed * 1000, 2),
+                                "request_id": rid})
             if self.observe is not None:
                 self.observe(scope["method"], template, status, elapsed)

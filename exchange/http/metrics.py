@@ -5,23 +5,34 @@ figures (queue depth, latency, errors) are read from the outbox when scraped, so
 right whichever process (``exchange serve`` or ``exchange dispatch``) moved the rows. Each
 application has its own registry (several apps in one test process never collide).
 
-``/metrics`` needs no API key: it carries counts only (no ids, documents or parties); keep
-the server on loopback or behind the proxy that scrapes it.
+Who may read them is a setting (``EXCHANGE_SERVER_METRICS``, see
+:mod:`exchange.http.observability`): an operator's API key on ``/metrics`` (the default),
+anyone on ``/metrics``, or anyone on a listener of its own on 127.0.0.1
+(:class:`MetricsListener`), with no ``/metrics`` on the main port.
 """
 from __future__ import annotations
 
+import http.server
+import logging
+import socket
 import statistics
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
 
 if TYPE_CHECKING:
     from prometheus_client.core import Metric
 
-__all__ = ["Health", "Metrics", "read_health"]
+    from exchange.services import Services
+
+__all__ = ["Health", "Metrics", "MetricsListener", "read_health"]
+
+log = logging.getLogger(__name__)
+_LISTENING = "metrics served on http://127.0.0.1:%d/metrics"
+_SCRAPE_FAILED = "reading the metrics failed"
 
 _QUEUED = ("pending", "retrying", "sending")
 _LATENCY_SAMPLE = 500
@@ -44,17 +55,11 @@ def _seconds(later: datetime, earlier: datetime) -> float:
     return max(0.0, (later - earlier).total_seconds())
 
 
-def read_health(services: Any) -> Health:
-    from exchange.store.deliveries import DeliveryRow
-
+def read_health(services: Services) -> Health:
     with services.uow.reading() as uow:
         counts = dict(uow.deliveries.counts())
-        with_error = uow.session.scalar(select(func.count()).select_from(DeliveryRow).where(
-            DeliveryRow.last_error.is_not(None))) or 0
-        rows = uow.session.execute(
-            select(DeliveryRow.created_at, DeliveryRow.first_sent_at)
-            .where(DeliveryRow.first_sent_at.is_not(None))
-            .order_by(DeliveryRow.first_sent_at.desc()).limit(_LATENCY_SAMPLE)).all()
+        with_error = uow.deliveries.with_error()
+        rows = uow.deliveries.latest_sent(_LATENCY_SAMPLE)
         shipments = uow.shipments.count()
     latencies = sorted(_seconds(sent, created) for created, sent in rows)
     median = statistics.median(latencies) if latencies else None
@@ -70,7 +75,7 @@ def read_health(services: Any) -> Health:
 class Metrics:
     """The registry of one application, its HTTP observers and the outbox collector."""
 
-    def __init__(self, services: Any):
+    def __init__(self, services: Services):
         from prometheus_client import CollectorRegistry, Counter, Histogram
 
         self.services = services
@@ -94,8 +99,62 @@ class Metrics:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
+class _LoopbackServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def server_bind(self) -> None:
+        if hasattr(socket, "SO_REUSEPORT"):  # the workers of one server share the port
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        super().server_bind()
+
+
+class MetricsListener:
+    """``GET /metrics`` without a key, on 127.0.0.1 only, in a thread of its own."""
+
+    def __init__(self, metrics: Metrics, port: int):
+        self.metrics, self.port = metrics, port
+        self._server: _LoopbackServer | None = None
+
+    def start(self) -> int:
+        """Listen (``OSError`` if the port is taken by another user's process); the port."""
+        render = self.metrics.render
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # the name http.server calls
+                if self.path.split("?", 1)[0] != "/metrics":
+                    self.send_error(404)
+                    return
+                try:
+                    body, media = render()
+                except Exception:  # logged; the scraper sees a 500 and tries again
+                    log.exception(_SCRAPE_FAILED)
+                    self.send_error(500)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", media)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass  # scrapes are not logged, as /metrics is not on the main port
+
+        self._server = _LoopbackServer(("127.0.0.1", self.port), Handler)
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, name="metrics-listener",
+                         daemon=True).start()
+        log.info(_LISTENING, self.port)
+        return self.port
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
 class _OutboxCollector:
-    def __init__(self, services: Any):
+    def __init__(self, services: Services):
         self.services = services
 
     def describe(self) -> list[Metric]:

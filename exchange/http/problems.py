@@ -4,6 +4,12 @@ A problem has ``type`` (a URN naming the problem, stable), ``title``, ``status``
 ``instance`` (the request path) and extension members with what the client needs (for a refused
 document: ``validation`` and ``signature`` reports). The cause of an internal error is logged,
 never sent.
+
+A database that is lost or unavailable (a restart, a failover, a full connection pool, an
+SQLite file locked past its busy timeout) is not an internal error: the request answers 503
+``database-unavailable`` with ``Retry-After``, telling the client to send it again with the
+same ``Idempotency-Key``; the driver's words stay in the log. The pool replaces its broken
+connections by itself, so the retry finds the database again once it is back.
 """
 from __future__ import annotations
 
@@ -13,15 +19,18 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy import exc as db
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from exchange.errors import AuthenticationError, ExchangeError, http_status_of
+from exchange.errors import AuthenticationError, ExchangeError, UnavailableError, http_status_of
 from exchange.http.logs import request_id
 
 __all__ = [
     "PROBLEM_JSON",
+    "RETRY_AFTER_SECONDS",
     "Problem",
+    "database_unavailable",
     "install_problem_handlers",
     "problem_body",
     "problem_response",
@@ -30,6 +39,23 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_SECONDS = 2
+"""``Retry-After`` of a 503 answer: a database restart takes about this long."""
+
+_DATABASE_UNAVAILABLE = (
+    "the database is unavailable for a moment; send the request again in "
+    f"{RETRY_AFTER_SECONDS} seconds with the same Idempotency-Key (a request that was done "
+    "before the loss is then answered as it was, never done twice)")
+_DATABASE_UNAVAILABLE_LOG = "database unavailable on %s %s (answered 503): %s"
+_INTERNAL_LOG = "internal error on %s %s"
+_INTERNAL_DETAIL = "the server failed; the cause is in its log"
+
+# What says the database is gone or cannot take the request now (not a bug of ours).
+_PG_UNAVAILABLE = ("08",      # connection exception (refused, lost, failed)
+                   "53",      # insufficient resources (too many connections, disk full)
+                   "57P0")    # the server is shutting down, crashed, or still starting up
+_SQLITE_UNAVAILABLE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_IOERR",
+                       "SQLITE_FULL", "SQLITE_PROTOCOL")
 
 
 def problem_type(code: str) -> str:
@@ -40,7 +66,8 @@ class Problem(Exception):
     """Raise anywhere in the API to answer with a problem document."""
 
     def __init__(self, status: int, code: str, title: str, detail: str | None = None, *,
-                 headers: dict[str, str] | None = None, **extra: Any):
+                 headers: dict[str, str] | None = None,
+                 **extra: Any):  # Any: JSON values of the answer's extension members
         super().__init__(detail or title)
         self.status, self.code, self.title, self.detail = status, code, title, detail
         self.headers, self.extra = headers or {}, extra
@@ -68,14 +95,52 @@ def problem_response(problem: Problem, instance: str | None = None) -> Response:
 
 def from_exchange_error(exc: ExchangeError) -> Problem:
     """The problem answer of an error of the exchange, from the table in
-    :mod:`exchange.errors` (an error of no known kind is a 500 whose cause is only logged)."""
+    :mod:`exchange.errors` (an error of no known kind is a 500 whose cause is only logged;
+    an :class:`UnavailableError` says when to retry, ``Retry-After``)."""
     status = http_status_of(exc)
     if status >= 500 and status != 503:
         return Problem(500, "internal", "Internal error")
-    headers = ({"WWW-Authenticate": exc.challenge}
-               if isinstance(exc, AuthenticationError) else None)
+    headers: dict[str, str] = {}
+    if isinstance(exc, AuthenticationError):
+        headers["WWW-Authenticate"] = exc.challenge
+    if isinstance(exc, UnavailableError):
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return Problem(status, exc.problem_code, exc.title, exc.message, headers=headers,
                    **exc.extra)
+
+
+def database_unavailable(exc: BaseException) -> UnavailableError | None:
+    """The 503 error for a database error that says the database is lost or cannot take the
+    request now (None for any other error: a bug, a constraint, a bad statement).
+
+    That is: the pool gave up waiting for a connection; SQLAlchemy saw the connection drop
+    (``connection_invalidated``); PostgreSQL refused or ended the connection, is shutting
+    down or starting up, or ran out of connections (SQLSTATE classes 08, 53, 57P0x, or the
+    driver's connection errors, which carry no SQLSTATE); SQLite stayed busy or locked past
+    its timeout or cannot open or write its file."""
+    if isinstance(exc, db.TimeoutError):
+        return UnavailableError(_DATABASE_UNAVAILABLE, code="database.unavailable")
+    if not isinstance(exc, db.DBAPIError):
+        return None
+    orig = exc.orig
+    sqlite_name = getattr(orig, "sqlite_errorname", None)
+    sqlstate = getattr(orig, "sqlstate", None)
+    if exc.connection_invalidated:
+        gone = True
+    elif isinstance(sqlite_name, str):
+        gone = sqlite_name.startswith(_SQLITE_UNAVAILABLE)
+    elif isinstance(sqlstate, str):
+        gone = sqlstate.startswith(_PG_UNAVAILABLE)
+    else:  # a driver error of the connection itself (refused, closed, lost mid-query)
+        gone = isinstance(exc, (db.OperationalError, db.InterfaceError))
+    return UnavailableError(_DATABASE_UNAVAILABLE, code="database.unavailable") if gone \
+        else None
+
+
+def _internal(request: Request, exc: Exception) -> Response:
+    log.error(_INTERNAL_LOG, request.method, request.url.path, exc_info=exc)
+    return problem_response(Problem(500, "internal", "Internal error", _INTERNAL_DETAIL),
+                            request.url.path)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -108,9 +173,16 @@ def install_problem_handlers(app: FastAPI) -> None:
                                         str(exc.detail) if exc.detail else None,
                                         headers=dict(exc.headers or {})), request.url.path)
 
+    @app.exception_handler(db.SQLAlchemyError)
+    async def _database(request: Request, exc: db.SQLAlchemyError) -> Response:
+        lost = database_unavailable(exc)
+        if lost is None:
+            return _internal(request, exc)
+        cause = exc.orig if isinstance(exc, db.DBAPIError) else exc
+        log.warning(_DATABASE_UNAVAILABLE_LOG, request.method, request.url.path,
+                    " ".join(str(cause).split()) or type(cause).__name__)
+        return problem_response(from_exchange_error(lost), request.url.path)
+
     @app.exception_handler(Exception)
-    async def _internal(request: Request, exc: Exception) -> Response:
-        log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
-        return problem_response(Problem(500, "internal", "Internal error",
-                                        "the server failed; the cause is in its log"),
-                                request.url.path)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        return _internal(request, exc)

@@ -161,7 +161,7 @@ async def read_document_request(request: Request, limits: LimitsSettings,
     raise _unsupported(media, "application/xml or multipart/form-data")
 
 
-def fingerprint_parts(shipment: ShipmentIn | None, docs: list[DocumentInput]) -> list[Any]:
+def fingerprint_parts(shipment: ShipmentIn | None, docs: list[DocumentInput]) -> list[object]:
     """What identifies a submission for its ``Idempotency-Key``: the shipment's JSON and each
     document's name, SHA-256 and the version it supersedes (not the multipart boundary)."""
     return [json.loads(shipment.model_dump_json()) if shipment else None,

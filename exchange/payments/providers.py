@@ -44,14 +44,38 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def secret_box(settings: PaymentsSettings) -> SecretBox:
+def secret_box(settings: PaymentsSettings, *, store: UnitOfWorkFactory | None = None
+               ) -> SecretBox:
     """The box sealing providers' secrets, from ``[payments] secrets_key_file``; the
-    default file is made on first use. A key that cannot be used is a ``ConfigError``."""
+    default file is made on first use, unless *store* (the database it will open) already
+    holds secrets sealed with a key: a database restored without its secrets key, whose
+    secrets a new key would never open. That, and a key that cannot be used, is a
+    ``ConfigError`` naming ``EXCHANGE_PAYMENTS_SECRETS_KEY_FILE``."""
+    path = settings.resolved_secrets_key_file()
+    create = settings.secrets_key_file is None
+    if create and store is not None and not path.exists() and _holds_sealed_secrets(store):
+        raise ConfigError(
+            f"the database holds payment providers' secrets sealed with a secrets key, but "
+            f"{path} does not exist (a database restored without its key?): put the secrets "
+            "key file of the backup there, or point EXCHANGE_PAYMENTS_SECRETS_KEY_FILE at it. "
+            "A new key would leave those secrets unreadable; if the key is lost, write a new "
+            "one there yourself (`head -c 32 /dev/urandom | base64`, mode 0600) and give every "
+            "payment provider a new secret (`exchange payments provider-secret`)",
+            setting="EXCHANGE_PAYMENTS_SECRETS_KEY_FILE")
     try:
-        return SecretBox.from_file(settings.resolved_secrets_key_file(),
-                                   create=settings.secrets_key_file is None)
+        return SecretBox.from_file(path, create=create)
     except SecretBoxError as exc:
         raise ConfigError(exc.message, setting="EXCHANGE_PAYMENTS_SECRETS_KEY_FILE") from None
+
+
+def _holds_sealed_secrets(store: UnitOfWorkFactory) -> bool:
+    try:
+        with store.reading() as uow:
+            ledger: LedgerRepository = uow.ledger
+            return any(SecretBox.is_sealed(row.secret) for row in ledger.secrets())
+    except Exception as exc:  # noqa: BLE001 - any driver error (an unmigrated database)
+        raise ConfigError(f"cannot read the payment providers' secrets: {exc}",
+                          setting="EXCHANGE_DATABASE_URL") from None
 
 
 def _secret_row(party_id: str) -> str:

@@ -10,8 +10,10 @@ does not give it away::
 The row's identity is the associated data: a sealed value copied into another row does not
 open. The key is 32 random bytes, base64 in a file (``[payments] secrets_key_file``,
 ``EXCHANGE_PAYMENTS_SECRETS_KEY_FILE``); the default file ``<EXCHANGE_HOME>/hub/secrets.key``
-is made on first use (mode 0600). Processes on several hosts sharing one PostgreSQL must be
-given the same file.
+is made on first use (mode 0600, its folder 0700), unless the database already holds
+secrets sealed with a key (:func:`exchange.payments.providers.secret_box` refuses: a
+database restored without its key). Processes on several hosts sharing one PostgreSQL must
+be given the same file, and a backup of the database is only whole with this file.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from exchange.paths import private_dir
 from exchange.payments.errors import SecretBoxError
 
 __all__ = ["PREFIX", "SecretBox", "SecretBoxError"]  # SecretBoxError: home payments.errors
@@ -47,7 +50,7 @@ class SecretBox:
         file does not exist yet."""
         if create and not path.exists():
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                private_dir(path.parent)
                 # O_EXCL: two processes starting at once do not overwrite each other's key
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except OSError as exc:

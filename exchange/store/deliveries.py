@@ -10,13 +10,16 @@ Delivery rows are written in the same transaction as the document that causes th
 * SQLite (where ``FOR UPDATE`` compiles to nothing): writers are serialised by
   ``BEGIN IMMEDIATE``, so no other claim runs meanwhile.
 
-A claimed row is ``sending`` until its outcome is recorded by the lease owner. A dispatcher
-killed in the middle leaves rows whose lease expires; they become due again and are sent
-again with the same delivery id, which receivers use to drop duplicates (at-least-once).
+A claimed row is ``sending`` until its outcome is recorded by the lease owner, who renews
+the lease (:meth:`DeliveryRepository.renew`) while the push is on the wire, so a lease ends
+only when its owner is gone. A dispatcher killed in the middle leaves rows whose lease
+expires; they become due again and are sent again with the same delivery id, which
+receivers use to drop duplicates (at-least-once).
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -31,12 +34,15 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     bindparam,
+    delete,
     func,
     or_,
     select,
     update,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.dml import Update
 
 from exchange.store.models import ID, TS, Base
 from exchange.store.repositories import _Repo
@@ -44,11 +50,13 @@ from exchange.store.repositories import _Repo
 __all__ = [
     "FINAL_STATUSES",
     "OPEN_STATUSES",
+    "ClaimedDelivery",
     "DecisionRepository",
     "DecisionRow",
     "DeliveryRepository",
     "DeliveryRow",
     "DeliveryStatus",
+    "ReceivedDecisionRow",
 ]
 
 
@@ -101,6 +109,21 @@ class DeliveryRow(Base):
     completed_at: Mapped[datetime | None] = mapped_column(TS)
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """A delivery as a dispatcher claimed it: what one attempt needs, as plain values."""
+
+    id: str
+    shipment_id: str
+    document_id: str
+    country: str
+    adapter: str
+    attempts: int
+    """Counting the attempt this claim is for."""
+    next_attempt_at: datetime
+    first_sent_at: datetime | None
+
+
 class DecisionRow(Base):
     """A customs decision as received: idempotent by (country, decision_id)."""
 
@@ -125,12 +148,76 @@ class DecisionRow(Base):
     created_at: Mapped[datetime] = mapped_column(TS)
 
 
-def _due(now: datetime) -> ColumnElement[bool]:
-    return or_(
-        and_(DeliveryRow.status.in_([s.value for s in DUE_STATUSES]),
-             DeliveryRow.next_attempt_at <= now),
-        and_(DeliveryRow.status == DeliveryStatus.SENDING.value, DeliveryRow.lease_until < now),
-    )
+class ReceivedDecisionRow(Base):
+    """A customs decision that came with a delivery's answer (a receipt), written in the
+    transaction that records the delivery's outcome and deleted in the one that records the
+    decision: a dispatcher killed in between, or a database that restarts, loses no answer
+    (:meth:`exchange.delivery.dispatcher.DecisionCollector.drain`)."""
+
+    __tablename__ = "received_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(String(36))
+    country: Mapped[str] = mapped_column(String(2))
+    source: Mapped[str] = mapped_column(String(32))
+    decision_json: Mapped[str] = mapped_column(Text)
+    signed_xml: Mapped[bytes | None] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(TS)
+
+
+# The dispatcher's statements, built once on the table with bind parameters (SQLAlchemy then
+# finds their compiled form without building a statement or a cache key per call: a running
+# dispatcher claims and records many times a second).
+_T = DeliveryRow.__table__
+_SENDING = DeliveryStatus.SENDING.value
+
+
+def _due() -> ColumnElement[bool]:
+    """Due at ``:now``: waiting for its (next) attempt, or leased by a dispatcher that has
+    not renewed its lease."""
+    now = bindparam("now", type_=TS)
+    return or_(and_(_T.c.status.in_([s.value for s in DUE_STATUSES]),
+                    _T.c.next_attempt_at <= now),
+               and_(_T.c.status == _SENDING, _T.c.lease_until < now))
+
+
+def _claim_statement(*, postgres: bool) -> Executable:
+    pick = select(_T.c.id).where(_due()).order_by(_T.c.next_attempt_at).limit(
+        bindparam("limit", type_=Integer))
+    if postgres:
+        pick = pick.with_for_update(skip_locked=True)
+    # Materialised: run once. Inlined as a subquery, PostgreSQL may run the pick again per
+    # outer row, and each run (SKIP LOCKED, rows already updated no longer due) finds other
+    # rows: more than *limit* taken.
+    picked = pick.cte("picked").prefix_with("MATERIALIZED", dialect="postgresql")
+    return (update(_T).add_cte(picked)
+            .where(_T.c.id.in_(select(picked.c.id)), _due())
+            .values(status=_SENDING, lease_owner=bindparam("worker"),
+                    lease_until=bindparam("until"), attempts=_T.c.attempts + 1,
+                    updated_at=bindparam("now"))
+            .returning(*(_T.c[f.name] for f in fields(ClaimedDelivery))))
+
+
+_CLAIM, _CLAIM_PG = _claim_statement(postgres=False), _claim_statement(postgres=True)
+_RENEW = (update(_T)
+          .where(_T.c.id.in_(bindparam("ids", expanding=True)),
+                 _T.c.lease_owner == bindparam("worker"), _T.c.status == _SENDING)
+          .values(lease_until=bindparam("until"))  # not a change anyone reads: updated_at stays
+          .returning(_T.c.id))
+_HELD = select(_T.c.id).where(_T.c.id.in_(bindparam("ids", expanding=True)),
+                              _T.c.lease_owner == bindparam("worker"), _T.c.status == _SENDING)
+_FINISH: dict[tuple[str, ...], Update] = {}
+"""SQLite: the UPDATE of one shape of outcome (the columns it sets), made on first use."""
+
+
+def _finish_statement(keys: tuple[str, ...]) -> Update:
+    stmt = _FINISH.get(keys)
+    if stmt is None:
+        stmt = _FINISH[keys] = (
+            update(_T).where(_T.c.id == bindparam("k_id"))
+            .values(lease_owner=None, lease_until=None, updated_at=bindparam("k_now"),
+                    **{k: bindparam(k) for k in keys}))
+    return stmt
 
 
 class DeliveryRepository(_Repo):
@@ -142,33 +229,31 @@ class DeliveryRepository(_Repo):
         return self.session.get(DeliveryRow, delivery_id)
 
     def claim(self, worker: str, *, limit: int, lease: timedelta, now: datetime
-              ) -> list[DeliveryRow]:
+              ) -> list[ClaimedDelivery]:
         """Take the lease on up to *limit* due rows; return the rows this worker got.
 
         One conditional ``UPDATE ... RETURNING`` over the picked ids: on PostgreSQL the pick
         skips rows other dispatchers hold (``FOR UPDATE SKIP LOCKED``); on SQLite the
         transaction already holds the write lock. The condition is repeated in the UPDATE,
         so a row that stopped being due is not taken."""
-        pick = select(DeliveryRow.id).where(_due(now)).order_by(
-            DeliveryRow.next_attempt_at).limit(limit)
-        if self._postgres:
-            pick = pick.with_for_update(skip_locked=True)
-        # Materialised: run once. Inlined as a subquery, PostgreSQL may run the pick again
-        # per outer row, and each run (SKIP LOCKED, rows already updated no longer due)
-        # finds other rows: more than *limit* taken.
-        picked = pick.cte("picked").prefix_with("MATERIALIZED", dialect="postgresql")
-        rows = list(self.session.scalars(
-            update(DeliveryRow).add_cte(picked)
-            .where(DeliveryRow.id.in_(select(picked.c.id)), _due(now))
-            .values(status=DeliveryStatus.SENDING.value, lease_owner=worker,
-                    lease_until=now + lease, attempts=DeliveryRow.attempts + 1, updated_at=now)
-            .returning(DeliveryRow)
-            .execution_options(synchronize_session=False, populate_existing=True)))
+        result = self.session.execute(_CLAIM_PG if self._postgres else _CLAIM, {
+            "now": now, "limit": limit, "worker": worker, "until": now + lease})
+        rows = [ClaimedDelivery(*row) for row in result]
         rows.sort(key=lambda row: (row.next_attempt_at, row.id))
         return rows
 
-    def finish_many(self, worker: str, outcomes: list[tuple[str, dict[str, object]]], *, now: datetime
-                    ) -> set[str]:
+    def renew(self, worker: str, ids: Sequence[str], *, until: datetime) -> set[str]:
+        """Extend *worker*'s lease on the rows *ids* to *until*; returns the ids it still
+        held (a row missing from the answer was taken over after its lease ended, or
+        finished by someone else: its outcome will not be recorded by *worker*)."""
+        held: set[str] = set()
+        for chunk in self._lookups(list(ids)):
+            held.update(self.session.scalars(_RENEW, {"ids": list(chunk), "worker": worker,
+                                                      "until": until}))
+        return held
+
+    def finish_many(self, worker: str, outcomes: list[tuple[str, dict[str, object]]], *,
+                    now: datetime) -> set[str]:
         """Record many attempts' outcomes, each only if *worker* still holds its lease;
         returns the ids recorded. Outcomes that set the same columns go in one statement
         (PostgreSQL: ``UPDATE ... FROM unnest(arrays) ... RETURNING``, which also keeps the
@@ -182,17 +267,13 @@ class DeliveryRepository(_Repo):
             for keys, group in by_shape.items():
                 held |= self._finish_shape_pg(worker, keys, group, now)
             return held
-        held = set(self.session.scalars(select(DeliveryRow.id).where(
-            DeliveryRow.id.in_([i for i, _ in outcomes]), DeliveryRow.lease_owner == worker,
-            DeliveryRow.status == DeliveryStatus.SENDING.value)))
-        table = DeliveryRow.__table__
+        held = set()
+        for chunk in self._lookups([i for i, _ in outcomes]):
+            held.update(self.session.scalars(_HELD, {"ids": list(chunk), "worker": worker}))
         for keys, group in by_shape.items():
-            params = [{"k_id": i, **values} for i, values in group if i in held]
+            params = [{"k_id": i, "k_now": now, **values} for i, values in group if i in held]
             if params:
-                self.session.execute(
-                    update(table).where(table.c.id == bindparam("k_id"))
-                    .values(lease_owner=None, lease_until=None, updated_at=now,
-                            **{k: bindparam(k) for k in keys}), params)
+                self.session.execute(_finish_statement(keys), params)
         return held
 
     def _finish_shape_pg(self, worker: str, keys: tuple[str, ...],
@@ -231,6 +312,19 @@ class DeliveryRepository(_Repo):
             DeliveryRow.status)).all()
         return {status: n for status, n in rows}
 
+    def with_error(self) -> int:
+        """How many deliveries carry an error of their last attempt."""
+        return self.session.scalar(select(func.count()).select_from(DeliveryRow).where(
+            DeliveryRow.last_error.is_not(None))) or 0
+
+    def latest_sent(self, limit: int) -> Sequence[tuple[datetime, datetime]]:
+        """(created, first sent) of the *limit* deliveries sent last."""
+        rows = self.session.execute(
+            select(DeliveryRow.created_at, DeliveryRow.first_sent_at)
+            .where(DeliveryRow.first_sent_at.is_not(None))
+            .order_by(DeliveryRow.first_sent_at.desc()).limit(limit)).all()
+        return [(created, sent) for created, sent in rows if sent is not None]
+
 
 class DecisionRepository(_Repo):
     def get(self, country: str, decision_id: str) -> DecisionRow | None:
@@ -248,3 +342,20 @@ class DecisionRepository(_Repo):
         if country:
             stmt = stmt.where(DecisionRow.country == country)
         return self.session.scalars(stmt.order_by(DecisionRow.id)).all()
+
+    # ------------------------------------------------ answers that came with a receipt
+    def keep_received(self, rows: Sequence[ReceivedDecisionRow]) -> None:
+        """Keep decisions that came with deliveries' answers until they are recorded."""
+        self.session.add_all(rows)
+
+    def received(self, limit: int) -> Sequence[ReceivedDecisionRow]:
+        """The oldest decisions not recorded yet."""
+        return self.session.scalars(select(ReceivedDecisionRow).order_by(
+            ReceivedDecisionRow.id).limit(limit)).all()
+
+    def forget_received(self, received_id: int) -> bool:
+        """Delete a kept decision in the transaction that records it; False when another
+        dispatcher already did (on PostgreSQL this waits for that one's transaction)."""
+        result = self.session.execute(delete(ReceivedDecisionRow).where(
+            ReceivedDecisionRow.id == received_id))
+        return bool(getattr(result, "rowcount", 0))

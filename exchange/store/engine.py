@@ -7,6 +7,10 @@ the write lock for ``busy_timeout``) and reading ones with a plain ``BEGIN`` (WA
 block). On PostgreSQL both are the same engine; its pooled connections are pinged only after
 sitting idle (see :func:`_ping_after_idle`) and compress large values with LZ4 where the
 server can.
+
+An SQLite database file is made here, empty and owner-only (``0600``, its folder ``0700``),
+before SQLite opens it: SQLite gives its ``-wal`` and ``-shm`` files the mode of the
+database file, so the whole store stays private whatever the umask.
 """
 from __future__ import annotations
 
@@ -21,8 +25,10 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from exchange.config import DatabaseSettings
+from exchange.paths import create_private_file
 
-__all__ = ["PING_AFTER_IDLE_SECONDS", "Engines", "create_engines", "is_sqlite"]
+__all__ = ["PING_AFTER_IDLE_SECONDS", "Engines", "create_engines", "is_sqlite",
+           "sqlite_file"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +53,16 @@ class Engines:
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of an SQLite URL (None: in memory, or not SQLite)."""
+    if not is_sqlite(url):
+        return None
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
 
 
 def _sqlite_engine(url: str, db: DatabaseSettings, begin: str) -> Engine:
@@ -76,9 +92,9 @@ def _sqlite_engine(url: str, db: DatabaseSettings, begin: str) -> Engine:
 def create_engines(db: DatabaseSettings) -> Engines:
     url = db.resolved_url()
     if is_sqlite(url):
-        database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_file(url)
+        if path is not None:
+            create_private_file(path)  # 0600 before SQLite makes it (and -wal, -shm) 0644
         return Engines(write=_sqlite_engine(url, db, "BEGIN IMMEDIATE"),
                        read=_sqlite_engine(url, db, "BEGIN"), url=url)
     engine = create_engine(url, echo=db.echo, pool_size=db.pool_size, max_overflow=20)

@@ -22,6 +22,7 @@ from exchange.delivery.customs import (
     DecisionFields,
     DutyLineFields,
     RecordDecision,
+    customs_actor,
 )
 from exchange.domain import PartyKind
 from exchange.errors import ExchangeError, NotFoundError
@@ -90,7 +91,8 @@ async def acknowledge(request: Request, delivery_id: str, services: ServicesDep,
     error = None
     try:
         check_csrf(user, _text(form, "csrf"))
-        cmd = AcknowledgeDelivery(country, delivery_id, user.party.id, _text(form, "reference"))
+        actor = customs_actor(user.principal, country, members=services.members)
+        cmd = AcknowledgeDelivery(actor, delivery_id, _text(form, "reference"))
         await run_in_threadpool(customs.acknowledge, cmd, uow=services.uow)
     except NotFoundError:
         raise PageNotFound(f"delivery {delivery_id}") from None
@@ -150,9 +152,10 @@ async def decide(request: Request, shipment_id: str, services: ServicesDep,
     error = None
     try:
         check_csrf(user, _text(form, "csrf"))
+        actor = customs_actor(user.principal, country, members=services.members)
         decision = customs.decision_from_fields(decision_body(form), country=country,
                                                 shipment_id=shipment_id)
-        await run_in_threadpool(customs.decide, RecordDecision(decision, user.party.id),
+        await run_in_threadpool(customs.decide, RecordDecision(decision, actor),
                                 uow=services.uow, checker=services.checker,
                                 gates=services.decision_gates)
     except NotFoundError:

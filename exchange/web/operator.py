@@ -34,7 +34,7 @@ _SECRET_WORDS = ("token", "secret", "pass", "key")
 
 
 def _members(services: Services) -> list[dict[str, Any]]:
-    def shown(name: str, value: Any) -> bool:
+    def shown(name: str, value: object) -> bool:
         return value is not None and not any(w in name.lower() for w in _SECRET_WORDS)
 
     return [{"code": m.code, "name": m.name, "currency": m.currency, "adapter": m.adapter,

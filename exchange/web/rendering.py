@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -11,12 +12,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from exchange.http.deps import ServicesDep, get_services
 from exchange.domain import PartyKind
-from exchange.errors import ExchangeError
+from exchange.errors import ExchangeError, UnavailableError, http_status_of
 from exchange.http.logs import request_id
+from exchange.http.problems import database_unavailable
 from exchange.web.session import SignedIn, current
 
 __all__ = [
@@ -77,28 +80,51 @@ def render(request: Request, name: str, user: SignedIn | None = None, status: in
 
 
 class PageRoute(APIRoute):
-    """Routes of pages: an error the user caused is a page in plain words (422), any other
-    failure a page with the request id to quote (500, cause logged), never JSON."""
+    """Routes of pages: an error the user caused is a page in plain words (with the status of
+    its kind, :data:`exchange.errors.HTTP_STATUS`), a database that cannot be reached a 503
+    page that says to try again, any other failure a page with the request id to quote (500,
+    cause logged), never JSON. A client that left before the answer is not an error of ours
+    (the request log counts it as 499)."""
 
-    def get_route_handler(self) -> Any:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
 
         async def page_handler(request: Request) -> Response:
             try:
                 return await handle(request)
-            except (SignInNeeded, PageNotFound, HTTPException, RequestValidationError):
+            except (SignInNeeded, PageNotFound, HTTPException, RequestValidationError,
+                    ClientDisconnect):
                 raise
             except ExchangeError as exc:
+                status = http_status_of(exc)
+                if status >= 500 and not isinstance(exc, UnavailableError):
+                    return await _server_failed(request, exc)
                 user = await current(request, get_services(request))
-                return render(request, "error.html", user, status=422, message=exc.message)
-            except Exception:  # logged; the user gets the request id to quote
-                log.exception("dashboard page %s failed", request.url.path)
-                user = await current(request, get_services(request))
-                return render(request, "error.html", user, status=500,
-                              message="Something went wrong on the server; nothing you did "
-                                      "caused it.", request_id=request_id())
+                return render(request, "error.html", user, status=status, message=exc.message)
+            except Exception as exc:
+                unavailable = database_unavailable(exc)
+                if unavailable is None:
+                    return await _server_failed(request, exc)
+                log.warning("dashboard page %s: the database is unavailable (%s)",
+                            request.url.path, type(exc).__name__)
+                response = render(request, "error.html", None, status=503,
+                                  message=unavailable.message, request_id=request_id())
+                response.headers["Retry-After"] = "2"
+                return response
 
         return page_handler
+
+
+async def _server_failed(request: Request, exc: BaseException) -> Response:
+    """The 500 page (cause logged, the request id to quote)."""
+    log.error("dashboard page %s failed", request.url.path, exc_info=exc)
+    try:
+        user = await current(request, get_services(request))
+    except Exception:  # noqa: BLE001 - the page must render even when sign-in cannot be read
+        user = None
+    return render(request, "error.html", user, status=500,
+                  message="Something went wrong on the server; nothing you did caused it.",
+                  request_id=request_id())
 
 
 def install_page_errors(app: FastAPI) -> None:

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any
 
 from fastapi import Request
+from starlette.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from exchange.domain import Party
 from exchange.errors import ExchangeError, UsageError
 from exchange.parties.keys import Principal, authenticate
+from exchange.services import Services
 
 __all__ = [
     "COOKIE",
@@ -61,17 +62,17 @@ def csrf_token(api_key: str) -> str:
     return hmac.new(api_key.encode(), b"dashboard-csrf", hashlib.sha256).hexdigest()
 
 
-def _check(services: Any, api_key: str) -> Principal:
+def _check(services: Services, api_key: str) -> Principal:
     with services.uow.reading() as uow:
         return authenticate(uow, f"Bearer {api_key}")
 
 
-async def sign_in(services: Any, api_key: str) -> Principal:
+async def sign_in(services: Services, api_key: str) -> Principal:
     """Check a key typed in the sign-in form; raises AuthError with the reason."""
     return await run_in_threadpool(_check, services, api_key.strip())
 
 
-async def current(request: Request, services: Any) -> SignedIn | None:
+async def current(request: Request, services: Services) -> SignedIn | None:
     """The signed-in user of this request, or None (no cookie, or a key no longer valid)."""
     token = request.cookies.get(COOKIE)
     if not token:
@@ -90,10 +91,10 @@ def check_csrf(user: SignedIn, given: str | None) -> None:
                         "reload the page and try again")
 
 
-def set_cookie(response: Any, request: Request, api_key: str) -> None:
+def set_cookie(response: Response, request: Request, api_key: str) -> None:
     response.set_cookie(COOKIE, api_key.strip(), httponly=True, samesite="strict", path="/ui",
                         secure=request.url.scheme == "https")
 
 
-def clear_cookie(response: Any) -> None:
+def clear_cookie(response: Response) -> None:
     response.delete_cookie(COOKIE, path="/ui", httponly=True, samesite="strict")

@@ -1,8 +1,13 @@
 """The customs side of the API over real HTTP on both engines: inbox, acknowledgements,
 decisions (JSON, and signed XML verified against the country's trust list), deliveries for
-operators; each refusal with its own answer and nothing changed."""
+operators; each refusal with its own answer and nothing changed. A customs decision is the
+customs authority's: the operator's key decides only where the members file lets the hub's
+help desk key decisions in for a member (here KG), and is then recorded with both names."""
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from lxml import etree
 from sqlalchemy import create_engine, text
 
@@ -11,9 +16,29 @@ from adapters.messages import render_decision
 from signing import Signer
 from signing.safexml import parse_xml
 from tests.fixtures.packs import UBL_EXAMPLES
+from tests.fixtures.server import XML as XML_BODY
 from tests.fixtures.server import assert_problem, create
 
 WAYBILL = (UBL_EXAMPLES / "UBL-Waybill-2.0-Example-International.xml").read_bytes()
+HELP_DESK = "KG"  # the origin of the shipments below; the hub's help desk keys in for it
+
+
+@pytest.fixture(scope="module")
+def server_env(server_env):
+    """The servers' environment (see tests/fixtures/server.py), with a members file whose
+    KG entry lets the hub's help desk key in KG's decisions (help_desk_decisions = true)."""
+
+    def make(db_url: str, **extra: str) -> dict[str, str]:
+        members = extra.get("EXCHANGE_MEMBERS_FILE")
+        if members:
+            path, table = Path(members), f"[members.{HELP_DESK}]\n"
+            text_ = path.read_text(encoding="utf-8")
+            if f"{table}help_desk_decisions" not in text_:
+                path.write_text(text_.replace(table, f"{table}help_desk_decisions = true\n", 1),
+                                encoding="utf-8")
+        return server_env(db_url, **extra)
+
+    return make
 
 
 def _decisions(world) -> int:
@@ -21,6 +46,16 @@ def _decisions(world) -> int:
     try:
         with engine.connect() as conn:
             return conn.execute(text("SELECT count(*) FROM customs_decisions")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def _party_of(world, role: str) -> str:
+    engine = create_engine(world.db_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT party_id FROM api_keys WHERE key_id = :k"),
+                                {"k": world.key_ids[role]}).scalar_one()
     finally:
         engine.dispose()
 
@@ -133,4 +168,61 @@ def test_operators_list_and_replay_deliveries(world):
         assert_problem(fw.post(f"/v1/deliveries/{pending[0]['id']}/replay"), 403, "forbidden")
 
 
+def test_the_operator_may_not_decide_for_a_customs_authority(world):
+    sid = _shipment(world)
+    before = _decisions(world)
+    with world.client("operator") as op:
+        inbox = op.get("/v1/customs/UZ/inbox")  # reading any country's inbox: yes
+        assert inbox.status_code == 200, inbox.text
+        delivery = next(d["id"] for d in inbox.json()["items"] if d["shipment_id"] == sid)
+        body = assert_problem(op.post(f"/v1/customs/UZ/shipments/{sid}/decisions",
+                                      json={"kind": "released"}),
+                              403, "customs-authority-only")
+        assert "UZ" in body["detail"] and "help_desk_decisions = true" in body["detail"]
+        assert_problem(op.post(f"/v1/customs/UZ/shipments/{sid}/decisions", headers=XML_BODY,
+                               content=b"<Decision/>"), 403, "customs-authority-only")
+        assert_problem(op.post(f"/v1/customs/UZ/deliveries/{delivery}/ack"), 403,
+                       "customs-authority-only")
+    assert _decisions(world) == before
+    with world.client("forwarder") as fw:
+        shipment = fw.get(f"/v1/shipments/{sid}").json()
+        assert {l["country"]: l["status"] for l in shipment["legs"]}["UZ"] == "pending"
+        view = fw.get(f"/v1/shipments/{sid}/deliveries").json()["items"]
+        assert {d["country"]: d["status"] for d in view}["UZ"] != "acknowledged"
+        kinds = [e["kind"] for e in fw.get(f"/v1/shipments/{sid}/events").json()["events"]]
+        assert not any(k.startswith("customs.") for k in kinds)
+        assert "delivery.acknowledged" not in kinds
 
+
+def test_the_help_desk_keys_in_for_a_member_with_both_names_recorded(world):
+    sid = _shipment(world)
+    operator = _party_of(world, "operator")
+    with world.client("operator") as op:
+        kg = op.get(f"/v1/customs/{HELP_DESK}/inbox").json()["items"]
+        delivery = next(d["id"] for d in kg if d["shipment_id"] == sid)
+        r = op.post(f"/v1/customs/{HELP_DESK}/deliveries/{delivery}/ack",
+                    json={"reference": "KG-HD-1"})
+        assert r.status_code == 200 and r.json()["status"] == "acknowledged", r.text
+        decision = {"kind": "accepted", "decision_id": f"HD-{sid}",
+                    "customs_reference": "KG-HD-2"}
+        r = op.post(f"/v1/customs/{HELP_DESK}/shipments/{sid}/decisions", json=decision)
+        assert r.status_code == 201, r.text
+        stored = r.json()
+        assert (stored["country"], stored["kind"]) == (HELP_DESK, "accepted")
+        assert stored["on_behalf_of"] == HELP_DESK and stored["keyed_in_by"] == operator
+        again = op.post(f"/v1/customs/{HELP_DESK}/shipments/{sid}/decisions", json=decision)
+        assert again.status_code == 200 and again.json()["decision_id"] == f"HD-{sid}"
+    with world.client("forwarder") as fw:
+        shipment = fw.get(f"/v1/shipments/{sid}").json()
+        assert {l["country"]: l["status"] for l in shipment["legs"]}[HELP_DESK] == "accepted"
+        events = fw.get(f"/v1/shipments/{sid}/events").json()
+        assert events["chain"]["intact"] is True
+        by_kind = {e["kind"]: e for e in events["events"]}
+        for kind in ("customs.accepted", "delivery.acknowledged"):
+            assert by_kind[kind]["actor_id"] == operator, kind
+            assert by_kind[kind]["data"]["on_behalf_of"] == HELP_DESK, kind
+        assert by_kind["customs.accepted"]["data"]["keyed_in_by"] == operator
+    with world.client("customs_uz") as uz:  # the authorities' own decisions name no one else
+        r = uz.post(f"/v1/customs/UZ/shipments/{sid}/decisions", json={"kind": "accepted"})
+        assert r.status_code == 201, r.text
+        assert "on_behalf_of" not in r.json() and "keyed_in_by" not in r.json()

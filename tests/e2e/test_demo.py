@@ -1,5 +1,5 @@
 """The README's first command: `exchange demo` sets up a corridor and runs it; Ctrl-C stops
-everything it started."""
+everything it started; all it wrote is owner-only (also tests/e2e/test_permissions.py)."""
 from __future__ import annotations
 
 import os
@@ -26,7 +26,7 @@ def test_demo_runs_a_corridor_and_ctrl_c_stops_everything(tmp_path):
         env.pop(name, None)
     proc = subprocess.Popen([sys.executable, "-m", "exchange", "demo", "--standards",
                              str(UBL_SOURCE), "--port", "0"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+                            stderr=subprocess.STDOUT, umask=0o022)
     lines: list[str] = []
     try:
         deadline = time.monotonic() + 240
@@ -71,6 +71,11 @@ def test_demo_runs_a_corridor_and_ctrl_c_stops_everything(tmp_path):
         assert proc.wait(timeout=60) == 0
         assert "demo stopped" in proc.stdout.read().decode()
         assert not any(_port_open(p) for p in ports)  # everything it started has stopped
+        # under umask 022, nothing the demo wrote is open to the group or to others
+        home = tmp_path / "home"
+        opened = {str(p): oct(p.lstat().st_mode & 0o777) for p in [home, *home.rglob("*")]
+                  if not p.is_symlink() and p.lstat().st_mode & 0o077}
+        assert opened == {}
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -2,6 +2,8 @@
 CUSRES inbox folder; bad answers are refused with their own reason and change nothing."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from adapters.contract import CustomsDecision, DecisionKind, DutyLine, Reason
@@ -9,7 +11,8 @@ from adapters.edifact import render_cusres
 from exchange.delivery.decisions import record_decision
 from exchange.delivery.errors import DecisionConflict, DecisionRefused, ShipmentNotRouted
 from exchange.documents.status import shipment_status
-from exchange.delivery.dispatcher import DecisionCollector, Dispatcher, RetryPolicy
+from exchange.delivery.collector import DecisionCollector
+from exchange.delivery.dispatcher import Dispatcher, RetryPolicy
 from tests.integration.test_dispatch import (
     adapters_for,
     corridor_members,
@@ -29,7 +32,7 @@ def test_decisions_flow_back_from_three_adapter_kinds(store, tmp_path, simulator
     shipment_id, _, doc_ids = submit_corridor(store, members)
     adapters = adapters_for(members)
     collector = DecisionCollector(store, adapters)
-    dispatcher = Dispatcher(store, adapters, policy=RetryPolicy(), on_result=collector.on_result)
+    dispatcher = Dispatcher(store, adapters, policy=RetryPolicy(), on_answers=collector.drain)
     try:
         dispatcher.run_once()
         # UZ: the push answer carried an acknowledgement; the assessment waits at the
@@ -63,6 +66,58 @@ def test_decisions_flow_back_from_three_adapter_kinds(store, tmp_path, simulator
         kinds = [e.kind for e in uow.events.list(shipment_id)]
     assert len(assessment) == 2 and all("UZS" in a.decision_json for a in assessment)
     assert "customs.assessment" in kinds and "customs.accepted" in kinds
+
+
+def test_decisions_that_came_with_answers_survive_a_dispatcher_that_stops_after_the_outcome(
+        store, tmp_path, simulator):
+    """The acknowledgement in a push's receipt is kept in the transaction that records the
+    delivery's outcome: a dispatcher that dies right after (here: one that never records the
+    answers) loses nothing; the next drain records it, once."""
+    members = corridor_members(tmp_path, uz_push_url=simulator.push_url)
+    shipment_id, _, _ = submit_corridor(store, members)
+    adapters = adapters_for(members)
+    dispatcher = Dispatcher(store, adapters, policy=RetryPolicy())  # no one drains
+    try:
+        dispatcher.run_once()
+    finally:
+        dispatcher.close()
+    uz = [r for (_, cc), r in deliveries(store, shipment_id).items() if cc == "UZ"]
+    assert uz and all(r.status == "acknowledged" for r in uz)  # the outcome is recorded
+    assert legs(store, shipment_id)["UZ"] == "pending"         # the decision not yet
+    with store.reading() as uow:
+        kept = uow.decisions.received(100)
+        assert {k.delivery_id for k in kept} == {r.id for r in uz}
+        assert not uow.decisions.for_shipment(shipment_id, "UZ")
+    collector = DecisionCollector(store, adapters)
+    assert collector.drain() == len(uz)
+    assert collector.drain() == 0
+    assert legs(store, shipment_id)["UZ"] == "acknowledged"
+    with store.reading() as uow:
+        assert not uow.decisions.received(100)
+        stored = uow.decisions.for_shipment(shipment_id, "UZ")
+        assert len(stored) == len(uz) and {d.source for d in stored} == {"adapter:https-push"}
+
+
+def test_a_kept_decision_that_is_refused_is_logged_and_dropped(store, tmp_path, simulator):
+    from datetime import UTC, datetime
+
+    from exchange.store.deliveries import ReceivedDecisionRow
+
+    members = corridor_members(tmp_path, uz_push_url=simulator.push_url)
+    submit_corridor(store, members)
+    refused = CustomsDecision(kind=DecisionKind.ACCEPTED, country="UZ", decision_id="UZ-X",
+                              shipment_id="no-such-shipment")
+    with store.writing() as uow:
+        uow.decisions.keep_received([ReceivedDecisionRow(
+            delivery_id="d-1", country="UZ", source="adapter:https-push",
+            decision_json=json.dumps(refused.to_dict()), signed_xml=None,
+            received_at=datetime.now(UTC))])
+        uow.commit()
+    collector = DecisionCollector(store, adapters_for(members))
+    assert collector.drain() == 0
+    assert any("UZ-X" in r and "not routed" in r for r in collector.refused)
+    with store.reading() as uow:
+        assert not uow.decisions.received(100)
 
 
 def decision(kind, country="UZ", decision_id="D1", shipment_id=None, **kw):

@@ -134,21 +134,59 @@ def test_dispatch_through_three_adapter_kinds(store, tmp_path, simulator):
     assert any(b"CUSDEC" in (tmp_path / "af" / "out" / n).read_bytes() for n in written)
 
 
-def test_a_running_dispatcher_records_each_batch_while_the_next_is_on_the_wire(
-        store, tmp_path, simulator):
+class GatedAdapter:
+    """Holds every push on the wire until :meth:`release` lets it answer ``delivered``."""
+
+    def __init__(self):
+        self.calls: list[str] = []
+        self.released: set[str] = set()
+        self.everything = False
+        self._changed = threading.Condition()
+
+    def deliver(self, envelope):
+        from adapters.contract import DeliveryResult, DeliveryStatus
+
+        with self._changed:
+            self.calls.append(envelope.delivery_id)
+            self._changed.notify_all()
+            self._changed.wait_for(lambda: self.everything
+                                   or envelope.delivery_id in self.released, timeout=30)
+        return DeliveryResult(DeliveryStatus.DELIVERED, envelope.delivery_id)
+
+    def wait_for_calls(self, n: int) -> None:
+        with self._changed:
+            assert self._changed.wait_for(lambda: len(self.calls) >= n, timeout=10), self.calls
+
+    def release(self, *ids: str) -> None:
+        with self._changed:
+            if ids:
+                self.released.update(ids)
+            else:
+                self.everything = True
+            self._changed.notify_all()
+
+    def close(self):
+        pass
+
+
+def test_a_running_dispatcher_claims_only_what_it_can_push_at_once(store, tmp_path, simulator):
     members = corridor_members(tmp_path, uz_push_url=simulator.push_url)
     shipment_id, _, _ = submit_corridor(store, members)
     dispatcher = Dispatcher(store, adapters_for(members), policy=RetryPolicy(base_delay=0.01),
-                            batch_size=4)
+                            batch_size=50, concurrency=2)
     try:
-        assert dispatcher.step() == 4  # delivered, not yet recorded: still leased
+        assert dispatcher.step() == 2  # two slots: two rows claimed, the others wait
         statuses = [r.status for r in deliveries(store, shipment_id).values()]
-        assert sorted(statuses) == ["pending"] * 2 + ["sending"] * 4
-        assert dispatcher.step() == 2  # the first batch is recorded meanwhile
-        assert dispatcher.step() == 0  # nothing due: the second batch's record goes out
+        assert sorted(statuses) == ["pending"] * 4 + ["sending"] * 2
+        claimed = 2
+        while n := dispatcher.step():  # each turn records what finished, claims as much
+            claimed += n
+            assert sum(r.status == "sending"
+                       for r in deliveries(store, shipment_id).values()) <= 2
         dispatcher.flush()
     finally:
         dispatcher.close()
+    assert claimed == 6
     rows = deliveries(store, shipment_id).values()
     assert "sending" not in {r.status for r in rows} and {r.attempts for r in rows} == {1}
     assert all(r.lease_owner is None for r in rows)
@@ -159,6 +197,56 @@ def test_a_running_dispatcher_records_each_batch_while_the_next_is_on_the_wire(
         assert verify_chain(shipment_id, events, uow.events.head(shipment_id)) is None
     assert sum(e.kind.startswith("delivery.") and e.kind != "delivery.queued"
                for e in events) == 6
+
+
+def test_each_outcome_is_recorded_as_soon_as_its_push_returns(store, tmp_path, simulator):
+    members = corridor_members(tmp_path, uz_push_url=simulator.push_url)
+    shipment_id, _, _ = submit_corridor(store, members)
+    gate = GatedAdapter()
+    dispatcher = Dispatcher(store, dict.fromkeys(("KZ", "UZ", "AF"), gate), concurrency=8)
+    try:
+        assert dispatcher.step() == 6
+        gate.wait_for_calls(6)
+        first = gate.calls[0]
+        gate.release(first)
+        dispatcher.idle(threading.Event(), 10.0)  # until a push returns (as run() waits)
+        assert dispatcher.step() == 0  # records it at once; nothing left to claim
+        status = {r.id: r.status for r in deliveries(store, shipment_id).values()}
+        assert status.pop(first) == "delivered"
+        assert set(status.values()) == {"sending"}  # the others are still on the wire
+        gate.release()
+        dispatcher.flush()
+    finally:
+        dispatcher.close()
+    assert {r.status for r in deliveries(store, shipment_id).values()} == {"delivered"}
+
+
+def test_leases_are_renewed_while_pushes_are_on_the_wire(store, tmp_path, simulator):
+    """A push that outlives the lease it was claimed with keeps its row: another dispatcher
+    finds nothing to take, and the row is pushed once."""
+    members = corridor_members(tmp_path, uz_push_url=simulator.push_url)
+    shipment_id, _, _ = submit_corridor(store, members)
+    gate = GatedAdapter()
+    policy = RetryPolicy(lease_seconds=1.5)  # renewed every 0.5 s
+    first = Dispatcher(store, dict.fromkeys(("KZ", "UZ", "AF"), gate), policy=policy,
+                       concurrency=8)
+    other = Dispatcher(store, dict.fromkeys(("KZ", "UZ", "AF"), gate), policy=policy)
+    stop = threading.Event()
+    runner = threading.Thread(target=first.run, args=(stop,), kwargs={"idle_sleep": 0.05})
+    runner.start()
+    try:
+        gate.wait_for_calls(6)
+        threading.Event().wait(4.0)  # more than 2.5 leases
+        assert other.run_once() == 0
+        gate.release()
+    finally:
+        stop.set()
+        runner.join(timeout=30)
+        first.close()
+        other.close()
+    rows = deliveries(store, shipment_id).values()
+    assert {r.status for r in rows} == {"delivered"} and {r.attempts for r in rows} == {1}
+    assert sorted(gate.calls) == sorted(r.id for r in rows)  # each pushed once
 
 
 def test_stopping_a_running_dispatcher_records_its_last_batch(store, tmp_path, simulator):

@@ -2,7 +2,10 @@
 
 Only the customs authority of *country* (or an operator) reaches these; anyone else gets
 404, as for a shipment outside their scope (:func:`exchange.delivery.customs.authorise_customs`).
-Errors of the services propagate as problem answers (:mod:`exchange.http.problems`).
+Acknowledging and deciding are the customs authority's alone: an operator gets 403
+(``customs-authority-only``) unless the members file lets the hub's help desk key them in for
+that member (:func:`exchange.delivery.customs.customs_actor`). Errors of the services
+propagate as problem answers (:mod:`exchange.http.problems`).
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from exchange.delivery.customs import (
     InboxQuery,
     RecordDecision,
     authorise_customs,
+    customs_actor,
 )
 from exchange.delivery.errors import DecisionInvalid
 from exchange.delivery.outbox import delivery_view
@@ -99,9 +103,8 @@ def inbox(country: str, services: ServicesDep, principal: PrincipalDep,
 @router.post("/deliveries/{delivery_id}/ack", summary="Acknowledge a pulled delivery")
 async def ack(country: str, delivery_id: str, services: ServicesDep, principal: PrincipalDep,
               body: Annotated[AckIn | None, Body()] = None) -> dict[str, Any]:
-    authorise_customs(principal, country)
-    cmd = AcknowledgeDelivery(country, delivery_id, principal.party.id,
-                              body.reference if body else None)
+    actor = customs_actor(principal, country, members=services.members)
+    cmd = AcknowledgeDelivery(actor, delivery_id, body.reference if body else None)
     delivery = await run_in_threadpool(customs_side.acknowledge, cmd, uow=services.uow)
     return delivery_view(delivery)
 
@@ -121,7 +124,7 @@ DECISION_BODY = {"requestBody": {"required": True, "content": {
                      "Decision)")
 async def decide(country: str, shipment_id: str, request: Request, services: ServicesDep,
                  principal: PrincipalDep) -> JSONResponse:
-    authorise_customs(principal, country)
+    actor = customs_actor(principal, country, members=services.members)
     data = await request.body()
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media in ("application/xml", "text/xml"):
@@ -135,7 +138,7 @@ async def decide(country: str, shipment_id: str, request: Request, services: Ser
                                             for e in exc.errors())) from None
         decision = customs_side.decision_from_fields(body.fields(), country=country,
                                                      shipment_id=shipment_id)
-    cmd = RecordDecision(decision, principal.party.id)
+    cmd = RecordDecision(decision, actor)
     recorded = await run_in_threadpool(customs_side.decide, cmd, uow=services.uow,
                                        checker=services.checker,
                                        gates=services.decision_gates)

@@ -1,0 +1,324 @@
+"""Backups of the exchange's database and their restore (``exchange db backup|restore``).
+
+    done = backup_database(url, Path("/backups/exchange.db"))    # while the exchange runs
+    done = restore_database(url, Path("/backups/exchange.db"))   # into a fresh database
+
+* **SQLite**: the online backup API of the :mod:`sqlite3` module copies the database in one
+  step from a read snapshot (writers go on meanwhile: WAL), into one self-contained file
+  (rollback-journal mode, no ``-wal``) checked with ``PRAGMA quick_check``. A restore copies
+  it back the same way, into the database file of ``EXCHANGE_DATABASE_URL``.
+* **PostgreSQL**: ``pg_dump --format=custom`` (a consistent snapshot) and ``pg_restore
+  --no-owner --no-privileges --single-transaction --exit-on-error``, run when they are on
+  ``PATH`` (the client of the server's major version or newer); when they are not, the error
+  gives the exact command (:func:`postgres_commands`). The password travels in
+  ``PGPASSWORD``, never on a command line.
+
+Every backup file is written owner-only (``0600``) under a temporary name and renamed into
+place, so a backup that failed half-way never looks like one. A restore refuses a database
+that already holds data (any row in any table) unless *force*; the restored database is at
+the revision of its backup and ``exchange serve`` (or ``exchange db upgrade``) brings it up
+to date. A database is only part of a backup: the hub's key and certificate, the secrets key
+(``hub/secrets.key``: without it the payment providers' sealed secrets do not open) and the
+trust folders must be kept with it (README, "Backups").
+
+Errors (the kinds of :mod:`exchange.errors`)::
+
+    UsageError
+    └── BackupError            store.backup: no database, not a backup of this engine, damaged
+    ConflictError
+    └── RestoreRefused         store.restore-not-empty: the target database holds data
+    UnavailableError
+    └── BackupToolError        store.backup-tool: pg_dump / pg_restore missing or failed
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sqlite3
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import MetaData, create_engine, inspect, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import NullPool
+
+from exchange.paths import create_private_file
+from exchange.store.errors import BackupError, BackupToolError, RestoreRefused
+from exchange.store.engine import is_sqlite, sqlite_file
+
+__all__ = [
+    "BackupDone", "BackupError", "BackupToolError", "RestoreDone", "RestoreRefused",
+    "backup_database", "postgres_commands", "restore_database",
+]
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+PGDUMP_MAGIC = b"PGDMP"
+REVISIONS_TABLE = "alembic_version"
+
+
+@dataclass(frozen=True)
+class BackupDone:
+    path: Path
+    engine: str
+    """``sqlite`` or ``postgresql``."""
+    size: int
+    revision: str | None
+    """The migration revision the backup is at."""
+
+
+@dataclass(frozen=True)
+class RestoreDone:
+    path: Path
+    engine: str
+    target: str
+    """The database file, or the PostgreSQL URL without its password."""
+    revision: str | None
+    replaced: bool
+    """A database that held data was replaced (*force*)."""
+
+
+def backup_database(url: str, target: Path) -> BackupDone:
+    """Copy the database at *url* to the file *target* (replaced if it exists), consistent
+    while the exchange runs. Raises :class:`BackupError` or :class:`BackupToolError`."""
+    target = Path(os.path.abspath(target.expanduser()))
+    if target.is_dir():
+        raise BackupError(f"{target} is a folder; name the backup file")
+    if not is_sqlite(url):
+        _tool(postgres_commands(url, target)[0])  # else: the command to run by hand
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
+    tmp.unlink(missing_ok=True)
+    try:
+        create_private_file(tmp)  # 0600 before anything is written into it
+    except OSError as exc:
+        raise BackupError(f"cannot write {target}: {exc.strerror or exc}") from None
+    try:
+        if is_sqlite(url):
+            engine, revision = "sqlite", _sqlite_backup(url, tmp, target)
+        else:
+            engine, revision = "postgresql", _revision(url)
+            _run_pg(postgres_commands(url, tmp)[0], url)
+            if not _magic(tmp).startswith(PGDUMP_MAGIC):
+                raise BackupToolError(f"pg_dump did not write a custom-format archive to {tmp}")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _sync_folder(target.parent)
+    return BackupDone(target, engine, target.stat().st_size, revision)
+
+
+def restore_database(url: str, source: Path, *, force: bool = False) -> RestoreDone:
+    """Restore the backup *source* into the database at *url*; a database that holds data
+    is refused (:class:`RestoreRefused`) unless *force*. Stop every exchange process on
+    that database first."""
+    source = Path(os.path.abspath(source.expanduser()))
+    try:
+        magic = _magic(source)
+    except OSError as exc:
+        raise BackupError(f"cannot read {source}: {exc.strerror or exc}") from None
+    sqlite = is_sqlite(url)
+    if not magic.startswith(SQLITE_MAGIC if sqlite else PGDUMP_MAGIC):
+        wanted = "an SQLite backup" if sqlite else "a pg_dump custom-format archive"
+        raise BackupError(f"{source} is not {wanted}; EXCHANGE_DATABASE_URL names "
+                          f"{'an SQLite' if sqlite else 'a PostgreSQL'} database, and a "
+                          "backup is restored into a database of the same engine")
+    if sqlite:
+        return _sqlite_restore(url, source, force=force)
+    return _postgres_restore(url, source, force=force)
+
+
+def postgres_commands(url: str, file: Path) -> tuple[list[str], list[str]]:
+    """The ``pg_dump`` and ``pg_restore`` commands for the database at *url* and the archive
+    *file* (the password is left out: it goes in ``PGPASSWORD`` or ``~/.pgpass``)."""
+    given = make_url(url)
+    dbname = URL.create("postgresql", username=given.username, host=given.host,
+                        port=given.port, database=given.database, query=given.query
+                        ).render_as_string(hide_password=False)
+    return (["pg_dump", "--format=custom", f"--file={file}", f"--dbname={dbname}"],
+            ["pg_restore", "--no-owner", "--no-privileges", "--single-transaction",
+             "--exit-on-error", f"--dbname={dbname}", str(file)])
+
+
+# ------------------------------------------------------------------ SQLite
+def _sqlite_path(url: str) -> Path:
+    path = sqlite_file(url)
+    if path is None:
+        raise BackupError("EXCHANGE_DATABASE_URL names an SQLite database in memory: there "
+                          "is nothing to back up or restore")
+    return Path(os.path.abspath(path))
+
+
+def _sqlite_backup(url: str, tmp: Path, target: Path) -> str | None:
+    database = _sqlite_path(url)
+    if not database.is_file():
+        raise BackupError(f"there is no database at {database} (EXCHANGE_DATABASE_URL)")
+    if target == database:
+        raise BackupError(f"{target} is the database itself; name another file")
+    try:
+        source = sqlite3.connect(database, timeout=30)
+        try:
+            copy = sqlite3.connect(tmp)
+            try:
+                source.backup(copy)  # one step: a consistent snapshot, writers not blocked
+                copy.execute("PRAGMA journal_mode=DELETE")  # one file, no -wal beside it
+                _check_sqlite(copy, tmp)
+                return _sqlite_revision(copy)
+            finally:
+                copy.close()
+        finally:
+            source.close()
+    except sqlite3.Error as exc:
+        raise BackupError(f"cannot back up {database}: {exc}") from None
+
+
+def _sqlite_restore(url: str, backup: Path, *, force: bool) -> RestoreDone:
+    database = _sqlite_path(url)
+    if backup == database:
+        raise BackupError(f"{backup} is the database itself")
+    try:
+        source = sqlite3.connect(f"{backup.as_uri()}?mode=ro", uri=True)
+        try:
+            _check_sqlite(source, backup)
+            if _sqlite_revision(source) is None:
+                raise BackupError(f"{backup} is an SQLite database, but not the exchange's")
+            held = _sqlite_tables_with_rows(database) if database.exists() else []
+            if held and not force:
+                raise _refused(str(database), held)
+            create_private_file(database)  # 0600 (and -wal, -shm after it) if it is new
+            target = sqlite3.connect(database, timeout=30)
+            try:
+                source.backup(target)  # replaces every page, in one transaction
+                _check_sqlite(target, database)
+                revision = _sqlite_revision(target)
+            finally:
+                target.close()
+        finally:
+            source.close()
+    except sqlite3.Error as exc:
+        raise BackupError(f"cannot restore {backup} into {database}: {exc}") from None
+    return RestoreDone(backup, "sqlite", str(database), revision, replaced=bool(held))
+
+
+def _check_sqlite(conn: sqlite3.Connection, path: Path) -> None:
+    result = conn.execute("PRAGMA quick_check").fetchone()
+    if result is None or result[0] != "ok":
+        raise BackupError(f"{path} is damaged (quick_check: {result[0] if result else '?'})")
+
+
+def _sqlite_revision(conn: sqlite3.Connection) -> str | None:
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                         (REVISIONS_TABLE,)).fetchone()
+    if found is None:
+        return None
+    row = conn.execute(f"SELECT version_num FROM {REVISIONS_TABLE}").fetchone()
+    return str(row[0]) if row else None
+
+
+def _sqlite_tables_with_rows(database: Path) -> list[str]:
+    conn = sqlite3.connect(database, timeout=30)  # only read (read-only WAL has caveats)
+    try:
+        names = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            " ORDER BY name")]
+        return [n for n in names if n != REVISIONS_TABLE and conn.execute(
+            f"SELECT 1 FROM {_quoted(n)} LIMIT 1").fetchone() is not None]
+    finally:
+        conn.close()
+
+
+# -------------------------------------------------------------- PostgreSQL
+def _postgres_restore(url: str, backup: Path, *, force: bool) -> RestoreDone:
+    command = postgres_commands(url, backup)[1]
+    _tool(command)  # before anything is dropped
+    engine = create_engine(url, poolclass=NullPool)
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        with engine.begin() as conn:
+            names = sorted(inspect(conn).get_table_names())
+            held = [n for n in names if n != REVISIONS_TABLE and conn.execute(
+                text(f"SELECT 1 FROM {_quoted(n)} LIMIT 1")).first() is not None]
+            if held and not force:
+                raise _refused(shown, held)
+            if names:  # empty tables of a migrated database, or replaced ones (force)
+                tables = MetaData()
+                tables.reflect(conn)
+                tables.drop_all(conn)
+    except RestoreRefused:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any driver error: server, rights, URL
+        raise BackupError(f"cannot prepare {shown} for the restore: {exc}") from None
+    finally:
+        engine.dispose()
+    _run_pg(command, url)
+    return RestoreDone(backup, "postgresql", shown, _revision(url), replaced=bool(held))
+
+
+def _revision(url: str) -> str | None:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table(REVISIONS_TABLE):
+                return None
+            value = conn.execute(text(f"SELECT version_num FROM {REVISIONS_TABLE}")).scalar()
+            return None if value is None else str(value)
+    except Exception as exc:  # noqa: BLE001 - any driver error
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise BackupError(f"cannot read {shown}: {exc}") from None
+    finally:
+        engine.dispose()
+
+
+def _tool(command: list[str]) -> str:
+    """The program of *command* on PATH, or a :class:`BackupToolError` giving the command."""
+    found = shutil.which(command[0])
+    if found is None:
+        raise BackupToolError(
+            f"{command[0]} is not on PATH: install the PostgreSQL client (the server's major "
+            f"version or newer) or put its folder on PATH, or run it yourself, with the "
+            f"password in PGPASSWORD or ~/.pgpass: {shlex.join(command)}")
+    return found
+
+
+def _run_pg(command: list[str], url: str) -> None:
+    found, tool = _tool(command), command[0]
+    env = dict(os.environ)
+    password = make_url(url).password
+    if password:
+        env["PGPASSWORD"] = str(password)
+    done = subprocess.run([found, *command[1:]], env=env, capture_output=True, text=True,
+                          check=False)
+    if done.returncode:
+        detail = (done.stderr or done.stdout).strip()[-2000:]
+        raise BackupToolError(f"{tool} failed (exit {done.returncode}): {detail}")
+
+
+# ------------------------------------------------------------------ shared
+def _refused(target: str, held: list[str]) -> RestoreRefused:
+    return RestoreRefused(
+        f"{target} already holds data (rows in {', '.join(held[:5])}"
+        f"{', ...' if len(held) > 5 else ''}): restore into a fresh data directory or an "
+        "empty database, or pass --force to replace what it holds")
+
+
+def _magic(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(len(SQLITE_MAGIC))[:len(SQLITE_MAGIC)]
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in *folder* durable (best effort: not every system can)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,31 @@
+"""Errors of the store's own operations (backups and restores; a database that cannot be
+reached is :func:`exchange.http.problems.database_unavailable`'s 503).
+
+    exchange.errors.UsageError
+    └── BackupError             the backup cannot be made, or the file is not one (exit 2)
+    exchange.errors.ConflictError
+    └── RestoreRefused          the target database already holds data (exit 1; --force)
+    exchange.errors.UnavailableError
+    └── BackupToolError         pg_dump / pg_restore are not on PATH (exit 3; the command
+                                to run by hand is in the message)
+"""
+from __future__ import annotations
+
+from exchange.errors import ConflictError, UnavailableError, UsageError
+
+__all__ = ["BackupError", "BackupToolError", "RestoreRefused"]
+
+
+class BackupError(UsageError):
+    code = "store.backup"
+    title = "The backup cannot be made or read"
+
+
+class RestoreRefused(ConflictError):
+    code = "store.restore-not-empty"
+    title = "The database already holds data"
+
+
+class BackupToolError(UnavailableError):
+    code = "store.backup-tool"
+    title = "The PostgreSQL backup tools are not available"
