@@ -18,8 +18,8 @@ For each engine (an SQLite file; a throwaway PostgreSQL 15 from tests.fixtures.p
 from __future__ import annotations
 
 import argparse
-import os
 import gc
+import os
 import statistics
 import sys
 import tempfile
