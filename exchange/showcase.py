@@ -26,7 +26,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+
+if TYPE_CHECKING:
+    from adapters.members import Members
+    from signing.demopki import DemoPKI
+
+    from exchange.services import Services
 
 __all__ = ["DemoOptions", "Demo", "DEMO_DOCUMENTS"]
 
@@ -94,7 +101,7 @@ class Demo:
                          f"{source or 'the official OASIS download'} ...")
         store.install("ubl-2.4", source)
 
-    def make_pki(self, members: Any) -> Any:
+    def make_pki(self, members: Members) -> DemoPKI:
         from signing.demopki import DemoPKI
 
         pki = DemoPKI(self.folder / "pki")
@@ -147,7 +154,7 @@ class Demo:
         self._make_parties(services)
         self.forwarder_signer = pki.leaf("KZ", cn="Silk Road Forwarding LLP (demo signer)")
 
-    def _start_simulators(self, members: Any, ports: dict[str, int]) -> None:
+    def _start_simulators(self, members: Members, ports: dict[str, int]) -> None:
         from adapters.testing.edifact_simulator import EdifactCustomsSimulator
         from adapters.testing.simulator import FollowUp, SimulatorConfig, SimulatorServer
 
@@ -158,12 +165,15 @@ class Demo:
                 port=port).start()
             self._stoppers.append(server.stop)
             self.options.say(f"customs simulator for {country} on {server.base_url}")
+        from adapters.settings import path_setting
+
         for member in members:
             if member.adapter != "edifact-file":
                 continue
-            sim = EdifactCustomsSimulator(member.settings["outbox_dir"],
-                                          member.settings["inbox_dir"], country=member.code,
-                                          currency=member.currency)
+            sim = EdifactCustomsSimulator(
+                path_setting(member.settings, "outbox_dir", required=True),
+                path_setting(member.settings, "inbox_dir", required=True), country=member.code,
+                currency=member.currency)
             thread = threading.Thread(target=sim.serve, args=(self._stop,),
                                       kwargs={"poll_seconds": 1.0}, daemon=True,
                                       name=f"edifact-simulator-{member.code}")
@@ -172,7 +182,7 @@ class Demo:
             self.options.say(f"EDIFACT customs simulator for {member.code} on "
                              f"{member.settings['outbox_dir']}")
 
-    def _start_exchange(self, members: Any) -> Any:
+    def _start_exchange(self, members: Members) -> Services:
         import uvicorn
 
         from exchange.bootstrap import build_app, build_dispatcher, build_services, server_options
@@ -210,7 +220,7 @@ class Demo:
         self.services = services
         return services
 
-    def _make_parties(self, services: Any) -> None:
+    def _make_parties(self, services: Services) -> None:
         from exchange.domain import PartyKind
         from exchange.parties.keys import add_party
 

@@ -173,7 +173,7 @@ def _init_worker(store_root: str, inputs: list[Input]) -> None:
     gc.freeze()  # what was inherited or loaded so far is never garbage
 
 
-def _run_range(bounds: tuple[int, int], as_json: bool) -> list[Any]:
+def _run_range(bounds: tuple[int, int], as_json: bool) -> list[Any]:  # Any: dicts or JSON
     run = _run_one_json if as_json else _run_one
     validator = cast("Validator", _VALIDATOR)  # set by _init_worker, before any range
     with _no_cyclic_gc():
@@ -189,7 +189,8 @@ def _run_range_json(bounds: tuple[int, int]) -> list[Any]:
 
 
 def _results(inputs: list[Input], store: SchemaStore, jobs: int, as_json: bool,
-             progress: Callable[[int], None] | None) -> Iterator[Any]:
+             progress: Callable[[int], None] | None
+             ) -> Iterator[Any]:  # Any: report dicts, or their JSON text when as_json
     if jobs <= 1 or len(inputs) < 2:
         from exchange.validation.engine import Validator
 
