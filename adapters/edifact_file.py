@@ -27,31 +27,17 @@ from adapters.contract import (
 from adapters.edifact import DECLARATION_CODES, CusdecProfile, read_cusres, render_cusdec
 from adapters.errors import MalformedCusresError, ResponseError, RetryableDeliveryError
 from adapters.settings import Setting, SettingType, SettingValue, path_setting, text_setting
+from signing.files import private_dir
 
-__all__ = ["EdifactFileAdapter", "private_folder", "write_atomically"]
+__all__ = ["EdifactFileAdapter", "write_atomically"]
 
 MAX_CUSRES_BYTES = 5 * 1024 * 1024
-
-
-def private_folder(folder: Path) -> Path:
-    """``mkdir -p`` *folder*, each directory made here owner-only (0700): the exchange's
-    files are nobody else's. A folder that exists keeps its mode (a share the national
-    system reads is opened to it by its operator, on purpose)."""
-    if folder.exists():
-        return folder
-    private_folder(folder.parent)
-    try:
-        folder.mkdir(mode=0o700)
-    except FileExistsError:
-        return folder
-    os.chmod(folder, 0o700)  # mkdir's mode passes through the umask
-    return folder
 
 
 def write_atomically(folder: Path, name: str, data: bytes) -> Path:
     """Write *data* as folder/name so that readers see all of it or nothing (mode 0600,
     from :func:`tempfile.mkstemp`)."""
-    private_folder(folder)
+    private_dir(folder)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -159,7 +145,7 @@ class EdifactFileAdapter:
             source = self.inbox / name
             if folder not in ("processed", "failed") or "/" in name or not source.exists():
                 continue
-            private_folder(self.inbox / folder)
+            private_dir(self.inbox / folder)
             os.replace(source, self.inbox / folder / name)
 
     def close(self) -> None:

@@ -4,8 +4,9 @@ Everything the exchange writes is owner-only: directories ``0700``, files ``0600
 whatever the umask. The ``exchange`` command sets a private umask for its whole process
 (:func:`use_private_umask`), so files that libraries create (SQLite's, the schema store's,
 an export) are owner-only too; the places that make secrets or the database also say so
-themselves (:func:`private_dir`, :func:`create_private_file`, :func:`write_private`), for
-the processes that embed the exchange without that umask. :func:`wider_than_private` finds
+themselves (:func:`private_dir`, :func:`create_private_file`, :func:`write_private`, from
+:mod:`signing.files`, which the adapters and the demo PKI use too), for the processes that
+embed the exchange without that umask. :func:`wider_than_private` finds
 what an earlier version, a copy or a hand left open to the group or to others.
 """
 from __future__ import annotations
@@ -17,6 +18,10 @@ from pathlib import Path
 
 import platformdirs
 
+from signing.files import (
+    PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, create_private_file, private_dir, write_private,
+)
+
 __all__ = [
     "PRIVATE_DIR_MODE", "PRIVATE_FILE_MODE", "PRIVATE_UMASK", "create_private_file",
     "exchange_home", "private_dir", "schema_store_dir", "use_private_umask",
@@ -25,8 +30,6 @@ __all__ = [
 
 PRIVATE_UMASK = 0o077
 """No permission for the group or for others on anything the process creates."""
-PRIVATE_DIR_MODE = 0o700
-PRIVATE_FILE_MODE = 0o600
 
 
 def exchange_home() -> Path:
@@ -46,49 +49,6 @@ def use_private_umask() -> int:
     old = os.umask(PRIVATE_UMASK)
     os.umask(old | PRIVATE_UMASK)
     return old
-
-
-def private_dir(path: Path) -> Path:
-    """``mkdir -p`` *path*: each directory made here is ``0700``; one that exists is left as
-    it is (an operator may have opened a shared folder on purpose)."""
-    missing: list[Path] = []
-    current = path
-    while not os.path.lexists(current) and current != current.parent:
-        missing.append(current)
-        current = current.parent
-    for folder in reversed(missing):
-        try:
-            folder.mkdir(mode=PRIVATE_DIR_MODE)
-        except FileExistsError:  # another process made it at the same moment
-            continue
-        os.chmod(folder, PRIVATE_DIR_MODE)  # mkdir's mode passes through the umask
-    return path
-
-
-def create_private_file(path: Path) -> bool:
-    """Create *path* empty with mode ``0600`` (its folder ``0700``) unless it exists;
-    True when it was made here."""
-    private_dir(path.parent)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
-    except FileExistsError:
-        return False
-    try:
-        os.fchmod(fd, PRIVATE_FILE_MODE)
-    finally:
-        os.close(fd)
-    return True
-
-
-def write_private(path: Path, data: bytes) -> Path:
-    """Write *data* to *path* with mode ``0600`` (an existing file is narrowed to it too),
-    making its folder (``0700``) first."""
-    private_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
-    with os.fdopen(fd, "wb") as out:
-        os.fchmod(fd, PRIVATE_FILE_MODE)
-        out.write(data)
-    return path
 
 
 def wider_than_private(paths: Iterable[Path]) -> Iterator[tuple[Path, int]]:

@@ -20,7 +20,6 @@ writes next to the CA certificate. ``pki.ca("KZ")`` gives the CA (``.key``, ``.c
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +29,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
+
+from signing.files import write_private
 
 if TYPE_CHECKING:
     from signing.keys import PrivateKey, SigningIdentity
@@ -49,29 +50,6 @@ def _name(cn: str, country: str | None) -> x509.Name:
     if country:
         attrs.append(x509.NameAttribute(NameOID.COUNTRY_NAME, country))
     return x509.Name(attrs)
-
-
-def _private_dirs(folder: Path) -> None:
-    """``mkdir -p`` with each directory made here owner-only (0700)."""
-    if folder.exists():
-        return
-    _private_dirs(folder.parent)
-    try:
-        folder.mkdir(mode=0o700)
-    except FileExistsError:
-        return
-    os.chmod(folder, 0o700)  # mkdir's mode passes through the umask
-
-
-def _write_pem(path: Path, data: bytes) -> Path:
-    """Write a key, certificate or CRL owner-only (0600, folders 0700), whatever the umask:
-    a demo PKI sits in the exchange's data directory."""
-    _private_dirs(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        os.fchmod(fd, 0o600)
-        out.write(data)
-    return path
 
 
 def _key_pem(key: PrivateKey, passphrase: bytes | None = None) -> bytes:
@@ -115,14 +93,14 @@ class Leaf:
     ca: CA | None = None
 
     def write_key(self, path: Path, passphrase: bytes | None = None) -> Path:
-        return _write_pem(path, _key_pem(self.key, passphrase))
+        return write_private(path, _key_pem(self.key, passphrase))
 
     def write_pkcs12(self, path: Path, passphrase: bytes | None) -> Path:
         enc = (serialization.BestAvailableEncryption(passphrase) if passphrase
                else serialization.NoEncryption())
         cas = [self.ca.cert] if self.ca else None
         data = pkcs12.serialize_key_and_certificates(b"signer", self.key, self.cert, cas, enc)
-        return _write_pem(path, data)
+        return write_private(path, data)
 
     def identity(self) -> SigningIdentity:
         from signing.keys import SigningIdentity
@@ -151,7 +129,7 @@ class DemoPKI:
                     .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
                                    critical=False)
                     .sign(key, hashes.SHA256()))
-            path = _write_pem(self.folder / "ca" / f"{country}-ca.pem", _cert_pem(cert))
+            path = write_private(self.folder / "ca" / f"{country}-ca.pem", _cert_pem(cert))
             self._cas[country] = CA(country, key, cert, path)
         return self._cas[country]
 
@@ -193,15 +171,15 @@ class DemoPKI:
         if revoked and ca is not None:
             ca.revoked.append(cert.serial_number)
         stem = self.folder / "signers" / f"signer-{self._count}"
-        key_path = _write_pem(stem.with_suffix(".key.pem"), _key_pem(key))
-        cert_path = _write_pem(stem.with_suffix(".cert.pem"), _cert_pem(cert))
+        key_path = write_private(stem.with_suffix(".key.pem"), _key_pem(key))
+        cert_path = write_private(stem.with_suffix(".cert.pem"), _cert_pem(cert))
         return Leaf(country, key, cert, key_path, cert_path, ca)
 
     def trust_dir(self, folder: Path, countries: list[str] | tuple[str, ...]) -> Path:
         """Write a trust folder: ``<folder>/<CC>/ca-<CC>.pem`` and ``ca-<CC>.crl`` per country."""
         for cc in countries:
             ca = self.ca(cc)
-            _write_pem(folder / cc / f"ca-{cc}.pem", _cert_pem(ca.cert))
-            _write_pem(folder / cc / f"ca-{cc}.crl", ca.crl_pem())
+            write_private(folder / cc / f"ca-{cc}.pem", _cert_pem(ca.cert))
+            write_private(folder / cc / f"ca-{cc}.crl", ca.crl_pem())
         return folder
 
