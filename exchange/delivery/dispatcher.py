@@ -336,7 +336,10 @@ class Dispatcher:
                             "shipment_id": row.shipment_id})
         if answered and self.on_answers is not None:
             self._after_done = [f for f in self._after_done if not f.done()]
-            self._after_done.append(self._after.submit(self._answered))
+            # One drain records everything kept so far: a drain still waiting to start
+            # will also take these, so none is queued behind it.
+            if not any(not f.running() for f in self._after_done):
+                self._after_done.append(self._after.submit(self._answered))
 
     def _answered(self) -> None:
         assert self.on_answers is not None
