@@ -33,6 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from adapters.members import default_members_path, load_members
+from exchange.bootstrap import build_adapters
 from exchange.config import DatabaseSettings, DispatchSettings
 from exchange.delivery.dispatcher import Dispatcher, RetryPolicy
 from exchange.domain import PartyKind, Route, TransportMode
@@ -97,21 +98,11 @@ def submit(store, hook, forwarder: str, n: int) -> None:
 
 
 def drain(dispatcher: Dispatcher) -> None:
-    """As `exchange dispatch` runs (each batch recorded while the next is on the wire),
-    until nothing is due."""
+    """As `exchange dispatch` runs (each outcome recorded as its push returns), until
+    nothing is due."""
     while dispatcher.step():
         pass
     dispatcher.flush()
-
-
-def build_adapters(members) -> dict:
-    """One adapter per member, envelopes unsigned (as `exchange.bootstrap.build_dispatcher`
-    builds them, without the hub's signer)."""
-    from adapters.contract import AdapterContext
-    from adapters.registry import default_registry
-
-    registry, context = default_registry(), AdapterContext()
-    return {m.code: registry.for_member(m, context=context) for m in members}
 
 
 def plain_payloads(store, member, n: int) -> list[tuple[str, object]]:

@@ -22,6 +22,7 @@ from exchange.services import Services
 from exchange.store import UnitOfWorkFactory, create_engines, upgrade
 
 if TYPE_CHECKING:  # imported where used: `exchange validate` never loads them
+    from adapters.contract import Adapter
     from adapters.members import Members
     from fastapi import FastAPI
 
@@ -31,8 +32,8 @@ if TYPE_CHECKING:  # imported where used: `exchange validate` never loads them
     from exchange.validation import Validator
 
 __all__ = [
-    "SWITCH_INTERVAL_SECONDS", "Services", "build_app", "build_dispatcher", "build_services",
-    "decision_gates", "load_members_for", "open_store", "server_options",
+    "SWITCH_INTERVAL_SECONDS", "Services", "build_adapters", "build_app", "build_dispatcher",
+    "build_services", "decision_gates", "load_members_for", "open_store", "server_options",
     "warn_wider_than_private",
 ]
 
@@ -156,6 +157,17 @@ def build_services(settings: Settings, *, migrate: bool | None = None,
                     decision_gates=decision_gates(settings, members), secrets=box)
 
 
+def build_adapters(members: Members, *, signer: EnvelopeSigner | None = None
+                   ) -> dict[str, Adapter]:
+    """One adapter per member, from the members file and the registry of adapter kinds
+    (envelopes signed by *signer*, unsigned without one)."""
+    from adapters.contract import AdapterContext
+    from adapters.registry import default_registry
+
+    registry, context = default_registry(), AdapterContext(signer=signer)
+    return {m.code: registry.for_member(m, context=context) for m in members}
+
+
 def build_dispatcher(settings: Settings, uow: UnitOfWorkFactory, members: Members, *,
                      checker: SignatureChecker | None = None, signer: EnvelopeSigner | None = None,
                      gates: Sequence[DecisionGate] | None = None
@@ -163,9 +175,6 @@ def build_dispatcher(settings: Settings, uow: UnitOfWorkFactory, members: Member
     """The outbox dispatcher and the collector of customs answers, with one adapter per
     member (envelopes signed with the hub's key unless *signer* is given) and the same
     decision gates as the API (unless *gates* is given)."""
-    from adapters.contract import AdapterContext
-    from adapters.registry import default_registry
-
     from exchange.delivery.collector import DecisionCollector
     from exchange.delivery.dispatcher import Dispatcher, RetryPolicy
     from exchange.documents.signatures import envelope_signer, member_checker
@@ -173,8 +182,7 @@ def build_dispatcher(settings: Settings, uow: UnitOfWorkFactory, members: Member
     signer = signer if signer is not None else envelope_signer(settings.hub)
     checker = checker if checker is not None else member_checker(members)
     gates = decision_gates(settings, members) if gates is None else gates
-    registry, context = default_registry(), AdapterContext(signer=signer)
-    adapters = {m.code: registry.for_member(m, context=context) for m in members}
+    adapters = build_adapters(members, signer=signer)
     d = settings.dispatch
     collector = DecisionCollector(uow, adapters, gates=tuple(gates), checker=checker)
     policy = RetryPolicy(max_attempts=d.max_attempts, base_delay=d.base_delay_seconds,
