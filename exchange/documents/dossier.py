@@ -10,8 +10,16 @@ versions left out) pair by pair and against the route:
   gross weight within ``weight_tolerance`` (relative), after unit conversion;
 * ``customs-value``: a declaration's customs value matches the commercial invoice total within
   ``value_tolerance`` (relative), in the same currency;
-* ``route-countries``: a declaration's departure, destination and transit countries are those
-  of the shipment's route.
+* ``route-countries``: a declaration's countries of departure
+  (``Consignment/OriginalDepartureCountry``), export (``Shipment/ExportCountry``), transit
+  (``Consignment/TransitCountry``) and destination (``Consignment/FinalDestinationCountry``),
+  wherever the declaration type nests its shipment, are those of the shipment's route: the
+  departure and export countries its origin, the destination its destination, each transit
+  country one of its transit countries.
+
+Each finding's message is a catalogue message (:mod:`exchange.i18n`): ``to_dict`` gives the
+English text and the message id with its parameters, so a page renders it in its reader's
+language.
 
 Each check's findings count as errors, warnings or not at all, per
 :class:`exchange.config.DossierSettings`.
@@ -28,6 +36,7 @@ from lxml import etree
 
 from exchange.config import CheckSeverity, DossierSettings
 from exchange.domain import Route
+from exchange.i18n import Text, t
 
 __all__ = ["DocumentFacts", "DossierFinding", "DossierReport", "check_dossier", "extract_facts"]
 
@@ -54,6 +63,7 @@ class DocumentFacts:
     departure_country: str | None = None
     destination_country: str | None = None
     transit_countries: tuple[str, ...] = ()
+    export_countries: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,7 +71,7 @@ class DocumentFacts:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DocumentFacts:
         d = {"root": "", **d}
-        for k in ("shipment_ids", "consignment_ids", "transit_countries"):
+        for k in ("shipment_ids", "consignment_ids", "transit_countries", "export_countries"):
             d[k] = tuple(d.get(k) or ())
         for k in ("customs_value", "invoice_total"):
             if d.get(k) is not None:
@@ -137,6 +147,7 @@ def extract_facts(tree: etree._ElementTree) -> DocumentFacts:
         departure_country=country("OriginalDepartureCountry"),
         destination_country=country("FinalDestinationCountry"),
         transit_countries=_texts(root, f"({ship})//cac:TransitCountry/cbc:IdentificationCode"),
+        export_countries=_texts(root, f"({ship})//cac:ExportCountry/cbc:IdentificationCode"),
     )
 
 
@@ -145,11 +156,12 @@ class DossierFinding:
     check: str
     severity: str
     documents: tuple[str, ...]  # one or two document ids
-    message: str
+    message: Text
 
     def to_dict(self) -> dict[str, Any]:
         return {"check": self.check, "severity": self.severity,
-                "documents": list(self.documents), "message": self.message}
+                "documents": list(self.documents), "message": str(self.message),
+                "message_id": self.message.msgid, "message_params": dict(self.message.params)}
 
 
 @dataclass(frozen=True)
@@ -175,7 +187,7 @@ def check_dossier(documents: Sequence[tuple[str, DocumentFacts]], route: Route,
     """Compare the current documents of one shipment: ``(document id, facts)`` pairs."""
     found: list[DossierFinding] = []
 
-    def add(check: str, severity: CheckSeverity, docs: tuple[str, ...], message: str) -> None:
+    def add(check: str, severity: CheckSeverity, docs: tuple[str, ...], message: Text) -> None:
         if severity is not CheckSeverity.OFF:
             found.append(DossierFinding(check, str(severity), docs, message))
 
@@ -184,42 +196,55 @@ def check_dossier(documents: Sequence[tuple[str, DocumentFacts]], route: Route,
         for label, xa, xb in (("shipment", a.shipment_ids, b.shipment_ids),
                               ("consignment", a.consignment_ids, b.consignment_ids)):
             if xa and xb and not set(xa) & set(xb):
+                names = {"first": a.root, "second": b.root, "ids": ", ".join(xa),
+                         "other": ", ".join(xb)}
                 add("identifiers", settings.identifiers, pair,
-                    f"{a.root} and {b.root} name different {label} ids: "
-                    f"{', '.join(xa)} vs {', '.join(xb)}")
+                    t("{first} and {second} name different shipment ids: {ids} vs {other}",
+                      **names) if label == "shipment" else
+                    t("{first} and {second} name different consignment ids: {ids} vs {other}",
+                      **names))
         if a.root in WEIGHED and b.root in WEIGHED and a.gross_weight_kg and b.gross_weight_kg:
             wa, wb = Decimal(a.gross_weight_kg), Decimal(b.gross_weight_kg)
             if _relative_gap(wa, wb) > settings.weight_tolerance:
                 add("gross-weight", settings.gross_weight, pair,
-                    f"gross weight differs: {a.root} {wa} kg vs {b.root} {wb} kg "
-                    f"(tolerance {settings.weight_tolerance * 100}%)")
+                    t("The gross weight differs: {first} {weight} kg, {second} {other} kg "
+                      "(tolerance {tolerance} %)", first=a.root, weight=str(wa),
+                      second=b.root, other=str(wb),
+                      tolerance=str(settings.weight_tolerance * 100)))
         for decl, inv, ids in ((a, b, pair), (b, a, (idb, ida))):
             if decl.root in DECLARATIONS and inv.root in INVOICES and decl.customs_value \
                     and inv.invoice_total:
                 (va, ca), (vb, cb) = decl.customs_value, inv.invoice_total
                 if ca != cb:
                     add("customs-value", settings.customs_value, ids,
-                        f"declared customs value is in {ca} but the invoice total in {cb}: "
-                        "cannot be compared")
+                        t("The declared customs value is in {currency} but the invoice total "
+                          "in {other}: they cannot be compared", currency=ca, other=cb))
                 elif _relative_gap(Decimal(va), Decimal(vb)) > settings.value_tolerance:
                     add("customs-value", settings.customs_value, ids,
-                        f"declared customs value {va} {ca} differs from the invoice total "
-                        f"{vb} {cb} (tolerance {settings.value_tolerance * 100}%)")
+                        t("The declared customs value {value} {currency} differs from the "
+                          "invoice total {total} {other} (tolerance {tolerance} %)",
+                          value=va, currency=ca, total=vb, other=cb,
+                          tolerance=str(settings.value_tolerance * 100)))
     for doc_id, f in documents:
         if f.root not in DECLARATIONS:
             continue
-        route_txt = " -> ".join(route.countries)
+        where = {"document": f.root, "route": " -> ".join(route.countries)}
         if f.departure_country and f.departure_country != route.origin:
             add("route-countries", settings.route_countries, (doc_id,),
-                f"{f.root} departs from {f.departure_country}, the route from {route.origin} "
-                f"({route_txt})")
+                t("{document} departs from {country}, the route from {origin} ({route})",
+                  country=f.departure_country, origin=route.origin, **where))
+        for cc in f.export_countries:
+            if cc != route.origin:
+                add("route-countries", settings.route_countries, (doc_id,),
+                    t("{document} names {country} as the country of export, the route starts "
+                      "in {origin} ({route})", country=cc, origin=route.origin, **where))
         if f.destination_country and f.destination_country != route.destination:
             add("route-countries", settings.route_countries, (doc_id,),
-                f"{f.root} is destined for {f.destination_country}, the route for "
-                f"{route.destination} ({route_txt})")
+                t("{document} is destined for {country}, the route for {destination} ({route})",
+                  country=f.destination_country, destination=route.destination, **where))
         for cc in f.transit_countries:
             if cc not in route.transit:
                 add("route-countries", settings.route_countries, (doc_id,),
-                    f"{f.root} names transit country {cc}, not a transit country of the "
-                    f"route ({route_txt})")
+                    t("{document} names transit country {country}, not a transit country of "
+                      "the route ({route})", country=cc, **where))
     return DossierReport(tuple(found))
