@@ -24,6 +24,7 @@ def demo(
     """Start a demo exchange: schema pack, demo CAs, members, parties, the exchange with its
     dispatcher and customs simulators, and a demo shipment KZ -> UZ -> AF. Ctrl-C stops it."""
     import logging
+    import shlex
     import signal
     import time
 
@@ -39,9 +40,19 @@ def demo(
     try:
         run.start()
         body = run.submit_shipment()
+        second = run.submit_mismatch()
         typer.echo("")
         typer.echo(f"demo shipment {body['id']} KZ -> UZ -> AF submitted with "
-                   f"{len(body.get('documents', []))} signed documents")
+                   f"{len(body.get('documents', []))} signed documents; its dossier is "
+                   f"{body['dossier']['status']}")
+        typer.echo(f"second demo shipment {second['id']} KZ -> UZ -> AF: its dossier shows one "
+                   f"real problem:")
+        for finding in second["dossier"]["findings"]:
+            typer.echo(f"  {finding['severity']}: {finding['message']}")
+        typer.echo("")
+        typer.echo("To use the exchange command on the demo's data, in another terminal:")
+        for name, value in run.environment().items():
+            typer.echo(f"  export {name}={shlex.quote(value)}")
         typer.echo("")
         typer.echo(f"Dashboard:  {run.base_url}/ui/")
         typer.echo(f"API docs:   {run.base_url}/docs")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.responses import Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 
 __all__ = ["install_dashboard"]
 
@@ -26,6 +26,15 @@ def install_dashboard(app: FastAPI) -> None:
     for module in (auth, shipments, inbox, operator):
         app.include_router(module.router, include_in_schema=False)
     app.mount("/ui/static", StaticFiles(directory=str(HERE / "static")), name="ui_static")
+
+    @app.get("/", include_in_schema=False)
+    def root() -> Response:  # the server's address leads a person to the dashboard
+        return RedirectResponse("/ui/", status_code=307)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:  # browsers ask for it on every page; an SVG icon serves all
+        return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml",
+                            headers={"Cache-Control": "public, max-age=86400"})
 
     @app.get("/ui/{path:path}", include_in_schema=False)
     def unknown_page(path: str) -> Response:  # after every page and the static files

@@ -54,9 +54,39 @@ def test_demo_runs_a_corridor_and_ctrl_c_stops_everything(tmp_path):
         assert {d["country"] for d in deliveries} == {"KZ", "UZ", "AF"}
         assert {d["adapter"] for d in deliveries} == {"inbox", "https-push", "edifact-file"}
         body = httpx.get(f"{base}/v1/shipments/{shipment}", headers=forwarder, timeout=10).json()
-        assert len(body["documents"]) == 4
+        assert len(body["documents"]) == 5
         assert all(d["signature"]["present"] and d["signature"]["valid"]
                    for d in body["documents"])
+        # the main shipment's dossier is consistent (made from the official examples so that
+        # ids, weights, values and countries agree); the second shows its one real problem
+        assert body["dossier"] == {"status": "consistent", "findings": []}
+        second = re.search(r"second demo shipment (\S+) KZ -> UZ -> AF", out).group(1)
+        other = httpx.get(f"{base}/v1/shipments/{second}", headers=forwarder, timeout=10).json()
+        (finding,) = other["dossier"]["findings"]
+        assert finding["check"] == "route-countries"
+        assert "CN as the country of export" in finding["message"] and finding["message"] in out
+        # the server's root leads to the dashboard, and pages have an icon
+        root = httpx.get(f"{base}/", timeout=10)
+        assert root.status_code == 307 and root.headers["location"] == "/ui/"
+        icon = httpx.get(f"{base}/favicon.ico", timeout=10)
+        assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
+        # the printed environment lines point the exchange command at the demo's data
+        cli_env = dict(os.environ)
+        for name, value in re.findall(r"^\s+export (EXCHANGE_\w+)=(\S+)$", out, re.M):
+            cli_env[name] = value.strip("'")
+        assert cli_env["EXCHANGE_HOME"] == str(tmp_path / "home")
+        listed = subprocess.run([sys.executable, "-m", "exchange", "deliveries", "list",
+                                 "--format", "json"], env=cli_env, capture_output=True,
+                                text=True, timeout=120)
+        assert listed.returncode == 0, listed.stdout + listed.stderr
+        assert shipment in listed.stdout and second in listed.stdout
+        audit = subprocess.run([sys.executable, "-m", "exchange", "audit", "verify"],
+                               env=cli_env, capture_output=True, text=True, timeout=120)
+        assert audit.returncode == 0, audit.stdout + audit.stderr
+        example = tmp_path / "home/schemas/ubl-2.4/xml/UBL-Invoice-2.1-Example.xml"
+        valid = subprocess.run([sys.executable, "-m", "exchange", "validate", str(example)],
+                               env=cli_env, capture_output=True, text=True, timeout=120)
+        assert valid.returncode == 0, valid.stdout + valid.stderr
         # a demo CA per member country, clearly named as demo, in each trust folder
         from cryptography import x509
         for cc in ("AF", "AZ", "CN", "GE", "KG", "KZ", "MN", "PK", "TJ", "TM", "UZ"):

@@ -10,8 +10,11 @@ Sets up a demo exchange under ``$EXCHANGE_HOME/demo`` and runs it until interrup
    loopback ports, where customs simulators for the countries whose adapters push are
    started, and EDIFACT simulators for the file-channel countries;
 4. creates a fresh SQLite store with parties of every role and prints their API keys;
-5. starts the exchange (API, dashboard, dispatcher) and submits a demo shipment
-   KZ -> UZ -> AF built from the official UBL examples, signed by the forwarder's demo key.
+5. starts the exchange (API, dashboard, dispatcher) and submits two demo shipments
+   KZ -> UZ -> AF made from the official UBL examples (:mod:`exchange.showcase.corridor`),
+   signed by the forwarder's demo key: one whose dossier is consistent, one with a single,
+   explained inconsistency;
+6. tells how to point the CLI at the demo's data (:meth:`Demo.environment`).
 
 Ctrl-C (SIGINT or SIGTERM) stops everything it started.
 """
@@ -29,6 +32,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 
+from exchange.showcase.corridor import (
+    CORRIDOR, DOCUMENTS, MISMATCH, Corridor, corridor_documents,
+)
+
 if TYPE_CHECKING:
     from adapters.members import Members
     from signing.demopki import DemoPKI
@@ -39,12 +46,7 @@ __all__ = ["DemoOptions", "Demo", "DEMO_DOCUMENTS"]
 
 log = logging.getLogger(__name__)
 
-DEMO_DOCUMENTS = (
-    "UBL-ExportCustomsDeclaration-2.3-Example.xml",
-    "UBL-TransitCustomsDeclaration-2.3-Example.xml",
-    "UBL-ImportCustomsDeclaration-2.3-Example.xml",
-    "UBL-Waybill-2.0-Example-International.xml",
-)
+DEMO_DOCUMENTS = DOCUMENTS
 PARTIES = (  # (kind, name, country)
     ("forwarder", "Silk Road Forwarding LLP (demo)", "KZ"),
     ("customs", "State Revenue Committee of Kazakhstan (demo)", "KZ"),
@@ -81,6 +83,7 @@ class Demo:
     base_url: str = ""
     keys: list[tuple[str, str, str, str]] = field(default_factory=list)
     shipment_id: str | None = None
+    shipment_ids: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _stoppers: list[Callable[[], None]] = field(default_factory=list)
@@ -234,15 +237,14 @@ class Demo:
     def key_of(self, kind: str, country: str = "") -> str:
         return next(k for (kd, cc, _, k) in self.keys if kd == kind and cc == country)
 
-    def submit_shipment(self) -> dict[str, Any]:
-        """Submit the demo shipment over the HTTP API, documents signed by the forwarder."""
+    def submit_shipment(self, corridor: Corridor = CORRIDOR) -> dict[str, Any]:
+        """Submit a demo shipment over the HTTP API, documents signed by the forwarder."""
         import json
 
         import httpx
         from lxml import etree
 
         from signing import Signer
-        from signing.safexml import parse_xml
 
         from exchange.validation.packs import SchemaStore
         from exchange.validation import Validator
@@ -251,35 +253,47 @@ class Demo:
         validator = Validator(SchemaStore(self.options.home / "schemas"))
         signer = Signer(self.forwarder_signer.identity())
         files = []
-        for name in DEMO_DOCUMENTS:
-            tree = parse_xml((examples / name).read_bytes())
+        for name, tree in corridor_documents(examples, corridor):
             ns = etree.QName(tree.getroot()).namespace
             if ns is None:  # the shipped UBL examples all have one
                 raise RuntimeError(f"{name}: the demo document has no namespace")
             signed = signer.sign(tree, schema=validator.schema_path(ns))
             data = etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
             files.append(("documents", (name, data, "application/xml")))
-        shipment = {"route": {"origin": "KZ", "transit": ["UZ"], "destination": "AF"},
+        shipment = {"route": {"origin": corridor.origin, "transit": list(corridor.transit),
+                              "destination": corridor.destination},
                     "transport_mode": "road",
-                    "references": {"consignment": "DEMO-KZ-UZ-AF-0001"}}
+                    "references": {"consignment": corridor.consignment_id}}
         answer = httpx.post(f"{self.base_url}/v1/shipments", timeout=120,
                             headers={"Authorization": f"Bearer {self.key_of('forwarder', 'KZ')}",
-                                     "Idempotency-Key": "demo-shipment-1"},
+                                     "Idempotency-Key": f"demo-{corridor.shipment_id}"},
                             data={"shipment": json.dumps(shipment)}, files=files)
         if answer.status_code != 201:
             raise RuntimeError(f"the demo shipment was refused ({answer.status_code}): "
                                f"{answer.text[:2000]}")
         body: dict[str, Any] = answer.json()
-        self.shipment_id = body["id"]
+        self.shipment_ids.append(body["id"])
+        self.shipment_id = self.shipment_id or body["id"]
         return body
+
+    def submit_mismatch(self) -> dict[str, Any]:
+        """The second demo shipment: one real inconsistency, which its dossier explains."""
+        return self.submit_shipment(MISMATCH)
+
+    def environment(self) -> dict[str, str]:
+        """The settings that point the ``exchange`` command at the demo's data."""
+        return {"EXCHANGE_HOME": str(self.options.home),
+                "EXCHANGE_DATABASE_URL": f"sqlite:///{self.folder / 'exchange.db'}",
+                "EXCHANGE_MEMBERS_FILE": str(self.folder / "members.toml")}
 
     def deliveries_settled(self) -> bool:
         from exchange.store.deliveries import OPEN_STATUSES
 
-        if self.shipment_id is None:  # not submitted yet: nothing to settle
+        if not self.shipment_ids:  # not submitted yet: nothing to settle
             return False
         with self.services.uow.reading() as uow:
-            rows = uow.deliveries.for_shipment(self.shipment_id)
+            rows = [row for shipment in self.shipment_ids
+                    for row in uow.deliveries.for_shipment(shipment)]
         return bool(rows) and all(r.status not in OPEN_STATUSES for r in rows)
 
     def wait(self) -> None:
