@@ -11,7 +11,7 @@ from signing.policy import ENVELOPED, VerificationPolicy
 from signing.report import Reason
 
 __all__ = ["MANIFEST", "XADES_SIGNED_PROPERTIES", "Refusal", "ds", "inspect_signature",
-           "refuse_location"]
+           "refuse_location", "refuse_plain"]
 
 XADES_SIGNED_PROPERTIES = "http://uri.etsi.org/01903#SignedProperties"
 
@@ -118,12 +118,15 @@ def inspect_signature(sig: etree._Element, root: etree._Element, policy: Verific
     if not documents:
         raise Refusal(Reason.MALFORMED, "the signature covers no part of the document (no "
                        f"reference to it, only to the signature's own parts); {_DO_INSTEAD}")
-    if policy.require_xades and not xades:
-        raise Refusal(Reason.XADES_REQUIRED, "a plain XML-DSig signature, without XAdES "
-                       "signed properties, where the xades-bes profile is required: sign "
-                       "with XAdES-BES (signing time and signing-certificate digest), or ask "
-                       "for this member's signature profile to be xmldsig")
     return sig_alg, documents, xades
+
+
+def refuse_plain(profile: str) -> Refusal:
+    """A plain XML-DSig signature (intact) where XAdES-BES is required."""
+    return Refusal(Reason.XADES_REQUIRED, "a plain XML-DSig signature, without XAdES signed "
+                   f"properties, where the {profile} profile is required: sign with XAdES-BES "
+                   "(signing time and signing-certificate digest), or ask for this member's "
+                   "signature profile to be xmldsig")
 
 
 def refuse_location(sig: etree._Element, root: etree._Element, loc: SignatureLocation,

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from lxml import etree
 
 from signing.chain import check_certificate
-from signing.inspection import Refusal, ds, inspect_signature, refuse_location
+from signing.inspection import Refusal, ds, inspect_signature, refuse_location, refuse_plain
 from signing.placement import (
     DS_SIGNATURE,
     SignatureLocation,
@@ -286,6 +286,12 @@ def _verify_one(root: etree._Element, sig: etree._Element, index: int, *,
         state["signer"] = _signer(leaf)
         _check_key(leaf, policy)
         results, stripped = _crypto(root, sig, policy, leaf, xades)
+        signing_time = _signing_time(results)
+        state["signing_time"] = signing_time
+        state["profile"] = str(Profile.XADES_BES if xades and signing_time is not None
+                               else Profile.XMLDSIG)
+        if policy.require_xades and not xades:  # (intact: its signer and content are known)
+            raise refuse_plain(policy.profile)
         uri, target = documents[0]
         if loc is SignatureLocation.ENVELOPING:
             state["covers"] = f"its own ds:Object {uri} (enveloping signature)"
@@ -304,10 +310,6 @@ def _verify_one(root: etree._Element, sig: etree._Element, index: int, *,
         content = next((r.signed_xml for r in results if r.signed_xml is not None
                         and etree.QName(r.signed_xml).localname not in
                         ("SignedProperties", "KeyInfo")), None)
-        signing_time = _signing_time(results)
-        state["signing_time"] = signing_time
-        state["profile"] = str(Profile.XADES_BES if xades and signing_time is not None
-                               else Profile.XMLDSIG)
         if signing_time is None and policy.require_xades:
             raise Refusal(Reason.XADES_INVALID, "no XAdES SigningTime (the xades-bes profile "
                            "requires one); sign with XAdES-BES")
