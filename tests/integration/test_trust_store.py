@@ -125,3 +125,36 @@ def test_trust_list_command_names_the_skipped_file(pki, tmp_path, run_cli):
     assert done.returncode == 0, done.stderr
     assert b"KZ: 1 CA certificate(s), 1 CRL(s)" in done.stdout
     assert b"notes.doc" in done.stderr and b"skipped" in done.stderr
+
+
+# ----------------------------------------------------------- the hub's pinned certificate
+
+def test_the_hub_pin_trusts_that_certificate_only(pki, tmp_path):
+    """Pinning trusts the hub's own certificate (the first of the published file), whatever
+    country is expected; not another self-signed signer, not the CA of a chain after it."""
+    hub, stranger = pki.self_signed(), pki.self_signed()
+    published = tmp_path / "hub.pem"
+    published.write_bytes(_pem(hub.cert) + _pem(pki.ca("UZ").cert))
+    store = TrustStore(pki.trust_dir(tmp_path / "trust", ["KZ"]))
+    target = store.add_hub(published)
+    assert target.parent == tmp_path / "trust" / "hub"
+    assert [a.certificate for a in store.hub_certificates()] == [hub.cert]
+    assert store.countries() == ["KZ"] and store.anchors("KZ")[0].certificate == pki.ca("KZ").cert
+    for country in (None, "KZ"):
+        sig = verify_document(_signed(hub), trust=store, country=country).signatures[0]
+        assert sig.valid and sig.country == "hub"
+        assert sig.anchor == hub.cert.subject.rfc4514_string()
+        assert sig.revocation == "not checked (pinned certificate)"
+        other = verify_document(_signed(stranger), trust=store, country=country).signatures[0]
+        assert other.reason is Reason.UNTRUSTED_CHAIN
+        uz = verify_document(_signed(pki.leaf("UZ")), trust=store, country=country).signatures[0]
+        assert not uz.valid  # the UZ CA after the hub's certificate was not pinned
+    assert TrustStore(tmp_path / "trust").hub_certificates()[0].certificate == hub.cert
+
+
+def test_an_expired_pinned_hub_certificate_is_refused_for_its_expiry(pki, tmp_path):
+    leaf = pki.leaf("KZ", expired=True)
+    store = TrustStore(tmp_path / "trust")
+    store.add_hub(leaf.cert_path)
+    sig = verify_document(_signed(leaf), trust=store).signatures[0]
+    assert sig.reason is Reason.EXPIRED
