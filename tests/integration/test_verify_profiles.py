@@ -156,14 +156,15 @@ def test_members_file_profile_default_and_bad_value(tmp_path, pki):
         load_members(tmp_path / "bad.toml")
 
 
-def test_the_pipeline_applies_the_origin_members_profile(tmp_path, pki, plain, validator):
+@pytest.mark.parametrize("kind", ["xmlsec1-ubl", "signxml-ubl"])
+def test_the_pipeline_applies_the_origin_members_profile(tmp_path, pki, plain, validator, kind):
     """The same plain signature of a KZ signer, submitted from KZ: accepted where KZ's
     profile is xmldsig, refused for the profile (not for its signer) where KZ keeps the
     default xades-bes."""
     members = _members(tmp_path, pki, KZ="xmldsig")
     checker = MemberChecker(members)
     sealer = HubSealer(pki.leaf("UZ").identity(), validator.schema_path)
-    doc = DocumentInput(plain["xmlsec1-ubl"], "waybill.xml")
+    doc = DocumentInput(plain[kind], "waybill.xml")
     kz = inspect_document(doc, validator=validator, checker=checker, sealer=sealer,
                           origin="KZ", require_signature=True)
     assert not kz.refused, kz.refusal
