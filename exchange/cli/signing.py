@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from signing.report import VerificationReport
     from signing.trust import TrustStore
 
-__all__ = ["default_trust_dir", "register", "verify_for_validate", "write_output"]
+__all__ = ["ProfileChoice", "default_trust_dir", "register", "verify_for_validate",
+           "write_output"]
 
 trust_app = typer.Typer(help="Trust lists (CA certificates and CRLs) per member country.",
                         no_args_is_help=True)
@@ -309,7 +310,7 @@ def trust_add(
     typer.echo(f"added {source} {where} as {target}")
 
 
-def verify_for_validate(trust: Optional[str], country: Optional[str]
+def verify_for_validate(trust: Optional[str], country: Optional[str], profile: str = "xades-bes"
                         ) -> Callable[[Input, SchemaStore], dict[str, Any]]:
     """For `exchange validate --verify`: a function (input, schema store) -> result dict,
     the validation report's dict plus ``signatures`` (``ok``, ``summary_lines`` and the
@@ -344,7 +345,8 @@ def verify_for_validate(trust: Optional[str], country: Optional[str]
                                     "summary_lines": ["signatures not checked: the document "
                                                       "could not be parsed"]}
             return result
-        verification = verify_tree(report.tree, trust=store, country=country)
+        verification = verify_tree(report.tree, trust=store, country=country,
+                                   profile=profile)
         result["signatures"] = {"ok": verification.all_valid,
                                 "summary_lines": verification.summary_lines(),
                                 **verification.to_dict()}

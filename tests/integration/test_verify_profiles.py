@@ -196,3 +196,10 @@ def test_verify_command_profile_option(plain, pki, tmp_path, run_cli):
     assert report["signatures"][0]["profile"] == "xmldsig"
     bad = run_cli("verify", str(path), "--trust", str(trust), "--profile", "cades")
     assert bad.returncode == 2 and b"cades" in bad.stderr
+    ubl = tmp_path / "waybill.xml"  # and `exchange validate --verify` takes it too
+    ubl.write_bytes(plain["signxml-ubl"])
+    strict = run_cli("validate", str(ubl), "--verify", "--trust", str(trust), "-f", "json")
+    assert strict.returncode == 1 and b"xades-required" in strict.stdout
+    loose = run_cli("validate", str(ubl), "--verify", "--trust", str(trust), "--profile",
+                    "xmldsig")
+    assert loose.returncode == 0, loose.stdout
