@@ -6,6 +6,9 @@
     members.countries        -> ("AF", "AZ", ...)  (file order)
     members["KZ"]            -> Member(code="KZ", name=..., currency="KZT", adapter="inbox", ...)
 
+``signature_profile = "xmldsig"`` accepts senders' plain enveloped XML-DSig signatures
+(``"xades-bes"``, the default, requires XAdES-BES signed properties).
+
 ``help_desk_decisions = true`` lets the hub's help desk (an operator) key in the customs
 decisions and acknowledgements of a member without a system of its own; without it (the
 default) only the member's customs authority records them.
@@ -29,13 +32,14 @@ from typing import Protocol
 from adapters.errors import AdapterConfigError, MembersFileError, SettingError
 from adapters.registry import AdapterRegistry, default_registry
 from adapters.settings import SettingValue
+from signing.policy import Profile
 
 __all__ = ["CAREC_MEMBERS", "Member", "Members", "load_members", "default_members_path"]
 
 CAREC_MEMBERS = ("AF", "AZ", "CN", "GE", "KG", "KZ", "MN", "PK", "TJ", "TM", "UZ")
 
 _FIELDS = {"name", "currency", "trust_dir", "require_signature", "adapter", "settings",
-           "help_desk_decisions"}
+           "help_desk_decisions", "signature_profile"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,9 @@ class Member:
     help_desk_decisions: bool = False
     """The hub's help desk (an operator) may key in this member's customs decisions and
     acknowledgements for it (a member without a customs system of its own)."""
+    signature_profile: Profile = Profile.XADES_BES
+    """What senders' signatures must be: ``xades-bes`` (the default) or ``xmldsig`` (a plain
+    enveloped XML-DSig signature, as many national signing tools make)."""
 
 
 @dataclass(frozen=True)
@@ -190,6 +197,9 @@ def _member(code: str, entry: Mapping[str, object], where: tuple[str, ...], fail
     if not isinstance(help_desk, bool):
         raise fail(f"{code}: help_desk_decisions must be true or false", *where,
                    "help_desk_decisions")
+    profiles = ", ".join(repr(str(p)) for p in Profile)
+    profile = text("signature_profile", "|".join(map(re.escape, Profile)), f"one of {profiles}") \
+        if "signature_profile" in entry else Profile.XADES_BES
     kind = text("adapter")
     raw = entry.get("settings", {})
     if not isinstance(raw, dict):
@@ -206,4 +216,5 @@ def _member(code: str, entry: Mapping[str, object], where: tuple[str, ...], fail
         raise fail(f"{code}: {exc.message}", *where, "adapter", code=exc.code) from exc
     return Member(code=code, name=name, currency=currency, adapter=kind,
                   settings=MappingProxyType(settings), trust_dir=trust_dir,
-                  require_signature=require_signature, help_desk_decisions=help_desk)
+                  require_signature=require_signature, help_desk_decisions=help_desk,
+                  signature_profile=Profile(profile))

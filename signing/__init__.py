@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     )
     from signing.keys import SigningIdentity, load_identity, read_passphrase
     from signing.placement import SignatureLocation, root_child_order
-    from signing.policy import DEFAULT_POLICY, VerificationPolicy
+    from signing.policy import DEFAULT_POLICY, Profile, VerificationPolicy
     from signing.report import Reason, SignatureReport, SignerInfo, VerificationReport
     from signing.signer import Signer, sign
     from signing.trust import Anchor, TrustStore
@@ -37,7 +37,8 @@ _SOURCES = {
     "sign": "signer", "Signer": "signer", "verify_document": "verifier",
     "load_identity": "keys", "read_passphrase": "keys", "SigningIdentity": "keys",
     "TrustStore": "trust", "Anchor": "trust", "VerificationPolicy": "policy",
-    "DEFAULT_POLICY": "policy", "VerificationReport": "report", "SignatureReport": "report",
+    "DEFAULT_POLICY": "policy", "Profile": "policy", "VerificationReport": "report",
+    "SignatureReport": "report",
     "SignerInfo": "report", "Reason": "report", "SignatureLocation": "placement",
     "root_child_order": "placement", "SigningError": "errors", "KeyLoadError": "errors",
     "PassphraseError": "errors", "KeyMismatchError": "errors", "WeakKeyError": "errors",
@@ -58,7 +59,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "sign", "Signer", "verify_document", "load_identity", "read_passphrase",
-    "SigningIdentity", "TrustStore", "Anchor", "VerificationPolicy", "DEFAULT_POLICY",
+    "SigningIdentity", "TrustStore", "Anchor", "VerificationPolicy", "DEFAULT_POLICY", "Profile",
     "VerificationReport", "SignatureReport", "SignerInfo", "Reason", "SignatureLocation",
     "root_child_order", "SigningError", "KeyLoadError", "PassphraseError", "KeyMismatchError",
     "WeakKeyError", "PlacementError", "TrustStoreError", "VerificationFailed",

@@ -113,15 +113,35 @@ def check_certificate(leaf: x509.Certificate, embedded: list[x509.Certificate], 
                       trust: TrustStore | None, country: str | None,
                       signing_time: dt.datetime | None, now: dt.datetime,
                       require_crl: bool = False) -> ChainResult:
-    """Validity (at signing time and now), key usage, chain to *country*'s anchors (or any
-    country's when *country* is None), then revocation."""
-    checks = []
-    for when, label in ((signing_time, "signing time"), (now, "now")):
-        if when is None:
-            continue
-        bad = _validity(leaf, when, "certificate", label)
-        if bad:
-            return ChainResult(bad[0], bad[1])
+    """Chain to *country*'s anchors (or any country's when *country* is None; or the hub's
+    pinned certificate, whatever *country*), validity (at signing time and now), key usage,
+    then revocation. A signer no trust list knows is reported as such first (with its
+    validity problem, if any, in the detail): trusting it is what is missing."""
+    checks: list[str] = []
+    bad = next((b for when, label in ((signing_time, "signing time"), (now, "now"))
+                if when is not None
+                and (b := _validity(leaf, when, "certificate", label)) is not None), None)
+    hub = next((a for a in trust.hub_certificates() if _same(a.certificate, leaf)), None) \
+        if trust is not None else None
+    found = None
+    if trust is not None and hub is None:
+        pool = [c for c in embedded if not _same(c, leaf)]
+        wanted = trust.anchors(country) if country else trust.all_anchors()
+        found = _build(leaf, pool, wanted)
+        if found is None:
+            also = f"; besides, {bad[1]}" if bad else ""
+            if country:
+                others = [a for a in trust.all_anchors() if a.country != country]
+                other = _build(leaf, pool, others)
+                if other is not None:
+                    return ChainResult(Reason.WRONG_COUNTRY, (
+                        f"the signer chains to {other[1].subject} of {other[1].country}, not "
+                        f"to a trust anchor of {country}{also}"), anchor=other[1])
+            where = f"the {country} trust list" if country else "any trust list"
+            return ChainResult(Reason.UNTRUSTED_CHAIN, (
+                f"issuer {leaf.issuer.rfc4514_string()} does not chain to {where}{also}"))
+    if bad:
+        return ChainResult(bad[0], bad[1])
     checks.append("validity period")
     if not _key_usage_ok(leaf):
         return ChainResult(Reason.KEY_USAGE, "the certificate's key usage allows neither "
@@ -130,21 +150,11 @@ def check_certificate(leaf: x509.Certificate, embedded: list[x509.Certificate], 
     if trust is None:
         return ChainResult(Reason.UNTRUSTED_CHAIN, "no trust list to check the signer against",
                            checks=tuple(checks))
-    pool = [c for c in embedded if not _same(c, leaf)]
-    wanted = trust.anchors(country) if country else trust.all_anchors()
-    found = _build(leaf, pool, wanted)
-    if found is None:
-        if country:
-            others = [a for a in trust.all_anchors() if a.country != country]
-            other = _build(leaf, pool, others)
-            if other is not None:
-                return ChainResult(Reason.WRONG_COUNTRY, (
-                    f"the signer chains to {other[1].subject} of {other[1].country}, not to "
-                    f"a trust anchor of {country}"), anchor=other[1], checks=tuple(checks))
-        where = f"the {country} trust list" if country else "any trust list"
-        return ChainResult(Reason.UNTRUSTED_CHAIN, (
-            f"issuer {leaf.issuer.rfc4514_string()} does not chain to {where}"),
-            checks=tuple(checks))
+    if hub is not None:
+        checks.append("pinned hub certificate")
+        return ChainResult(None, anchor=hub, revocation="not checked (pinned certificate)",
+                           checks=tuple(checks))
+    assert found is not None, "an unknown signer was answered above"
     path, anchor = found
     for ca in path[1:] + [anchor.certificate]:
         bad = _validity(ca, now, "issuer certificate", "now")

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from signing.placement import SignatureLocation
 
-__all__ = ["VerificationPolicy", "DEFAULT_POLICY", "ENVELOPED", "C14N_METHODS"]
+__all__ = ["VerificationPolicy", "DEFAULT_POLICY", "ENVELOPED", "C14N_METHODS", "Profile"]
 
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 C14N_METHODS = frozenset({
@@ -35,6 +36,19 @@ DIGEST_METHODS = frozenset({
 })
 
 
+class Profile(StrEnum):
+    """What a signature must be, beyond XML-DSig core validity (a member's
+    ``signature_profile``, ``exchange verify --profile``)."""
+
+    XADES_BES = "xades-bes"
+    """Enveloped XAdES-BES: signed properties with a SigningTime and the signing
+    certificate's digest (the default)."""
+    XMLDSIG = "xmldsig"
+    """A plain enveloped XML-DSig signature, as many national signing tools make: the same
+    algorithm, reference, placement and chain checks, no XAdES properties required (they
+    are still checked when present)."""
+
+
 @dataclass(frozen=True)
 class VerificationPolicy:
     """Settings of a verification. The defaults are the secure choice; loosen explicitly."""
@@ -50,8 +64,8 @@ class VerificationPolicy:
     """Reference transforms allowed; anything else (XPath, XSLT, base64...) is refused."""
     min_rsa_bits: int = 2048
     curves: frozenset[str] = frozenset({"secp256r1", "secp384r1", "secp521r1"})
-    require_xades: bool = True
-    """Require XAdES-BES signed properties (SigningTime and a SigningCertificate digest)."""
+    profile: Profile = Profile.XADES_BES
+    """The profile every signature must meet (:class:`Profile`)."""
     require_whole_document: bool = True
     """Refuse signatures that cover only part of the document (they are reported)."""
     refuse_comments_in_text: bool = True
@@ -60,6 +74,11 @@ class VerificationPolicy:
     """How far a SigningTime may lie in the future of the verifier's clock."""
     require_crl: bool = False
     """Refuse certificates whose issuer has no CRL in the trust folder."""
+
+    @property
+    def require_xades(self) -> bool:
+        """XAdES-BES signed properties (SigningTime, SigningCertificate digest) required."""
+        return self.profile is Profile.XADES_BES
 
 
 DEFAULT_POLICY = VerificationPolicy()

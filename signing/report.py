@@ -19,6 +19,12 @@ class Reason(StrEnum):
 
     NO_SIGNATURE = "no-signature"
     SIGNATURE_LOCATION = "signature-location"
+    ENVELOPING = "enveloping-signature"
+    """The ds:Signature is the document (its content in a ds:Object): not accepted."""
+    DETACHED = "detached-signature"
+    """A reference points outside the document: not accepted (we see only the document)."""
+    MANIFEST = "manifest-not-supported"
+    """A reference signs a ds:Manifest, whose own references core validation never checks."""
     MALFORMED = "malformed-signature"
     UNSUPPORTED_ALGORITHM = "unsupported-algorithm"
     UNSUPPORTED_TRANSFORM = "unsupported-transform"
@@ -28,6 +34,8 @@ class Reason(StrEnum):
     DIGEST_MISMATCH = "digest-mismatch"
     BAD_SIGNATURE_VALUE = "bad-signature-value"
     XADES_INVALID = "xades-invalid"
+    XADES_REQUIRED = "xades-required"
+    """A plain XML-DSig signature where the xades-bes profile is required."""
     SIGNING_TIME_IN_FUTURE = "signing-time-in-future"
     COMMENT_IN_SIGNED_TEXT = "comment-in-signed-text"
     UNTRUSTED_CHAIN = "untrusted-chain"
@@ -70,6 +78,7 @@ class SignatureReportDict(TypedDict):
     algorithm: str | None
     revocation: str
     checks: list[str]
+    profile: str | None
 
 
 class VerificationReportDict(TypedDict):
@@ -78,6 +87,7 @@ class VerificationReportDict(TypedDict):
 
     all_valid: bool
     expected_country: str | None
+    required_profile: str
     checked_at: str
     reason: str | None
     signatures: list[SignatureReportDict]
@@ -118,6 +128,9 @@ class SignatureReport:
     algorithm: str | None = None
     revocation: str = "not checked"
     checks: tuple[str, ...] = ()
+    profile: str | None = None
+    """The profile the signature meets (``xades-bes`` or ``xmldsig``), once its
+    cryptography has been checked."""
     signed_content: etree._Element | None = field(default=None, repr=False, compare=False)
     """The canonical, re-parsed content the signature covers (only set when valid)."""
 
@@ -131,13 +144,15 @@ class SignatureReport:
             "anchor": self.anchor, "country": self.country, "covers": self.covers,
             "whole_document": self.whole_document, "algorithm": self.algorithm,
             "revocation": self.revocation, "checks": list(self.checks),
+            "profile": self.profile,
         }
 
     def summary(self) -> str:
         who = self.signer.subject if self.signer else "unknown signer"
         if self.valid:
             when = f" at {self.signing_time.isoformat()}" if self.signing_time else ""
-            return (f"signature {self.index + 1}: valid, signed by {who}{when}, trusted "
+            return (f"signature {self.index + 1}: valid ({self.profile}), signed by "
+                    f"{who}{when}, trusted "
                     f"through {self.anchor} ({self.country}); covers {self.covers}")
         return f"signature {self.index + 1}: INVALID [{self.reason}] {self.detail} ({who})"
 
@@ -147,6 +162,7 @@ class VerificationReport:
     signatures: tuple[SignatureReport, ...]
     expected_country: str | None
     checked_at: dt.datetime
+    required_profile: str = "xades-bes"
 
     @property
     def all_valid(self) -> bool:
@@ -159,6 +175,7 @@ class VerificationReport:
 
     def to_dict(self) -> VerificationReportDict:
         return {"all_valid": self.all_valid, "expected_country": self.expected_country,
+                "required_profile": self.required_profile,
                 "checked_at": self.checked_at.isoformat(),
                 "reason": None if self.signatures else str(Reason.NO_SIGNATURE),
                 "signatures": [s.to_dict() for s in self.signatures]}

@@ -24,15 +24,15 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from lxml import etree
 
 from signing.chain import check_certificate
+from signing.inspection import Refusal, ds, inspect_signature, refuse_location, refuse_plain
 from signing.placement import (
     DS_SIGNATURE,
-    NS,
     SignatureLocation,
     later_blocks,
     location_of,
     signature_elements,
 )
-from signing.policy import DEFAULT_POLICY, ENVELOPED, VerificationPolicy
+from signing.policy import DEFAULT_POLICY, Profile, VerificationPolicy
 from signing.report import Reason, SignatureReport, SignerInfo, VerificationReport
 from signing.trust import TrustStore, fingerprint
 
@@ -42,19 +42,8 @@ if TYPE_CHECKING:
 
 __all__ = ["verify_document"]
 
-XADES_SIGNED_PROPERTIES = "http://uri.etsi.org/01903#SignedProperties"
 XADES_NS = ("http://uri.etsi.org/01903/v1.3.2#", "http://uri.etsi.org/01903/v1.4.1#")
 ID_ATTRS = ("Id", "ID", "id", "{http://www.w3.org/XML/1998/namespace}id")
-
-
-class _Refusal(Exception):
-    def __init__(self, reason: Reason, detail: str, reference: str | None = None):
-        super().__init__(detail)
-        self.reason, self.detail, self.reference = reason, detail, reference
-
-
-def _ds(local: str) -> str:
-    return f"{{{NS['ds']}}}{local}"
 
 
 class _Pinned:
@@ -72,7 +61,7 @@ class _Pinned:
         for i in self._position:
             node = node[i]
         if node.tag != DS_SIGNATURE:
-            raise _Refusal(Reason.MALFORMED, "signature not found at its position")
+            raise Refusal(Reason.MALFORMED, "signature not found at its position")
         return node
 
     def _check_cert_validity(self, cert: object, cert_source: object) -> None:
@@ -113,84 +102,16 @@ def _at(root: etree._Element, position: tuple[int, ...]) -> etree._Element:
     return root
 
 
-_BY_ID = etree.XPath("descendant-or-self::*[@Id=$v or @ID=$v or @id=$v or @xml:id=$v]")
-
-_Covered = tuple[str, etree._Element | None]
-"""A reference URI of a signature and its target (None: the whole document)."""
-
-
-def _inspect(sig: etree._Element, root: etree._Element, policy: VerificationPolicy
-             ) -> tuple[str, list[_Covered], bool]:
-    """Check algorithms, transforms and references before any cryptography runs; return
-    the signature method, what the references cover and whether XAdES properties are
-    signed."""
-    si = sig.find(_ds("SignedInfo"))
-    if si is None or sig.find(_ds("SignatureValue")) is None:
-        raise _Refusal(Reason.MALFORMED, "ds:SignedInfo or ds:SignatureValue is missing")
-    c14n = si.find(_ds("CanonicalizationMethod"))
-    method = si.find(_ds("SignatureMethod"))
-    c14n_alg = c14n.get("Algorithm") if c14n is not None else None
-    sig_alg = method.get("Algorithm") if method is not None else None
-    if c14n_alg not in policy.c14n_methods:
-        raise _Refusal(Reason.UNSUPPORTED_ALGORITHM, f"canonicalization {c14n_alg} not allowed")
-    if sig_alg is None or sig_alg not in policy.signature_methods:
-        raise _Refusal(Reason.UNSUPPORTED_ALGORITHM, f"signature method {sig_alg} not allowed")
-    documents: list[_Covered] = []
-    xades = False
-    for ref in si.findall(_ds("Reference")):
-        uri = ref.get("URI")
-        for t in ref.findall(f"{_ds('Transforms')}/{_ds('Transform')}"):
-            if t.get("Algorithm") not in policy.transforms:
-                raise _Refusal(Reason.UNSUPPORTED_TRANSFORM,
-                               f"transform {t.get('Algorithm')} not allowed", uri)
-        dm = ref.find(_ds("DigestMethod"))
-        if dm is None or dm.get("Algorithm") not in policy.digest_methods:
-            raise _Refusal(Reason.UNSUPPORTED_ALGORITHM, "digest method "
-                           f"{None if dm is None else dm.get('Algorithm')} not allowed", uri)
-        if uri is None or (uri and not uri.startswith("#")):
-            raise _Refusal(Reason.MALFORMED, f"reference URI {uri!r} is not same-document", uri)
-        if uri == "":
-            if ENVELOPED not in [t.get("Algorithm") for t in
-                                 ref.iter(_ds("Transform"))]:
-                raise _Refusal(Reason.MALFORMED, "whole-document reference without the "
-                               "enveloped-signature transform", uri)
-            documents.append((uri, None))
-            continue
-        # signxml resolves the URI in the whole document and refuses duplicates; here we
-        # only need to know whether the target is part of the signature itself
-        # (lxml types XPath results as Any: this expression selects elements only)
-        targets: list[etree._Element] = _BY_ID(sig, v=uri[1:]) or _BY_ID(root, v=uri[1:])
-        if len(targets) > 1:
-            raise _Refusal(Reason.AMBIGUOUS_REFERENCE, f"reference {uri} matches "
-                           f"{len(targets)} elements (duplicated or wrapped content)", uri)
-        if not targets:
-            raise _Refusal(Reason.MALFORMED, f"reference {uri} matches no element", uri)
-        target = targets[0]
-        if target is sig or sig in target.iterancestors():
-            if ref.get("Type") == XADES_SIGNED_PROPERTIES:
-                xades = True
-            elif sig is root and target.tag == _ds("Object"):
-                documents.append((uri, target))  # the content of an enveloping signature
-            continue
-        documents.append((uri, target))
-    if not documents:
-        raise _Refusal(Reason.MALFORMED, "the signature covers no part of the document")
-    if policy.require_xades and not xades:
-        raise _Refusal(Reason.XADES_INVALID, "no XAdES SignedProperties reference "
-                       "(XAdES-BES is required)")
-    return sig_alg, documents, xades
-
-
 def _certificates(sig: etree._Element) -> list[x509.Certificate]:
     certs: list[x509.Certificate] = []
-    for el in sig.findall(f"{_ds('KeyInfo')}/{_ds('X509Data')}/{_ds('X509Certificate')}"):
+    for el in sig.findall(f"{ds('KeyInfo')}/{ds('X509Data')}/{ds('X509Certificate')}"):
         try:
             certs.append(x509.load_der_x509_certificate(
                 base64.b64decode(re.sub(r"\s+", "", el.text or ""))))
         except ValueError:
-            raise _Refusal(Reason.MALFORMED, "an X509Certificate cannot be decoded") from None
+            raise Refusal(Reason.MALFORMED, "an X509Certificate cannot be decoded") from None
     if not certs:
-        raise _Refusal(Reason.UNTRUSTED_CHAIN, "no X.509 certificate in ds:KeyInfo")
+        raise Refusal(Reason.UNTRUSTED_CHAIN, "no X.509 certificate in ds:KeyInfo")
     return certs
 
 
@@ -212,10 +133,10 @@ def _leaf(certs: list[x509.Certificate]) -> x509.Certificate:
 def _check_key(cert: x509.Certificate, policy: VerificationPolicy) -> None:
     key = cert.public_key()
     if isinstance(key, rsa.RSAPublicKey) and key.key_size < policy.min_rsa_bits:
-        raise _Refusal(Reason.WEAK_KEY, f"RSA key of {key.key_size} bits (at least "
+        raise Refusal(Reason.WEAK_KEY, f"RSA key of {key.key_size} bits (at least "
                        f"{policy.min_rsa_bits} required)")
     if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name not in policy.curves:
-        raise _Refusal(Reason.WEAK_KEY, f"EC curve {key.curve.name} not allowed")
+        raise Refusal(Reason.WEAK_KEY, f"EC curve {key.curve.name} not allowed")
 
 
 def _crypto(root: etree._Element, sig: etree._Element, policy: VerificationPolicy,
@@ -239,25 +160,25 @@ def _crypto(root: etree._Element, sig: etree._Element, policy: VerificationPolic
     verifier = _verifier_class(xades)(_position(target), sig.prefix is None)
     try:
         results = verifier.verify(work, x509_cert=leaf, expect_config=config)
-    except _Refusal:
+    except Refusal:
         raise
     except InvalidDigest as exc:
         msg = str(exc)
         m = re.search(r"reference \d+ \((.*)\)", msg)
         if m:
-            raise _Refusal(Reason.DIGEST_MISMATCH, msg, m.group(1)) from None
-        raise _Refusal(Reason.XADES_INVALID, msg) from None
+            raise Refusal(Reason.DIGEST_MISMATCH, msg, m.group(1)) from None
+        raise Refusal(Reason.XADES_INVALID, msg) from None
     except InvalidSignature as exc:
-        raise _Refusal(Reason.BAD_SIGNATURE_VALUE, str(exc)) from None
+        raise Refusal(Reason.BAD_SIGNATURE_VALUE, str(exc)) from None
     except InvalidInput as exc:
         msg = str(exc)
         if "Ambiguous reference" in msg:
-            raise _Refusal(Reason.AMBIGUOUS_REFERENCE, msg) from None
+            raise Refusal(Reason.AMBIGUOUS_REFERENCE, msg) from None
         if "SignedProperties" in msg or "SigningCertificate" in msg:
-            raise _Refusal(Reason.XADES_INVALID, msg) from None
-        raise _Refusal(Reason.MALFORMED, msg) from None
+            raise Refusal(Reason.XADES_INVALID, msg) from None
+        raise Refusal(Reason.MALFORMED, msg) from None
     except (ValueError, TypeError, IndexError, KeyError, etree.LxmlError) as exc:
-        raise _Refusal(Reason.MALFORMED, f"{type(exc).__name__}: {exc}") from None
+        raise Refusal(Reason.MALFORMED, f"{type(exc).__name__}: {exc}") from None
     return results if isinstance(results, list) else [results], n_later
 
 
@@ -297,7 +218,7 @@ def _signing_time(results: Sequence[VerifyResult]) -> dt.datetime | None:
                 try:
                     value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
                 except ValueError:
-                    raise _Refusal(Reason.XADES_INVALID, f"SigningTime {text!r} is not a "
+                    raise Refusal(Reason.XADES_INVALID, f"SigningTime {text!r} is not a "
                                    "date-time") from None
                 return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     return None
@@ -345,6 +266,7 @@ class _Found(TypedDict, total=False):
     country: str | None
     revocation: str
     checks: tuple[str, ...]
+    profile: str
 
 
 def _verify_one(root: etree._Element, sig: etree._Element, index: int, *,
@@ -356,15 +278,20 @@ def _verify_one(root: etree._Element, sig: etree._Element, index: int, *,
     state: _Found = {}
     try:
         if loc is SignatureLocation.OTHER or loc not in policy.locations:
-            raise _Refusal(Reason.SIGNATURE_LOCATION, f"a signature at {path} is not in an "
-                           "allowed place (moved or wrapped document?)")
-        alg, documents, xades = _inspect(sig, root, policy)
+            raise refuse_location(sig, root, loc, path)
+        alg, documents, xades = inspect_signature(sig, root, policy)
         state["algorithm"] = alg
         certs = _certificates(sig)
         leaf = _leaf(certs)
         state["signer"] = _signer(leaf)
         _check_key(leaf, policy)
         results, stripped = _crypto(root, sig, policy, leaf, xades)
+        signing_time = _signing_time(results)
+        state["signing_time"] = signing_time
+        state["profile"] = str(Profile.XADES_BES if xades and signing_time is not None
+                               else Profile.XMLDSIG)
+        if policy.require_xades and not xades:  # (intact: its signer and content are known)
+            raise refuse_plain(policy.profile)
         uri, target = documents[0]
         if loc is SignatureLocation.ENVELOPING:
             state["covers"] = f"its own ds:Object {uri} (enveloping signature)"
@@ -377,25 +304,24 @@ def _verify_one(root: etree._Element, sig: etree._Element, index: int, *,
         else:
             state["covers"] = f"only element {root.getroottree().getpath(target)} ({uri})"
             if policy.require_whole_document:
-                raise _Refusal(Reason.PARTIAL_COVERAGE, "the signature covers only "
+                raise Refusal(Reason.PARTIAL_COVERAGE, "the signature covers only "
                                f"{root.getroottree().getpath(target)}, not the whole document",
                                uri)
         content = next((r.signed_xml for r in results if r.signed_xml is not None
                         and etree.QName(r.signed_xml).localname not in
                         ("SignedProperties", "KeyInfo")), None)
-        signing_time = _signing_time(results)
-        state["signing_time"] = signing_time
         if signing_time is None and policy.require_xades:
-            raise _Refusal(Reason.XADES_INVALID, "no XAdES SigningTime")
+            raise Refusal(Reason.XADES_INVALID, "no XAdES SigningTime (the xades-bes profile "
+                           "requires one); sign with XAdES-BES")
         if signing_time and signing_time > now + policy.clock_skew:
-            raise _Refusal(Reason.SIGNING_TIME_IN_FUTURE, (
+            raise Refusal(Reason.SIGNING_TIME_IN_FUTURE, (
                 f"SigningTime {signing_time.isoformat()} is later than now "
                 f"({now.isoformat()}) plus the allowed skew {policy.clock_skew}"))
         if policy.refuse_comments_in_text:
             found = _comment_in_text(root if target is None else target)
             if found is not None:
                 c, holder = found
-                raise _Refusal(Reason.COMMENT_IN_SIGNED_TEXT, (
+                raise Refusal(Reason.COMMENT_IN_SIGNED_TEXT, (
                     f"a comment inside the text of {root.getroottree().getpath(holder)} "
                     f"(line {c.sourceline}); canonicalisation drops it, readers would not"))
         chain = check_certificate(leaf, certs, trust=trust, country=country,
@@ -407,9 +333,9 @@ def _verify_one(root: etree._Element, sig: etree._Element, index: int, *,
         state["checks"] = ("location", "algorithms", "references", "signature value",
                            "xades" if xades else "no xades", *chain.checks)
         if chain.reason:
-            raise _Refusal(chain.reason, chain.detail)
+            raise Refusal(chain.reason, chain.detail)
         return SignatureReport(**base, valid=True, signed_content=content, **state)
-    except _Refusal as refusal:
+    except Refusal as refusal:
         return SignatureReport(**base, valid=False, reason=refusal.reason,
                                detail=refusal.detail, reference=refusal.reference, **state)
 
@@ -430,4 +356,4 @@ def verify_document(document: etree._ElementTree | etree._Element, *,
     sigs = signature_elements(root)
     return VerificationReport(
         tuple(_verify_one(root, s, i, trust=trust, country=country, policy=policy, now=now)
-              for i, s in enumerate(sigs)), country, now)
+              for i, s in enumerate(sigs)), country, now, str(policy.profile))

@@ -13,7 +13,8 @@ __all__ = ["create_api"]
 
 
 def create_api(services: Services) -> FastAPI:
-    from exchange.api.routes import customs, deliveries, documents, events, payments, shipments
+    from exchange.api.routes import (
+        customs, deliveries, documents, events, hub, payments, shipments)
 
     app = FastAPI(
         title="CAREC e-logistics document exchange",
@@ -25,7 +26,7 @@ def create_api(services: Services) -> FastAPI:
     )
     app.state.services = services
     install_problem_handlers(app)
-    for module in (shipments, documents, events, customs, deliveries, payments):
+    for module in (shipments, documents, events, customs, deliveries, payments, hub):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from signing.report import VerificationReport
     from signing.trust import TrustStore
 
-__all__ = ["register", "verify_for_validate", "default_trust_dir"]
+__all__ = ["ProfileChoice", "default_trust_dir", "register", "verify_for_validate",
+           "write_output"]
 
 trust_app = typer.Typer(help="Trust lists (CA certificates and CRLs) per member country.",
                         no_args_is_help=True)
@@ -37,6 +38,13 @@ trust_app = typer.Typer(help="Trust lists (CA certificates and CRLs) per member 
 class Format(StrEnum):
     text = "text"
     json = "json"
+
+
+class ProfileChoice(StrEnum):
+    """``--profile`` (the values of :class:`signing.policy.Profile`)."""
+
+    xades_bes = "xades-bes"
+    xmldsig = "xmldsig"
 
 
 def default_trust_dir() -> Path:
@@ -64,7 +72,7 @@ def _parse(data: bytes, source: str) -> etree._ElementTree:
         fail(f"{source}{where}: [{exc.code}] {exc.message}", EXIT_INVALID)
 
 
-def _write_output(path: str, data: bytes) -> None:
+def write_output(path: str, data: bytes) -> None:
     if path == "-":
         sys.stdout.buffer.write(data)
         return
@@ -130,7 +138,7 @@ def sign(
                 typer.echo(f"{output}:{f.line}:{f.column}: {f.rule}: {f.message}", err=True)
             fail(f"{source}: the signed document is not valid against its schema; nothing "
                  "written", EXIT_INVALID)
-    _write_output(output, out)
+    write_output(output, out)
     if output != "-":
         typer.echo(f"{output}: signed by {identity.certificate.subject.rfc4514_string()}",
                    err=True)
@@ -165,14 +173,29 @@ def _trust_store(trust: Optional[Path]) -> TrustStore:
     return TrustStore(root)
 
 
-def verify_tree(tree: etree._ElementTree, *, trust: TrustStore, country: str | None
-                ) -> VerificationReport:
-    from signing import SigningError, verify_document
+def verify_tree(tree: etree._ElementTree, *, trust: TrustStore, country: str | None,
+                profile: str = "xades-bes") -> VerificationReport:
+    from signing import SigningError, VerificationPolicy, verify_document
+    from signing.policy import Profile
 
     try:
-        return verify_document(tree, trust=trust, country=country)
+        report = verify_document(tree, trust=trust, country=country,
+                                 policy=VerificationPolicy(profile=Profile(profile)))
     except SigningError as exc:
         fail(f"[{exc.code}] {exc.message}")
+    _warn_skipped(trust)
+    return report
+
+
+_warned: set[str] = set()
+
+
+def _warn_skipped(trust: TrustStore) -> None:
+    """Name (once) each trust-folder file that was skipped, on standard error."""
+    for warning in trust.warnings():
+        if warning not in _warned:
+            _warned.add(warning)
+            typer.echo(f"warning: trust list: {warning}", err=True)
 
 
 def verify(
@@ -183,9 +206,13 @@ def verify(
     country: Annotated[Optional[str], typer.Option(
         "--country", help="Signers must chain to this member country's trust list.")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    profile: Annotated[ProfileChoice, typer.Option(
+        "--profile", help="xades-bes: XAdES-BES signed properties required; xmldsig: a plain "
+                          "enveloped XML-DSig signature is enough.")] = ProfileChoice.xades_bes,
 ) -> None:
     """Verify every signature of a document: integrity, algorithms, XAdES properties,
-    chain to the trust list, validity and revocation. Exit 0 when all are valid."""
+    chain to the trust list (or the hub's pinned certificate), validity and revocation.
+    Exit 0 when all are valid; the report names the profile each signature meets."""
     from signing import TrustStoreError
     from signing.trust import check_country
 
@@ -209,7 +236,7 @@ def verify(
             where = f":{exc.line}:{exc.column}" if exc.line else ""
             typer.echo(f"{source}{where}: REFUSED [{exc.code}] {exc.message}")
         raise typer.Exit(EXIT_INVALID) from None
-    report = verify_tree(tree, trust=store, country=country)
+    report = verify_tree(tree, trust=store, country=country, profile=profile.value)
     if fmt is Format.json:
         typer.echo(json.dumps({"source": source, **report.to_dict()}, ensure_ascii=False))
     else:
@@ -225,16 +252,22 @@ def trust_list(
     trust: Annotated[Optional[Path], typer.Option(
         "--trust", help="Trust folder (default: $EXCHANGE_HOME/trust).")] = None,
 ) -> None:
-    """Show each country's trust anchors (subject, expiry, SHA-256) and CRLs."""
+    """Show each country's trust anchors (subject, expiry, SHA-256) and CRLs, the hub's
+    pinned certificate, and every file that was skipped (and why)."""
     from signing import TrustStoreError
     from signing.trust import fingerprint
 
     store = _trust_store(trust)
     try:
         countries = store.countries()
+        for a in store.hub_certificates():
+            typer.echo(f"hub (pinned): {a.subject}  valid to "
+                       f"{a.certificate.not_valid_after_utc:%Y-%m-%d}  sha256 "
+                       f"{fingerprint(a.certificate)}  ({a.path.name})")
         if not countries:
             typer.echo(f"no trust lists in {store.root}; add one with "
                        "`exchange trust add --country CC CA.pem`")
+            _warn_skipped(store)
             return
         for cc in countries:
             anchors, crls = store.anchors(cc), store.crls(cc)
@@ -245,6 +278,7 @@ def trust_list(
             for c in crls:
                 typer.echo(f"  CRL {c.issuer.rfc4514_string()}  next update "
                            f"{c.next_update_utc:%Y-%m-%d}  {len(list(c))} revoked")
+        _warn_skipped(store)
     except TrustStoreError as exc:
         fail(f"[{exc.code}] {exc.message}")
 
@@ -253,22 +287,30 @@ def trust_list(
 def trust_add(
     source: Annotated[Path, typer.Argument(help="CA certificate or CRL (PEM or DER).",
                                            show_default=False)],
-    country: Annotated[str, typer.Option("--country", help="ISO country code, e.g. KZ.",
-                                         show_default=False)],
+    country: Annotated[Optional[str], typer.Option(
+        "--country", help="ISO country code, e.g. KZ.", show_default=False)] = None,
+    hub: Annotated[bool, typer.Option(
+        "--hub", help="Pin the exchange hub's certificate (from `exchange hub certificate` "
+                      "or GET /v1/hub/certificate), so its seal verifies.")] = False,
     trust: Annotated[Optional[Path], typer.Option(
         "--trust", help="Trust folder (default: $EXCHANGE_HOME/trust).")] = None,
 ) -> None:
-    """Add a CA certificate (or a CRL) to a member country's trust list."""
+    """Add a CA certificate (or a CRL) to a member country's trust list, or pin the hub's
+    certificate (--hub)."""
     from signing import TrustStore, TrustStoreError
 
+    if hub == (country is not None):
+        fail("give --country CC (a CA certificate or CRL) or --hub (the hub's certificate)")
+    store = TrustStore(trust or default_trust_dir())
     try:
-        target = TrustStore(trust or default_trust_dir()).add(country, source)
+        target = store.add_hub(source) if hub else store.add(cast(str, country), source)
     except TrustStoreError as exc:
         fail(f"[{exc.code}] {exc.message}")
-    typer.echo(f"added {source} to the {country} trust list as {target}")
+    where = "as the hub's pinned certificate" if hub else f"to the {country} trust list"
+    typer.echo(f"added {source} {where} as {target}")
 
 
-def verify_for_validate(trust: Optional[str], country: Optional[str]
+def verify_for_validate(trust: Optional[str], country: Optional[str], profile: str = "xades-bes"
                         ) -> Callable[[Input, SchemaStore], dict[str, Any]]:
     """For `exchange validate --verify`: a function (input, schema store) -> result dict,
     the validation report's dict plus ``signatures`` (``ok``, ``summary_lines`` and the
@@ -303,7 +345,8 @@ def verify_for_validate(trust: Optional[str], country: Optional[str]
                                     "summary_lines": ["signatures not checked: the document "
                                                       "could not be parsed"]}
             return result
-        verification = verify_tree(report.tree, trust=store, country=country)
+        verification = verify_tree(report.tree, trust=store, country=country,
+                                   profile=profile)
         result["signatures"] = {"ok": verification.all_valid,
                                 "summary_lines": verification.summary_lines(),
                                 **verification.to_dict()}

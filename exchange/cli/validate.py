@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from exchange.cli.output import EXIT_INVALID, EXIT_OK, EXIT_USAGE, fail
+from exchange.cli.signing import ProfileChoice
 
 if TYPE_CHECKING:
     from typing import Protocol, TypeVar
@@ -53,6 +54,9 @@ def validate(
         "--trust", help="Trust-list folder for --verify (default: the store's).")] = None,
     country: Annotated[Optional[str], typer.Option(
         "--country", help="With --verify: signers must chain to this member country.")] = None,
+    profile: Annotated[ProfileChoice, typer.Option(
+        "--profile", help="With --verify: xades-bes (XAdES-BES required) or xmldsig (plain "
+                          "XML-DSig accepted).")] = ProfileChoice.xades_bes,
 ) -> None:
     """Validate trade documents against their standard's schema and code lists.
 
@@ -69,7 +73,7 @@ def validate(
     if not inputs:
         raise typer.Exit(EXIT_USAGE)
     store = SchemaStore()
-    verifier = _verifier(trust, country) if verify else None
+    verifier = _verifier(trust, country, profile.value) if verify else None
     if verifier is not None and jobs > 1:
         jobs = 1  # signature checks need the trees; keep them in one process
 
@@ -116,14 +120,14 @@ def _run(inputs: list[Input], store: SchemaStore, jobs: int,
     return list(validate_inputs(inputs, store=store, jobs=jobs))
 
 
-def _verifier(trust: str | None, country: str | None
+def _verifier(trust: str | None, country: str | None, profile: str = "xades-bes"
               ) -> Callable[[Input, SchemaStore], dict[str, Any]]:
     """Return a function validating one input and verifying its signatures, or fail."""
     try:
         from exchange.cli.signing import verify_for_validate
     except ImportError:
         fail("--verify needs the signing package, which is not available")
-    return verify_for_validate(trust, country)
+    return verify_for_validate(trust, country, profile)
 
 
 def register(app: typer.Typer) -> None:

@@ -5,7 +5,8 @@
     └── CursorInvalid               a page cursor this server did not give out (422)
     exchange.errors.NotFoundError
     ├── ShipmentNotFound            no such shipment in the caller's scope (404)
-    └── DocumentNotFound            no such document (or version of it) in the shipment (404)
+    ├── DocumentNotFound            no such document (or version of it) in the shipment (404)
+    └── HubCertificateUnavailable   this exchange seals with no certificate it can publish (404)
     exchange.errors.ConflictError
     └── DocumentSuperseded          amend the latest version, not an older one (409)
     exchange.errors.RefusedError
@@ -24,6 +25,7 @@ __all__ = [
     "DocumentNotFound",
     "DocumentSuperseded",
     "DocumentTypeMismatch",
+    "HubCertificateUnavailable",
     "RouteInvalid",
     "ShipmentNotFound",
 ]
@@ -45,6 +47,11 @@ class ShipmentNotFound(NotFoundError):
 
 class DocumentNotFound(NotFoundError):
     code = "not-found"
+
+
+class HubCertificateUnavailable(NotFoundError):
+    code = "hub-certificate-unavailable"
+    title = "The hub's certificate is not published"
 
 
 class DocumentSuperseded(ConflictError):

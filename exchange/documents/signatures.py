@@ -4,6 +4,8 @@
   :class:`signing.signer.Signer`; each accepted document is sealed with an enveloped XAdES-BES
   signature placed where UBL puts it (the document type's schema gives the order), added after
   any signature the sender made.
+* :func:`hub_certificate`: the hub's certificate and its chain (PEM), published so that
+  receivers of sealed documents pin it (``exchange trust add --hub``) and verify the seal.
 * :func:`member_checker`: verifies a sender's signatures against the trust list of the
   shipment's origin country (the members file's ``trust_dir``).
 
@@ -22,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 
 from exchange.config import ConfigError, HubSettings
-from exchange.documents.pipeline import SignatureCheck
+from exchange.documents.errors import HubCertificateUnavailable
+from exchange.documents.pipeline import Sealer, SignatureCheck
 from exchange.paths import private_dir
 
 if TYPE_CHECKING:  # signing is imported when first used: `exchange` commands start faster
@@ -34,6 +37,7 @@ __all__ = [
     "HubSealer",
     "MemberChecker",
     "envelope_signer",
+    "hub_certificate",
     "hub_sealer",
     "member_checker",
 ]
@@ -59,6 +63,21 @@ class HubSealer:
                 schema = None
         signed = self.signer.sign(tree, schema=schema)
         return etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
+
+    def certificates_pem(self) -> bytes:
+        """The hub's certificate first, then the chain it embeds in its seals (PEM)."""
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        return b"".join(c.public_bytes(Encoding.PEM) for c in self.identity.certificates)
+
+
+def hub_certificate(sealer: Sealer) -> bytes:
+    """The certificate (and chain) the hub seals with, PEM, for anyone to pin; raises
+    :class:`HubCertificateUnavailable` when the sealer is not the hub's identity."""
+    if not isinstance(sealer, HubSealer):
+        raise HubCertificateUnavailable("this exchange seals documents with no certificate "
+                                        "it publishes")
+    return sealer.certificates_pem()
 
 
 class EnvelopeSigner:
@@ -169,13 +188,16 @@ class MemberChecker:
 
     A member's ``trust_dir`` is a folder named by its country code holding CA certificates
     and CRLs (``<root>/<CC>/``, as :class:`signing.TrustStore` reads it); the stores are
-    opened once and reused."""
+    opened once and reused. Each member's ``signature_profile`` says what its senders'
+    signatures must be (XAdES-BES, or plain XML-DSig)."""
 
     def __init__(self, members: Members):
-        from signing import TrustStore
+        from signing import TrustStore, VerificationPolicy
 
         self.members = members
         self._stores: dict[str, TrustStore] = {}
+        self._policies = {m.code: VerificationPolicy(profile=m.signature_profile)
+                          for m in members}
         for member in members:
             trust_dir = Path(member.trust_dir)
             if trust_dir.name != member.code:
@@ -185,12 +207,13 @@ class MemberChecker:
             self._stores[member.code] = TrustStore(trust_dir.parent)
 
     def check(self, tree: etree._ElementTree, data: bytes, *, country: str) -> SignatureCheck:
-        from signing import verify_document
+        from signing import DEFAULT_POLICY, verify_document
         from signing.placement import signature_elements
 
         if not signature_elements(tree.getroot()):
             return SignatureCheck(present=False, valid=False, report={})
-        report = verify_document(tree, trust=self._stores.get(country), country=country)
+        report = verify_document(tree, trust=self._stores.get(country), country=country,
+                                 policy=self._policies.get(country, DEFAULT_POLICY))
         out: dict[str, Any] = dict(report.to_dict())  # JSON, with our "reason" beside it
         if not report.all_valid:
             bad = [s for s in report.signatures if not s.valid]
