@@ -83,7 +83,7 @@ def test_cusdec_reads_back_what_was_declared(declaration_id, description):
     assert (summary.delivery_id, summary.shipment_id) == (envelope.delivery_id,
                                                           envelope.shipment_id)
     assert str(summary.customs_value) == "1234.50"
-    assert "FTX+AAA" in text
+    assert b"FTX+AAA" in text
 
 
 def test_control_reference_is_stable_and_fits_unb():
