@@ -143,15 +143,19 @@ def structure_problem(tags: Sequence[str], message: str) -> tuple[int, str] | No
     *message*, else (index of the offending segment, what is wrong)."""
     position = 0
     problem: tuple[int, str] | None = None
+    full: tuple[int, str] | None = None  # a tag whose entries here are used up
 
     def walk(entries: tuple[SegmentEntry | GroupEntry, ...], where: str) -> None:
-        nonlocal position, problem
+        nonlocal position, problem, full
         current, counts = 0, [0] * len(entries)
         while position < len(tags) and problem is None:
             tag = tags[position]
-            found = next((j for j in range(current, len(entries)) if entries[j].tag == tag),
-                         None)
-            if found is None:
+            same = [j for j in range(current, len(entries)) if entries[j].tag == tag]
+            found = next((j for j in same if counts[j] < entries[j].repeats), None)
+            if found is None:  # not here (or used up): the enclosing level may take it
+                if same:
+                    full = (position, f"{_name(entries[same[0]])}{where} repeated more than "
+                            f"{entries[same[0]].repeats} times")
                 break
             for skipped in range(current, found):
                 if entries[skipped].mandatory and not counts[skipped]:
@@ -160,17 +164,14 @@ def structure_problem(tags: Sequence[str], message: str) -> tuple[int, str] | No
                     return
             current = found
             counts[found] += 1
-            entry = entries[found]
-            if counts[found] > entry.repeats:
-                problem = (position, f"{_name(entry)}{where} repeated more than "
-                           f"{entry.repeats} times")
-                return
             position += 1
+            entry = entries[found]
             if isinstance(entry, GroupEntry):
                 walk(entry.entries[1:], f" in {entry.name}")
         if problem is None and not where and position < len(tags):
-            problem = (position, f"{tags[position]} is not allowed here by the D.96B "
-                       f"{message} structure")
+            problem = full if full and full[0] == position else (
+                position, f"{tags[position]} is not allowed here by the D.96B {message} "
+                "structure")
         if problem is None:
             for j in range(current, len(entries)):
                 if entries[j].mandatory and not counts[j]:
@@ -196,14 +197,15 @@ def values(segment: Segment) -> list[list[str]]:
     return out
 
 
-_NUMBER = re.compile(r"-?(\d+([.,]\d*)?|[.,]\d+)")
+_NUMBER = re.compile(r"-?([0-9]+([.,][0-9]*)?|[.,][0-9]+)")
+_DIGITS = frozenset("0123456789")
 
 
 def _format_problem(value: str, spec: Simple) -> str | None:
-    size = sum(c.isdigit() for c in value) if spec.kind == "n" else len(value)
+    size = sum(c in _DIGITS for c in value) if spec.kind == "n" else len(value)
     if spec.kind == "n" and not _NUMBER.fullmatch(value):
         return "is not a number"
-    if spec.kind == "a" and any(c.isdigit() for c in value):
+    if spec.kind == "a" and any(c in _DIGITS for c in value):
         return "holds digits (alphabetic only)"
     if spec.exact and size != spec.length:
         return f"must be exactly {spec.length} long"
