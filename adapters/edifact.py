@@ -219,7 +219,7 @@ def render_cusdec(envelope: DeliveryEnvelope, profile: CusdecProfile, *,
         body.append(Segment("DTM", ["137", issued.replace("-", ""), "102"]))
     body += _measures(root, f"//{_either('Shipment', 'Consignment')}")
     body += [Segment("FTX", "AAI", "", "ROUTE", "-".join(envelope.route)),
-             Segment("FTX", "ACB", "", "SHA256", envelope.original_sha256),
+             Segment("FTX", "ACB", "", "SHA256", envelope.original_sha256.upper()),
              Segment("RFF", ["ACW", reference_value(envelope.delivery_id)]),
              Segment("RFF", ["SRN", reference_value(envelope.shipment_id)]),
              Segment("RFF", ["ABT", reference_value(envelope.document_id),
