@@ -16,15 +16,16 @@ and is refused; one without them reads as the ISO 8859-1 text its label says it 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 __all__ = ["CHARACTER_SETS", "SYNTAX_VERSIONS", "CharacterSet", "sniff_syntax"]
 
 SYNTAX_VERSIONS = (1, 2, 3, 4)
 
-_LEVEL_A = re.compile(r"[A-Z0-9 .,\-()/='+:?!\"%&*;<>]")
-_LEVEL_B = re.compile(r"[\x20-\x7e]")
+# what each level does NOT hold; C0 and C1 controls (and lone surrogates) no set holds
+_LEVEL_A = re.compile(r"[^A-Z0-9 .,\-()/='+:?!\"%&*;<>]")
+_LEVEL_B = re.compile(r"[^\x20-\x7e]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -35,22 +36,23 @@ class CharacterSet:
     versions: tuple[int, ...]
     """Syntax versions that define this identifier."""
     level: re.Pattern[str] | None = None
-    """The repertoire, when narrower than what the codec encodes."""
+    """What falls outside the repertoire, when narrower than what the codec encodes."""
 
     def holds(self, char: str) -> bool:
-        if unicodedata.category(char) in ("Cc", "Cs"):
-            return False
-        if self.level is not None:
-            return bool(self.level.fullmatch(char))
-        try:
-            char.encode(self.codec)
-        except UnicodeEncodeError:
-            return False
-        return True
+        return self.foreign(char) is None
 
     def foreign(self, text: str) -> str | None:
         """The first character of *text* this set cannot hold, or None."""
-        return next((c for c in text if not self.holds(c)), None)
+        if self.level is not None:
+            outside = self.level.search(text)
+            return outside.group() if outside else None
+        control = _CONTROL.search(text)
+        try:
+            text.encode(self.codec)
+        except UnicodeEncodeError as exc:
+            if control is None or exc.start < control.start():
+                return text[exc.start]
+        return control.group() if control else None
 
 
 def _set(identifier: str, codec: str, name: str, versions: tuple[int, ...] = (2, 3, 4),
