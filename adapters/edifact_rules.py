@@ -154,13 +154,13 @@ def structure_problem(tags: Sequence[str], message: str) -> tuple[int, str] | No
             found = next((j for j in same if counts[j] < entries[j].repeats), None)
             if found is None:  # not here (or used up): the enclosing level may take it
                 if same:
-                    full = (position, f"{_name(entries[same[0]])}{where} repeated more than "
-                            f"{entries[same[0]].repeats} times")
+                    full = (position, (f"{_name(entries[same[0]])}{where} repeated more "
+                                       f"than {entries[same[0]].repeats} times"))
                 break
             for skipped in range(current, found):
                 if entries[skipped].mandatory and not counts[skipped]:
-                    problem = (position, f"{tag} where the mandatory "
-                               f"{_name(entries[skipped])}{where} must come first")
+                    problem = (position, (f"{tag} where the mandatory "
+                                          f"{_name(entries[skipped])}{where} must come first"))
                     return
             current = found
             counts[found] += 1
@@ -170,8 +170,7 @@ def structure_problem(tags: Sequence[str], message: str) -> tuple[int, str] | No
                 walk(entry.entries[1:], f" in {entry.name}")
         if problem is None and not where and position < len(tags):
             problem = full if full and full[0] == position else (
-                position, f"{tags[position]} is not allowed here by the D.96B {message} "
-                "structure")
+                position, f"{tags[position]} is not allowed here by the D.96B {message} structure")
         if problem is None:
             for j in range(current, len(entries)):
                 if entries[j].mandatory and not counts[j]:

@@ -217,7 +217,8 @@ def test_malformed_cusres_gets_a_clear_typed_error(text, message, segment):
 def test_undecodable_and_oversized_cusres_files(adapter):
     with pytest.raises(MalformedCusresError, match="does not start with UNB"):
         adapter.parse_response(b"UNB+\xff\xfe'")
-    with pytest.raises(MalformedCusresError, match=r"byte 0xFF at offset \d+ is not UNOW \(ISO 10646 in UTF-8\) \(segment 3\)"):
+    with pytest.raises(MalformedCusresError, match=r"byte 0xFF at offset \d+ is not UNOW "
+                       r"\(ISO 10646 in UTF-8\) \(segment 3\)"):
         adapter.parse_response(GOOD.encode().replace(b"AF-1", b"AF-\xff"))
     with pytest.raises(MalformedCusresError, match="larger than"):
         adapter.parse_response(b"x" * (5 * 1024 * 1024 + 1))
