@@ -298,13 +298,17 @@ def read_cusres(data: bytes | str, *, country: str, source: str = "CUSRES",
     if expected_recipient and ix.recipient != expected_recipient:
         raise MalformedCusresError(f"addressed to {ix.recipient!r}, not {expected_recipient!r}",
                                    source=source, segment=1)
-    return tuple(_decision(msg, start, country, ix.control_ref, source)
+    return tuple(_decision(msg, start, country, ix.control_ref, source, ix.decimal_mark)
                  for start, msg in ix.messages)
 
 
 def _decision(segments: list[Segment], start: int, country: str, control: str,
-              source: str) -> CustomsDecision:
+              source: str, mark: str) -> CustomsDecision:
     ref = element(segments[0], 0)
+
+    def number(s: Segment, index: int, part: int) -> str:  # as written, "." for the mark
+        value = element(s, index, part)
+        return value.replace(",", ".") if mark == "," else value
 
     def fail(message: str, offset: int) -> MalformedCusresError:
         return MalformedCusresError(f"message {ref!r}: {message}", source=source,
@@ -376,9 +380,9 @@ def _decision(segments: list[Segment], start: int, country: str, control: str,
         elif s.tag == "TAX" and section == "TAX":
             if not element(s, 1, 0):
                 raise fail("TAX without a tax type", i)
-            tax = (i, _TAX_BY_CODE.get(element(s, 1, 0), element(s, 1, 0)), element(s, 4, 3))
+            tax = (i, _TAX_BY_CODE.get(element(s, 1, 0), element(s, 1, 0)), number(s, 4, 3))
         elif s.tag == "MOA" and section in ("TAX", "DOC"):
-            qualifier, amount, currency = element(s, 0, 0), element(s, 0, 1), element(s, 0, 2)
+            qualifier, amount, currency = element(s, 0, 0), number(s, 0, 1), element(s, 0, 2)
             if not _DECIMAL.match(amount):
                 raise fail(f"MOA amount {amount!r} is not a decimal", i)
             if section == "TAX":

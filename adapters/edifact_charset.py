@@ -3,7 +3,7 @@
     cs = CHARACTER_SETS["UNOE"]         # ISO 8859-5, Latin/Cyrillic
     cs.codec                            # "iso8859-5": how its bytes are read and written
     cs.foreign("Қазақ")                 # "Қ": the first character the set cannot hold
-    sniff_syntax(data)                  # ("UNOE", 3) from the UNA/UNB at the start
+    sniff_syntax(data)                  # ("UNOE", 3, ".") from the UNA/UNB at the start
 
 Levels A and B are the ISO 646 subsets of ISO 9735 (A: upper case letters, digits, space and
 ``. , - ( ) / = ' + : ? ! " % & * ; < >``; B: adds lower case and the rest of printable
@@ -83,9 +83,9 @@ _HEADER = re.compile(rb"(?:UNA(?P<una>[\x20-\x7e]{6})[\r\n]*)?UNB(?P<sep>.)(?P<i
                      rb"(?P<comp>.)(?P<version>\d)", re.DOTALL)
 
 
-def sniff_syntax(data: bytes) -> tuple[str, int, bool] | None:
-    """(syntax identifier, version, has UNA) from the start of an interchange, or None when
-    it does not start with UNA/UNB and a syntax identifier."""
+def sniff_syntax(data: bytes) -> tuple[str, int, str] | None:
+    """(syntax identifier, version, decimal mark: the UNA's, else ".") from the start of an
+    interchange, or None when it does not start with UNA/UNB and a syntax identifier."""
     match = _HEADER.match(data)
     if match is None:
         return None
@@ -93,4 +93,5 @@ def sniff_syntax(data: bytes) -> tuple[str, int, bool] | None:
     element_sep, component_sep = (una[1:2], una[0:1]) if una else (b"+", b":")
     if match.group("sep") != element_sep or match.group("comp") != component_sep:
         return None
-    return match.group("id").decode("ascii"), int(match.group("version")), una is not None
+    mark = una[2:3].decode("ascii") if una else "."
+    return match.group("id").decode("ascii"), int(match.group("version")), mark

@@ -22,8 +22,9 @@ indented lines); `` x<n>`` repeats an element or a component n times::
       <code> M|C (<code> M|C <format>, ...)    a composite and its components
 
 Formats as in the directories: ``a``, ``n``, ``an`` then ``..<max>`` or an exact length.
-Segments of the structures without a line here are checked for their place only (the
-profile never writes them, and reads nothing from them).
+Every segment of the CUSRES structure has its formats here, and those the profile writes in
+a CUSDEC; the other CUSDEC segments (the profile never writes them) are checked for their
+place only.
 """
 from __future__ import annotations
 
@@ -375,6 +376,42 @@ DOC
   1218 C n..2
 CNT
   C270 M (6069 M an..3, 6066 M n..18, 6411 C an..3)
+TDT
+  8051 M an..3
+  8028 C an..17
+  C220 C (8067 C an..3, 8066 C an..17)
+  C228 C (8179 C an..8, 8178 C an..17)
+  C040 C (3127 C an..17, 1131 C an..3, 3055 C an..3, 3128 C an..35)
+  8101 C an..3
+  C401 C (8457 M an..3, 8459 M an..3, 7130 C an..17)
+  C222 C (8213 C an..9, 1131 C an..3, 3055 C an..3, 8212 C an..35, 8453 C an..3)
+  8281 C an..3
+EQD
+  8053 M an..3
+  C237 C (8260 C an..17, 1131 C an..3, 3055 C an..3, 3207 C an..3)
+  C224 C (8155 C an..10, 1131 C an..3, 3055 C an..3, 8154 C an..35)
+  8077 C an..3
+  8249 C an..3
+  8169 C an..3
+CTA
+  3139 C an..3
+  C056 C (3413 C an..17, 3412 C an..35)
+COM
+  C076 M (3148 M an..512, 3155 M an..3)
+PAC
+  7224 C n..8
+  C531 C (7075 C an..3, 7233 C an..3, 7073 C an..3)
+  C202 C (7065 C an..17, 1131 C an..3, 3055 C an..3, 7064 C an..35)
+  C402 C (7077 M an..3, 7064 M an..35, 7143 C an..3, 7064 C an..35, 7143 C an..3)
+  C532 C (8395 C an..3, 8393 C an..3)
+PCI
+  4233 C an..3
+  C210 C (7102 M an..35, 7102 C an..35 x9)
+  8275 C an..3
+  C827 C (7511 M an..3, 1131 C an..3, 3055 C an..3)
+AUT
+  9280 M an..35
+  9282 C an..35
 """
 
 # ISO 9735 service segments. UNB date 0017: n6 (YYMMDD) up to syntax version 3, n8

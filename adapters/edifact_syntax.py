@@ -157,6 +157,8 @@ class Interchange:
     control_ref: str
     messages: tuple[tuple[int, list[Segment]], ...]
     """Each message (UNH..UNT) with the segment number of its UNH (UNB is 1)."""
+    decimal_mark: str = "."
+    """The UNA's decimal mark ("," or "."), "." without UNA."""
 
 
 def _parse(text: str, source: str, error: type[MalformedCusresError]) -> list[Segment]:
@@ -176,7 +178,7 @@ def read_interchange(data: bytes | str, *, source: str,
     if sniffed is None:
         raise error("the interchange does not start with UNB (after an optional UNA) and a "
                     "syntax identifier", source=source, segment=1)
-    identifier, version, _ = sniffed
+    identifier, version, mark = sniffed
     try:
         cs = character_set(identifier, version)
     except ValueError as exc:
@@ -240,4 +242,4 @@ def read_interchange(data: bytes | str, *, source: str,
                         f"{values(unit[-1])[0][0]}, found {len(unit)})", source=source,
                         segment=start + len(unit) - 1)
     sender, recipient = values(unb)[1][0], values(unb)[2][0]
-    return Interchange(cs, version, sender, recipient, control, tuple(messages))
+    return Interchange(cs, version, sender, recipient, control, tuple(messages), mark)

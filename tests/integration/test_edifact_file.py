@@ -119,6 +119,17 @@ def test_the_well_formed_reference_cusres_is_read():
     assert read_cusres(_msg(), country="AF")[0].delivery_id == "dlv-1"
 
 
+def test_amounts_are_read_with_the_decimal_mark_the_una_declares():
+    comma = "UNA:+,? '\n" + _msg(gis="ASM", groups=TAX.replace("12", "12,5")
+                                 + "MOA+125:100,00:AFN'\nMOA+124:12,50:AFN'\n")
+    [d] = read_cusres(comma, country="AF")
+    assert d.duty_lines == (DutyLine("vat", "100.00", "12.5", "12.50", "AFN"),)
+    point = "UNA:+.? '\n" + _msg(gis="ASM", groups=TAX + "MOA+125:100,00:AFN'\n"
+                                 "MOA+124:12:AFN'\n")
+    with pytest.raises(MalformedCusresError, match="'100,00' is not a decimal"):
+        read_cusres(point, country="AF")
+
+
 def test_a_full_d96b_cusres_with_groups_the_profile_does_not_read_is_accepted():
     """A national system may send what D.96B allows beyond the profile (places, parties,
     document groups, counts): read for what the profile needs, the rest left alone."""

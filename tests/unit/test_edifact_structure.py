@@ -162,3 +162,14 @@ def test_the_independent_check_finds_what_the_old_writer_did():
     long = good.replace("ACW:1", "ACW:" + "1" * 36)
     assert any("C506.1154" in p and "length 36" in p
                for p in reference_problems(interchange(long), codec="utf-8"))
+
+
+def test_every_cusres_segment_has_its_formats():
+    """What a national system may send is format-checked in full, not only its place."""
+    def tags(entries) -> set[str]:
+        found = set()
+        for entry in entries:
+            found |= tags(entry.entries) if isinstance(entry, GroupEntry) else {entry.tag}
+        return found
+
+    assert tags(MESSAGES["CUSRES"]) <= set(FORMATS)
