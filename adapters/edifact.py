@@ -212,7 +212,8 @@ def render_cusdec(envelope: DeliveryEnvelope, profile: CusdecProfile, *,
     except XmlError as exc:
         raise PermanentDeliveryError(f"the sealed document cannot be read: {exc.message}",
                                      code="adapter.delivery.payload") from exc
-    body = [Segment("BGM", code, _first(root, _ln("ID")) or envelope.document_id, "9"),
+    declaration = _first(root, _ln("ID")) or reference_value(envelope.document_id)
+    body = [Segment("BGM", code, declaration, "9"),
             Segment("LOC", "35", envelope.route[0]), Segment("LOC", "28", envelope.route[-1])]
     issued = _first(root, _ln("IssueDate"))
     if issued and re.fullmatch(r"\d{4}-\d{2}-\d{2}", issued):

@@ -15,6 +15,7 @@ YYMMDD up to syntax version 3, CCYYMMDD in version 4.
 """
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -170,6 +171,16 @@ def _parse(text: str, source: str, error: type[MalformedCusresError]) -> list[Se
         raise error(f"not an EDIFACT interchange: {exc}", source=source) from exc
 
 
+def _segment_at(data: bytes, offset: int) -> int:
+    """The number of the segment (UNB is 1) that the byte at *offset* belongs to."""
+    una = data.startswith(b"UNA") and len(data) >= 9
+    release, terminator = (data[6:7], data[8:9]) if una else (b"?", b"'")
+    body = data[9 if una else 0:offset]
+    ends: list[bytes] = re.findall(re.escape(release) + b".|" + re.escape(terminator), body,
+                                   re.DOTALL)
+    return sum(1 for end in ends if end == terminator) + 1
+
+
 def read_interchange(data: bytes | str, *, source: str,
                      error: type[MalformedCusresError] = MalformedCusresError) -> Interchange:
     """An interchange decoded as its UNB says, its envelope and characters checked."""
@@ -187,10 +198,9 @@ def read_interchange(data: bytes | str, *, source: str,
         try:
             text = data.decode(cs.codec)
         except UnicodeDecodeError as exc:
-            near = data[:exc.start].count(b"'") + 1
             raise error(f"byte 0x{data[exc.start]:02X} at offset {exc.start} is not "
                         f"{identifier} ({cs.name})", source=source,
-                        segment=near) from exc
+                        segment=_segment_at(data, exc.start)) from exc
     else:
         text = data
     segments = _parse(text, source, error)
@@ -208,6 +218,9 @@ def read_interchange(data: bytes | str, *, source: str,
     if values(unz)[1:2] != [[control]]:
         raise error(f"UNZ control reference {unz.elements[1:2]} does not match UNB "
                     f"{control!r}", source=source, segment=len(segments))
+    wrong = element_problem(unz)
+    if wrong:
+        raise error(wrong, source=source, segment=len(segments))
     messages: list[tuple[int, list[Segment]]] = []
     current: list[Segment] | None = None
     start = 0

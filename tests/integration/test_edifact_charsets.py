@@ -274,3 +274,11 @@ def test_a_set_the_syntax_version_does_not_define_is_refused_at_start(tmp_path):
             "edifact-file", country="AF", context=AdapterContext(),
             settings={"outbox_dir": str(tmp_path), "inbox_dir": str(tmp_path),
                       "syntax": "UNOW", "syntax_version": 3})
+
+
+def test_an_undecodable_byte_is_placed_in_its_segment_past_escapes_and_una():
+    data = cusres("UNOW", b"x").replace(b"BGM+962+AF-1+9'", b"BGM+962+AF?'1+9'")
+    data = b"UNA:+.? '\n" + data.replace(b"FTX+AAO+++x", b"FTX+AAO+++\xff")
+    with pytest.raises(MalformedCusresError, match="byte 0xFF") as info:
+        read_cusres(data, country="AF")
+    assert info.value.segment == 8
