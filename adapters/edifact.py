@@ -5,10 +5,11 @@ against the D.96B message structures and segment formats of :mod:`adapters.edifa
 and against the character set its UNB names (:mod:`adapters.edifact_syntax`).
 
 The CAREC profile of D.96B (syntax identifier and version per member: ``syntax`` and
-``syntax_version`` settings of the edifact-file adapter, default UNOW version 4). Identifiers
-longer than an..35 that are UUIDs travel as their 32 hex digits in upper case and are read
-back in the canonical form; quantities carry their UN/ECE Rec. 20 unit and amounts their
-ISO 4217 currency exactly as the declaration states them (nothing is converted).
+``syntax_version`` settings of the edifact-file adapter, default UNOW version 4). UUID
+identifiers (36 characters, one more than RFF's an..35) travel as their 32 hex digits in
+upper case and are read back in the canonical form; quantities carry their UN/ECE Rec. 20 unit and amounts their
+ISO 4217 currency exactly as the declaration states them (nothing is converted). CUSRES
+amounts are read with the decimal mark the UNA declares (``.`` without UNA).
 
 CUSDEC (one message per interchange; control reference derived from the delivery id, so a
 receiver can drop a re-sent interchange)::
@@ -19,7 +20,7 @@ receiver can drop a re-sent interchange)::
     LOC+35+<origin>'  LOC+28+<destination>'
     DTM+137:<issue date CCYYMMDD>:102'
     MEA+WT+AAB+<unit>:<gross weight>'  MEA+WT+AAA+<unit>:<net weight>'   (shipment totals)
-    FTX+AAI++ROUTE+<KZ-UZ-AF>'  FTX+ACB++SHA256+<original sha256>'
+    FTX+AAI++ROUTE+<KZ-UZ-AF>'  FTX+ACB++SHA256+<original sha256, upper-case hex>'
     RFF+ACW:<delivery id>'  RFF+SRN:<shipment id>'  RFF+ABT:<document id>:<version>'  (SG1)
     NAD+EX|IM|DT+<party id>++<name, 35-character parts>'                          (SG6)
     MOA+39:<total invoice amount>:<currency>'                                      (SG8)
