@@ -7,6 +7,10 @@
   rewrites the same interchange and the receiver can drop it; a file still waiting in the
   outbox is not written twice (``duplicate=True``). A folder that cannot be written is a
   RetryableDeliveryError ``adapter.delivery.io`` (a share not mounted yet).
+* The CUSDEC is written in the member's character set and syntax version (settings
+  ``syntax``, default UNOW, and ``syntax_version``, default 4); a declaration holding a
+  character the set cannot (Kazakh ``Қ`` in UNOE) is refused, naming it and the segment.
+  CUSRES files are decoded by the syntax identifier in their own UNB.
 * ``collect_decisions`` reads every ``*.edi`` file in ``inbox_dir`` (CUSRES); nothing is
   moved until ``confirm_collected``, which moves read files to ``inbox_dir/processed/`` and
   malformed ones to ``inbox_dir/failed/``. Malformed files are reported in
@@ -25,8 +29,14 @@ from adapters.contract import (
     DeliveryStatus, RenderedPayload,
 )
 from adapters.edifact import DECLARATION_CODES, CusdecProfile, read_cusres, render_cusdec
-from adapters.errors import MalformedCusresError, ResponseError, RetryableDeliveryError
-from adapters.settings import Setting, SettingType, SettingValue, path_setting, text_setting
+from adapters.edifact_charset import CHARACTER_SETS
+from adapters.edifact_syntax import character_set
+from adapters.errors import (
+    MalformedCusresError, ResponseError, RetryableDeliveryError, SettingError,
+)
+from adapters.settings import (
+    Setting, SettingType, SettingValue, number_setting, path_setting, text_setting,
+)
 from signing.files import private_dir
 
 __all__ = ["EdifactFileAdapter", "write_atomically"]
@@ -69,6 +79,11 @@ class EdifactFileAdapter:
                 help="UNB interchange sender identification"),
         Setting("recipient_id", SettingType.STR,
                 help="UNB interchange recipient (default: <country>CUSTOMS)"),
+        Setting("syntax", SettingType.STR, default="UNOW", choices=tuple(CHARACTER_SETS),
+                help="UNB syntax identifier (character set) of the CUSDEC written: UNOA, "
+                     "UNOB, UNOC (ISO 8859-1), UNOE (ISO 8859-5), UNOW (UTF-8), ..."),
+        Setting("syntax_version", SettingType.INT, default=4, choices=(3, 4),
+                help="UNB syntax version: 3 (dates YYMMDD) or 4 (CCYYMMDD)"),
     )
 
     def __init__(self, country: str, settings: Mapping[str, SettingValue],
@@ -77,9 +92,15 @@ class EdifactFileAdapter:
         self.context = context
         self.outbox = path_setting(settings, "outbox_dir", required=True)
         self.inbox = path_setting(settings, "inbox_dir", required=True)
+        syntax = text_setting(settings, "syntax", required=True)
+        version = int(number_setting(settings, "syntax_version"))
+        try:
+            character_set(syntax, version)
+        except ValueError as exc:
+            raise SettingError(f"setting 'syntax': {exc}", setting="syntax") from exc
         self.profile = CusdecProfile(text_setting(settings, "sender_id", required=True),
                                      text_setting(settings, "recipient_id")
-                                     or f"{country}CUSTOMS")
+                                     or f"{country}CUSTOMS", syntax, version)
 
     @classmethod
     def create(cls, *, country: str, settings: Mapping[str, SettingValue],
@@ -88,9 +109,8 @@ class EdifactFileAdapter:
 
     def render(self, envelope: DeliveryEnvelope) -> RenderedPayload:
         if envelope.document_type in DECLARATION_CODES:
-            text = render_cusdec(envelope, self.profile)
             return RenderedPayload(media_type="application/EDIFACT",
-                                   body=text.encode("utf-8"),
+                                   body=render_cusdec(envelope, self.profile),
                                    filename=f"{envelope.delivery_id}.edi")
         return RenderedPayload(media_type="application/xml", body=envelope.document,
                                filename=f"{envelope.delivery_id}.xml")
@@ -113,11 +133,7 @@ class EdifactFileAdapter:
             CustomsDecision, ...]:
         if len(data) > MAX_CUSRES_BYTES:
             raise MalformedCusresError(f"larger than {MAX_CUSRES_BYTES} bytes", source=source)
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise MalformedCusresError(f"not UTF-8 (byte {exc.start})", source=source) from exc
-        return read_cusres(text, country=self.country, source=source,
+        return read_cusres(data, country=self.country, source=source,
                            expected_sender=self.profile.recipient_id,
                            expected_recipient=self.profile.sender_id)
 

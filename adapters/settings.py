@@ -40,6 +40,8 @@ class Setting:
     required: bool = False
     default: SettingValue = None
     help: str = ""
+    choices: tuple[str | int, ...] = ()
+    """The values allowed, when only some are (checked after the type)."""
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -48,7 +50,17 @@ _FALSE = {"0", "false", "no", "off"}
 
 def coerce_setting(spec: Setting, value: object, *, base_dir: Path | None = None
                    ) -> SettingValue:
-    """One value to the declared type. Strings are accepted for every type (command lines)."""
+    """One value to the declared type (and one of its ``choices``, if it has any). Strings
+    are accepted for every type (command lines)."""
+    coerced = _coerce(spec, value, base_dir=base_dir)
+    if spec.choices and coerced not in spec.choices:
+        raise SettingError(f"setting {spec.name!r} must be one of "
+                           f"{', '.join(map(str, spec.choices))}, got {value!r}",
+                           setting=spec.name)
+    return coerced
+
+
+def _coerce(spec: Setting, value: object, *, base_dir: Path | None) -> SettingValue:
     name = spec.name
 
     def bad(expected: str) -> SettingError:

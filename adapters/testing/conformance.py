@@ -80,7 +80,7 @@ def sample_envelope(receiver: str = "UZ", *, delivery_id: str | None = None,
     if receiver not in ("AF", "KZ"):
         route = (*route, "AF")
     return DeliveryEnvelope(
-        delivery_id=delivery_id or f"dlv-{uuid.uuid4()}", document_id=f"doc-{uuid.uuid4()}",
+        delivery_id=delivery_id or str(uuid.uuid4()), document_id=f"doc-{uuid.uuid4().hex[:24]}",
         document_version=1, shipment_id="shp-conformance", route=route,
         sender_country="KZ", receiver_country=receiver, document_type=document_type,
         document=document, original_sha256=hashlib.sha256(document).hexdigest())
@@ -280,7 +280,7 @@ class _EdifactHarness(_Harness):
                 sender_id=text_setting(settings, "recipient_id") or f"{self.country}CUSTOMS",
                 recipient_id=text_setting(settings, "sender_id", required=True), control_ref="KIT1")
             write_atomically(path_setting(settings, "inbox_dir", required=True),
-                             "kit-rejection.edi", text.encode("utf-8"))
+                             "kit-rejection.edi", text)
 
         yield answer
 

@@ -9,7 +9,8 @@ answers from. Each new interchange gets a CUSRES with an acknowledgement and the
 follow-ups (assessment on the declared customs value, query, rejection, acceptance, release);
 processed files move to ``outbox/processed/``, malformed ones to ``outbox/failed/``. An
 interchange whose control reference was already answered is dropped (idempotent receiver).
-Supporting documents (``*.xml``) are filed without an answer.
+Supporting documents (``*.xml``) are filed without an answer. The answer is written in the
+character set and syntax version of the CUSDEC it answers.
 """
 from __future__ import annotations
 
@@ -22,11 +23,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from adapters.contract import CustomsDecision, DecisionKind, DutyLine, Reason
-from adapters.edifact import element, parse_segments, render_cusres
+from adapters.edifact import element, reference_id, render_cusres
 from adapters.edifact_file import write_atomically
-from adapters.errors import MalformedCusdecError, MalformedCusresError
+from adapters.edifact_syntax import read_interchange, structure_problem
+from adapters.errors import MalformedCusdecError
 
-__all__ = ["CusdecSummary", "read_cusdec", "EdifactCustomsSimulator"]
+__all__ = ["CusdecSummary", "EdifactCustomsSimulator", "read_cusdec"]
 
 
 @dataclass(frozen=True)
@@ -40,27 +42,25 @@ class CusdecSummary:
     shipment_id: str | None
     document_id: str | None
     customs_value: Decimal | None
+    syntax: str = "UNOW"
+    syntax_version: int = 4
 
 
-def read_cusdec(text: str, *, source: str = "CUSDEC") -> CusdecSummary:
-    """The fields a customs system needs from one CUSDEC interchange (or a typed error)."""
-    try:
-        segments = [s for s in parse_segments(text, source) if s.tag != "UNA"]
-    except MalformedCusresError as exc:
-        raise MalformedCusdecError(exc.message.split(": ", 1)[-1], source=source) from exc
-    if len(segments) < 4 or segments[0].tag != "UNB" or segments[-1].tag != "UNZ":
-        raise MalformedCusdecError("not a UNB ... UNZ interchange", source=source)
-    unb, unh = segments[0], segments[1]
-    if unh.tag != "UNH" or element(unh, 1, 0) != "CUSDEC":
+def read_cusdec(data: bytes | str, *, source: str = "CUSDEC") -> CusdecSummary:
+    """The fields a customs system needs from one CUSDEC interchange (or a typed error):
+    decoded as its UNB says, checked against the D.96B CUSDEC structure like a strict
+    national translator does."""
+    ix = read_interchange(data, source=source, error=MalformedCusdecError)
+    start, segments = ix.messages[0]
+    if element(segments[0], 1, 0) != "CUSDEC":
         raise MalformedCusdecError("the first message is not a CUSDEC", source=source,
-                                   segment=2)
-    if element(segments[-1], 1) != element(unb, 4):
-        raise MalformedCusdecError("UNZ does not close this interchange", source=source,
-                                   segment=len(segments))
-    bgm = next((s for s in segments if s.tag == "BGM"), None)
-    if bgm is None:
-        raise MalformedCusdecError("no BGM segment", source=source)
-    refs = {element(s, 0, 0): element(s, 0, 1) for s in segments if s.tag == "RFF"}
+                                   segment=start)
+    problem = structure_problem([s.tag for s in segments], "CUSDEC")
+    if problem is not None:
+        raise MalformedCusdecError(problem[1], source=source, segment=start + problem[0])
+    bgm = segments[1]
+    refs = {element(s, 0, 0): reference_id(element(s, 0, 1))
+            for s in segments if s.tag == "RFF"}
     value = Decimal(0)
     for s in segments:
         if s.tag == "MOA" and element(s, 0, 0) == "40":
@@ -70,10 +70,11 @@ def read_cusdec(text: str, *, source: str = "CUSDEC") -> CusdecSummary:
                 raise MalformedCusdecError(f"bad MOA amount {element(s, 0, 1)!r}",
                                            source=source) from None
     return CusdecSummary(
-        control_ref=element(unb, 4), sender=element(unb, 1, 0), recipient=element(unb, 2, 0),
+        control_ref=ix.control_ref, sender=ix.sender, recipient=ix.recipient,
         document_code=element(bgm, 0), declaration_id=element(bgm, 1),
         delivery_id=refs.get("ACW"), shipment_id=refs.get("SRN"), document_id=refs.get("ABT"),
-        customs_value=value if value > 0 else None)
+        customs_value=value if value > 0 else None, syntax=ix.syntax.identifier,
+        syntax_version=ix.version)
 
 
 class EdifactCustomsSimulator:
@@ -105,8 +106,8 @@ class EdifactCustomsSimulator:
                 self._file(path, "processed")
                 continue
             try:
-                summary = read_cusdec(path.read_text(encoding="utf-8"), source=path.name)
-            except (MalformedCusdecError, UnicodeDecodeError):
+                summary = read_cusdec(path.read_bytes(), source=path.name)
+            except MalformedCusdecError:
                 self.failed += 1
                 self._file(path, "failed")
                 continue
@@ -162,6 +163,7 @@ class EdifactCustomsSimulator:
                 decisions.append(decision(DecisionKind.RELEASED))
             else:
                 raise ValueError(f"unknown follow-up {follow!r}")
-        text = render_cusres(decisions, sender_id=self.customs_id, recipient_id=cusdec.sender,
-                             control_ref=f"R{cusdec.control_ref}"[:14])
-        write_atomically(self.inbox, f"R{cusdec.control_ref}.edi", text.encode("utf-8"))
+        data = render_cusres(decisions, sender_id=self.customs_id, recipient_id=cusdec.sender,
+                             control_ref=f"R{cusdec.control_ref}"[:14], syntax=cusdec.syntax,
+                             syntax_version=cusdec.syntax_version)
+        write_atomically(self.inbox, f"R{cusdec.control_ref}.edi", data)

@@ -192,7 +192,7 @@ def test_a_guarantee_from_a_cusres_file_covers_the_release(store, tmp_path, simu
     def answer(name: str, *decisions: CustomsDecision) -> None:
         text = render_cusres(decisions, sender_id="AFCUSTOMS", recipient_id="CARECHUB",
                              control_ref=name.upper())
-        (inbox / f"{name}.edi").write_text(text, encoding="utf-8")
+        (inbox / f"{name}.edi").write_bytes(text)
 
     af = {"country": "AF", "shipment_id": shipment_id}
     answer("g0", CustomsDecision(kind=DecisionKind.GUARANTEE_ACCEPTED, decision_id="x",

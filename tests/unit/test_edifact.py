@@ -83,10 +83,35 @@ def test_cusdec_reads_back_what_was_declared(declaration_id, description):
     assert (summary.delivery_id, summary.shipment_id) == (envelope.delivery_id,
                                                           envelope.shipment_id)
     assert str(summary.customs_value) == "1234.50"
-    assert "FTX+AAA" in text
+    assert b"FTX+AAA" in text
 
 
 def test_control_reference_is_stable_and_fits_unb():
     ref = control_reference("dlv-8d4f")
     assert ref == control_reference("dlv-8d4f") != control_reference("dlv-8d4e")
     assert len(ref) == 14 and ref.isalnum()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(["UNOA", "UNOB", "UNOC", "UNOD", "UNOE", "UNOF", "UNOW", "UNOY"]),
+       texts)
+def test_any_text_round_trips_or_is_refused_by_name_in_every_set(syntax, text):
+    """A CUSRES text either comes back exactly in the set written, or is refused naming a
+    character the set does not hold; never altered."""
+    from adapters.edifact_charset import CHARACTER_SETS
+    from adapters.errors import PermanentDeliveryError
+
+    cs = CHARACTER_SETS[syntax]
+    version = 4 if syntax in ("UNOW", "UNOY") else 3
+    decision = CustomsDecision(kind="query", country="AF", decision_id="x",
+                               customs_reference="R-1", text=text)
+    try:
+        data = render_cusres([decision], sender_id="AFCUSTOMS", recipient_id="CARECHUB",
+                             control_ref="R1", syntax=syntax, syntax_version=version)
+    except PermanentDeliveryError as exc:
+        bad = cs.foreign(text + "CARECHUB" + "AFCUSTOMS" + "R-1" + "QRY")
+        assert bad is not None and f"character {bad!r}" in exc.message
+        return
+    assert cs.foreign(text) is None
+    [back] = read_cusres(data, country="AF")
+    assert back.text == text
