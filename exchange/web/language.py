@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Request
@@ -42,7 +43,7 @@ def reader_locale(request: Request) -> str:
 
 
 def reader_zone(request: Request) -> str:
-    name = request.cookies.get(ZONE_COOKIE) or "UTC"
+    name = unquote(request.cookies.get(ZONE_COOKIE) or "UTC")  # the script encodes the "/"
     if len(name) > 64 or name.startswith(("/", ".")) or ".." in name:
         return "UTC"
     try:
