@@ -217,3 +217,65 @@ def test_the_accessibility_check_finds_a_violation_where_there_is_one(browser_pa
     found = {v["id"]: v["impact"] for v in _axe().run(page).response["violations"]}
     assert found.get("image-alt") == "critical" and found.get("label") == "critical"
     assert found.get("html-has-lang") == "serious"
+
+
+def test_signature_summary_and_downloads_of_a_signed_document(world, browser_page, pki,
+                                                              validator):
+    import httpx
+
+    from tests.e2e.test_api_submission import KZ_ROUTE, signed
+    from tests.fixtures.server import submit
+
+    sid = create(world, route=KZ_ROUTE).json()["id"]
+    data = signed(WAYBILL, pki.leaf("KZ"), validator)
+    r = submit(world, sid, data)
+    assert r.status_code == 201, r.text
+    doc = r.json()["id"]
+    base = world.server.base_url
+    page = browser_page("desktop", locale="ru-RU")
+    page.set_extra_http_headers({"Accept-Language": "ru"})
+    sign_in(page, base, world.keys["forwarder"])
+    page.goto(f"{base}/ui/shipments/{sid}/documents/{doc}")
+    summary = page.locator("#signature").inner_text()
+    assert "действительна" in summary and "список доверенных сертификатов KZ" in summary
+    assert "Кем подписан" in summary and "CN=" in summary
+    assert "all_valid" not in page.content() and "None" not in summary  # no raw report
+    screenshot(page, "ru-forwarder-signed-document")
+    cookies = {"exchange_key": world.keys["forwarder"]}
+    with httpx.Client(base_url=base, cookies=cookies) as c:
+        original = c.get(f"/ui/shipments/{sid}/documents/{doc}/original")
+        assert original.status_code == 200 and original.content == data
+        assert original.headers["content-disposition"].startswith("attachment;")
+        sealed = c.get(f"/ui/shipments/{sid}/documents/{doc}/sealed")
+        assert sealed.status_code == 200 and sealed.content != data
+        assert sealed.content.count(b"SignatureValue") >= 2  # the sender's and the seal
+        assert c.get(f"/ui/shipments/{sid}/documents/{doc}/other").status_code == 404
+    with httpx.Client(base_url=base, cookies={"exchange_key": world.keys["other"]}) as c:
+        assert c.get(f"/ui/shipments/{sid}/documents/{doc}/original").status_code == 404
+
+
+@pytest.mark.parametrize(("accept", "words"), [
+    ("en", "require the sender's electronic signature"),
+    ("ru", "требует электронную подпись отправителя"),
+    ("zh-CN", "要求此单证带有发货人的电子签名"),
+])
+def test_a_sender_who_must_sign_is_told_how(world, accept, words):
+    import html
+
+    import httpx
+
+    from tests.fixtures.browser import csrf_for
+
+    before = world.counts()
+    data = {"csrf": csrf_for(world.keys["forwarder"]), "origin": "KZ", "transit": "UZ",
+            "destination": "AF", "transport_mode": "road", "references": "booking=SIGN-1"}
+    with httpx.Client(base_url=world.server.base_url,
+                      cookies={"exchange_key": world.keys["forwarder"]},
+                      headers={"Accept-Language": accept}) as c:
+        r = c.post("/ui/shipments/new", data=data,
+                   files=[("documents", ("waybill.xml", WAYBILL, "application/xml"))])
+    assert r.status_code == 422
+    text = html.unescape(r.text)
+    assert words in text
+    assert "exchange sign waybill.xml --pkcs12" in text
+    assert world.counts()["shipments"] == before["shipments"]
