@@ -30,7 +30,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from adapters.contract import CustomsDecision, DecisionKind, DutyLine, Reason
@@ -47,9 +47,11 @@ from exchange.delivery.errors import (
     ShipmentNotRouted,
 )
 from exchange.delivery.outbox import Delivery, acknowledge_delivery
-from exchange.documents.status import shipment_status
+from exchange.documents.status import shipment_state, shipment_status
 from exchange.domain import PartyKind, Route
+from exchange.i18n import Text
 from exchange.parties.keys import Principal
+from exchange.store.filters import ShipmentFilter
 from exchange.store.models import DocumentRow, ShipmentRow
 from exchange.store.repositories import Scope
 from exchange.store.uow import UnitOfWork, UnitOfWorkFactory
@@ -182,6 +184,8 @@ class RoutedShipment:
     """Derived from the legs (:func:`~exchange.delivery.decisions.shipment_status`)."""
     my_leg: str | None
     """The status of the country's own leg."""
+    state: Text | None = None
+    """:attr:`status` as a message, for a reader in any language."""
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,10 @@ class CustomsOverview:
 
     deliveries: list[InboxEntry]
     shipments: list[RoutedShipment]
+    delivery_counts: dict[str, int] = field(default_factory=dict)
+    """The country's deliveries per status, over all of them."""
+    leg_counts: dict[str, int] = field(default_factory=dict)
+    """The country's legs per status, over all shipments."""
 
 
 def _routed(row: ShipmentRow, country: str) -> RoutedShipment:
@@ -198,19 +206,24 @@ def _routed(row: ShipmentRow, country: str) -> RoutedShipment:
         id=row.id, references=json.loads(row.references_json),
         route=Route(origin=countries[0], destination=countries[-1],
                     transit=tuple(countries[1:-1])),
-        status=shipment_status(row.legs),
+        status=shipment_status(row.legs), state=shipment_state(row.legs),
         my_leg=next((leg.status for leg in row.legs if leg.country == country), None))
 
 
-def customs_overview(country: str, *, uow: UnitOfWorkFactory, limit: int = 100
-                     ) -> CustomsOverview:
-    """The country's latest deliveries (with their document types) and the shipments routed
-    through it, newest first, with the status of its own leg."""
+def customs_overview(country: str, *, uow: UnitOfWorkFactory, limit: int = 100,
+                     delivery_status: str | None = None, leg_status: str | None = None,
+                     search: str | None = None) -> CustomsOverview:
+    """The country's latest deliveries (with their document types; only *delivery_status*
+    when given) and the shipments routed through it (only those whose own leg is in
+    *leg_status*, whose references hold *search*), newest first, with the status of its own
+    leg, and the counts of both per status."""
     with uow.reading() as u:
-        deliveries = _entries(u, InboxQuery(country, limit=limit), document_view=None,
-                              shipment_view=None)
-        rows, _ = u.shipments.page(Scope(country=country), limit=limit)
-        return CustomsOverview(deliveries, [_routed(row, country) for row in rows])
+        deliveries = _entries(u, InboxQuery(country, status=delivery_status, limit=limit),
+                              document_view=None, shipment_view=None)
+        rows, _ = u.shipments.page(Scope(country=country), limit=limit, filters=ShipmentFilter(
+            search=search, through=country if leg_status else None, leg_status=leg_status))
+        return CustomsOverview(deliveries, [_routed(row, country) for row in rows],
+                               u.deliveries.counts(country), u.shipments.leg_counts(country))
 
 
 # --------------------------------------------------------------------- acknowledging

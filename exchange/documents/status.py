@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-__all__ = ["LegState", "shipment_status"]
+from exchange.i18n import Text, t
+
+__all__ = ["LegState", "shipment_state", "shipment_status"]
 
 
 class LegState(Protocol):
@@ -23,26 +25,32 @@ class LegState(Protocol):
 
 
 def shipment_status(legs: Sequence[LegState]) -> str:
-    """Derive a shipment's status from its legs (origin first, destination last):
-    submitted, in export clearance, exported / in transit through XX, at destination,
-    cleared; a rejection or hold anywhere is named first."""
+    """Derive a shipment's status from its legs (origin first, destination last), in
+    English (the API's words): :func:`shipment_state` rendered."""
+    return str(shipment_state(legs))
+
+
+def shipment_state(legs: Sequence[LegState]) -> Text:
+    """A shipment's status as a message, for a reader in any language: submitted, in export
+    clearance, exported / in transit through XX, at destination, cleared; a rejection or
+    hold anywhere is named first."""
     statuses = [(leg.country, leg.status) for leg in legs]
     for country, status in statuses:
         if status == "rejected":
-            return f"rejected by {country} customs"
+            return t("rejected by {country} customs", country=country)
     for country, status in statuses:
         if status == "held":
-            return f"held for inspection in {country}"
+            return t("held for inspection in {country}", country=country)
     if all(status == "pending" for _, status in statuses):
-        return "submitted"
+        return t("submitted")
     origin, *transit, destination = statuses
     if origin[1] != "released":
-        return "in export clearance"
+        return t("in export clearance")
     for country, status in transit:
         if status != "released":
-            return f"in transit through {country}"
+            return t("in transit through {country}", country=country)
     if destination[1] == "released":
-        return "cleared"
+        return t("cleared")
     if destination[1] == "pending" and not transit:
-        return "exported"
-    return "at destination"
+        return t("exported")
+    return t("at destination")

@@ -18,7 +18,7 @@ from exchange.audit import verify_chain
 from exchange.config import DossierSettings
 from exchange.documents.errors import CursorInvalid, DocumentNotFound, ShipmentNotFound
 from exchange.documents.views import PaymentsView, event_view, shipment_summary, shipment_view
-from exchange.store import Scope, UnitOfWork, UnitOfWorkFactory
+from exchange.store import Scope, ShipmentFilter, UnitOfWork, UnitOfWorkFactory
 from exchange.store.models import DocumentRow, ShipmentRow
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def track_shipment(query: ShipmentQuery, *, uow_factory: UnitOfWorkFactory,
              "document_id": d.document_id, "receipt_reference": d.receipt_reference,
              "updated_at": d.updated_at} for d in deliveries]
         view["decisions"] = [dict(json.loads(d.decision_json), source=d.source,
-                                  created_at=d.created_at)
+                                  created_at=d.created_at, actor_id=d.actor_id)
                              for d in uow.decisions.for_shipment(row.id, country=country)]
         return view
 
@@ -99,12 +99,22 @@ class ShipmentsQuery:
     cursor: str | None = None
     with_legs: bool = False
     """Add each leg's country and status to the items (the dashboard's list shows them)."""
+    search: str | None = None
+    """Only shipments whose references hold this text (or whose id starts with it)."""
+    through: str | None = None
+    """Only shipments routed through this country."""
+    leg_status: str | None = None
+    """Only shipments with a leg in this status (in *through*, when given)."""
+    with_total: bool = False
+    """Count every shipment that matches (``ShipmentPage.total``)."""
 
 
 @dataclass(frozen=True)
 class ShipmentPage:
     items: list[dict[str, Any]]
     next_cursor: str | None
+    total: int | None = None
+    """How many match, over every page (when the query asked: ``with_total``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"items": self.items, "next_cursor": self.next_cursor}
@@ -114,19 +124,22 @@ def list_shipments(query: ShipmentsQuery, *, uow_factory: UnitOfWorkFactory) -> 
     """Summaries (:func:`~exchange.documents.views.shipment_summary`) of one page;
     :class:`CursorInvalid` for a cursor this server did not give out."""
     with uow_factory.reading() as uow:
+        filters = ShipmentFilter(search=query.search, through=query.through,
+                                 leg_status=query.leg_status)
         try:
             rows, cursor = uow.shipments.page(query.scope, limit=query.limit,
-                                              cursor=query.cursor)
+                                              cursor=query.cursor, filters=filters)
         except ValueError as exc:
             raise CursorInvalid(str(exc)) from None
         items = []
         for row in rows:
             item = shipment_summary(row)
             if query.with_legs:
-                item["legs"] = [{"country": leg.country, "status": leg.status}
-                                for leg in row.legs]
+                item["legs"] = [{"country": leg.country, "status": leg.status,
+                                 "role": leg.role} for leg in row.legs]
             items.append(item)
-        return ShipmentPage(items, cursor)
+        total = uow.shipments.count_in(query.scope, filters) if query.with_total else None
+        return ShipmentPage(items, cursor, total)
 
 
 # ------------------------------------------------------------------------ events

@@ -15,6 +15,7 @@ import logging
 import re
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,6 +38,7 @@ __all__ = [
     "change_key",
     "issue_key",
     "list_parties",
+    "party_names",
     "register_party",
     "revoke_key",
     "rotate_key",
@@ -202,3 +204,13 @@ def list_parties(store: UnitOfWorkFactory) -> list[PartyListing]:
         return [PartyListing(Party(id=p.id, kind=PartyKind(p.kind), name=p.name,
                                    country=p.country), tuple(keys.get(p.id, ())))
                 for p in uow.parties.list()]
+
+
+def party_names(store: UnitOfWorkFactory, party_ids: Iterable[str]) -> dict[str, str]:
+    """The names of these parties (an id that names no party is left out): who acted, for
+    a timeline."""
+    wanted = set(party_ids)
+    if not wanted:
+        return {}
+    with store.reading() as uow:
+        return {p.id: p.name for p in uow.parties.list() if p.id in wanted}

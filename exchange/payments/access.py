@@ -3,6 +3,7 @@
 * forwarders pay their own shipments (any other shipment is not found, as everywhere);
 * payment providers pay any shipment and import bank files;
 * operators pay, refund, import bank files and list the transactions that matched nothing;
+  so do payment providers (their bank files are what leaves them), refunds apart;
 * refunds come from an operator or from the customs of the leg's country;
 * the payments of a shipment are seen by whoever sees the shipment, and by payment providers.
 
@@ -79,6 +80,8 @@ def require_may_import(principal: Principal | None) -> None:
 
 
 def require_may_list_unmatched(principal: Principal | None) -> None:
-    """The transactions that matched nothing are an operator's work list."""
-    if principal is not None and principal.kind is not PartyKind.OPERATOR:
-        raise PaymentForbiddenError("only operators see unmatched payments")
+    """The transactions that matched nothing: the work list of operators and payment
+    providers."""
+    if principal is not None and principal.kind not in _IMPORTERS:
+        raise PaymentForbiddenError(
+            "only operators and payment providers see unmatched payments")

@@ -8,10 +8,11 @@ accepted guarantees, for a caller who reaches the shipment.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from exchange.payments.access import shipment_in_scope
+from exchange.payments.access import payments_scope, shipment_in_scope
 from exchange.payments.balances import (
     Balance,
     Charge,
@@ -28,13 +29,13 @@ from exchange.store.repositories import utcnow
 
 if TYPE_CHECKING:
     from adapters.members import Members
-
     from exchange.parties.keys import Principal
     from exchange.store.ledger import LedgerRepository
     from exchange.store.models import ShipmentRow
     from exchange.store.uow import UnitOfWorkFactory
 
-__all__ = ["balance_view", "entry_view", "payment_status", "payments_page", "payments_view"]
+__all__ = ["AwaitingPayment", "awaiting_payment", "balance_view", "entry_view",
+           "payment_status", "payments_page", "payments_view"]
 
 
 def balance_view(b: Balance) -> dict[str, dict[str, str]]:
@@ -134,3 +135,52 @@ def payments_page(shipment_id: str, *, principal: Principal, store: UnitOfWorkFa
                               "decision_id": g.decision_id}
                              for g in ledger.guarantees(shipment.id)]
         return out
+
+
+@dataclass(frozen=True)
+class AwaitingPayment:
+    """A leg with something still to pay: how much, by when, and the RF references of its
+    assessments (what a payer quotes)."""
+
+    shipment_id: str
+    country: str
+    state: str
+    outstanding: dict[str, str]
+    due_at: datetime | None
+    overdue: bool
+    references: tuple[str, ...]
+
+
+def awaiting_payment(*, principal: Principal, store: UnitOfWorkFactory,
+                     shipment_id: str | None = None, country: str | None = None,
+                     limit: int = 200, now: datetime | None = None) -> list[AwaitingPayment]:
+    """The legs with an amount outstanding: of one shipment *principal* reaches
+    (``ShipmentNotFound`` otherwise), or, without *shipment_id*, of every shipment a payment
+    provider or an operator reaches (others get only their own: a forwarder's shipments).
+    Earliest due first."""
+    now = now or utcnow()
+    with store.reading() as uow:
+        ledger: LedgerRepository = uow.ledger
+        if shipment_id is not None:
+            shipment = shipment_in_scope(uow, shipment_id, principal)
+            legs = [r for r in ledger.legs(shipment.id) if leg_balance(r).outstanding
+                    .is_positive() and (country is None or r.country == country)]
+        else:
+            scope = payments_scope(principal)
+            legs = [r for r in ledger.open_legs(limit=limit, country=country)
+                    if scope.everything or uow.shipments.get(r.shipment_id, scope,
+                                                              legs=False) is not None]
+        out = []
+        for row in legs:
+            charges = [c for c in ledger.charges(row.shipment_id) if c.country == row.country]
+            due = [Charge(Money.from_minor(c.amount_minor, c.currency),
+                          c.due_at.replace(tzinfo=UTC) if c.due_at and c.due_at.tzinfo is None
+                          else c.due_at) for c in charges]
+            status = derive_leg_status(row.shipment_id, leg_balance(row), now=now, charges=due)
+            out.append(AwaitingPayment(
+                shipment_id=row.shipment_id, country=row.country, state=str(status.state),
+                outstanding=status.outstanding.to_dict(), due_at=status.due_at,
+                overdue=status.overdue,
+                references=tuple(c.rf_reference for c in charges if c.rf_reference)))
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(out, key=lambda a: (a.due_at or far, a.shipment_id, a.country))

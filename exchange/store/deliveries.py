@@ -307,10 +307,12 @@ class DeliveryRepository(_Repo):
             stmt = stmt.where(DeliveryRow.country == country)
         return self.session.scalars(stmt).all()
 
-    def counts(self) -> dict[str, int]:
-        rows = self.session.execute(select(DeliveryRow.status, func.count()).group_by(
-            DeliveryRow.status)).all()
-        return {status: n for status, n in rows}
+    def counts(self, country: str | None = None) -> dict[str, int]:
+        """Deliveries per status (to one *country*, when given)."""
+        stmt = select(DeliveryRow.status, func.count()).group_by(DeliveryRow.status)
+        if country:
+            stmt = stmt.where(DeliveryRow.country == country)
+        return {status: n for status, n in self.session.execute(stmt).all()}
 
     def with_error(self) -> int:
         """How many deliveries carry an error of their last attempt."""

@@ -177,6 +177,17 @@ class LedgerRepository(_Repo):
                     found[(shipment_id, country)] = tuple(sums)
         return found
 
+    def open_legs(self, *, limit: int, country: str | None = None
+                  ) -> Sequence[LedgerLegRow]:
+        """Legs with something still to pay (assessed and adjusted above the net paid), of
+        one *country* when given; at most *limit*."""
+        c = LedgerLegRow
+        owed = c.assessed_minor + c.adjusted_minor - c.paid_minor + c.refunded_minor
+        stmt = select(LedgerLegRow).where(owed > 0)
+        if country:
+            stmt = stmt.where(c.country == country)
+        return self.session.scalars(stmt.order_by(c.shipment_id, c.country).limit(limit)).all()
+
     def legs(self, shipment_id: str) -> Sequence[LedgerLegRow]:
         return self.session.scalars(select(LedgerLegRow).where(
             LedgerLegRow.shipment_id == shipment_id)).all()

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload, undefer
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.dml import ReturningInsert
 
+from exchange.store.filters import ShipmentFilter
 from exchange.store.models import (
     ApiKeyRow,
     DocumentRow,
@@ -298,10 +299,11 @@ class ShipmentRepository(_Repo):
     def exists(self, shipment_id: str) -> bool:
         return self.session.get(ShipmentRow, shipment_id) is not None
 
-    def page(self, scope: Scope, *, limit: int, cursor: str | None = None
+    def page(self, scope: Scope, *, limit: int, cursor: str | None = None,
+             filters: ShipmentFilter | None = None
              ) -> tuple[Sequence[ShipmentRow], str | None]:
-        """Newest first, keyset-paginated on (created_at, id)."""
-        stmt = scope.where(select(ShipmentRow))
+        """Newest first, keyset-paginated on (created_at, id), narrowed by *filters*."""
+        stmt = (filters or ShipmentFilter()).where(scope.where(select(ShipmentRow)))
         if cursor:
             created, sid = _decode_cursor(cursor)
             stmt = stmt.where((ShipmentRow.created_at < created) |
@@ -312,6 +314,18 @@ class ShipmentRepository(_Repo):
         more = len(rows) > limit
         rows = rows[:limit]
         return rows, (_encode_cursor(rows[-1]) if more and rows else None)
+
+    def leg_counts(self, country: str) -> dict[str, int]:
+        """The legs in *country* per status (a customs inbox's counts)."""
+        rows = self.session.execute(select(LegRow.status, func.count()).where(
+            LegRow.country == country).group_by(LegRow.status)).all()
+        return {status: n for status, n in rows}
+
+    def count_in(self, scope: Scope, filters: ShipmentFilter | None = None) -> int:
+        """How many shipments *scope* sees that match *filters*."""
+        stmt = (filters or ShipmentFilter()).where(scope.where(
+            select(func.count()).select_from(ShipmentRow)))
+        return self.session.scalar(stmt) or 0
 
     def count(self) -> int:
         return self.session.scalar(select(func.count()).select_from(ShipmentRow)) or 0

@@ -1,4 +1,5 @@
-"""The web dashboard (``/ui/``): pages for forwarders, customs officers and operators.
+"""The web dashboard (``/ui/``): pages for forwarders, customs officers, operators and payment
+providers, in English, Russian and Chinese (:mod:`exchange.web.language`).
 
     from exchange.web import install_dashboard
     install_dashboard(app)      # in exchange.bootstrap.build_app, beside the API routers
@@ -17,13 +18,14 @@ __all__ = ["install_dashboard"]
 
 
 def install_dashboard(app: FastAPI) -> None:
-    from exchange.web import auth, inbox, operator, shipments
+    from exchange.web import auth, documents, inbox, language, operator, payments, shipments
     from exchange.web.inbox import new_decision_id
     from exchange.web.rendering import HERE, PageNotFound, install_page_errors, templates
 
     templates.env.globals["new_decision_id"] = new_decision_id
     install_page_errors(app)
-    for module in (auth, shipments, inbox, operator):
+    # documents first: its /shipments/new is not a shipment id
+    for module in (language, auth, documents, shipments, inbox, operator, payments):
         app.include_router(module.router, include_in_schema=False)
     app.mount("/ui/static", StaticFiles(directory=str(HERE / "static")), name="ui_static")
 

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from exchange.domain import PartyKind
+from exchange.i18n import t
 from exchange.parties.keys import AuthError
 from exchange.web.rendering import PageRoute, ServicesDep, UserDep, render
 from exchange.web.session import check_csrf, clear_cookie, current, set_cookie, sign_in
@@ -14,12 +15,10 @@ __all__ = ["home_of", "router"]
 router = APIRouter(prefix="/ui", route_class=PageRoute)
 
 _HOME = {PartyKind.FORWARDER: "/ui/shipments", PartyKind.CUSTOMS: "/ui/customs",
-         PartyKind.OPERATOR: "/ui/operator",
-         # payment providers work through the API; the list shows what they may see (none)
-         PartyKind.PAYMENT_PROVIDER: "/ui/shipments"}
-_WORDS = {"auth.invalid": "This API key is not valid. Check that you copied all of it.",
-          "auth.revoked": "This API key has been revoked. Ask your operator for a new one.",
-          "auth.missing": "Enter your API key."}
+         PartyKind.OPERATOR: "/ui/operator", PartyKind.PAYMENT_PROVIDER: "/ui/payments"}
+_WORDS = {"auth.invalid": t("This API key is not valid. Check that you copied all of it."),
+          "auth.revoked": t("This API key has been revoked. Ask your operator for a new one."),
+          "auth.missing": t("Enter your API key.")}
 
 
 def home_of(kind: PartyKind) -> str:
@@ -61,14 +60,14 @@ async def login(request: Request, services: ServicesDep) -> Response:
     target = _safe_next(target if isinstance(target, str) else None)
     if not _same_origin(request):
         return render(request, "login.html", None, status=403, next=target,
-                      error="This sign-in form was sent from another site; open the "
-                            "dashboard's own sign-in page.")
+                      error=t("This sign-in form was sent from another site; open the "
+                              "dashboard's own sign-in page."))
     try:
         principal = await sign_in(services, key or "")
     except AuthError as exc:
-        words = _WORDS.get(exc.code, "This API key is not valid.")
+        words = _WORDS.get(exc.code, _WORDS["auth.invalid"])
         if "form this exchange issues" in exc.message:
-            words = "This is not an API key of this exchange (they start with cxk_)."
+            words = t("This is not an API key of this exchange (they start with cxk_).")
         elif "Bearer" in exc.message:
             words = _WORDS["auth.missing"]
         return render(request, "login.html", None, status=401, next=target, error=words)

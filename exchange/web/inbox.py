@@ -26,19 +26,23 @@ from exchange.delivery.customs import (
 )
 from exchange.domain import PartyKind
 from exchange.errors import ExchangeError, NotFoundError
+from exchange.i18n import t
 from exchange.services import Services
+from exchange.web.language import reader_locale
 from exchange.web.rendering import (
+    PageError,
     PageNotFound,
     PageRoute,
     ServicesDep,
     UserDep,
+    explain,
     render,
     require_kind,
 )
 from exchange.web.session import SignedIn, check_csrf
-from exchange.web.shipments import DECISION_KINDS, _shipment
+from exchange.web.shipments import DECISION_KINDS, LEG_STATUSES, shipment_page
 
-__all__ = ["decision_body", "new_decision_id", "router"]
+__all__ = ["FormRefused", "check_release", "decision_body", "new_decision_id", "router"]
 
 router = APIRouter(prefix="/ui", route_class=PageRoute)
 DUTY_ROWS = 3
@@ -61,21 +65,40 @@ def _country_of(user: SignedIn, services: Services, asked: str | None) -> str:
     return country
 
 
-def _inbox(services: Services, country: str) -> dict[str, Any]:
-    overview = customs.customs_overview(country, uow=services.uow)
+DELIVERY_STATUSES = ("pending", "sending", "sent", "delivered", "delivered-with-warnings",
+                     "acknowledged", "rejected", "retrying", "dead")
+
+
+def _inbox(services: Services, country: str, filters: dict[str, str] | None = None
+           ) -> dict[str, Any]:
+    filters = filters or {}
+    overview = customs.customs_overview(
+        country, uow=services.uow, delivery_status=filters.get("delivery") or None,
+        leg_status=filters.get("leg") or None, search=filters.get("q") or None)
     deliveries = [{"id": e.delivery.id, "shipment_id": e.delivery.shipment_id,
                    "document_id": e.delivery.document_id, "document_type": e.document_type,
                    "status": e.delivery.status, "adapter": e.delivery.adapter,
                    "updated_at": e.delivery.updated_at, "reason": e.delivery.reason}
                   for e in overview.deliveries]
-    return {"deliveries": deliveries, "shipments": overview.shipments}
+    return {"deliveries": deliveries, "shipments": overview.shipments,
+            "delivery_counts": overview.delivery_counts, "leg_counts": overview.leg_counts,
+            "filters": {"q": "", "leg": "", "delivery": ""} | filters,
+            "leg_statuses": LEG_STATUSES, "delivery_statuses": DELIVERY_STATUSES}
+
+
+def _filters(request: Request) -> dict[str, str]:
+    leg = request.query_params.get("leg") or ""
+    delivery = request.query_params.get("delivery") or ""
+    return {"q": (request.query_params.get("q") or "").strip()[:64],
+            "leg": leg if leg in LEG_STATUSES else "",
+            "delivery": delivery if delivery in DELIVERY_STATUSES else ""}
 
 
 @router.get("/customs", name="ui_inbox")
 async def inbox(request: Request, services: ServicesDep, user: UserDep) -> Response:
     require_kind(user, PartyKind.CUSTOMS, PartyKind.OPERATOR, what="customs inbox")
     country = _country_of(user, services, request.query_params.get("country"))
-    data = await run_in_threadpool(_inbox, services, country)
+    data = await run_in_threadpool(_inbox, services, country, _filters(request))
     return render(request, "inbox.html", user, country=country,
                   members=services.members.countries,
                   notice=request.query_params.get("notice"), **data)
@@ -97,7 +120,7 @@ async def acknowledge(request: Request, delivery_id: str, services: ServicesDep,
     except NotFoundError:
         raise PageNotFound(f"delivery {delivery_id}") from None
     except ExchangeError as exc:
-        error = exc.message
+        error = explain(exc)
     else:
         return RedirectResponse(f"/ui/customs?notice=acknowledged-{delivery_id}",
                                 status_code=303)
@@ -109,6 +132,30 @@ async def acknowledge(request: Request, delivery_id: str, services: ServicesDep,
 def _text(form: FormData, name: str) -> str | None:
     value = form.get(name)
     return value.strip() or None if isinstance(value, str) else None
+
+
+class FormRefused(ValueError):
+    """The decision form is not filled in as it must be (the service is not asked)."""
+
+    def __init__(self, error: PageError):
+        super().__init__(error.detail or str(error.summary))
+        self.error = error
+
+
+def check_release(form: FormData, leg_status: str | None) -> None:
+    """The safeguards of a release from the dashboard: the customs reference of the release,
+    the officer's explicit confirmation, and a leg that customs has at least received (a
+    release straight from pending skips the documents)."""
+    if _text(form, "kind") != "released":
+        return
+    if leg_status == "pending":
+        raise FormRefused(PageError(t("Acknowledge the documents (or accept the declaration) "
+                                      "before releasing the goods.")))
+    if not _text(form, "customs_reference"):
+        raise FormRefused(PageError(t("A release needs its customs reference.")))
+    if _text(form, "confirm") != "yes":
+        raise FormRefused(PageError(t("Tick the box to confirm the release: it cannot be "
+                                      "undone.")))
 
 
 def decision_body(form: FormData) -> DecisionFields:
@@ -128,7 +175,9 @@ def decision_body(form: FormData) -> DecisionFields:
         if any(row.values()):
             missing = [k.replace("_", " ") for k, v in row.items() if not v]
             if missing:
-                raise ValueError(f"duty line {i + 1}: fill in {', '.join(missing)}")
+                raise FormRefused(PageError(
+                    t("Duty line {line} is not complete: fill in every field of it.",
+                      line=i + 1), f"duty line {i + 1}: fill in {', '.join(missing)}"))
             duty_lines.append(DutyLineFields(
                 tax_type=str(row["tax_type"]), base=str(row["base"]), rate=str(row["rate"]),
                 amount=str(row["amount"]), currency=str(row["currency"]).upper()))
@@ -149,10 +198,12 @@ async def decide(request: Request, shipment_id: str, services: ServicesDep,
     require_kind(user, PartyKind.CUSTOMS, what="decision form")
     country = _own_country(user)
     form = await request.form(max_files=0, max_fields=60)
-    error = None
+    error: PageError | None = None
     try:
         check_csrf(user, _text(form, "csrf"))
         actor = customs_actor(user.principal, country, members=services.members)
+        legs = await run_in_threadpool(_leg_status, services, user, shipment_id, country)
+        check_release(form, legs)
         decision = customs.decision_from_fields(decision_body(form), country=country,
                                                 shipment_id=shipment_id)
         await run_in_threadpool(customs.decide, RecordDecision(decision, actor),
@@ -161,17 +212,36 @@ async def decide(request: Request, shipment_id: str, services: ServicesDep,
     except NotFoundError:
         raise PageNotFound(f"shipment {shipment_id}") from None
     except ExchangeError as exc:
-        error = exc.message
+        error = explain(exc)
+    except FormRefused as exc:
+        error = exc.error
     except ValueError as exc:
-        error = str(exc)
+        error = PageError(t("The decision is not complete."), str(exc))
     else:
         return RedirectResponse(f"/ui/shipments/{shipment_id}?notice=decision-{decision.kind}",
                                 status_code=303)
-    view = await run_in_threadpool(_shipment, services, user, shipment_id)
+    view = await run_in_threadpool(shipment_page, services, user, shipment_id,
+                                   reader_locale(request))
     my_leg = next((leg for leg in view["legs"] if leg["country"] == country), None)
     return render(request, "shipment.html", user, status=422, s=view, my_leg=my_leg,
                   decision_kinds=DECISION_KINDS, decision_error=error,
                   decision_form={k: v for k, v in form.items() if isinstance(v, str)})
+
+
+def _leg_status(services: Services, user: SignedIn, shipment_id: str, country: str
+                ) -> str | None:
+    from exchange.documents import tracking
+    from exchange.documents.errors import ShipmentNotFound
+    from exchange.parties.keys import scope_of
+
+    try:
+        view = tracking.read_shipment(
+            tracking.ShipmentQuery(shipment_id, scope_of(user.principal)),
+            uow_factory=services.uow, dossier=services.settings.dossier,
+            payments=services.payments_view)
+    except ShipmentNotFound:
+        raise PageNotFound(f"shipment {shipment_id}") from None
+    return next((leg["status"] for leg in view["legs"] if leg["country"] == country), None)
 
 
 def new_decision_id(country: str) -> str:

@@ -11,15 +11,18 @@ from starlette.responses import RedirectResponse, Response
 from exchange.delivery import deliveries
 from exchange.delivery.deliveries import ReplayDelivery
 from exchange.domain import PartyKind
-from exchange.parties.keys import list_parties
 from exchange.errors import ExchangeError, NotFoundError
 from exchange.http.metrics import read_health
+from exchange.i18n import t
+from exchange.parties.keys import list_parties
 from exchange.services import Services
 from exchange.web.rendering import (
+    PageError,
     PageNotFound,
     PageRoute,
     ServicesDep,
     UserDep,
+    explain,
     render,
     require_kind,
 )
@@ -43,32 +46,81 @@ def _members(services: Services) -> list[dict[str, Any]]:
             for m in services.members]
 
 
-def _overview(services: Services) -> dict[str, Any]:
+def _overview(services: Services, filters: dict[str, str] | None = None) -> dict[str, Any]:
+    filters = {"country": "", "status": ""} | (filters or {})
     parties = [{"id": item.party.id, "kind": item.party.kind, "name": item.party.name,
                 "country": item.party.country,
                 "keys": [{"key_id": k.key_id, "created_at": k.created_at,
                           "revoked_at": k.revoked_at} for k in item.keys]}
                for item in list_parties(services.uow)]
+    every = deliveries.failed_deliveries(uow=services.uow)
+    counts = {"dead": sum(1 for d in every if d.status == "dead"),
+              "rejected": sum(1 for d in every if d.status == "rejected")}
     failed = [{"id": d.id, "shipment_id": d.shipment_id, "country": d.country,
                "adapter": d.adapter, "status": d.status, "attempts": d.attempts,
                "reason": d.reason, "last_error": d.last_error, "updated_at": d.updated_at}
-              for d in deliveries.failed_deliveries(uow=services.uow)]
-    return {"parties": parties, "failed": failed}
+              for d in every if (not filters["country"] or d.country == filters["country"])
+              and (not filters["status"] or d.status == filters["status"])]
+    return {"parties": parties, "failed": failed, "failed_counts": counts, "filters": filters}
+
+
+def _filters(request: Request, services: Services) -> dict[str, str]:
+    country = (request.query_params.get("country") or "").upper()
+    status = request.query_params.get("status") or ""
+    return {"country": country if country in services.member_codes else "",
+            "status": status if status in ("dead", "rejected") else ""}
 
 
 @router.get("", name="ui_operator")
 async def overview(request: Request, services: ServicesDep, user: UserDep) -> Response:
     require_kind(user, PartyKind.OPERATOR, what="operator page")
-    data = await run_in_threadpool(_overview, services)
+    data = await run_in_threadpool(_overview, services, _filters(request, services))
     return render(request, "operator.html", user, members=_members(services),
-                  notice=request.query_params.get("notice"), **data)
+                  notice=request.query_params.get("notice"),
+                  replayed=request.query_params.get("replayed"), **data)
 
 
 @router.get("/health", name="ui_health")
 async def health(request: Request, services: ServicesDep, user: UserDep) -> Response:
     require_kind(user, PartyKind.OPERATOR, what="operator page")
     figures = await run_in_threadpool(read_health, services)
-    return render(request, "health.html", user, h=figures)
+    return render(request, "health.html", user, h=figures, members=_members(services))
+
+
+def _replay_all(services: Services, ids: list[str], actor_id: str
+                ) -> tuple[int, list[PageError]]:
+    done, errors = 0, []
+    for delivery_id in ids:
+        try:
+            deliveries.replay(ReplayDelivery(delivery_id, actor_id), uow=services.uow)
+        except NotFoundError:
+            errors.append(PageError(t("Delivery {delivery} was not found.",
+                                      delivery=delivery_id[:8])))
+        except ExchangeError as exc:
+            errors.append(explain(exc))
+        else:
+            done += 1
+    return done, errors
+
+
+@router.post("/deliveries/replay", name="ui_replay_many")
+async def replay_many(request: Request, services: ServicesDep, user: UserDep) -> Response:
+    """Replay every delivery ticked in the dead-letter table."""
+    require_kind(user, PartyKind.OPERATOR, what="operator page")
+    form = await request.form(max_files=0, max_fields=1001)
+    csrf = form.get("csrf")
+    check_csrf(user, csrf if isinstance(csrf, str) else None)
+    ids = sorted({v for v in form.getlist("delivery") if isinstance(v, str) and v})
+    if not ids:
+        data = await run_in_threadpool(_overview, services)
+        return render(request, "operator.html", user, status=422, members=_members(services),
+                      error=PageError(t("Tick the deliveries to send again.")), **data)
+    done, errors = await run_in_threadpool(_replay_all, services, ids, user.party.id)
+    if not errors:
+        return RedirectResponse(f"/ui/operator?replayed={done}", status_code=303)
+    data = await run_in_threadpool(_overview, services)
+    return render(request, "operator.html", user, status=409, members=_members(services),
+                  error=errors[0], replayed=str(done), **data)
 
 
 @router.post("/deliveries/{delivery_id}/replay", name="ui_replay")
@@ -85,7 +137,7 @@ async def replay(request: Request, delivery_id: str, services: ServicesDep,
     except NotFoundError:
         raise PageNotFound(f"delivery {delivery_id}") from None
     except ExchangeError as exc:
-        error = exc.message
+        error = explain(exc)
     else:
         return RedirectResponse(f"/ui/operator?notice=replayed-{delivery_id}", status_code=303)
     data = await run_in_threadpool(_overview, services)

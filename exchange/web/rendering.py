@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -15,23 +16,37 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from exchange.http.deps import ServicesDep, get_services
 from exchange.domain import PartyKind
-from exchange.errors import ExchangeError, UnavailableError, http_status_of
+from exchange.errors import (
+    ConflictError,
+    ExchangeError,
+    ForbiddenError,
+    NotFoundError,
+    RefusedError,
+    UnavailableError,
+    UsageError,
+    http_status_of,
+)
+from exchange.http.deps import ServicesDep, get_services
 from exchange.http.logs import request_id
 from exchange.http.problems import database_unavailable
+from exchange.i18n import Text, t
+from exchange.web.language import html_lang, install_helpers, reader_locale, reader_zone
 from exchange.web.session import SignedIn, current
 
 __all__ = [
+    "PageError",
     "PageNotFound",
     "ServicesDep",
     "SignInNeeded",
     "UserDep",
     "document_lines",
+    "explain",
     "findings_of",
     "install_page_errors",
     "render",
     "require_kind",
+    "say",
     "templates",
 ]
 
@@ -39,9 +54,60 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.filters["pretty"] = lambda v: json.dumps(v, indent=2, ensure_ascii=False,
                                                        default=str)
+install_helpers(templates.env)
 access_log = logging.getLogger("exchange.api.access")
 log = logging.getLogger(__name__)
 _MAX_LINES = 5000
+
+@dataclass(frozen=True)
+class PageError:
+    """What a page says went wrong: a sentence in the reader's language and, when a service
+    said more, its own words (English, shown marked as such: ``lang="en"``)."""
+
+    summary: Text
+    detail: str | None = None
+
+
+_SUMMARIES: dict[str, Text] = {
+    "decision.release-refused": t("Release refused: the duties of this leg are not paid or "
+                                  "guaranteed yet."),
+    "ledger.release-refused": t("Release refused: the duties of this leg are not paid or "
+                                "guaranteed yet."),
+    "decision.leg-released": t("This leg is already released; no other decision can follow."),
+    "decision.invalid": t("The decision is not complete."),
+    "decision.conflict": t("This decision was already recorded with other content."),
+    "decision.wrong-currency": t("The amount is not in this country's currency."),
+    "decision.guarantee-incomplete": t("A guarantee needs its reference, amount and currency."),
+    "dashboard.csrf": t("The form has expired or did not come from this dashboard; reload the "
+                        "page and try again."),
+    "delivery.state": t("This delivery cannot be changed in its present state."),
+    "customs.authority-only": t("Only the country's customs authority may do this."),
+    "ledger.reference-conflict": t("This payment reference was already used for another "
+                                   "payment."),
+    "ledger.not-assessed": t("Nothing is assessed on this leg yet: there is nothing to pay."),
+    "ledger.wrong-currency": t("The amount is not in the currency of the assessment."),
+    "payments.country-needed": t("Choose the country the payment is for."),
+    "route-invalid": t("The route is not valid."),
+    "shipment.route-invalid": t("The route is not valid."),
+}
+_BY_KIND: tuple[tuple[type[ExchangeError], Text], ...] = (
+    (NotFoundError, t("Not found.")),
+    (ForbiddenError, t("Your role may not do this.")),
+    (ConflictError, t("This cannot be done in the present state.")),
+    (RefusedError, t("Refused by the exchange's rules.")),
+    (UsageError, t("Some of what you entered is not valid.")),
+    (UnavailableError, t("A part of the exchange is not available; try again in a moment.")),
+)
+
+
+def explain(exc: ExchangeError) -> PageError:
+    """A service's error as a page shows it: a translated sentence for its code (else for
+    its kind) and the service's own words beside it."""
+    summary = _SUMMARIES.get(exc.code) or next(
+        (text for kind, text in _BY_KIND if isinstance(exc, kind)),
+        t("The request cannot be processed."))
+    return PageError(summary, exc.message)
+
 
 class SignInNeeded(Exception):
     """Raised by pages when nobody (or a revoked key) is signed in."""
@@ -75,8 +141,22 @@ def require_kind(user: SignedIn, *kinds: PartyKind, what: str) -> None:
 
 def render(request: Request, name: str, user: SignedIn | None = None, status: int = 200,
            **context: Any) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, {"user": user, **context},
-                                      status_code=status)
+    """The page in the reader's language (:func:`~exchange.web.language.reader_locale`) with
+    times in their zone; ``Content-Language`` says which."""
+    locale = reader_locale(request)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    response = templates.TemplateResponse(
+        request, name, {"user": user, "locale": locale, "lang": html_lang(locale),
+                        "zone": reader_zone(request), "here": here, **context},
+        status_code=status)
+    response.headers["Content-Language"] = html_lang(locale)
+    response.headers["Vary"] = "Accept-Language, Cookie"
+    return response
+
+
+def say(request: Request, text: Text | str) -> str:
+    """A message (or a service's plain words) in the reader's language, for a page's code."""
+    return text.render(reader_locale(request)) if isinstance(text, Text) else text
 
 
 class PageRoute(APIRoute):
@@ -100,7 +180,7 @@ class PageRoute(APIRoute):
                 if status >= 500 and not isinstance(exc, UnavailableError):
                     return await _server_failed(request, exc)
                 user = await current(request, get_services(request))
-                return render(request, "error.html", user, status=status, message=exc.message)
+                return render(request, "error.html", user, status=status, message=explain(exc))
             except Exception as exc:
                 unavailable = database_unavailable(exc)
                 if unavailable is None:
@@ -108,7 +188,7 @@ class PageRoute(APIRoute):
                 log.warning("dashboard page %s: the database is unavailable (%s)",
                             request.url.path, type(exc).__name__)
                 response = render(request, "error.html", None, status=503,
-                                  message=unavailable.message, request_id=request_id())
+                                  message=explain(unavailable), request_id=request_id())
                 response.headers["Retry-After"] = "2"
                 return response
 
@@ -123,7 +203,8 @@ async def _server_failed(request: Request, exc: BaseException) -> Response:
     except Exception:  # noqa: BLE001 - the page must render even when sign-in cannot be read
         user = None
     return render(request, "error.html", user, status=500,
-                  message="Something went wrong on the server; nothing you did caused it.",
+                  message=PageError(t("Something went wrong on the server; nothing you did "
+                                      "caused it.")),
                   request_id=request_id())
 
 

@@ -16,8 +16,8 @@ import hashlib
 import hmac
 
 from fastapi import Request
-from starlette.responses import Response
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
 from exchange.domain import Party
 from exchange.errors import ExchangeError, UsageError
