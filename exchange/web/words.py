@@ -63,6 +63,12 @@ TABLES: dict[str, dict[str, Text]] = {
     "signature": {
         "no-signature": t("there is no signature"),
         "signature-location": t("the signature is in a place it may not be"),
+        "enveloping-signature": t("the document is inside the signature (enveloping): sign it "
+                                  "with an enveloped signature instead"),
+        "detached-signature": t("the signature covers a file outside the document (detached): "
+                                "sign the document itself instead"),
+        "manifest-not-supported": t("the signature covers the document through a manifest, "
+                                    "which is not accepted: sign the document directly"),
         "malformed-signature": t("the signature is malformed"),
         "unsupported-algorithm": t("the signature uses an algorithm that is not accepted"),
         "unsupported-transform": t("the signature uses a transform that is not accepted"),
@@ -72,6 +78,7 @@ TABLES: dict[str, dict[str, Text]] = {
         "digest-mismatch": t("the document was changed after it was signed"),
         "bad-signature-value": t("the signature value does not match the document"),
         "xades-invalid": t("the signature's XAdES properties are not valid"),
+        "xades-required": t("a XAdES signature is required; this is a plain XML signature"),
         "signing-time-in-future": t("the signing time is in the future"),
         "comment-in-signed-text": t("the signed text holds a comment"),
         "untrusted-chain": t("the certificate is not on the country's trust list"),

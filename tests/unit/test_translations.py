@@ -46,8 +46,13 @@ def _entries(locale: str) -> dict[str, tuple[str, bool, str]]:
             for message in read_po(handle):
                 if message.id:
                     assert isinstance(message.id, str), f"{path.name}: plural forms unused"
-                    assert message.id not in entries, f"{message.id!r} twice ({path.name})"
-                    entries[message.id] = (str(message.string or ""), message.fuzzy, path.name)
+                    entry = (str(message.string or ""), message.fuzzy, path.name)
+                    if message.id in entries:  # in two features' domains: one translation
+                        assert entries[message.id][0] == entry[0], \
+                            f"{message.id!r} translated two ways ({entries[message.id][2]}, " \
+                            f"{path.name})"
+                        continue
+                    entries[message.id] = entry
     return entries
 
 
