@@ -1,6 +1,7 @@
-"""Benchmark of payments in the store: camt.054 import and the payments endpoint.
+"""Benchmark of payments in the store: bank file import and the payments endpoint.
 
     .venv/bin/python bench/payments.py [--entries 10000] [--engines sqlite,postgresql]
+        [--version-entries 2000] [--rounds 3] [--only import,get,versions]
 
 For each engine (an SQLite file; a throwaway PostgreSQL 15 from tests.fixtures.postgres):
 
@@ -14,6 +15,15 @@ For each engine (an SQLite file; a throwaway PostgreSQL 15 from tests.fixtures.p
 2. ``GET /v1/shipments/{id}/payments`` (in-process ASGI client, the real app and routes)
    for a shipment with 1,000 ledger entries against one with 10 (median of --requests;
    target ratio < 3).
+3. versions: the same import (safe parse, XSD of the file's own version from the
+   iso20022-camt pack, read, match, record) of --version-entries booked credits, as a
+   camt.054 notification and a camt.053 statement of .001.02, .001.04 and .001.08
+   (tests.fixtures.camt), each on its own open assessments; the versions take turns for
+   --rounds rounds (the starting one rotating) and each keeps its best. Prints entries/s
+   side by side and the ratio to camt.054.001.08 (target: none below 0.8).
+
+Steps 1 and 3 validate against the XSDs: the camt pack is installed from
+../shared/interop/iso20022-genkgo into a temporary schema store first.
 """
 from __future__ import annotations
 
@@ -53,11 +63,14 @@ from exchange.payments.bank_files import import_camt054
 from exchange.payments.posting import post_entries
 from exchange.store import UnitOfWorkFactory, create_engines, upgrade
 from exchange.store.models import LegRow, ShipmentRow
+from exchange.validation import Validator
+from exchange.validation.packs import SchemaStore
+from tests.fixtures.camt import VERSIONS, camt_file
+from tests.fixtures.packs import CAMT_SOURCE
 
 MEMBERS = load_members()
 CURRENCIES = {"KZ": "KZT", "UZ": "UZS", "AF": "AFN"}
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
-NS = "urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"
 
 
 def shipments(store: UnitOfWorkFactory, n: int) -> tuple[str, list[str]]:
@@ -92,22 +105,8 @@ def assess_all(store: UnitOfWorkFactory, ids: list[str], amount: str = "1000.00"
     return items
 
 
-def camt_file(items: list[Assessment], tag: str) -> bytes:
-    entries = "".join(
-        f"<Ntry><NtryRef>{tag}{i}</NtryRef><Amt Ccy=\"UZS\">1000.00</Amt>"
-        "<CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2026-11-05</Dt>"
-        f"</BookgDt><AcctSvcrRef>{tag}S{i:010d}</AcctSvcrRef><BkTxCd><Domn><Cd>PMNT</Cd>"
-        "<Fmly><Cd>RCDT</Cd><SubFmlyCd>DMCT</SubFmlyCd></Fmly></Domn></BkTxCd><NtryDtls>"
-        f"<TxDtls><Refs><EndToEndId>E2E-{i}</EndToEndId></Refs><Amt Ccy=\"UZS\">1000.00"
-        "</Amt><CdtDbtInd>CRDT</CdtDbtInd><RltdPties><Dbtr><Pty><Nm>Forwarder</Nm></Pty>"
-        "</Dbtr></RltdPties><RmtInf><Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd>"
-        f"</CdOrPrtry></Tp><Ref>{a.reference}</Ref></CdtrRefInf></Strd></RmtInf></TxDtls>"
-        "</NtryDtls></Ntry>\n" for i, a in enumerate(items))
-    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="{NS}">'
-            f"<BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>{tag}</MsgId><CreDtTm>"
-            "2026-11-05T18:00:00Z</CreDtTm></GrpHdr><Ntfctn><Id>N1</Id><Acct><Id><IBAN>"
-            f"UZ86125KZT5004100100</IBAN></Id></Acct>\n{entries}</Ntfctn>"
-            "</BkToCstmrDbtCdtNtfctn></Document>").encode()
+def credits(items: list[Assessment]) -> list[tuple[str, str, str]]:
+    return [(a.reference, "1000.00", "UZS") for a in items]
 
 
 def bulk_insert(store: UnitOfWorkFactory, n: int) -> float:
@@ -133,14 +132,14 @@ def bulk_insert(store: UnitOfWorkFactory, n: int) -> float:
     return elapsed
 
 
-def bench_import(store: UnitOfWorkFactory, n: int) -> dict[str, float]:
+def bench_import(store: UnitOfWorkFactory, n: int, validator: Validator) -> dict[str, float]:
     from exchange.payments.camt054 import read_camt054
     from exchange.payments.reconciliation import AssessmentIndex, reconcile
     from signing.safexml import XmlLimits
 
     _, ids = shipments(store, n)
     items = assess_all(store, ids)
-    data = camt_file(items, "IMP")
+    data = camt_file(credits(items), msg="IMP", account="UZ86125KZT5004100100")
     gc.disable()  # as the import does while it reads a file (exchange.payments.bank_files)
     try:
         start = time.perf_counter()
@@ -151,11 +150,13 @@ def bench_import(store: UnitOfWorkFactory, n: int) -> dict[str, float]:
         gc.enable()
     del note
     start = time.perf_counter()
-    result = import_camt054(data, store=store, members=MEMBERS, max_bytes=len(data) + 1)
+    result = import_camt054(data, store=store, members=MEMBERS, validator=validator,
+                            max_bytes=len(data) + 1)
     full = time.perf_counter() - start
     assert len(result.report.recorded) == n, result.to_dict()["counts"]
     start = time.perf_counter()
-    again = import_camt054(data, store=store, members=MEMBERS, max_bytes=len(data) + 1)
+    again = import_camt054(data, store=store, members=MEMBERS, validator=validator,
+                           max_bytes=len(data) + 1)
     repeat = time.perf_counter() - start
     assert len(again.report.repeated) == n
     return {"import": full, "core": core, "repeat": repeat, "insert": bulk_insert(store, n)}
@@ -194,22 +195,54 @@ def bench_get(store: UnitOfWorkFactory, requests: int) -> tuple[float, float]:
     return statistics.median(times[big]), statistics.median(times[small])
 
 
-def run(name: str, url: str, n: int, requests: int) -> None:
+def bench_versions(store: UnitOfWorkFactory, n: int, rounds: int, validator: Validator
+                   ) -> dict[tuple[str, str], float]:
+    """Best import time of n credits per (message, version), the versions taking turns."""
+    best: dict[tuple[str, str], float] = {}
+    for r in range(rounds):
+        for message, version in VERSIONS[r % len(VERSIONS):] + VERSIONS[:r % len(VERSIONS)]:
+            _, ids = shipments(store, n)
+            data = camt_file(credits(assess_all(store, ids)), message=message, version=version,
+                             msg=f"R{r}-{message}-{version}", account="UZ86125KZT5004100100")
+            start = time.perf_counter()
+            result = import_camt054(data, store=store, members=MEMBERS, validator=validator,
+                                    max_bytes=len(data) + 1)
+            elapsed = time.perf_counter() - start
+            assert len(result.report.recorded) == n, result.to_dict()["counts"]
+            best[(message, version)] = min(best.get((message, version), elapsed), elapsed)
+    return best
+
+
+def run(name: str, url: str, args: argparse.Namespace, validator: Validator) -> None:
+    n, only = args.entries, args.only.split(",")
     engines = create_engines(DatabaseSettings(url=url))
     try:
         upgrade(engines)
         store = UnitOfWorkFactory(engines)
-        t = bench_import(store, n)
-        rate, bulk = n / t["import"], n / t["insert"]
-        print(f"{name}: import of {n} camt.054 entries: {t['import']:.2f} s = {rate:,.0f} "
-              f"entries/s; bare bulk insert: {t['insert']:.3f} s = {bulk:,.0f} rows/s; "
-              f"ratio {rate / bulk:.3f} (target >= 0.3)")
-        print(f"{name}:   of which read+match (core, no store): {t['core']:.2f} s "
-              f"({t['core'] / t['import']:.0%}); importing the same file again: "
-              f"{t['repeat']:.2f} s (records nothing)")
-        big, small = bench_get(store, requests)
-        print(f"{name}: GET /v1/shipments/{{id}}/payments: 1,000 entries {big * 1000:.1f} ms, "
-              f"10 entries {small * 1000:.1f} ms, ratio {big / small:.2f} (target < 3)")
+        if "import" in only:
+            t = bench_import(store, n, validator)
+            rate, bulk = n / t["import"], n / t["insert"]
+            print(f"{name}: import of {n} camt.054 entries: {t['import']:.2f} s = {rate:,.0f} "
+                  f"entries/s; bare bulk insert: {t['insert']:.3f} s = {bulk:,.0f} rows/s; "
+                  f"ratio {rate / bulk:.3f} (target >= 0.3)")
+            print(f"{name}:   of which read+match (core, no store): {t['core']:.2f} s "
+                  f"({t['core'] / t['import']:.0%}); importing the same file again: "
+                  f"{t['repeat']:.2f} s (records nothing)")
+        if "get" in only:
+            big, small = bench_get(store, args.requests)
+            print(f"{name}: GET /v1/shipments/{{id}}/payments: 1,000 entries "
+                  f"{big * 1000:.1f} ms, 10 entries {small * 1000:.1f} ms, ratio "
+                  f"{big / small:.2f} (target < 3)")
+        if "versions" in only:
+            m = args.version_entries
+            best = bench_versions(store, m, args.rounds, validator)
+            base = m / best[("camt.054", "08")]
+            print(f"{name}: bank file versions, {m:,} credits each, best of {args.rounds} "
+                  "rounds (safe parse, XSD, read, match, record):")
+            for (message, version), elapsed in best.items():
+                rate = m / elapsed
+                print(f"{name}:   {message}.001.{version}  {rate:9,.0f} entries/s  "
+                      f"ratio to camt.054.001.08 {rate / base:.2f} (target >= 0.8)")
     finally:
         engines.dispose()
 
@@ -219,22 +252,30 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--version-entries", type=int, default=2_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", default="import,get,versions",
+                        help="comma-separated: import, get, versions")
     args = parser.parse_args()
     import logging
 
     logging.disable(logging.WARNING)  # the app's request logs would drown the figures
     engines = args.engines.split(",")
-    if "sqlite" in engines:
-        with tempfile.TemporaryDirectory() as folder:
-            run("sqlite", f"sqlite:///{Path(folder) / 'bench.db'}", args.entries, args.requests)
-    if "postgresql" in engines:
-        from tests.fixtures.postgres import PostgresServer
+    with tempfile.TemporaryDirectory() as schemas:
+        store = SchemaStore(Path(schemas))
+        store.install("iso20022-camt", str(CAMT_SOURCE))
+        validator = Validator(store)
+        if "sqlite" in engines:
+            with tempfile.TemporaryDirectory() as folder:
+                run("sqlite", f"sqlite:///{Path(folder) / 'bench.db'}", args, validator)
+        if "postgresql" in engines:
+            from tests.fixtures.postgres import PostgresServer
 
-        server = PostgresServer().start()
-        try:
-            run("postgresql", server.create_database(), args.entries, args.requests)
-        finally:
-            server.stop()
+            server = PostgresServer().start()
+            try:
+                run("postgresql", server.create_database(), args, validator)
+            finally:
+                server.stop()
 
 
 if __name__ == "__main__":
