@@ -103,6 +103,19 @@ def test_the_same_entries_in_a_statement_after_the_notification(store, validator
     assert unmatched_rows(store) == 1
 
 
+def test_entries_of_other_accounts_are_listed(store, validator):
+    sid = new_shipment(store)
+    assess(store, sid, "30.00")
+    data = camt_file([(rf_of(store, sid), "30.00", "UZS")], msg="ACC", account="UZ00 OTHER")
+    other = import_camt054(data, store=store, members=MEMBERS, validator=validator,
+                           accounts=["UZ11DUTIES"]).to_dict()
+    assert other["counts"]["recorded"] == 0
+    assert [u["reason"] for u in other["unmatched"]] == ["other-account"]
+    ours = import_camt054(data, store=store, members=MEMBERS, validator=validator,
+                          accounts=["UZ11DUTIES", "uz00other"]).to_dict()
+    assert ours["counts"]["recorded"] == 1 and leg(store, sid)["state"] == "paid"
+
+
 def test_every_third_party_file_imports_once(store, validator):
     before = counts(store)
     for attempt in (1, 2):
