@@ -22,6 +22,7 @@ system-deps:
 
 schemas: setup
 	$(BIN)/exchange schemas install ubl-2.4 --from $(UBL_SOURCE)
+	$(BIN)/exchange schemas install iso20022-camt --from $(SHARED)/interop/iso20022-genkgo
 
 ## The main job: the exchange with demo data (a corridor KZ -> UZ -> AF), until Ctrl-C.
 demo: setup

@@ -202,7 +202,11 @@ class PaymentsSettings(_Group):
     signature_header: str = "X-Signature"
     """Header carrying ``sha256=<hex HMAC-SHA256 of the raw body>``."""
     camt_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
-    """Largest camt.054 file read (the XML safety limit for bank files)."""
+    """Largest camt.054 or camt.053 file read (the XML safety limit for bank files)."""
+    bank_accounts: tuple[str, ...] = ()
+    """The accounts (IBAN or other id, as the bank files name them) duties are paid to; the
+    entries of any other account of a bank file are listed as ``other-account``. Empty:
+    every account of a file is one."""
     secrets_key_file: Path | None = None
     """The key sealing providers' HMAC secrets in the database (see exchange.payments.secretbox);
     default ``<EXCHANGE_HOME>/hub/secrets.key``, made on first use. A configured file must

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,42 +12,68 @@ from exchange.cli.context import CommandContext, fail_with, reported
 from exchange.cli.output import fail
 from exchange.errors import ExchangeError, exit_code_of
 
+if TYPE_CHECKING:
+    from exchange.payments.bank_files import CamtImport
+
 __all__ = ["register"]
 
-payments_app = typer.Typer(help="Payments: bank files (camt.054), unmatched transactions, "
-                                "payment-provider secrets.", no_args_is_help=True)
+payments_app = typer.Typer(help="Payments: bank files (camt.054, camt.053), unmatched "
+                                "transactions, payment-provider secrets.",
+                           no_args_is_help=True)
 
 
 @payments_app.command("import")
 def import_file(
-    file: Annotated[Path, typer.Argument(help="camt.054 XML file (001.02 or 001.08).")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")]
+    files: Annotated[list[Path], typer.Argument(
+        help="camt.054 notifications or camt.053 statements (XML, .001.02 or later, with "
+             "their XSDs in the iso20022-camt schema pack), each imported on its own.")],
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print each file's full report as JSON (one object per file).")]
     = False,
 ) -> None:
-    """Match a bank's camt.054 credits to assessments by RF reference and record them as
-    payments; list what did not match. A file with a problem is refused whole (exit 1)."""
+    """Match bank files' credits to assessments by RF reference and record them as
+    payments; list every other transaction with its reason. A file that is broken (not
+    valid against its version's XSD...) is refused whole, with its line, and the next
+    file still imported; then the exit status is 1."""
     from exchange.payments.bank_files import import_camt054
     from exchange.payments.errors import CamtError
+    from exchange.validation import Validator
+    from exchange.validation.packs import SchemaStore
 
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        fail(f"cannot read {file}: {exc.strerror}")
+    contents: list[tuple[Path, bytes]] = []
+    for file in files:  # every file readable before anything is imported
+        try:
+            contents.append((file, file.read_bytes()))
+        except OSError as exc:
+            fail(f"cannot read {file}: {exc.strerror}")
+    refused = 0
     with CommandContext() as ctx:
         store, members, settings = ctx.store(), ctx.members(), ctx.settings()
-        try:
-            result = import_camt054(data, store=store, members=members,
-                                    max_bytes=settings.payments.camt_max_bytes)
-        except CamtError as exc:
-            fail(f"{file}: refused, nothing recorded: {exc.code}: {exc.message}",
-                 exit_code_of(exc))
-        except ExchangeError as exc:
-            fail_with(exc)
+        validator = Validator(SchemaStore())
+        for file, data in contents:
+            try:
+                result = import_camt054(data, store=store, members=members,
+                                        validator=validator,
+                                        max_bytes=settings.payments.camt_max_bytes,
+                                        accounts=settings.payments.bank_accounts)
+            except CamtError as exc:
+                typer.echo(f"{file}: refused, nothing recorded: {exc.code}: {exc.message}",
+                           err=True)
+                refused += 1
+                continue
+            except ExchangeError as exc:
+                fail_with(exc)
+            _print_import(file, result, as_json)
+    if refused:
+        raise typer.Exit(exit_code_of(CamtError("refused")))
+
+
+def _print_import(file: Path, result: CamtImport, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+        typer.echo(json.dumps({"file": str(file), **result.to_dict()}, indent=2))
         return
     report = result.report
-    typer.echo(f"{file.name}: camt.054.{result.version} {result.message_id}, "
+    typer.echo(f"{file.name}: {result.message}.{result.version} {result.message_id}, "
                f"{result.transactions} transactions: {len(report.recorded)} recorded, "
                f"{len(report.repeated)} already recorded, {len(report.refused)} refused, "
                f"{len(report.unmatched)} unmatched")

@@ -1,11 +1,16 @@
-"""Bank files into the store: the use cases behind ``POST /v1/payments/camt054``,
-``GET /v1/payments/unmatched`` and ``exchange payments import|unmatched``.
+"""Bank files into the store: the use cases behind ``POST /v1/payments/camt054`` (and
+``/camt053``), ``GET /v1/payments/unmatched`` and ``exchange payments import|unmatched``.
 
-:func:`import_camt054` reads a camt.054 file (:mod:`exchange.payments.camt054`; a problem
-refuses the whole file), matches its credits to the stored assessments by RF reference
-(:mod:`exchange.payments.reconciliation`), records the matched as payments and keeps the
-unmatched for an operator (:func:`unmatched_transactions`), in one transaction. Importing the
-same file again records nothing new: each payment's reference is its transaction's key.
+:func:`import_camt054` takes a camt.054 notification or a camt.053 statement, of version
+.001.02 or later: it parses it safely, validates it against the XSD of its own message and
+version from the ``iso20022-camt`` schema pack (:func:`check_schema`; a version without a
+pinned XSD, or a file not valid against it, is refused whole, with the line), reads it
+(:mod:`exchange.payments.camt054`), matches its credits to the stored assessments by RF
+reference (:mod:`exchange.payments.reconciliation`), records the matched as payments and
+keeps every other transaction for an operator with its reason (:func:`unmatched_transactions`),
+in one transaction. Importing the same entries again, from the same file or another (a
+statement after the day's notifications), records nothing new: each payment's reference is
+its transaction's key.
 """
 from __future__ import annotations
 
@@ -18,27 +23,40 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from exchange.payments.access import require_may_import, require_may_list_unmatched
-from exchange.payments.camt054 import CamtNotification, read_camt054
+from exchange.payments.camt054 import (
+    CamtNotification,
+    identify,
+    parse_camt,
+    read_camt054_tree,
+)
 from exchange.payments.entries import Payment
-from exchange.payments.errors import LedgerError
+from exchange.payments.errors import CamtSchemaError, CamtVersionError, LedgerError
 from exchange.payments.posting import post_entries, retrying
 from exchange.payments.reconciliation import (
     AssessmentIndex,
     AssessmentTarget,
     ImportReport,
+    compact_account,
     find_rf_references,
     reconcile,
 )
 from exchange.store.repositories import utcnow
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from lxml import etree
+
     from adapters.members import Members
+
+    from exchange.validation import Validator
 
     from exchange.parties.keys import Principal
     from exchange.store.ledger import LedgerRepository
     from exchange.store.uow import UnitOfWorkFactory
 
-__all__ = ["CamtImport", "UnmatchedItem", "import_camt054", "unmatched_transactions"]
+__all__ = ["CamtImport", "UnmatchedItem", "check_schema", "import_camt054",
+           "unmatched_transactions"]
 
 
 @dataclass(frozen=True)
@@ -48,10 +66,12 @@ class CamtImport:
     transactions: int
     report: ImportReport
     unmatched_new: int
+    message: str = "camt.054"
 
     def to_dict(self) -> dict[str, object]:
         r = self.report
-        return {"message_id": self.message_id, "version": self.version,
+        return {"message": self.message, "message_id": self.message_id,
+                "version": self.version,
                 "transactions": self.transactions,
                 "counts": {"recorded": len(r.recorded), "repeated": len(r.repeated),
                            "refused": len(r.refused), "unmatched": len(r.unmatched),
@@ -77,17 +97,45 @@ class UnmatchedItem:
 
 
 def import_camt054(data: bytes, *, store: UnitOfWorkFactory, members: Members,
-                   principal: Principal | None = None, max_bytes: int | None = None,
+                   validator: Validator, principal: Principal | None = None,
+                   max_bytes: int | None = None, accounts: Iterable[str] = (),
                    now: datetime | None = None) -> CamtImport:
-    """Import the camt.054 file *data* as *principal* (None: the command line): see the
-    module docstring. Raises ``PaymentForbiddenError`` (not an operator or a payment
-    provider) or a ``CamtError`` (the file refused whole, nothing recorded); a payment a
-    ledger rule refuses is reported, not raised. *max_bytes* raises the XML size limit."""
+    """Import the camt.054 or camt.053 file *data* as *principal* (None: the command line):
+    see the module docstring. Raises ``PaymentForbiddenError`` (not an operator or a
+    payment provider), a ``CamtError`` (the file refused whole, nothing recorded) or
+    ``PackNotInstalledError`` (the ``iso20022-camt`` pack is not installed); a payment a
+    ledger rule refuses is reported, not raised. *max_bytes* raises the XML size limit;
+    *accounts* (none: any) are the accounts duties are paid to, the entries of others are
+    listed as ``other-account``."""
     require_may_import(principal)
+    ours = frozenset(compact_account(a) for a in accounts) or None
     with _bulk_allocation():
-        return _import(data, store=store, members=members,
+        return _import(data, store=store, members=members, validator=validator,
                        actor_id=principal.party.id if principal is not None else None,
-                       max_bytes=max_bytes, now=now or utcnow())
+                       max_bytes=max_bytes, accounts=ours, now=now or utcnow())
+
+
+def check_schema(tree: etree._ElementTree, validator: Validator) -> None:
+    """Validate a bank file against the XSD of its own message and version; raise
+    ``camt054.unsupported`` (no XSD of that version is pinned) or
+    ``camt054.schema-invalid`` (the first error, with its line; how many in all)."""
+    from lxml import etree
+
+    message, version = identify(tree)
+    root = tree.getroot()
+    if validator.document_type(etree.QName(root).namespace or "") is None:
+        pinned = sorted(d.namespace.rsplit(":", 1)[1] for spec in
+                        validator.store.catalog.values() for d in spec.document_types
+                        if d.namespace.startswith("urn:iso:std:iso:20022:tech:xsd:camt."))
+        raise CamtVersionError(
+            f"{message}.{version} is not read: no XSD of it is pinned in the schema packs "
+            f"(pinned: {', '.join(pinned) or 'none'})", line=root.sourceline)
+    errors = validator.validate_tree(tree, source=f"{message}.{version}").errors()
+    if errors:
+        first = errors[0]
+        more = f" ({len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise CamtSchemaError(f"not valid against the XSD of {message}.{version}: "
+                              f"{first.message}{more}", line=first.line, column=first.column)
 
 
 def unmatched_transactions(*, store: UnitOfWorkFactory, principal: Principal | None = None,
@@ -131,11 +179,14 @@ def _references(notification: CamtNotification) -> set[str]:
 
 
 def _import(data: bytes, *, store: UnitOfWorkFactory, members: Members,
-            actor_id: str | None, max_bytes: int | None, now: datetime) -> CamtImport:
+            validator: Validator, actor_id: str | None, max_bytes: int | None,
+            accounts: frozenset[str] | None, now: datetime) -> CamtImport:
     from signing.safexml import XmlLimits
 
-    notification = read_camt054(data, limits=XmlLimits(max_bytes=max_bytes)
-                                if max_bytes else None)
+    tree = parse_camt(data, limits=XmlLimits(max_bytes=max_bytes) if max_bytes else None)
+    check_schema(tree, validator)
+    notification = read_camt054_tree(tree)
+    del tree
     refs = _references(notification)
 
     def work() -> CamtImport:
@@ -143,7 +194,8 @@ def _import(data: bytes, *, store: UnitOfWorkFactory, members: Members,
             ledger: LedgerRepository = uow.ledger
             index = AssessmentIndex(AssessmentTarget(*target) for target in
                                     ledger.targets_by_rf_references(refs))
-            reconciliation = reconcile(notification, index, recorded_at=now)
+            reconciliation = reconcile(notification, index, recorded_at=now,
+                                       accounts=accounts)
             shipments = {p.shipment_id for p in reconciliation.payments}
             currencies = _route_currencies(ledger, shipments, members)
             results = post_entries(uow, reconciliation.payments, currencies=currencies.get,
@@ -165,7 +217,8 @@ def _import(data: bytes, *, store: UnitOfWorkFactory, members: Members,
         report = ImportReport(tuple(recorded), tuple(repeated), tuple(refused),
                               reconciliation.unmatched)
         return CamtImport(notification.message_id, notification.version,
-                          len(notification.transactions), report, unmatched_new)
+                          len(notification.transactions), report, unmatched_new,
+                          notification.message)
 
     return retrying(work)
 

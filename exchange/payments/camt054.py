@@ -1,34 +1,40 @@
-"""ISO 20022 camt.054 (bank-to-customer debit/credit notification): the reader.
+"""ISO 20022 bank-to-customer files: the reader of camt.054 notifications and camt.053
+statements.
 
-:func:`read_camt054` parses the bytes once through :func:`signing.safexml.parse_xml` and
-turns every transaction of every entry into a :class:`CamtTransaction`. Versions
-``camt.054.001.02`` and ``camt.054.001.08`` are read; their differences handled here: entry
-status as a code (``<Sts>BOOK</Sts>``, .02) or a choice (``<Sts><Cd>BOOK</Cd></Sts>``, .08),
-the transaction amount in ``TxDtls/Amt`` (.08) or ``TxDtls/AmtDtls/TxAmt/Amt``, the debtor
-name in ``Dbtr/Nm`` or ``Dbtr/Pty/Nm``. A file with a problem is refused whole (nothing of
-it is imported) with a :class:`~exchange.payments.errors.CamtError` (the ``camt054.*``
-codes are drawn in :mod:`exchange.payments.errors`).
+:func:`read_camt054` parses the bytes once through :func:`signing.safexml.parse_xml`;
+:func:`read_camt054_tree` turns every transaction of every entry of every notification
+(``BkToCstmrDbtCdtNtfctn/Ntfctn``) or statement (``BkToCstmrStmt/Stmt``) into a
+:class:`CamtTransaction`. Versions ``.001.02`` and later of both messages are read (the
+entry has the same structure in all of them); their differences are handled here: entry
+status as a code (``<Sts>BOOK</Sts>``, up to .04) or a choice (``<Sts><Cd>BOOK</Cd></Sts>``,
+.08), the transaction amount in ``TxDtls/Amt`` (.04 on) or ``TxDtls/AmtDtls/TxAmt/Amt``, the
+debtor name in ``Dbtr/Nm`` or ``Dbtr/Pty/Nm``, the ``UETR`` (.08). Validating the file
+against its version's XSD is the import's (:mod:`exchange.payments.bank_files`), before it
+reads. Only a file that cannot be read at all is refused, with a
+:class:`~exchange.payments.errors.CamtError` (codes ``camt054.*``, drawn in
+:mod:`exchange.payments.errors`); a transaction the exchange cannot use (no amount, an
+amount in an unknown currency, no reference, the same reference twice) is read all the
+same and left to :mod:`exchange.payments.reconciliation` to list with a reason.
 
 Each transaction has an :attr:`~CamtTransaction.idempotency_key`
-(``camt054/<account>/<reference>``) used as the payment's provider reference, so that
-importing the same file twice records nothing new (the ledger sees a repeat).
-
-Matching transactions to assessments is :mod:`exchange.payments.reconciliation`'s; the
-import into the store, :mod:`exchange.payments.bank_files`'.
+(``camt054/<account>/<reference>``, for statements too, so that an entry notified during
+the day and listed again in the evening's statement is one payment) used as the payment's
+provider reference: importing the same entry twice records nothing new. The reference is
+the best the transaction has: its account servicer reference, the entry's (with the
+transaction's number in a batch), ``uetr:<UETR>``, ``e2e:<EndToEndId>``, ``txid:<TxId>``,
+the entry's ``NtryRef``; one with none of them gets ``unidentified:<digest of the entry>``.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from exchange.payments.errors import (
-    CamtAmountError,
-    CamtDuplicateEntryError,
     CamtError,
     CamtMalformedError,
-    CamtMissingReferenceError,
     CamtStructureError,
     CamtUnsafeError,
     CamtVersionError,
@@ -42,25 +48,34 @@ if TYPE_CHECKING:
     from signing.safexml import XmlLimits
 
 __all__ = [
-    "SUPPORTED_VERSIONS", "CamtNotification", "CamtTransaction", "read_camt054",
-    "read_camt054_tree",
+    "MESSAGES", "CamtNotification", "CamtTransaction", "identify", "parse_camt",
+    "read_camt054", "read_camt054_tree",
     # the errors raised here (their home: exchange.payments.errors)
-    "CamtAmountError", "CamtDuplicateEntryError", "CamtError", "CamtMalformedError",
-    "CamtMissingReferenceError", "CamtStructureError", "CamtUnsafeError", "CamtVersionError",
+    "CamtError", "CamtMalformedError", "CamtStructureError", "CamtUnsafeError",
+    "CamtVersionError",
 ]
 
-NAMESPACE_PREFIX = "urn:iso:std:iso:20022:tech:xsd:camt.054."
-SUPPORTED_VERSIONS = ("001.02", "001.08")
+_NAMESPACE = re.compile(r"urn:iso:std:iso:20022:tech:xsd:camt\.(05[34])\.001\.([0-9]{2})")
+MESSAGES = {"camt.054": ("BkToCstmrDbtCdtNtfctn", "Ntfctn"),
+            "camt.053": ("BkToCstmrStmt", "Stmt")}
+"""The messages read: name -> (body element, the element of each account's report)."""
+UNIDENTIFIED = "unidentified"
+"""The reference kind of a transaction that has no reference of the bank's or the payer's."""
+
 
 @dataclass(frozen=True, slots=True)
 class CamtTransaction:
-    """One credit or debit transaction of a notification (an entry, or one ``TxDtls``)."""
+    """One credit or debit transaction of a notification or statement (an entry, or one
+    ``TxDtls`` of it). ``money`` is None when the bank gave no amount for it (a
+    transaction of a batch entry) or one that is not valid (``amount_problem`` says why);
+    ``duplicate_of`` is the line of an earlier transaction of the file with the same
+    reference (its key then ends ``#2``, ``#3``...)."""
 
     idempotency_key: str
     account: str
     entry_reference: str | None
     account_servicer_reference: str | None
-    money: Money
+    money: Money | None
     credit: bool
     reversal: bool
     status: str
@@ -70,17 +85,27 @@ class CamtTransaction:
     debtor: str | None = None
     end_to_end_id: str | None = None
     line: int | None = None
+    reference_kind: str = "AcctSvcrRef"
+    amount_problem: str | None = None
+    duplicate_of: int | None = None
+    duplicate: bool = False
 
     @property
     def booked(self) -> bool:
         return self.status == "BOOK"
 
+    @property
+    def identified(self) -> bool:
+        return self.reference_kind != UNIDENTIFIED
+
     def to_dict(self) -> dict[str, object]:
         return {"key": self.idempotency_key, "account": self.account,
+                "reference_kind": self.reference_kind,
                 "entry_reference": self.entry_reference,
                 "account_servicer_reference": self.account_servicer_reference,
-                "amount": self.money.to_dict(), "credit": self.credit,
-                "reversal": self.reversal, "status": self.status,
+                "end_to_end_id": self.end_to_end_id,
+                "amount": self.money.to_dict() if self.money is not None else None,
+                "credit": self.credit, "reversal": self.reversal, "status": self.status,
                 "booking_date": self.booking_date.isoformat() if self.booking_date else None,
                 "creditor_references": list(self.creditor_references),
                 "unstructured": list(self.unstructured), "debtor": self.debtor,
@@ -89,29 +114,50 @@ class CamtTransaction:
 
 @dataclass(frozen=True, slots=True)
 class CamtNotification:
+    """A read file: ``message`` ``camt.054`` or ``camt.053``, ``version`` e.g. ``001.08``."""
+
     version: str
     message_id: str
     created_at: str
     transactions: tuple[CamtTransaction, ...]
+    message: str = "camt.054"
 
 
 # -- reading -------------------------------------------------------------------------------
-def read_camt054(data: bytes, *, limits: XmlLimits | None = None) -> CamtNotification:
-    """Parse (safely, once) and read a camt.054 file; raise a :class:`CamtError`.
-
-    ``limits`` (a :class:`signing.safexml.XmlLimits`) raises the size limit for large
-    bank files; the default is safexml's."""
+def parse_camt(data: bytes, *, limits: XmlLimits | None = None) -> etree._ElementTree:
+    """Parse (safely) a bank file; raise ``camt054.malformed`` or ``camt054.unsafe``."""
     from signing.safexml import DEFAULT_LIMITS, MalformedXmlError, XmlError, parse_xml
 
     try:
-        tree = parse_xml(data, limits=limits or DEFAULT_LIMITS)
+        return parse_xml(data, limits=limits or DEFAULT_LIMITS)
     except MalformedXmlError as exc:
         raise CamtMalformedError(f"not a well-formed XML file: {exc.message}",
                                  line=exc.line, column=exc.column) from exc
     except XmlError as exc:
         raise CamtUnsafeError(f"refused by the XML safety policy: {exc.message}",
                               line=exc.line, column=exc.column) from exc
-    return read_camt054_tree(tree)
+
+
+def read_camt054(data: bytes, *, limits: XmlLimits | None = None) -> CamtNotification:
+    """Parse (safely, once) and read a camt.054 or camt.053 file; raise a
+    :class:`CamtError`. ``limits`` (a :class:`signing.safexml.XmlLimits`) raises the size
+    limit for large bank files; the default is safexml's."""
+    return read_camt054_tree(parse_camt(data, limits=limits))
+
+
+def identify(tree: etree._ElementTree | etree._Element) -> tuple[str, str]:
+    """(message, version) of a bank file's root, e.g. ("camt.053", "001.02"); raise
+    ``camt054.unsupported`` for anything else."""
+    from lxml import etree
+
+    root = tree.getroot() if isinstance(tree, etree._ElementTree) else tree
+    qname = etree.QName(root)
+    found = _NAMESPACE.fullmatch(qname.namespace or "")
+    if qname.localname != "Document" or found is None or int(found.group(2)) < 2:
+        raise CamtVersionError(
+            f"root {root.tag!s} is not a camt.054 notification or camt.053 statement "
+            "Document of version 001.02 or later", line=root.sourceline)
+    return f"camt.{found.group(1)}", f"001.{found.group(2)}"
 
 
 def read_camt054_tree(tree: etree._ElementTree | etree._Element) -> CamtNotification:
@@ -119,46 +165,36 @@ def read_camt054_tree(tree: etree._ElementTree | etree._Element) -> CamtNotifica
     from lxml import etree
 
     root = tree.getroot() if isinstance(tree, etree._ElementTree) else tree
-    qname = etree.QName(root)
-    namespace = qname.namespace or ""
-    version = namespace[len(NAMESPACE_PREFIX):] \
-        if namespace.startswith(NAMESPACE_PREFIX) else None
-    if qname.localname != "Document" or version not in SUPPORTED_VERSIONS:
-        raise CamtVersionError(
-            f"root {root.tag!s} is not a camt.054 Document of version "
-            f"{' or '.join(SUPPORTED_VERSIONS)}", line=root.sourceline)
+    message, version = identify(root)
+    namespace = etree.QName(root).namespace or ""
+    body_tag, report_tag = MESSAGES[message]
     r = _Reader(namespace)
-    body = r.one(root, "BkToCstmrDbtCdtNtfctn")
+    body = r.one(root, body_tag)
     header = r.one(body, "GrpHdr")
     message_id, created_at = r.text(header, "MsgId"), r.text(header, "CreDtTm")
     transactions: list[CamtTransaction] = []
-    seen: dict[tuple[str, ...], tuple[int, int | None]] = {}  # key -> (ordinal, line)
-    notifications = r.all(body, "Ntfctn")
-    if not notifications:
-        raise CamtStructureError("no Ntfctn in BkToCstmrDbtCdtNtfctn", line=body.sourceline)
+    seen: dict[str, list[int | None]] = {}  # key -> lines of the transactions carrying it
+    reports = r.all(body, report_tag)
+    if not reports:
+        raise CamtStructureError(f"no {report_tag} in {body_tag}", line=body.sourceline)
     plans = _Plans(namespace)
-    for ntfctn in notifications:
-        account = r.account(ntfctn)
-        for element in ntfctn.iterchildren(plans.ntry):
-            entry = _Entry(element, plans)
-            mark = (len(seen), entry.line)
-            for kind, ref in (("NtryRef", entry.ntry_ref), ("AcctSvcrRef", entry.svcr_ref)):
-                if ref is None:
-                    continue
-                first = seen.setdefault((account, kind, ref), mark)
-                if first is not mark:
-                    raise CamtDuplicateEntryError(
-                        f"entry reference {kind} {ref!r} of account {account} appears twice "
-                        f"(first at line {first[1]})", line=entry.line)
-            for tx in entry.read(account):
-                mark = (len(seen), tx.line)
-                first = seen.setdefault(("key", tx.idempotency_key), mark)
-                if first is not mark:
-                    raise CamtDuplicateEntryError(
-                        f"transaction reference {tx.idempotency_key!r} appears twice "
-                        f"(first at line {first[1]})", line=tx.line)
+    for report in reports:
+        account = r.account(report)
+        for element in report.iterchildren(plans.ntry):
+            for tx in _Entry(element, plans).read(account):
+                lines = seen.setdefault(tx.idempotency_key, [])
+                lines.append(tx.line)
+                if len(lines) > 1:  # the same reference again: listed, never recorded
+                    tx = _repeat(tx, len(lines), lines[0])
                 transactions.append(tx)
-    return CamtNotification(version, message_id, created_at, tuple(transactions))
+    return CamtNotification(version, message_id, created_at, tuple(transactions), message)
+
+
+def _repeat(tx: CamtTransaction, count: int, first: int | None) -> CamtTransaction:
+    from dataclasses import replace
+
+    return replace(tx, idempotency_key=f"{tx.idempotency_key}#{count}", duplicate=True,
+                   duplicate_of=first)
 
 
 _AMOUNT = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,5})?")
@@ -196,8 +232,8 @@ class _Reader:
             raise CamtStructureError(f"{_local(el)} has no {path}", line=el.sourceline)
         return value
 
-    def account(self, ntfctn: etree._Element) -> str:
-        acct = self.one(ntfctn, "Acct")
+    def account(self, report: etree._Element) -> str:
+        acct = self.one(report, "Acct")
         account = self.opt(acct, "Id/IBAN") or self.opt(acct, "Id/Othr/Id")
         if account is None:
             raise CamtStructureError("Acct has no Id/IBAN or Id/Othr/Id", line=acct.sourceline)
@@ -214,9 +250,10 @@ def _strip(el: etree._Element | None) -> str | None:
 # (every step of a path is indexed too: "Sts" as well as "Sts/Cd").
 _ENTRY_PATHS = ("Amt", "CdtDbtInd", "RvslInd", "Sts/Cd", "Sts/Prtry", "BookgDt/Dt",
                 "BookgDt/DtTm", "NtryRef", "AcctSvcrRef", "AddtlNtryInf", "NtryDtls/TxDtls")
-_TX_PATHS = ("Refs/AcctSvcrRef", "Refs/EndToEndId", "Amt", "AmtDtls/TxAmt/Amt", "CdtDbtInd",
-             "RltdPties/Dbtr/Nm", "RltdPties/Dbtr/Pty/Nm", "RmtInf/Strd/CdtrRefInf/Ref",
-             "RmtInf/Ustrd", "AddtlTxInf")
+_TX_PATHS = ("Refs/AcctSvcrRef", "Refs/UETR", "Refs/EndToEndId", "Refs/TxId", "Amt",
+             "AmtDtls/TxAmt/Amt", "CdtDbtInd", "RltdPties/Dbtr/Nm", "RltdPties/Dbtr/Pty/Nm",
+             "RmtInf/Strd/CdtrRefInf/Ref", "RmtInf/Ustrd", "AddtlTxInf")
+_NOT_PROVIDED = "NOTPROVIDED"  # the EndToEndId of a payer who gave none
 
 
 def _plan(paths: tuple[str, ...], prefix: str) -> _Plan:
@@ -259,40 +296,33 @@ def _collect(el: etree._Element, plan: _Plan, found: _Found) -> None:
             _collect(child, below, found)
 
 
+def _first(found: _Found, path: str) -> etree._Element | None:
+    hits = found.get(path)
+    return hits[0] if hits else None
+
+
 class _Entry:
     """One ``Ntry`` indexed in one walk of the elements on the paths that are read
     (by path: its own, and per ``TxDtls`` those relative to it); bank transaction
     codes, charges and the like are never visited."""
 
-    __slots__ = ("el", "found", "ntry_ref", "plans", "svcr_ref")
+    __slots__ = ("el", "found", "plans")
 
     def __init__(self, entry: etree._Element, plans: _Plans):
         self.el = entry
         self.plans = plans
         self.found: _Found = {}
         _collect(entry, plans.entry, self.found)
-        self.ntry_ref = _strip(self.first("NtryRef"))
-        self.svcr_ref = _strip(self.first("AcctSvcrRef"))
 
     @property
     def line(self) -> int | None:
         return self.el.sourceline
 
-    def first(self, path: str) -> etree._Element | None:
-        found = self.found.get(path)
-        return found[0] if found else None
-
     def opt(self, path: str) -> str | None:
-        return _strip(self.first(path))
-
-    def text(self, path: str) -> str:
-        value = self.opt(path)
-        if value is None:
-            raise CamtStructureError(f"Ntry has no {path}", line=self.line)
-        return value
+        return _strip(_first(self.found, path))
 
     def status(self) -> str:
-        sts = self.first("Sts")
+        sts = _first(self.found, "Sts")
         if sts is None:
             raise CamtStructureError("Ntry has no Sts", line=self.line)
         code = self.opt("Sts/Cd") or self.opt("Sts/Prtry") or _strip(sts)
@@ -313,84 +343,92 @@ class _Entry:
         return None
 
     def read(self, account: str) -> list[CamtTransaction]:
-        entry_money = _money(self.first("Amt"))
-        if entry_money is None:
+        amt = _first(self.found, "Amt")
+        if amt is None:
             raise CamtStructureError("Ntry has no Amt", line=self.line)
-        credit = _credit(self.text("CdtDbtInd"), _line(self.first("CdtDbtInd")))
+        indicator = self.opt("CdtDbtInd")
+        if indicator is None:
+            raise CamtStructureError("Ntry has no CdtDbtInd", line=self.line)
+        credit = _credit(indicator, _line(_first(self.found, "CdtDbtInd")))
         reversal = (self.opt("RvslInd") or "false").lower() == "true"
-        status = self.status()
-        booked = self.booking_date()
-        ntry_ref, ntry_svcr = self.ntry_ref, self.svcr_ref
-        base_ref = ntry_svcr or ntry_ref
-        if base_ref is None:
-            raise CamtMissingReferenceError(
-                "entry has neither NtryRef nor AcctSvcrRef: it cannot be imported "
-                "idempotently", line=self.line)
+        status, booked = self.status(), self.booking_date()
+        ntry_ref, ntry_svcr = self.opt("NtryRef"), self.opt("AcctSvcrRef")
         extra = tuple(t for t in [self.opt("AddtlNtryInf")] if t)
-        details = self.found.get("NtryDtls/TxDtls")
-        if not details:
-            return [CamtTransaction(f"camt054/{account}/{base_ref}", account, ntry_ref,
-                                    ntry_svcr, entry_money, credit, reversal, status, booked,
-                                    unstructured=extra, line=self.line)]
-        result = []
+        details: list[etree._Element | None] = [*self.found.get("NtryDtls/TxDtls", ())]
+        details = details or [None]
         batch = len(details) > 1
-        plan = self.plans.transaction
+        result = []
         for n, detail in enumerate(details, 1):
             found: _Found = {}
-            _collect(detail, plan, found)
-
-            def first(path: str, found: _Found = found) -> etree._Element | None:
-                hits = found.get(path)
-                return hits[0] if hits else None
-
-            line = detail.sourceline
-            money = _money(first("Amt")) or _money(first("AmtDtls/TxAmt/Amt"))
-            if money is None:
-                if batch:
-                    raise CamtStructureError("a TxDtls of a batch entry has no amount",
-                                             line=line)
-                money = entry_money
-            indicator = first("CdtDbtInd")
-            if indicator is None:
-                tx_credit = credit
-            else:
-                value = _strip(indicator)
-                if value is None:
-                    raise CamtStructureError("TxDtls has no CdtDbtInd", line=line)
-                tx_credit = _credit(value, indicator.sourceline)
-            tx_svcr = _strip(first("Refs/AcctSvcrRef"))
-            if tx_svcr is not None:
-                key = tx_svcr
-            else:
-                key = f"{base_ref}/{n}" if batch else base_ref
+            if detail is not None:
+                _collect(detail, self.plans.transaction, found)
+            line = detail.sourceline if detail is not None else self.line
+            tx_amt = _first(found, "Amt")
+            money, problem = _money(tx_amt if tx_amt is not None
+                                    else _first(found, "AmtDtls/TxAmt/Amt"))
+            if money is None and problem is None and not batch:
+                money, problem = _money(amt)  # one transaction: the entry's amount is its
+            tx_credit = credit
+            tx_indicator = _first(found, "CdtDbtInd")
+            if tx_indicator is not None:  # money out of a credit entry is not a payment in
+                tx_credit = credit and _credit(_strip(tx_indicator) or "",
+                                               tx_indicator.sourceline)
+            tx_svcr = _strip(_first(found, "Refs/AcctSvcrRef"))
+            e2e = _strip(_first(found, "Refs/EndToEndId"))
+            kind, ref = self.reference(found, tx_svcr, e2e, ntry_svcr, ntry_ref, n, batch)
             refs = tuple(r for r in map(_strip, found.get("RmtInf/Strd/CdtrRefInf/Ref", ()))
                          if r)
             texts = tuple(t for t in map(_strip, found.get("RmtInf/Ustrd", ())) if t)
-            texts += tuple(t for t in [_strip(first("AddtlTxInf"))] if t) + extra
-            debtor = _strip(first("RltdPties/Dbtr/Nm")) or _strip(
-                first("RltdPties/Dbtr/Pty/Nm"))
+            texts += tuple(t for t in [_strip(_first(found, "AddtlTxInf"))] if t) + extra
+            debtor = _strip(_first(found, "RltdPties/Dbtr/Nm")) or _strip(
+                _first(found, "RltdPties/Dbtr/Pty/Nm"))
             result.append(CamtTransaction(
-                f"camt054/{account}/{key}", account, ntry_ref, tx_svcr or ntry_svcr, money,
-                tx_credit, reversal, status, booked, refs, texts, debtor,
-                _strip(first("Refs/EndToEndId")), line))
+                f"camt054/{account}/{ref}", account, ntry_ref, tx_svcr or ntry_svcr, money,
+                tx_credit, reversal, status, booked, refs, texts, debtor, e2e, line, kind,
+                problem))
         return result
 
+    def reference(self, found: _Found, tx_svcr: str | None, e2e: str | None,
+                  ntry_svcr: str | None, ntry_ref: str | None, n: int, batch: bool
+                  ) -> tuple[str, str]:
+        """(kind, reference) of one transaction: the best it has (module docstring)."""
+        suffix = f"/{n}" if batch else ""
+        if tx_svcr is not None:
+            return "AcctSvcrRef", tx_svcr
+        if ntry_svcr is not None:
+            return "AcctSvcrRef", ntry_svcr + suffix
+        uetr = _strip(_first(found, "Refs/UETR"))
+        if uetr is not None:
+            return "UETR", f"uetr:{uetr.lower()}"
+        if e2e is not None and e2e.upper() != _NOT_PROVIDED:
+            return "EndToEndId", f"e2e:{e2e}"
+        tx_id = _strip(_first(found, "Refs/TxId"))
+        if tx_id is not None:
+            return "TxId", f"txid:{tx_id}"
+        if ntry_ref is not None:
+            return "NtryRef", ntry_ref + suffix
+        from lxml import etree
 
-def _money(amt: etree._Element | None) -> Money | None:
+        digest = hashlib.sha256(etree.tostring(self.el)).hexdigest()[:24]
+        return UNIDENTIFIED, f"{UNIDENTIFIED}:{digest}{suffix}"
+
+
+def _money(amt: etree._Element | None) -> tuple[Money | None, str | None]:
+    """(the amount, None), (None, why it is not one) or (None, None): no amount."""
     if amt is None:
-        return None
+        return None, None
     text = (amt.text or "").strip()
     code = amt.get("Ccy")
+    where = f"line {amt.sourceline}: " if amt.sourceline else ""
     if not _AMOUNT.fullmatch(text):
-        raise CamtAmountError(f"amount {text!r} is not an ISO 20022 amount "
-                              "(digits, '.', at most 5 decimals, not negative)",
-                              line=amt.sourceline)
+        return None, (f"{where}amount {text!r} is not an ISO 20022 amount "
+                      "(digits, '.', at most 5 decimals, not negative)")
     if not code:
-        raise CamtAmountError("amount without a Ccy attribute", line=amt.sourceline)
+        return None, f"{where}amount without a Ccy attribute"
     try:
-        return Money(text, code)
+        return Money(text, code), None
     except MoneyError as exc:
-        raise CamtAmountError(f"{exc.message} ({exc.code})", line=amt.sourceline) from exc
+        return None, f"{where}{exc.message} ({exc.code})"
 
 
 def _credit(value: str, line: int | None) -> bool:
@@ -407,4 +445,3 @@ def _line(el: etree._Element | None) -> int | None:
 def _local(el: etree._Element) -> str:
     tag = el.tag
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else str(tag)
-

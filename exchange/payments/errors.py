@@ -22,15 +22,16 @@ payment providers' signatures.
     │   ├── RefundExceedsPaidError      ledger.refund-exceeds-paid
     │   ├── AdjustmentBelowZeroError    ledger.adjustment-below-zero
     │   ├── ReleaseRefusedError         ledger.release-refused     see ledger.require_release
-    │   └── CamtError                   camt054         a bank file refused whole (``line``
-    │       │                                           and ``column`` as problem members)
+    │   └── CamtError                   camt054         a bank file (camt.054 or camt.053)
+    │       │                                           refused whole (``line`` and
+    │       │                                           ``column`` as problem members)
     │       ├── CamtMalformedError          camt054.malformed       not well-formed
     │       ├── CamtUnsafeError             camt054.unsafe          DOCTYPE, entities...
-    │       ├── CamtVersionError            camt054.unsupported     not a camt.054 we read
-    │       ├── CamtStructureError          camt054.invalid         an element missing/bad
-    │       ├── CamtAmountError             camt054.invalid-amount  bad amount or currency
-    │       ├── CamtMissingReferenceError   camt054.missing-entry-reference
-    │       └── CamtDuplicateEntryError     camt054.duplicate-entry-reference
+    │       ├── CamtVersionError            camt054.unsupported     not a camt.053/054 we
+    │       │                                                       read, or no XSD pinned
+    │       ├── CamtSchemaError             camt054.schema-invalid  not valid against the
+    │       │                                                       XSD of its version
+    │       └── CamtStructureError          camt054.invalid         an element missing/bad
     └── PaymentsError                   payments        a payment request refused
         └── CountryNeededError          payments.country-needed    say which leg it pays
     exchange.documents.errors.ShipmentNotFound (404, exit 2: no such shipment in the caller's
@@ -75,11 +76,9 @@ if TYPE_CHECKING:
 __all__ = [
     "AdjustmentBelowZeroError",
     "AmountOutOfRangeError",
-    "CamtAmountError",
-    "CamtDuplicateEntryError",
     "CamtError",
     "CamtMalformedError",
-    "CamtMissingReferenceError",
+    "CamtSchemaError",
     "CamtStructureError",
     "CamtUnsafeError",
     "CamtVersionError",
@@ -201,10 +200,12 @@ class ReleaseRefusedError(LedgerError):
 
 # -- bank files ------------------------------------------------------------------------------
 class CamtError(LedgerError):
-    """A camt.054 file refused whole; ``line`` and ``column`` (when known) say where."""
+    """A bank file (camt.054 or camt.053) refused whole; ``line`` and ``column`` (when
+    known) say where. A transaction the exchange cannot use is never one: it is listed
+    with a reason (:class:`exchange.payments.reconciliation.UnmatchedReason`)."""
 
     code = "camt054"
-    title = "The camt.054 file is refused; nothing of it was recorded"
+    title = "The bank file is refused; nothing of it was recorded"
 
     def __init__(self, message: str, *, line: int | None = None, column: int | None = None):
         where: dict[str, Any] = {k: v for k, v in (("line", line), ("column", column)) if v}
@@ -229,16 +230,11 @@ class CamtStructureError(CamtError):
     code = "camt054.invalid"
 
 
-class CamtAmountError(CamtError):
-    code = "camt054.invalid-amount"
+class CamtSchemaError(CamtError):
+    """Not valid against the XSD of its message and version (the first error's line and
+    column; how many more in the message)."""
 
-
-class CamtMissingReferenceError(CamtError):
-    code = "camt054.missing-entry-reference"
-
-
-class CamtDuplicateEntryError(CamtError):
-    code = "camt054.duplicate-entry-reference"
+    code = "camt054.schema-invalid"
 
 
 # -- payment requests -------------------------------------------------------------------------

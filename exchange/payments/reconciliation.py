@@ -12,7 +12,7 @@ database (the store's import is :func:`exchange.payments.bank_files.import_camt0
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -25,7 +25,7 @@ from exchange.payments.errors import LedgerError
 
 __all__ = [
     "AssessmentIndex", "AssessmentTarget", "ImportReport", "Match", "Reconciliation",
-    "Unmatched", "UnmatchedReason", "find_rf_references", "match_transaction",
+    "Unmatched", "UnmatchedReason", "compact_account", "find_rf_references", "match_transaction",
     "post_payments", "reconcile",
 ]
 
@@ -68,9 +68,14 @@ class AssessmentIndex:
 class UnmatchedReason(StrEnum):
     """Why a transaction was not recorded as a payment (the operator's work list)."""
 
+    OTHER_ACCOUNT = "other-account"          # not one of the accounts duties are paid to
     DEBIT = "debit"                          # money out: not a payment of duties
     NOT_BOOKED = "not-booked"                # pending / information only (Sts not BOOK)
     REVERSAL = "reversal"                    # a bank reversal: for an operator to handle
+    UNIDENTIFIED = "no-entry-reference"      # no reference to record it once only by
+    DUPLICATE = "duplicate-reference"        # the reference of an earlier one of the file
+    NO_AMOUNT = "no-amount"                  # a batch's transaction the bank gave no amount
+    INVALID_AMOUNT = "invalid-amount"        # an amount or currency that is not valid
     NO_REFERENCE = "no-reference"            # no RF reference anywhere in the remittance
     INVALID_REFERENCE = "invalid-reference"  # RF-like, wrong check digits
     UNKNOWN_REFERENCE = "unknown-reference"  # valid RF, no such (open) assessment
@@ -168,14 +173,33 @@ def _known_prefix(reference: str, index: AssessmentIndex) -> str:
     return reference
 
 
-def match_transaction(tx: CamtTransaction, index: AssessmentIndex) -> Match | Unmatched:
-    """Map one transaction to the (shipment, country) of the assessment it quotes."""
+def match_transaction(tx: CamtTransaction, index: AssessmentIndex,
+                      accounts: Container[str] | None = None) -> Match | Unmatched:
+    """Map one transaction to the (shipment, country) of the assessment it quotes.
+    *accounts* (compact, upper case; None: any) are those duties are paid to."""
+    if accounts is not None and compact_account(tx.account) not in accounts:
+        return Unmatched(tx, UnmatchedReason.OTHER_ACCOUNT,
+                         f"account {tx.account} is not one duties are paid to")
     if not tx.credit:
         return Unmatched(tx, UnmatchedReason.DEBIT, "a debit entry is not a payment in")
     if not tx.booked:
         return Unmatched(tx, UnmatchedReason.NOT_BOOKED, f"entry status is {tx.status}, not BOOK")
     if tx.reversal:
         return Unmatched(tx, UnmatchedReason.REVERSAL, "the bank reversed this entry")
+    if not tx.identified:
+        return Unmatched(tx, UnmatchedReason.UNIDENTIFIED,
+                         "no AcctSvcrRef, UETR, EndToEndId, TxId or NtryRef: it could not "
+                         "be recognised when imported again, so it is left to an operator")
+    if tx.duplicate:
+        where = f" at line {tx.duplicate_of}" if tx.duplicate_of else ""
+        return Unmatched(tx, UnmatchedReason.DUPLICATE,
+                         f"an earlier transaction of this file{where} has the same reference")
+    money = tx.money
+    if money is None:
+        if tx.amount_problem:
+            return Unmatched(tx, UnmatchedReason.INVALID_AMOUNT, tx.amount_problem)
+        return Unmatched(tx, UnmatchedReason.NO_AMOUNT,
+                         "the bank gave no amount for this transaction of a batch entry")
     found, bad = _candidates(tx, index)
     targets = [t for t in (index.get(ref) for ref in found) if t is not None]
     legs = {(t.shipment_id, t.country) for t in targets}
@@ -193,30 +217,37 @@ def match_transaction(tx: CamtTransaction, index: AssessmentIndex) -> Match | Un
         return Unmatched(tx, UnmatchedReason.NO_REFERENCE,
                          "no RF creditor reference in the remittance information")
     target = targets[0]
-    if tx.money.currency != target.currency:
+    if money.currency != target.currency:
         return Unmatched(tx, UnmatchedReason.WRONG_CURRENCY,
                          f"{target.country} accepts {target.currency}, the bank booked "
-                         f"{tx.money}", tuple(targets))
+                         f"{money}", tuple(targets))
     return Match(tx, target)
 
 
+def compact_account(account: str) -> str:
+    """An account number as compared (no spaces, upper case)."""
+    return account.replace(" ", "").upper()
+
+
 def reconcile(notification: CamtNotification, index: AssessmentIndex, *,
-              recorded_at: datetime) -> Reconciliation:
+              recorded_at: datetime, accounts: Container[str] | None = None
+              ) -> Reconciliation:
     """Match every transaction; build a :class:`~exchange.payments.entries.Payment` for each match.
 
     The payments carry ``provider_reference = transaction.idempotency_key``, an entry id
     derived from it (:func:`~exchange.payments.entries.entry_id_for`) and ``source = camt054``:
     posting them a second time (the same file imported twice) is recognised as a repeat
-    and records nothing.
+    and records nothing. *accounts*: see :func:`match_transaction`.
     """
     matches: list[Match] = []
     payments: list[Payment] = []
     unmatched: list[Unmatched] = []
     for tx in notification.transactions:
-        outcome = match_transaction(tx, index)
+        outcome = match_transaction(tx, index, accounts)
         if isinstance(outcome, Unmatched):
             unmatched.append(outcome)
             continue
+        assert tx.money is not None  # a match has an amount
         matches.append(outcome)
         payments.append(Payment(
             entry_id=entry_id_for(tx.idempotency_key), shipment_id=outcome.target.shipment_id,

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from exchange.payments.providers import sign_body
+from tests.fixtures.camt import camt_file
 from tests.fixtures.server import add_party_cli, assert_problem, start_server
 
 ROUTE = {"origin": "KG", "transit": ["UZ"], "destination": "AF"}
@@ -239,25 +240,8 @@ def test_concurrent_payments(payworld):
 
 
 def camt(refs_amounts, msg="M1", version="08"):
-    v08 = version == "08"
-    out = []
-    for i, (ref, amount, currency) in enumerate(refs_amounts):
-        sts = "<Sts><Cd>BOOK</Cd></Sts>" if v08 else "<Sts>BOOK</Sts>"
-        amt = f'<Amt Ccy="{currency}">{amount}</Amt>'
-        tx_amt = amt + "<CdtDbtInd>CRDT</CdtDbtInd>" if v08 else \
-            f"<AmtDtls><TxAmt>{amt}</TxAmt></AmtDtls>"
-        out.append(f"<Ntry><NtryRef>{msg}-{i}</NtryRef>{amt}<CdtDbtInd>CRDT</CdtDbtInd>{sts}"
-                   f"<BookgDt><Dt>2026-11-05</Dt></BookgDt><AcctSvcrRef>{msg}-S{i}"
-                   "</AcctSvcrRef><BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd>"
-                   "<SubFmlyCd>DMCT</SubFmlyCd></Fmly></Domn></BkTxCd><NtryDtls><TxDtls>"
-                   f"<Refs><EndToEndId>E{i}</EndToEndId></Refs>{tx_amt}<RmtInf><Strd>"
-                   f"<CdtrRefInf><Ref>{ref}</Ref></CdtrRefInf></Strd></RmtInf></TxDtls>"
-                   "</NtryDtls></Ntry>")
-    return ('<?xml version="1.0" encoding="UTF-8"?>'
-            f'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.{version}">'
-            f"<BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>{msg}</MsgId><CreDtTm>2026-11-05T10:00:00"
-            "</CreDtTm></GrpHdr><Ntfctn><Id>N</Id><Acct><Id><Othr><Id>ACC-1</Id></Othr></Id>"
-            f"</Acct>{''.join(out)}</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>").encode()
+    """A camt.054 of booked credits (tests.fixtures.camt), valid against its XSD."""
+    return camt_file(refs_amounts, msg=msg, version=version)
 
 
 def test_camt054_over_http(payworld):

@@ -1,4 +1,6 @@
-"""camt.054 reading (001.02 and 001.08), matching by RF reference, idempotent import."""
+"""camt.054 reading (001.02 and 001.08, the project's files; the third-party files of every
+version are tests/unit/test_camt_interop.py's), matching by RF reference, idempotent import,
+the transactions that cannot be used listed with a reason instead of refusing the file."""
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -11,8 +13,7 @@ from exchange.errors import ExchangeError
 from exchange.payments.camt054 import read_camt054, read_camt054_tree
 from exchange.payments.entries import Assessment, DutyLine, PaymentSource
 from exchange.payments.errors import (
-    CamtAmountError, CamtDuplicateEntryError, CamtError, CamtMalformedError,
-    CamtMissingReferenceError, CamtStructureError, CamtUnsafeError, CamtVersionError,
+    CamtError, CamtMalformedError, CamtStructureError, CamtUnsafeError, CamtVersionError,
     LedgerError,
 )
 from exchange.payments.ledger import Ledger
@@ -193,28 +194,51 @@ def test_truncated_file_is_refused(cut):
     assert err.line is not None and err.code == "camt054.malformed"
 
 
-def test_duplicate_entry_reference_is_refused():
-    text = good().replace("<NtryRef>2</NtryRef>", "<NtryRef>1</NtryRef>")
-    err = refused(text, CamtDuplicateEntryError)
-    assert "'1'" in str(err) and "first at line" in str(err)
+def reasons(text: str) -> list[str]:
+    result = reconcile(read_camt054(text.encode()), index(), recorded_at=NOW)
+    return [str(u.reason) for u in result.unmatched]
+
+
+def test_duplicate_reference_is_listed_and_the_rest_still_read():
+    # entry 4 (a credit) carries entry 1's account servicer reference
     text = good().replace("<AcctSvcrRef>STEP20261105000004</AcctSvcrRef>",
                           "<AcctSvcrRef>STEP20261105000001</AcctSvcrRef>")
-    refused(text, CamtDuplicateEntryError)
-    # on one line (no line numbers to tell entries apart) it is still found
-    one_line = "".join(line.strip() for line in good().splitlines()[1:])
-    one_line = one_line.replace("<NtryRef>2</NtryRef>", "<NtryRef>1</NtryRef>")
-    refused(one_line, CamtDuplicateEntryError)
+    n = read_camt054(text.encode())
+    first, again = n.transactions[0], n.transactions[4]
+    assert not first.duplicate and again.duplicate and again.duplicate_of == first.line
+    assert again.idempotency_key == first.idempotency_key + "#2"
+    result = reconcile(n, index(), recorded_at=NOW)
+    assert len(result.payments) == 2  # entry 1 and the batch's first: still recorded
+    dup = [u for u in result.unmatched if u.reason is UnmatchedReason.DUPLICATE]
+    assert [u.transaction for u in dup] == [again]
+    assert f"line {first.line}" in dup[0].message
+    # NtryRef is a fallback reference only: the same NtryRef twice changes nothing
+    text = good().replace("<NtryRef>2</NtryRef>", "<NtryRef>1</NtryRef>")
+    assert reasons(text) == reasons(good())
     # the same transaction reference twice in a batch
     text = good().replace("STEP20261105000002-2", "STEP20261105000002-1")
-    refused(text, CamtDuplicateEntryError)
+    assert reasons(text) == ["duplicate-reference", "debit", "unknown-reference",
+                             "not-booked", "ambiguous", "invalid-reference"]
+
+
+def test_amount_that_is_no_amount_lists_the_transaction():
+    for bad in ('<Amt Ccy="KZT">232.001</Amt>', '<Amt Ccy="XYZ">232.00</Amt>',
+                '<Amt Ccy="KZT">-232.00</Amt>', '<Amt>232.00</Amt>'):
+        text = good().replace('<Amt Ccy="KZT">232.00</Amt>', bad)
+        n = read_camt054(text.encode())
+        first = n.transactions[0]
+        assert first.money is None and first.amount_problem
+        assert f"line {first.line + 6}" in first.amount_problem  # the TxAmt's own line
+        outcome = match_transaction(first, index())
+        assert isinstance(outcome, Unmatched)
+        assert outcome.reason is UnmatchedReason.INVALID_AMOUNT
+        # entries 1, 5 and 7 are of 232.00 (5 is pending: that is said first)
+        assert reasons(text) == ["invalid-amount", "no-reference", "debit",
+                                 "unknown-reference", "not-booked", "ambiguous",
+                                 "invalid-amount"]
 
 
 @pytest.mark.parametrize(("old", "new", "error"), [
-    ('<Amt Ccy="KZT">232.00</Amt>', '<Amt Ccy="KZT">-232.00</Amt>', CamtAmountError),
-    ('<Amt Ccy="KZT">232.00</Amt>', '<Amt Ccy="KZT">232,00</Amt>', CamtAmountError),
-    ('<Amt Ccy="KZT">232.00</Amt>', '<Amt Ccy="KZT">232.001</Amt>', CamtAmountError),
-    ('<Amt Ccy="KZT">232.00</Amt>', '<Amt Ccy="XYZ">232.00</Amt>', CamtAmountError),
-    ('<Amt Ccy="KZT">232.00</Amt>', '<Amt>232.00</Amt>', CamtAmountError),
     ('<Amt Ccy="KZT">232.00</Amt>', '', CamtStructureError),
     ("<CdtDbtInd>CRDT</CdtDbtInd>", "<CdtDbtInd>CREDIT</CdtDbtInd>", CamtStructureError),
     ("<Sts>BOOK</Sts>", "<Sts></Sts>", CamtStructureError),
@@ -222,8 +246,10 @@ def test_duplicate_entry_reference_is_refused():
     ("<IBAN>KZ86125KZT5004100100</IBAN>", "", CamtStructureError),
     ("<MsgId>STEPPEBANK-054-20261105-0001</MsgId>", "", CamtStructureError),
     ("<NtryRef>3</NtryRef>", "", None),  # still has AcctSvcrRef: fine
-    ("camt.054.001.02", "camt.054.001.04", CamtVersionError),
-    ("camt.054.001.02", "camt.053.001.02", CamtVersionError),
+    ("camt.054.001.02", "camt.054.001.04", None),  # the same structure: read
+    ("camt.054.001.02", "camt.054.001.01", CamtVersionError),
+    ("camt.054.001.02", "camt.052.001.02", CamtVersionError),
+    ("camt.054.001.02", "camt.053.001.02", CamtStructureError),  # no BkToCstmrStmt
     ("BkToCstmrDbtCdtNtfctn>", "BkToCstmrStmt>", CamtStructureError),
 ])
 def test_each_fault_is_refused_with_its_own_error(old, new, error):
@@ -236,11 +262,39 @@ def test_each_fault_is_refused_with_its_own_error(old, new, error):
         refused(text, error)
 
 
-def test_entry_without_any_reference_cannot_be_imported_idempotently():
-    text = good().replace("<NtryRef>3</NtryRef>", "").replace(
-        "<AcctSvcrRef>STEP20261105000003</AcctSvcrRef>", "")
-    err = refused(text, CamtMissingReferenceError)
-    assert err.line is not None
+def test_entry_identified_by_its_best_reference():
+    # entry 4 (a credit quoting an unknown RF) without NtryRef and AcctSvcrRef: its
+    # EndToEndId; without that either: listed as unidentified, never refusing the file
+    text = good().replace("<NtryRef>4</NtryRef>", "").replace(
+        "<AcctSvcrRef>STEP20261105000004</AcctSvcrRef>", "")
+    tx = read_camt054(text.encode()).transactions[4]
+    assert (tx.reference_kind, tx.idempotency_key) == (
+        "EndToEndId", "camt054/KZ86125KZT5004100100/e2e:E2E-0004")
+    assert reasons(text) == reasons(good())
+    text = text.replace("<EndToEndId>E2E-0004</EndToEndId>", "<TxId>TX-4</TxId>")
+    assert read_camt054(text.encode()).transactions[4].idempotency_key.endswith("/txid:TX-4")
+    text = text.replace("<TxId>TX-4</TxId>", "")
+    tx = read_camt054(text.encode()).transactions[4]
+    assert not tx.identified and "/unidentified:" in tx.idempotency_key
+    assert tx.idempotency_key == read_camt054(text.encode()).transactions[4].idempotency_key
+    assert reasons(text)[2] == "no-entry-reference"
+    assert len(reconcile(read_camt054(text.encode()), index(), recorded_at=NOW).payments) == 2
+    # a payer's NOTPROVIDED end-to-end id is no reference; a UETR comes before it
+    assert read_camt054(good().encode()).transactions[1].reference_kind == "AcctSvcrRef"
+    v08 = read_camt054(V08.read_bytes().replace(
+        b"<AcctSvcrRef>AMU2611070000001-TX</AcctSvcrRef>", b"").replace(
+        b"<AcctSvcrRef>AMU2611070000001</AcctSvcrRef>", b""))
+    assert v08.transactions[0].idempotency_key.endswith(
+        "/uetr:7b8d7f33-5e0b-4d5a-9a43-0f3b5c1d2e6f")
+
+
+def test_other_accounts_are_listed():
+    n = read_camt054(good().encode())
+    result = reconcile(n, index(), recorded_at=NOW, accounts={"KZ00OTHER"})
+    assert not result.payments
+    assert {str(u.reason) for u in result.unmatched} == {"other-account"}
+    ours = reconcile(n, index(), recorded_at=NOW, accounts={"KZ86125KZT5004100100"})
+    assert len(ours.payments) == 2
 
 
 def test_unsafe_and_foreign_xml_is_refused():
@@ -258,8 +312,8 @@ def test_unsafe_and_foreign_xml_is_refused():
 def test_a_refused_file_records_nothing():
     books = ledgers()
     before = {s: b.entries for s, b in books.items()}
-    text = good().replace("<NtryRef>7</NtryRef>", "<NtryRef>1</NtryRef>")  # last entry dup
-    with pytest.raises(CamtDuplicateEntryError):
+    text = good().replace("<CdtDbtInd>DBIT</CdtDbtInd>", "<CdtDbtInd>DEBIT</CdtDbtInd>")
+    with pytest.raises(CamtStructureError):
         result = reconcile(read_camt054(text.encode()), index(), recorded_at=NOW)
         post_all(books, result.payments)
     assert {s: b.entries for s, b in books.items()} == before

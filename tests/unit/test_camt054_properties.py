@@ -3,8 +3,8 @@
 For any set of entries (credits and debits, booked or pending, quoting a known, unknown or
 no reference, in the leg's currency or another): what is read is what was written; exactly
 the booked credits quoting a known reference in the leg's currency become payments, each
-in the currency of its leg; importing the file again records nothing; any duplicated entry
-reference makes the whole file refused.
+in the currency of its leg; importing the file again records nothing; a duplicated
+reference is listed for an operator and changes nothing else.
 """
 from __future__ import annotations
 
@@ -17,11 +17,10 @@ from hypothesis import strategies as st
 
 from exchange.payments.camt054 import read_camt054
 from exchange.payments.entries import Assessment, DutyLine
-from exchange.payments.errors import CamtDuplicateEntryError
 from exchange.payments.ledger import Ledger
 from exchange.payments.money import Money
 from exchange.payments.reconciliation import (
-    AssessmentIndex, Match, match_transaction, reconcile,
+    AssessmentIndex, Match, UnmatchedReason, match_transaction, reconcile,
 )
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -116,10 +115,21 @@ def test_import_matches_exactly_what_it_should_and_only_once(items, version):
 @settings(max_examples=50, deadline=None)
 @given(st.lists(entries(), min_size=2, max_size=10), st.sampled_from(["02", "08"]),
        st.data())
-def test_any_duplicated_entry_reference_refuses_the_whole_file(items, version, data):
+def test_a_duplicated_reference_is_listed_and_changes_nothing_else(items, version, data):
     i = data.draw(st.integers(1, len(items) - 1))
     j = data.draw(st.integers(0, i - 1))
     text = render(items, version).decode()
-    text = text.replace(f"<NtryRef>{i}</NtryRef>", f"<NtryRef>{j}</NtryRef>")
-    with pytest.raises(CamtDuplicateEntryError):
-        read_camt054(text.encode())
+    text = text.replace(f"<AcctSvcrRef>SVC{i}</AcctSvcrRef>",
+                        f"<AcctSvcrRef>SVC{j}</AcctSvcrRef>")
+    index = AssessmentIndex.from_assessments(ASSESSMENTS)
+    transactions = read_camt054(text.encode()).transactions
+    outcomes = [match_transaction(t, index) for t in transactions]
+    for n, (outcome, e) in enumerate(zip(outcomes, items)):
+        if n == i:
+            assert isinstance(outcome, Match) is False
+            assert transactions[n].duplicate
+            assert transactions[n].duplicate_of == transactions[j].line
+            if e["credit"] and e["booked"]:
+                assert outcome.reason is UnmatchedReason.DUPLICATE
+        else:
+            assert isinstance(outcome, Match) == should_match(e)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from exchange.payments.camt054 import CamtDuplicateEntryError, CamtMalformedError, read_camt054
+from exchange.payments.camt054 import CamtMalformedError, CamtVersionError, read_camt054
 from exchange.errors import ExchangeError
 from exchange.payments.entries import Assessment, DutyLine, LedgerError, NegativeAmountError, Payment, WrongCurrencyError
 from exchange.payments.ledger import Ledger
@@ -39,8 +39,8 @@ BAD = {
     "truncated camt.054": (lambda: read_camt054(CAMT.read_bytes()[:3000]), CamtMalformedError),
     "malformed camt.054": (lambda: read_camt054(b"<Document><Ntry></Document>"),
                            CamtMalformedError),
-    "duplicate entry reference": (lambda: read_camt054(CAMT.read_bytes().replace(
-        b"<NtryRef>2</NtryRef>", b"<NtryRef>1</NtryRef>")), CamtDuplicateEntryError),
+    "camt.054 of a version not read": (lambda: read_camt054(CAMT.read_bytes().replace(
+        b"camt.054.001.02", b"camt.054.001.01")), CamtVersionError),
 }
 
 

@@ -1,11 +1,14 @@
 """Payments: ``/v1/shipments/{id}/payments`` (status, entries, payments and refunds in),
-``/v1/payments/camt054`` (bank notifications) and ``/v1/payments/unmatched`` (operators).
+``/v1/payments/camt054`` (bank notifications) and ``/v1/payments/camt053`` (bank
+statements: the same import, either message to either) and ``/v1/payments/unmatched``
+(operators).
 
 Who may do what is :mod:`exchange.payments.access`'s; the routes parse the request, call one
 use case and answer with its result. Errors of the payments are problems by their kind
 (:mod:`exchange.payments.errors`): a refused payment 422 (``ledger-*``, ``money-*``), a
 reference used before 409, a refused bank file 422 (``camt054-*``, with ``line`` and
-``column``), a role that may not 403, a shipment out of scope 404.
+``column``), a role that may not 403, a shipment out of scope 404, the bank files' schema
+pack not installed 503.
 
 A payment provider with a signing secret (or every one, with ``[payments]
 require_signature``) signs the raw body of its POSTs: ``X-Signature: sha256=<hex
@@ -96,13 +99,22 @@ async def post_payment(shipment_id: str, body: SignedBodyDep, services: Services
 
 
 @router.post("/v1/payments/camt054",
-             summary="Import an ISO 20022 camt.054 notification (operator, payment provider)")
+             summary="Import an ISO 20022 camt.054 notification or camt.053 statement "
+                     "(operator, payment provider)")
 async def post_camt054(body: SignedBodyDep, services: ServicesDep,
                        principal: PrincipalDep) -> JSONResponse:
+    settings = services.settings.payments
     result = await run_in_threadpool(
         import_camt054, body, store=services.uow, members=services.members,
-        principal=principal, max_bytes=services.settings.payments.camt_max_bytes)
+        validator=services.validator, principal=principal,
+        max_bytes=settings.camt_max_bytes, accounts=settings.bank_accounts)
     return JSONResponse(result.to_dict(), status_code=200)
+
+
+router.add_api_route(
+    "/v1/payments/camt053", post_camt054, methods=["POST"],
+    summary="Import an ISO 20022 camt.053 statement or camt.054 notification (operator, "
+            "payment provider)")
 
 
 @router.get("/v1/payments/unmatched",
