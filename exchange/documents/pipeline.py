@@ -124,7 +124,8 @@ class OutcomeStatus(StrEnum):
 class Refusal:
     """Why a document was refused: ``code`` becomes the problem type."""
 
-    code: str            # document-invalid | xml-unsafe | signature-required | signature-invalid
+    code: str  # document-invalid | document-type-not-accepted | xml-unsafe | signature-required
+    #            | signature-invalid
     title: str
     detail: str
 
@@ -202,6 +203,13 @@ def inspect_document(doc: DocumentInput, *, validator: Validator,
             "document-invalid", "The document is not valid",
             f"{n} error{'s' if n != 1 else ''}; see the validation report"))
     qname = etree.QName(tree.getroot())
+    spec = validator.store.catalog.get(report.pack or "")
+    if spec is not None and not spec.shipment_documents:
+        return Inspected(doc, sha, size, validation, refusal=Refusal(
+            "document-type-not-accepted", "This kind of document is not a shipment document",
+            f"{qname.localname} ({qname.namespace}) is a {spec.standard} file, which the "
+            "exchange reads elsewhere (bank files: POST /v1/payments/camt054 or "
+            "`exchange payments import`), never as a shipment's document"))
     valid = Inspected(doc, sha, size, validation, root=qname.localname,
                       namespace=qname.namespace or "", pack=report.pack,
                       pack_version=report.pack_version)

@@ -56,6 +56,9 @@ class PackSpec:
     document_types: tuple[DocumentType, ...]
     code_lists: dict[str, str] = field(default_factory=dict)
     licence_file: str | None = None
+    shipment_documents: bool = True
+    """Whether its documents may be submitted with a shipment (trade documents), or only
+    read elsewhere (bank files: the payments import)."""
 
     def by_namespace(self) -> dict[str, DocumentType]:
         return {d.namespace: d for d in self.document_types}
@@ -72,6 +75,7 @@ def _parse_spec(path: Path) -> PackSpec:
         document_types=tuple(DocumentType(**d) for d in data["document_types"]),
         code_lists=dict(data.get("code_lists", {})),
         licence_file=data.get("licence_file"),
+        shipment_documents=bool(data.get("shipment_documents", True)),
     )
 
 

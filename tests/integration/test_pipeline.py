@@ -50,3 +50,15 @@ def test_unsigned_document_refused_where_a_signature_is_required(validator):
     assert ins.refusal.code == "signature-required"
     assert ins.validation["decision"] == "accept"  # valid, but unsigned
     assert ins.signature == {"present": False, "required": True}
+
+
+@pytest.mark.parametrize("name", ["camt054.v8.xml", "camt053.v4.xml"])
+def test_a_bank_file_is_not_taken_as_a_shipment_document(validator, name):
+    """A valid camt file (the exchange knows its schema, for the payments import) submitted
+    with a shipment is refused, saying where bank files go."""
+    from tests.fixtures.packs import CAMT_SOURCE
+
+    ins = inspect(validator, (CAMT_SOURCE / name).read_bytes())
+    assert ins.validation["decision"] == "accept"  # valid against its own XSD
+    assert ins.refused and ins.refusal.code == "document-type-not-accepted"
+    assert "payments import" in ins.refusal.detail and ins.sealed is None
