@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import Request
@@ -18,7 +19,7 @@ from starlette.datastructures import FormData, UploadFile
 from exchange.config import LimitsSettings
 from exchange.documents.pipeline import CreateShipment, DocumentInput
 from exchange.domain import Route, TransportMode
-from exchange.http.problems import Problem
+from exchange.http.problems import Problem, invalid_request
 
 __all__ = [
     "RouteIn",
@@ -75,7 +76,8 @@ def _unsupported(media: str, allowed: str) -> UploadError:
                        f"Content-Type {media or '(none)'!r} is not accepted here; send {allowed}")
 
 
-def parse_shipment(raw: str | bytes | dict[str, Any]) -> ShipmentIn:
+def parse_shipment(raw: str | bytes | dict[str, Any], prefix: Sequence[str] = ("body",)
+                   ) -> ShipmentIn:
     """The shipment from its JSON text or already-decoded JSON; :class:`UploadError` (422
     ``request-invalid``) naming each bad field."""
     try:
@@ -83,11 +85,8 @@ def parse_shipment(raw: str | bytes | dict[str, Any]) -> ShipmentIn:
             return ShipmentIn.model_validate_json(raw)
         return ShipmentIn.model_validate(raw)
     except ValidationError as exc:
-        errors = [{"location": list(e["loc"]), "message": e["msg"], "type": e["type"]}
-                  for e in exc.errors()]
-        raise UploadError(422, "request-invalid", "The shipment is not valid",
-                          "; ".join(f"{'.'.join(map(str, e['location'])) or 'body'}: "
-                                    f"{e['message']}" for e in errors), errors=errors) from None
+        raise invalid_request(exc.errors(), prefix=prefix, title="The shipment is not valid",
+                              kind=UploadError) from None
 
 
 async def read_document_part(part: UploadFile | str, limits: LimitsSettings, name: str
@@ -125,7 +124,8 @@ async def read_shipment_request(request: Request, limits: LimitsSettings
                               "the multipart body needs a 'shipment' part with the shipment "
                               "JSON")
         shipment = parse_shipment(await meta.read(1024 * 1024)
-                                  if isinstance(meta, UploadFile) else meta)
+                                  if isinstance(meta, UploadFile) else meta,
+                                  prefix=("body", "shipment"))
         docs = [await read_document_part(p, limits, "documents")
                 for p in form.getlist("documents")]
         unknown = sorted(set(form.keys()) - {"shipment", "documents"})
