@@ -3,6 +3,8 @@
 :func:`exchange.bootstrap.build_app` puts it beside the dashboard (:mod:`exchange.web`)."""
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
 from exchange.api.docs import install_docs
@@ -28,6 +30,22 @@ TAGS = [
 ]
 
 
+def _as_configured(document: dict[str, Any], services: Services) -> None:
+    """The bounds of this exchange's configuration in its document: the member countries a
+    route may name, the documents one request may carry."""
+    schemas = document["components"]["schemas"]
+    schemas["MemberCountry"] = {
+        "type": "string", "enum": sorted(services.member_codes), "title": "MemberCountry",
+        "description": "ISO 3166-1 alpha-2 code of a member of this exchange"}
+    member = {"$ref": "#/components/schemas/MemberCountry"}
+    route = schemas["RouteIn"]["properties"]
+    route["origin"] = route["destination"] = member
+    route["transit"]["items"] = member
+    route["transit"]["uniqueItems"] = True
+    schemas["ShipmentForm"]["properties"]["documents"]["maxItems"] = \
+        services.settings.limits.max_documents_per_request
+
+
 def create_api(services: Services) -> FastAPI:
     from exchange.api.routes import customs, deliveries, documents, events, payments, shipments
 
@@ -49,7 +67,7 @@ def create_api(services: Services) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    install_openapi(app)
+    install_openapi(app, adjust=lambda document: _as_configured(document, services))
     install_docs(app)
     app.add_middleware(BodyLimit, max_bytes=services.settings.limits.max_body_bytes)
     return app

@@ -20,7 +20,7 @@
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI
@@ -38,6 +38,7 @@ __all__ = [
     "ProblemDetails",
     "bearer",
     "install_openapi",
+    "links",
     "problems",
     "request_body",
     "xml_body",
@@ -86,22 +87,24 @@ STATUS_MEANINGS: dict[int, str] = {
     403: "The key's party may not do this",
     404: "Not found, or not in the caller's scope",
     405: "Method not allowed",
-    408: "The request body came too slowly",
+    408: "The request's headers or body came too slowly (the connection closes)",
     409: "Conflicts with what is already recorded",
     413: "Request body (or one document) over the limit",
     415: "Unsupported Content-Type",
     422: "The request is not valid: `errors` lists every bad field, with its place; a refused "
          "document carries its reports",
     429: "Too many requests: send again after Retry-After",
+    431: "The request's header fields are over the limit (size or count)",
     503: "The database is unavailable for a moment, or the server has too many connections: "
          "send the request again (with the same Idempotency-Key) after Retry-After",
 }
 """What each error status means, as every operation's document says it."""
 
-ALWAYS = (400, 401, 413, 422, 503)
-"""What any request to the API can be answered: a body that cannot be parsed, no valid key, a
-body over the limit (checked before the route), a parameter out of its bounds, the database
-away."""
+ALWAYS = (400, 401, 408, 413, 422, 431, 503)
+"""What any request to the API can be answered: a body that cannot be parsed, no valid key,
+headers or a body too slow or too large (the connection's and the body's limits, checked
+before the route: :mod:`exchange.http.edge`, :mod:`exchange.http.limits`), a parameter out of
+its bounds, the database away or every connection busy."""
 
 _HEADERS = {
     401: {"WWW-Authenticate": {"description": "the scheme to use",
@@ -131,6 +134,14 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
             answer["headers"] = _HEADERS[status]
         out[status] = answer
     return out
+
+
+def links(status: int, **targets: dict[str, str]) -> dict[int | str, Any]:
+    """OpenAPI links of a *status* answer: for each target operation id, its parameters as
+    runtime expressions (``{"shipment_id": "$response.body#/id"}``): a client (or a fuzzer)
+    follows them to what it made."""
+    return {status: {"links": {operation: {"operationId": operation, "parameters": params}
+                               for operation, params in targets.items()}}}
 
 
 _BODY_MODELS: dict[str, type[BaseModel]] = {}
@@ -192,8 +203,10 @@ def _without_fastapi_validation_error(document: dict[str, Any]) -> None:
         schemas.pop(name, None)
 
 
-def install_openapi(app: FastAPI, *, servers: list[dict[str, str]] | None = None) -> None:
-    """Make ``app.openapi()`` (``/openapi.json``) the exchange's OpenAPI 3.1 document."""
+def install_openapi(app: FastAPI, *, servers: list[dict[str, str]] | None = None,
+                    adjust: Callable[[dict[str, Any]], None] | None = None) -> None:
+    """Make ``app.openapi()`` (``/openapi.json``) the exchange's OpenAPI 3.1 document;
+    *adjust* adds what only the running exchange knows (its members, its limits)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -205,6 +218,8 @@ def install_openapi(app: FastAPI, *, servers: list[dict[str, str]] | None = None
         for name, schema in _shared_schemas([ProblemDetails, *_BODY_MODELS.values()]).items():
             schemas.setdefault(name, schema)
         _without_fastapi_validation_error(document)
+        if adjust is not None:
+            adjust(document)
         app.openapi_schema = document
         return document
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from exchange.config import LimitsSettings
 from tests.fixtures.packs import UBL_EXAMPLES
 from tests.fixtures.server import assert_problem
 
@@ -144,6 +145,13 @@ def test_the_document_is_openapi_31_and_self_consistent(document):
     deliveries = document["paths"]["/v1/deliveries"]["get"]["parameters"]
     status = next(p for p in deliveries if p["name"] == "status")["schema"]
     assert "dead" in schemas[status["anyOf"][0]["$ref"].rsplit("/", 1)[1]]["enum"]
+    route = schemas["RouteIn"]["properties"]   # the members of this exchange, each once
+    assert route["origin"] == route["transit"]["items"] == {"$ref": "#/components/schemas/"
+                                                                    "MemberCountry"}
+    assert {"KZ", "UZ", "AF"} <= set(schemas["MemberCountry"]["enum"])
+    assert route["transit"]["uniqueItems"] is True
+    assert schemas["ShipmentForm"]["properties"]["documents"]["maxItems"] == \
+        LimitsSettings().max_documents_per_request
     example = document["paths"]["/v1/shipments"]["post"]["requestBody"]["content"][
         "application/json"]["examples"]
     assert example["road"]["value"]["route"]["origin"] == "KZ"
@@ -189,7 +197,8 @@ def test_the_generated_client_drives_the_corridor(world, generated):
     unique = WAYBILL.replace(b"</cbc:ID>", f"-gen-{os.getpid()}-{id(world)}</cbc:ID>".encode(), 1)
     form = m.ShipmentForm(
         shipment=m.ShipmentIn(
-            route=m.RouteIn(origin="KG", transit=["UZ"], destination="AF"),
+            route=m.RouteIn(origin=m.MemberCountry.KG, transit=[m.MemberCountry.UZ],
+                            destination=m.MemberCountry.AF),
             transport_mode=m.TransportMode.ROAD,
             references=m.ShipmentInReferences.from_dict({"booking": "BK-GEN-1"})),
         documents=[File(payload=io.BytesIO(unique), file_name="waybill.xml",

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from exchange.api.deps import PrincipalDep, ScopeDep, ServicesDep, ShipmentOfForwarderDep, not_found
 from exchange.api.models import SubmissionOut
-from exchange.api.openapi import problems, request_body, xml_body
+from exchange.api.openapi import links, problems, request_body, xml_body
 from exchange.documents import submission, tracking
 from exchange.documents.errors import ShipmentNotFound
 from exchange.documents.pipeline import Outcome, OutcomeStatus, SubmitDocument
@@ -81,7 +81,9 @@ def _submit(services: Services, principal: Principal, key: str | None, fp: str,
 
 @router.post("", status_code=201, openapi_extra=SUBMIT_BODY, response_model=SubmissionOut,
              operation_id="submit_document",
-             responses=problems(400, 403, 404, 409, 415) | {
+             responses=problems(400, 403, 404, 409, 415) | links(201, get_document={
+                 "shipment_id": "$request.path.shipment_id",
+                 "document_id": "$response.body#/id"}) | {
                  200: {"description": "A duplicate of a document already in the shipment",
                        "model": SubmissionOut}},
              summary="Submit a document (raw XML or multipart); amend with ?supersedes=ID")

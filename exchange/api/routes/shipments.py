@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from exchange.api.deps import ForwarderDep, PrincipalDep, ScopeDep, ServicesDep, not_found
 from exchange.api.models import ShipmentOut, ShipmentPageOut
-from exchange.api.openapi import problems, request_body
+from exchange.api.openapi import links, problems, request_body
 from exchange.documents import submission, tracking
 from exchange.documents.errors import ShipmentNotFound
 from exchange.documents.pipeline import CreateShipment
@@ -83,7 +83,10 @@ def _create(services: Services, principal: Principal, key: str | None, fp: str,
 
 @router.post("", status_code=201, openapi_extra=CREATE_BODY, response_model=ShipmentOut,
              operation_id="create_shipment",
-             responses=problems(400, 403, 409, 415),
+             responses=problems(400, 403, 409, 415) | links(
+                 201, **{op: {"shipment_id": "$response.body#/id"} for op in (
+                     "get_shipment", "list_events", "submit_document", "get_payments",
+                     "list_shipment_deliveries")}),
              summary="Create a shipment (documents may come in the same multipart request)")
 async def create(request: Request, services: ServicesDep, principal: ForwarderDep,
                  idempotency_key: IdempotencyKey = None) -> Response:
