@@ -13,8 +13,8 @@ from exchange.documents.errors import ShipmentNotFound
 
 __all__ = ["router"]
 
-MAX_SEQ = 2**63 - 1
-"""The largest event number a database stores (BIGINT)."""
+MAX_SEQ = 2**31 - 1
+"""The largest event number the store keeps (``events.seq`` is an INTEGER)."""
 
 router = APIRouter(prefix="/v1/shipments/{shipment_id}/events", tags=["events"])
 
