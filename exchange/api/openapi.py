@@ -1,7 +1,24 @@
 """The API's OpenAPI 3.1 document, generated from the code: the conventions every router uses.
 
-    router = APIRouter(prefix=..., tags=[...], responses=problems(401, 403, 404, 422, 503))
-    @router.post("", openapi_extra=request_body(json=ThingIn, examples={...}))
+A new router (say ``routes/subscriptions.py``) follows them like this::
+
+    router = APIRouter(prefix="/v1/things", tags=["things"])
+
+    @router.post("", status_code=201, operation_id="create_thing",     # stable, snake_case
+                 response_model=ThingOut,                              # a model in models.py
+                 responses=problems(403, 409),                         # + ALWAYS
+                 openapi_extra=request_body(json=ThingIn, json_examples={"one": {...}}))
+    async def create(request: Request, principal: PrincipalDep, ...) -> dict[str, Any]:
+        ...
+        raise invalid_request(exc.errors(), prefix=("body",))         # every bad field at once
+
+A route taking its body as a FastAPI parameter (``body: ThingIn``) needs no
+``request_body``; a route reading it itself (raw XML, multipart, a signed body) does. Taking
+:data:`~exchange.api.deps.PrincipalDep` (or any dependency built on ``get_principal``) puts
+the bearer scheme on the operation; a router of operations that all need a key may also say
+``APIRouter(dependencies=[Security(bearer)])``. Query values of a fixed set are an enum
+(``StrEnum`` or ``Literal``), numbers have the bounds the store takes; answers are
+``response_model``\ s; times are RFC 3339 with an offset (:func:`exchange.domain.rfc3339`).
 
 - :class:`ProblemDetails`: the one RFC 9457 schema of every error answer
   (``application/problem+json``), with the members the exchange sends (``type``, ``title``,
