@@ -291,6 +291,16 @@ def test_every_bad_field_at_once_with_its_place(world):
         assert {e["field"] for e in body["errors"]} == {
             "body.amount", "body.currency", "body.reference", "body.country", "body.bogus"}
         assert all(e["message"] and e["location"][0] == "body" for e in body["errors"])
+        body = assert_problem(c.post("/v1/shipments", files=[
+            ("shipment", (None, '{"route": {"origin": "KG"}}', "application/json")),
+            ("documents", (None, "not a file", "text/plain")),
+            ("extra", (None, "x", "text/plain"))]), 422, "request-invalid")
+        assert {e["field"] for e in body["errors"]} == {
+            "body.shipment.route.destination", "body.shipment.transport_mode",
+            "body.documents.0", "body.extra"}
+        body = assert_problem(c.post(f"/v1/shipments/{sid}/documents", files=[
+            ("supersedes", (None, "x" * 37, "text/plain"))]), 422, "request-invalid")
+        assert {e["field"] for e in body["errors"]} == {"body.document", "body.supersedes"}
         body = assert_problem(c.get("/v1/shipments", params={"limit": 0, "cursor": "?"}),
                               422, "request-invalid")
         assert {e["field"] for e in body["errors"]} == {"query.limit", "query.cursor"}

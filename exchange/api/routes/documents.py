@@ -23,7 +23,7 @@ from exchange.http.idempotency import (
     replay,
 )
 from exchange.http.problems import PROBLEM_JSON, problem_body
-from exchange.http.uploads import fingerprint_parts, read_document_request
+from exchange.http.uploads import SUPERSEDES_MAX, fingerprint_parts, read_document_request
 from exchange.parties.keys import Principal
 from exchange.services import Services
 from exchange.store import UnitOfWork
@@ -36,7 +36,7 @@ class DocumentForm(BaseModel):
     """``multipart/form-data`` of a document submission."""
 
     document: bytes = Field(description="the XML document (one file part, with a filename)")
-    supersedes: str | None = Field(default=None, max_length=36,
+    supersedes: str | None = Field(default=None, max_length=SUPERSEDES_MAX,
                                    description="id of the version this amends")
 
 
@@ -90,7 +90,8 @@ def _submit(services: Services, principal: Principal, key: str | None, fp: str,
 async def submit(shipment_id: str, request: Request, services: ServicesDep,
                  caller: ShipmentOfForwarderDep, idempotency_key: IdempotencyKey = None,
                  filename: Annotated[str | None, Query(max_length=255)] = None,
-                 supersedes: Annotated[str | None, Query(max_length=36)] = None) -> Response:
+                 supersedes: Annotated[str | None, Query(max_length=SUPERSEDES_MAX)] = None
+                 ) -> Response:
     principal = caller.principal
     key = check_key(idempotency_key)
     doc = await read_document_request(request, services.settings.limits, filename, supersedes)
