@@ -8,9 +8,13 @@ validation or signature report, the dossier's checks, a payments block) are JSON
 Times are RFC 3339 with an offset (:data:`Timestamp`)."""
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+from adapters.contract import DecisionKind
+from exchange.delivery.outbox import DeliveryStatus
+from exchange.payments.balances import PaymentState
 
 __all__ = [
     "CamtImportOut", "DecisionOut", "DeliveryListOut", "DeliveryOut", "DocumentOut",
@@ -106,7 +110,7 @@ class RefusalOut(Out):
 class SubmissionOut(Out):
     """A document submitted: accepted (201) or a duplicate of one already there (200)."""
 
-    status: str = Field(description="accepted, duplicate")
+    status: Literal["accepted", "duplicate"]
     id: str | None = None
     version: int | None = None
     duplicate_of: str | None = None
@@ -151,7 +155,7 @@ class DeliveryOut(Out):
     first_document_id: str
     country: str
     adapter: str
-    status: str
+    status: DeliveryStatus
     attempts: int
     next_attempt_at: Timestamp | None
     last_error: str | None
@@ -194,7 +198,7 @@ class DecisionOut(Out):
     """A customs decision as recorded (201), or the same decision already recorded (200)."""
 
     decision_id: str
-    kind: str
+    kind: DecisionKind
     legs: list[DecisionLegOut]
     signature: JsonObject | None
 
@@ -204,7 +208,7 @@ class PaymentsOut(Out):
     entries (newest first) and its accepted guarantees."""
 
     shipment_id: str
-    state: str
+    state: PaymentState
     overdue: bool
     legs: list[JsonObject]
     entries: list[JsonObject]
