@@ -17,8 +17,8 @@ A route taking its body as a FastAPI parameter (``body: ThingIn``) needs no
 :data:`~exchange.api.deps.PrincipalDep` (or any dependency built on ``get_principal``) puts
 the bearer scheme on the operation; a router of operations that all need a key may also say
 ``APIRouter(dependencies=[Security(bearer)])``. Query values of a fixed set are an enum
-(``StrEnum`` or ``Literal``), numbers have the bounds the store takes; answers are
-``response_model``\ s; times are RFC 3339 with an offset (:func:`exchange.domain.rfc3339`).
+(``StrEnum`` or ``Literal``), numbers have the bounds the store takes; each answer has
+its ``response_model``; times are RFC 3339 with an offset (:func:`exchange.domain.rfc3339`).
 
 - :class:`ProblemDetails`: the one RFC 9457 schema of every error answer
   (``application/problem+json``), with the members the exchange sends (``type``, ``title``,
