@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from exchange.errors import UsageError
 
 __all__ = [
+    "rfc3339",
     "DomainError",
     "EventKind",
     "LegRole",
@@ -106,3 +108,9 @@ class Route:
         if len(set(self.countries)) != len(self.countries):
             raise RouteError("a country appears more than once on the route "
                              f"{' -> '.join(self.countries)}")
+
+
+def rfc3339(value: datetime) -> str:
+    """*value* as an RFC 3339 time with its offset (a naive value, as SQLite hands back what
+    was stored in UTC, is UTC)."""
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()

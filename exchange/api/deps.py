@@ -5,7 +5,8 @@ import logging
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials
 from starlette.concurrency import run_in_threadpool
 
 from exchange.http.deps import ServicesDep, get_services
@@ -14,8 +15,10 @@ from exchange.domain import PartyKind
 from exchange.parties.keys import Principal, authenticate, scope_of
 from exchange.store import Scope
 from exchange.http.problems import Problem
+from exchange.api.openapi import bearer
 
 __all__ = [
+    "BearerDep",
     "ForwarderDep",
     "PrincipalDep",
     "ScopeDep",
@@ -34,7 +37,12 @@ def _authenticate(services: Services, authorization: str | None) -> Principal:
         return authenticate(uow, authorization)
 
 
-async def get_principal(request: Request, services: ServicesDep) -> Principal:
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
+"""The API key scheme: what puts ``security`` on every operation that authenticates (the
+key itself is read from the header by :func:`exchange.parties.keys.authenticate`)."""
+
+
+async def get_principal(request: Request, services: ServicesDep, _: BearerDep) -> Principal:
     principal = await run_in_threadpool(_authenticate, services,
                                         request.headers.get("authorization"))
     request.state.principal = principal
@@ -60,7 +68,7 @@ def _forwarder_and_origin(services: Services, authorization: str | None,
             shipment_id, Scope(forwarder_id=principal.party.id)))
 
 
-async def get_shipment_of_forwarder(request: Request, services: ServicesDep,
+async def get_shipment_of_forwarder(request: Request, services: ServicesDep, _: BearerDep,
                                     shipment_id: str) -> ShipmentOfForwarder:
     """Authenticate, require a forwarder (403), and read the origin of the path's shipment
     in the same read: what a document submission needs before its pipeline runs."""

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import insert
 
 from adapters.members import Members
+from exchange.domain import rfc3339
 from exchange.delivery.errors import DeliveryNotFound, NotAcknowledgeable, NotReplayable
 from exchange.delivery.routing import RoutingRules
 from exchange.store.deliveries import DeliveryRow, DeliveryStatus
@@ -26,6 +27,7 @@ from exchange.store.repositories import utcnow
 from exchange.store.uow import UnitOfWork
 
 __all__ = [
+    "DeliveryStatus",
     "Delivery",
     "acknowledge_delivery",
     "delivery_view",
@@ -168,7 +170,7 @@ class Delivery:
 def delivery_view(d: Delivery) -> dict[str, Any]:
     """The JSON of a delivery (API answers, ``exchange deliveries list --format json``)."""
     def ts(value: datetime | None) -> str | None:
-        return value.isoformat() if value else None
+        return rfc3339(value) if value else None
 
     return {
         "id": d.id, "shipment_id": d.shipment_id, "document_id": d.document_id,

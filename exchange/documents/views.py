@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from exchange.config import DossierSettings
 from exchange.documents.dossier import DocumentFacts, check_dossier
 from exchange.documents.status import shipment_status
-from exchange.domain import Route
+from exchange.domain import Route, rfc3339
 from exchange.store.models import DocumentRow, EventRow, ShipmentRow
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def _base(row: ShipmentRow) -> dict[str, Any]:
         "references": json.loads(row.references_json),
         "route": {"origin": route.origin, "transit": list(route.transit),
                   "destination": route.destination},
-        "status": shipment_status(row.legs), "created_at": row.created_at.isoformat(),
+        "status": shipment_status(row.legs), "created_at": rfc3339(row.created_at),
         "links": {"self": f"/v1/shipments/{row.id}",
                   "events": f"/v1/shipments/{row.id}/events"},
     }
@@ -66,7 +66,7 @@ def document_view(row: DocumentRow, superseded_by: str | None = None, *,
         "supersedes": row.supersedes_id, "superseded_by": superseded_by,
         "current": superseded_by is None, "filename": row.filename, "media_type": row.media_type,
         "sha256": row.sha256, "size": row.size, "sealed_sha256": row.sealed_sha256,
-        "submitted_by": row.submitted_by, "created_at": row.created_at.isoformat(),
+        "submitted_by": row.submitted_by, "created_at": rfc3339(row.created_at),
         "links": {"original": base, "sealed": f"{base}?version=sealed"},
     }
     if reports:

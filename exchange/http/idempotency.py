@@ -30,8 +30,10 @@ __all__ = ["Answer", "IdempotencyKey", "check_key", "commit_once", "fingerprint"
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key",
-                                              description="Makes retries safe")]
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", json_schema_extra={"pattern": _KEY.pattern},
+    description="Makes retries safe: 1 to 255 visible ASCII characters (a key of another "
+                "form answers 400 idempotency-key-invalid)")]
 """The request header, as a route parameter (checked with :func:`check_key`)."""
 
 

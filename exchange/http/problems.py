@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -22,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy import exc as db
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from exchange.errors import AuthenticationError, ExchangeError, UnavailableError, http_status_of
 from exchange.http.logs import request_id
@@ -31,6 +33,8 @@ __all__ = [
     "RETRY_AFTER_SECONDS",
     "Problem",
     "database_unavailable",
+    "field_errors",
+    "invalid_request",
     "install_problem_handlers",
     "problem_body",
     "problem_response",
@@ -71,6 +75,29 @@ class Problem(Exception):
         super().__init__(detail or title)
         self.status, self.code, self.title, self.detail = status, code, title, detail
         self.headers, self.extra = headers or {}, extra
+
+
+def field_errors(errors: Iterable[Mapping[str, Any]], prefix: Sequence[str | int] = ()
+                 ) -> list[dict[str, Any]]:
+    """Each error of a pydantic validation (``loc``, ``msg``, ``type``) as the problem's
+    ``errors`` entry: ``field`` (``body.amount``, ``query.status``: *prefix* then the
+    error's place), ``location`` (the same as a list), ``message`` and ``type``."""
+    out = []
+    for e in errors:
+        location = [*prefix, *e.get("loc", ())]
+        out.append({"field": ".".join(map(str, location)) or "body", "location": location,
+                    "message": e.get("msg"), "type": e.get("type")})
+    return out
+
+
+def invalid_request(errors: Iterable[Mapping[str, Any]], *, prefix: Sequence[str | int] = (),
+                    code: str = "request-invalid", title: str = "The request is not valid",
+                    kind: type[Problem] | None = None) -> Problem:
+    """A 422 problem naming every bad field at once (``errors``; ``detail`` says them all in
+    one line), as a :class:`Problem` (or its subclass *kind*)."""
+    listed = field_errors(errors, prefix)
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in listed)
+    return (kind or Problem)(422, code, title, detail, errors=listed)
 
 
 def problem_body(status: int, code: str, title: str, detail: str | None = None,
@@ -143,6 +170,18 @@ def _internal(request: Request, exc: Exception) -> Response:
                             request.url.path)
 
 
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the application takes at the request's path (Starlette's
+    405 names only those of the first route there; ``/v1/shipments`` has two)."""
+    routes = request.app.router.routes
+    return [method for method in _METHODS
+            if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
+                   for route in routes)]
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> Response:
@@ -157,21 +196,19 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        errors = [{"location": list(e.get("loc", ())), "message": e.get("msg"),
-                   "type": e.get("type")} for e in exc.errors()]
-        return problem_response(Problem(422, "request-invalid", "The request is not valid",
-                                        "; ".join(f"{'.'.join(map(str, e['location']))}: "
-                                                  f"{e['message']}" for e in errors),
-                                        errors=errors), request.url.path)
+        return problem_response(invalid_request(exc.errors()), request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         titles = {404: "Not found", 405: "Method not allowed", 401: "Not authenticated"}
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
         return problem_response(Problem(exc.status_code, code,
                                         titles.get(exc.status_code, "HTTP error"),
                                         str(exc.detail) if exc.detail else None,
-                                        headers=dict(exc.headers or {})), request.url.path)
+                                        headers=headers), request.url.path)
 
     @app.exception_handler(db.SQLAlchemyError)
     async def _database(request: Request, exc: db.SQLAlchemyError) -> Response:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import Request
@@ -18,9 +19,10 @@ from starlette.datastructures import FormData, UploadFile
 from exchange.config import LimitsSettings
 from exchange.documents.pipeline import CreateShipment, DocumentInput
 from exchange.domain import Route, TransportMode
-from exchange.http.problems import Problem
+from exchange.http.problems import Problem, invalid_request
 
 __all__ = [
+    "SUPERSEDES_MAX",
     "RouteIn",
     "ShipmentIn",
     "UploadError",
@@ -33,6 +35,8 @@ __all__ = [
 ]
 
 XML_TYPES = ("application/xml", "text/xml")
+SUPERSEDES_MAX = 36
+"""The longest document id (a UUID) that ``supersedes`` may name."""
 COUNTRY = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code of a member")
 
 
@@ -75,7 +79,16 @@ def _unsupported(media: str, allowed: str) -> UploadError:
                        f"Content-Type {media or '(none)'!r} is not accepted here; send {allowed}")
 
 
-def parse_shipment(raw: str | bytes | dict[str, Any]) -> ShipmentIn:
+def _part_error(part: str, kind: str, message: str) -> dict[str, Any]:
+    """An ``errors`` entry for a multipart part (the shape of
+    :func:`exchange.http.problems.field_errors`)."""
+    location: list[str | int] = ["body", *(int(p) if p.isdigit() else p
+                                           for p in part.split("."))]
+    return {"field": f"body.{part}", "location": location, "message": message, "type": kind}
+
+
+def parse_shipment(raw: str | bytes | dict[str, Any], prefix: Sequence[str] = ("body",)
+                   ) -> ShipmentIn:
     """The shipment from its JSON text or already-decoded JSON; :class:`UploadError` (422
     ``request-invalid``) naming each bad field."""
     try:
@@ -83,11 +96,8 @@ def parse_shipment(raw: str | bytes | dict[str, Any]) -> ShipmentIn:
             return ShipmentIn.model_validate_json(raw)
         return ShipmentIn.model_validate(raw)
     except ValidationError as exc:
-        errors = [{"location": list(e["loc"]), "message": e["msg"], "type": e["type"]}
-                  for e in exc.errors()]
-        raise UploadError(422, "request-invalid", "The shipment is not valid",
-                          "; ".join(f"{'.'.join(map(str, e['location'])) or 'body'}: "
-                                    f"{e['message']}" for e in errors), errors=errors) from None
+        raise invalid_request(exc.errors(), prefix=prefix, title="The shipment is not valid",
+                              kind=UploadError) from None
 
 
 async def read_document_part(part: UploadFile | str, limits: LimitsSettings, name: str
@@ -119,20 +129,33 @@ async def read_shipment_request(request: Request, limits: LimitsSettings
         return parse_shipment(await request.body()), []
     if media == "multipart/form-data":
         form = await read_form(request, limits)
-        meta = form.get("shipment")
+        errors: list[dict[str, Any]] = []
+        meta, shipment = form.get("shipment"), None
         if meta is None:
-            raise UploadError(422, "request-invalid", "Missing shipment",
-                              "the multipart body needs a 'shipment' part with the shipment "
-                              "JSON")
-        shipment = parse_shipment(await meta.read(1024 * 1024)
-                                  if isinstance(meta, UploadFile) else meta)
-        docs = [await read_document_part(p, limits, "documents")
-                for p in form.getlist("documents")]
-        unknown = sorted(set(form.keys()) - {"shipment", "documents"})
-        if unknown:
-            raise UploadError(422, "request-invalid", "Unknown parts",
-                              f"unknown multipart parts: {', '.join(unknown)} "
-                              "(expected 'shipment' and 'documents')")
+            errors.append(_part_error("shipment", "missing", "the multipart body needs a "
+                                      "'shipment' part with the shipment JSON"))
+        else:
+            try:
+                shipment = parse_shipment(await meta.read(1024 * 1024)
+                                          if isinstance(meta, UploadFile) else meta,
+                                          prefix=("body", "shipment"))
+            except UploadError as exc:
+                errors += exc.extra["errors"]
+        docs = []
+        for i, part in enumerate(form.getlist("documents")):
+            if isinstance(part, UploadFile):
+                docs.append(await read_document_part(part, limits, "documents"))
+            else:
+                errors.append(_part_error(f"documents.{i}", "not_a_file",
+                                          "a document part must be a file (with a filename)"))
+        errors += [_part_error(name, "extra_forbidden",
+                               "unknown part (expected 'shipment' and 'documents')")
+                   for name in sorted(set(form.keys()) - {"shipment", "documents"})]
+        if errors:
+            raise UploadError(422, "request-invalid", "The shipment is not valid",
+                              "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+                              errors=errors)
+        assert shipment is not None
         return shipment, docs
     raise _unsupported(media, "application/json or multipart/form-data")
 
@@ -150,12 +173,23 @@ async def read_document_request(request: Request, limits: LimitsSettings,
         return DocumentInput(data=data, filename=filename, supersedes=supersedes)
     if media == "multipart/form-data":
         form = await read_form(request, limits)
-        parts = form.getlist("document")
+        parts, sup = form.getlist("document"), form.get("supersedes")
+        errors = []
         if len(parts) != 1:
-            raise UploadError(422, "request-invalid", "One document expected",
-                              f"send exactly one 'document' file part (got {len(parts)})")
+            errors.append(_part_error("document", "missing" if not parts else "too_many",
+                                      f"send exactly one 'document' file part "
+                                      f"(got {len(parts)})"))
+        elif not isinstance(parts[0], UploadFile):
+            errors.append(_part_error("document", "not_a_file",
+                                      "the document part must be a file (with a filename)"))
+        if sup is not None and (not isinstance(sup, str) or len(sup) > SUPERSEDES_MAX):
+            errors.append(_part_error("supersedes", "string_too_long", "the id of the version "
+                                      f"this amends: at most {SUPERSEDES_MAX} characters"))
+        if errors:
+            raise UploadError(422, "request-invalid", "The document request is not valid",
+                              "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+                              errors=errors)
         doc = await read_document_part(parts[0], limits, "document")
-        sup = form.get("supersedes")
         return DocumentInput(data=doc.data, filename=doc.filename or filename,
                              supersedes=sup if isinstance(sup, str) and sup else supersedes)
     raise _unsupported(media, "application/xml or multipart/form-data")

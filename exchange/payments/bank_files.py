@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from exchange.domain import rfc3339
 from exchange.payments.access import require_may_import, require_may_list_unmatched
 from exchange.payments.camt054 import (
     CamtNotification,
@@ -92,7 +93,7 @@ class UnmatchedItem:
 
     def to_dict(self) -> dict[str, object]:
         return {"key": self.key, "message_id": self.message_id, "reason": self.reason,
-                "message": self.message, "received_at": self.received_at.isoformat(),
+                "message": self.message, "received_at": rfc3339(self.received_at),
                 "transaction": self.transaction}
 
 

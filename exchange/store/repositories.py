@@ -1,9 +1,9 @@
 """Repositories: the only code that writes SQL for the rows of :mod:`.models`."""
 from __future__ import annotations
 
-import base64
+import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar, TypeVarTuple, cast
 
 from sqlalchemy import (
@@ -331,19 +331,23 @@ class ShipmentRepository(_Repo):
         return self.session.scalar(select(func.count()).select_from(ShipmentRow)) or 0
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CURSOR = re.compile(r"^([0-9]{1,17})~([A-Za-z0-9_.:-]{1,64})$")
+"""A page cursor: the microseconds since 1970 (UTC) of the last shipment's ``created_at`` and
+its id. Every string of this form is a place a page can start from (the API's schema says
+this pattern), so a cursor is refused only when it is not of the form."""
+
+
 def _encode_cursor(row: ShipmentRow) -> str:
-    raw = f"{row.created_at.isoformat()}|{row.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    return f"{(created - _EPOCH) // timedelta(microseconds=1)}~{row.id}"
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, sid = raw.split("|", 1)
-        value = datetime.fromisoformat(created)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError("the page cursor is not one this server gave out") from exc
-    return value, sid
+    found = _CURSOR.match(cursor)
+    if found is None:
+        raise ValueError("the page cursor is not one this server gave out")
+    return _EPOCH + timedelta(microseconds=int(found.group(1))), found.group(2)
 
 
 _DOCUMENTS = DocumentRow.__table__

@@ -174,7 +174,7 @@ async def create_shipment(request: Request, services: ServicesDep, user: UserDep
         values = _form_values(form)
         csrf = form.get("csrf")
         check_csrf(user, csrf if isinstance(csrf, str) else None)
-        meta = parse_shipment(_shipment_json(values))
+        meta = parse_shipment(_shipment_json(values), prefix=())
         submission.check_route(meta.route.to_route(), members=services.member_codes)
         docs = [await read_document_part(p, limits, "documents")
                 for p in form.getlist("documents") if getattr(p, "filename", None)]

@@ -52,6 +52,11 @@ TABLES: dict[str, dict[str, Text]] = {
     "entry": {"assessment": t("Assessment"), "payment": t("Payment"), "refund": t("Refund"),
               "adjustment": t("Adjustment")},
     "unmatched": {
+        "other-account": t("Paid into another account than the duties account"),
+        "no-entry-reference": t("The bank gave no reference to record it by"),
+        "duplicate-reference": t("The same bank reference twice in one file"),
+        "no-amount": t("The bank gave no amount for it"),
+        "invalid-amount": t("The amount or currency is not valid"),
         "debit": t("Money out, not a payment of duties"),
         "not-booked": t("Not booked by the bank yet"), "reversal": t("Reversed by the bank"),
         "no-reference": t("No payment reference"),

@@ -269,6 +269,10 @@ def test_forwarder_list_is_paginated_newest_first(world):
                 break
         assert [len(p) for p in pages] == [2, 2, 1]
         assert [i for p in pages for i in p] == made[::-1]
-        assert_problem(c.get("/v1/shipments", params={"cursor": "garbage"}), 422,
-                       "cursor-invalid")
+        bad = assert_problem(c.get("/v1/shipments", params={"cursor": "garbage"}), 422,
+                             "request-invalid")   # not of the form the schema says
+        assert [e["field"] for e in bad["errors"]] == ["query.cursor"]
+        # every cursor of that form is a place to start from (here: before any shipment)
+        assert c.get("/v1/shipments", params={"cursor": "0~x"}).json() == {
+            "items": [], "next_cursor": None}
         assert_problem(c.get("/v1/shipments", params={"limit": 0}), 422, "request-invalid")

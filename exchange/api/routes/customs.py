@@ -18,6 +18,8 @@ from starlette.responses import JSONResponse
 
 from adapters.contract import DecisionKind, Reason
 from exchange.api.deps import PrincipalDep, ServicesDep
+from exchange.api.models import DecisionOut, DeliveryOut, InboxOut
+from exchange.api.openapi import problems, request_body
 from exchange.delivery import customs as customs_side
 from exchange.delivery.customs import (
     AcknowledgeDelivery,
@@ -29,7 +31,8 @@ from exchange.delivery.customs import (
     customs_actor,
 )
 from exchange.delivery.errors import DecisionInvalid
-from exchange.delivery.outbox import delivery_view
+from exchange.delivery.outbox import DeliveryStatus, delivery_view
+from exchange.http.problems import invalid_request
 from exchange.documents.views import document_view, shipment_summary
 
 __all__ = ["router"]
@@ -79,9 +82,10 @@ class AckIn(BaseModel):
     reference: str | None = Field(default=None, max_length=128)
 
 
-@router.get("/inbox", summary="Deliveries routed to this country, newest first")
+@router.get("/inbox", summary="Deliveries routed to this country, newest first",
+            operation_id="customs_inbox", response_model=InboxOut, responses=problems(404))
 def inbox(country: str, services: ServicesDep, principal: PrincipalDep,
-          status: Annotated[str | None, Query(max_length=32)] = None,
+          status: Annotated[DeliveryStatus | None, Query()] = None,
           limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
     authorise_customs(principal, country)
     entries = customs_side.customs_inbox(InboxQuery(country, status=status, limit=limit),
@@ -100,7 +104,9 @@ def inbox(country: str, services: ServicesDep, principal: PrincipalDep,
     return {"country": country, "items": items}
 
 
-@router.post("/deliveries/{delivery_id}/ack", summary="Acknowledge a pulled delivery")
+@router.post("/deliveries/{delivery_id}/ack", summary="Acknowledge a pulled delivery",
+             operation_id="acknowledge_delivery", response_model=DeliveryOut,
+             responses=problems(403, 404, 409))
 async def ack(country: str, delivery_id: str, services: ServicesDep, principal: PrincipalDep,
               body: Annotated[AckIn | None, Body()] = None) -> dict[str, Any]:
     actor = customs_actor(principal, country, members=services.members)
@@ -109,16 +115,25 @@ async def ack(country: str, delivery_id: str, services: ServicesDep, principal: 
     return delivery_view(delivery)
 
 
-DECISION_BODY = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": DecisionIn.model_json_schema()},
-    "application/xml": {"schema": {
-        "type": "string", "description": "a Decision document of schemas/xsd/"
-        "customs-response.xsd, optionally signed (enveloped ds:Signature) by the customs "
-        "authority; a signature is verified against the country's trust list"}}}}}
+DECISION_EXAMPLES = {
+    "assessment": {"kind": "assessment", "customs_reference": "UZ-2026-000042", "duty_lines": [
+        {"tax_type": "customs-duty", "base": "150000.00", "rate": "5", "amount": "7500.00",
+         "currency": "UZS"}]},
+    "released": {"kind": "released", "customs_reference": "UZ-2026-000042"},
+    "rejected": {"kind": "rejected", "reasons": [{"code": "DOC-MISSING",
+                                                  "text": "no certificate of origin"}]}}
+DECISION_BODY = request_body(
+    json=DecisionIn, json_examples=DECISION_EXAMPLES,
+    xml="a Decision document of schemas/xsd/customs-response.xsd, optionally signed "
+        "(enveloped ds:Signature) by the customs authority; a signature is verified "
+        "against the country's trust list")
 
 
 @router.post("/shipments/{shipment_id}/decisions", status_code=201,
-             openapi_extra=DECISION_BODY,
+             openapi_extra=DECISION_BODY, operation_id="record_decision",
+             response_model=DecisionOut, responses=problems(403, 404, 409, 415) | {200: {
+                 "description": "The same decision (decision_id) was recorded before",
+                 "model": DecisionOut}},
              summary="Record a decision: acknowledged, accepted, rejected, hold, query, "
                      "assessment, guarantee-accepted, released (JSON, or a signed XML "
                      "Decision)")
@@ -134,8 +149,9 @@ async def decide(country: str, shipment_id: str, request: Request, services: Ser
         try:
             body = DecisionIn.model_validate_json(data or b"{}")
         except ValidationError as exc:
-            raise DecisionInvalid("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
-                                            for e in exc.errors())) from None
+            problem = invalid_request(exc.errors(), prefix=("body",))
+            raise DecisionInvalid(problem.detail or "", errors=problem.extra["errors"]
+                                  ) from None
         decision = customs_side.decision_from_fields(body.fields(), country=country,
                                                      shipment_id=shipment_id)
     cmd = RecordDecision(decision, actor)

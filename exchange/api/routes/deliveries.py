@@ -10,14 +10,17 @@ from starlette.concurrency import run_in_threadpool
 from exchange.api.deps import PrincipalDep, ScopeDep, ServicesDep, not_found
 from exchange.delivery import deliveries
 from exchange.delivery.deliveries import DeliveryQuery, ReplayDelivery, authorise_operator
-from exchange.delivery.outbox import delivery_view
+from exchange.delivery.outbox import DeliveryStatus, delivery_view
+from exchange.api.models import DeliveryListOut, DeliveryOut, OperatorDeliveriesOut
+from exchange.api.openapi import problems
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["deliveries"])
 
 
-@router.get("/v1/shipments/{shipment_id}/deliveries",
+@router.get("/v1/shipments/{shipment_id}/deliveries", operation_id="list_shipment_deliveries",
+            response_model=DeliveryListOut, responses=problems(404),
             summary="Where each document of a shipment went, and what the receiver said")
 def shipment_deliveries(shipment_id: str, services: ServicesDep, principal: PrincipalDep,
                         scope: ScopeDep) -> dict[str, Any]:
@@ -27,9 +30,11 @@ def shipment_deliveries(shipment_id: str, services: ServicesDep, principal: Prin
     return {"shipment_id": shipment_id, "items": [delivery_view(d) for d in items]}
 
 
-@router.get("/v1/deliveries", summary="Deliveries by status (operators), e.g. ?status=dead")
+@router.get("/v1/deliveries", summary="Deliveries by status (operators), e.g. ?status=dead",
+            operation_id="list_deliveries", response_model=OperatorDeliveriesOut,
+            responses=problems(403))
 def list_deliveries(services: ServicesDep, principal: PrincipalDep,
-                    status: Annotated[str | None, Query(max_length=32)] = None,
+                    status: Annotated[DeliveryStatus | None, Query()] = None,
                     country: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
                     limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
     authorise_operator(principal)
@@ -38,7 +43,8 @@ def list_deliveries(services: ServicesDep, principal: PrincipalDep,
     return {"items": [delivery_view(d) for d in listing.items], "counts": listing.counts}
 
 
-@router.post("/v1/deliveries/{delivery_id}/replay",
+@router.post("/v1/deliveries/{delivery_id}/replay", operation_id="replay_delivery",
+             response_model=DeliveryOut, responses=problems(403, 404, 409),
              summary="Queue a dead or rejected delivery again (same delivery id)")
 async def replay(delivery_id: str, services: ServicesDep, principal: PrincipalDep
                  ) -> dict[str, Any]:

@@ -4,10 +4,13 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from exchange.api.deps import PrincipalDep, ScopeDep, ServicesDep, ShipmentOfForwarderDep, not_found
+from exchange.api.models import SubmissionOut
+from exchange.api.openapi import links, problems, request_body, xml_body
 from exchange.documents import submission, tracking
 from exchange.documents.errors import ShipmentNotFound
 from exchange.documents.pipeline import Outcome, OutcomeStatus, SubmitDocument
@@ -20,7 +23,7 @@ from exchange.http.idempotency import (
     replay,
 )
 from exchange.http.problems import PROBLEM_JSON, problem_body
-from exchange.http.uploads import fingerprint_parts, read_document_request
+from exchange.http.uploads import SUPERSEDES_MAX, fingerprint_parts, read_document_request
 from exchange.parties.keys import Principal
 from exchange.services import Services
 from exchange.store import UnitOfWork
@@ -29,12 +32,17 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/shipments/{shipment_id}/documents", tags=["documents"])
 
-SUBMIT_BODY = {"requestBody": {"required": True, "content": {
-    "application/xml": {"schema": {"type": "string", "format": "binary"}},
-    "multipart/form-data": {"schema": {"type": "object", "required": ["document"], "properties": {
-        "document": {"type": "string", "format": "binary"},
-        "supersedes": {"type": "string", "description": "id of the version this amends"}}}},
-}}}
+class DocumentForm(BaseModel):
+    """``multipart/form-data`` of a document submission."""
+
+    document: bytes = Field(description="the XML document (one file part, with a filename)")
+    supersedes: str | None = Field(default=None, max_length=SUPERSEDES_MAX,
+                                   description="id of the version this amends")
+
+
+SUBMIT_BODY = request_body(
+    xml="a trade document (UBL, UN/CEFACT, WCO...), optionally signed (XAdES, enveloped)",
+    multipart=DocumentForm, encoding={"document": {"contentType": "application/xml"}})
 
 
 def _answer(outcome: Outcome, path: str) -> Answer:
@@ -71,12 +79,19 @@ def _submit(services: Services, principal: Principal, key: str | None, fp: str,
     return commit_once(services, principal, key, fp, work)
 
 
-@router.post("", status_code=201, openapi_extra=SUBMIT_BODY,
+@router.post("", status_code=201, openapi_extra=SUBMIT_BODY, response_model=SubmissionOut,
+             operation_id="submit_document",
+             responses=problems(400, 403, 404, 409, 415) | links(201, get_document={
+                 "shipment_id": "$request.path.shipment_id",
+                 "document_id": "$response.body#/id"}) | {
+                 200: {"description": "A duplicate of a document already in the shipment",
+                       "model": SubmissionOut}},
              summary="Submit a document (raw XML or multipart); amend with ?supersedes=ID")
 async def submit(shipment_id: str, request: Request, services: ServicesDep,
                  caller: ShipmentOfForwarderDep, idempotency_key: IdempotencyKey = None,
                  filename: Annotated[str | None, Query(max_length=255)] = None,
-                 supersedes: Annotated[str | None, Query(max_length=36)] = None) -> Response:
+                 supersedes: Annotated[str | None, Query(max_length=SUPERSEDES_MAX)] = None
+                 ) -> Response:
     principal = caller.principal
     key = check_key(idempotency_key)
     doc = await read_document_request(request, services.settings.limits, filename, supersedes)
@@ -94,7 +109,10 @@ async def submit(shipment_id: str, request: Request, services: ServicesDep,
 
 
 @router.get("/{document_id}", summary="The document as received, or as sealed by the hub",
-            responses={200: {"content": {"application/xml": {}}}})
+            operation_id="get_document", response_class=Response,
+            responses=problems(404) | {200: {
+                "description": "The document's bytes (ETag and X-Content-SHA256: its SHA-256)",
+                "content": {"application/xml": {"schema": xml_body("the document")}}}})
 def get_document(shipment_id: str, document_id: str, services: ServicesDep,
                  principal: PrincipalDep, scope: ScopeDep,
                  version: Annotated[Literal["original", "sealed"], Query()] = "original"

@@ -25,7 +25,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
 from exchange.api.deps import PrincipalDep, ServicesDep
-from exchange.http.problems import Problem
+from exchange.api.models import CamtImportOut, PaymentAnswerOut, PaymentsOut, UnmatchedOut
+from exchange.api.openapi import problems, request_body
+from exchange.http.problems import invalid_request
+from exchange.payments.reconciliation import UnmatchedReason
 from exchange.payments import paying
 from exchange.payments.bank_files import import_camt054, unmatched_transactions
 from exchange.payments.providers import verify_provider_signature
@@ -70,11 +73,26 @@ async def signed_body(request: Request, services: ServicesDep, principal: Princi
 SignedBodyDep = Annotated[bytes, Depends(signed_body)]
 
 
-@router.get("/v1/shipments/{shipment_id}/payments",
+MAX_SEQ = 2**63 - 1
+"""The largest entry number a database stores (BIGINT)."""
+
+PAYMENT_EXAMPLES = {
+    "payment": {"kind": "payment", "amount": "7500.00", "currency": "UZS", "country": "UZ",
+                "reference": "PSP-2026-000123", "payer": "Silk Road Forwarding LLC"},
+    "refund": {"kind": "refund", "amount": "50.00", "currency": "UZS", "country": "UZ",
+               "reference": "REF-1", "reason": "overpaid"}}
+CAMT_BODY = request_body(
+    xml="an ISO 20022 camt.054 bank-to-customer debit/credit notification (versions "
+        "001.02 to 001.13)")
+
+
+@router.get("/v1/shipments/{shipment_id}/payments", operation_id="get_payments",
+            response_model=PaymentsOut, responses=problems(404),
             summary="Payment status per leg and for the shipment, and its ledger entries")
 def get_payments(shipment_id: str, services: ServicesDep, principal: PrincipalDep,
                  limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                 before: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+                 before: Annotated[int | None, Query(ge=1, le=MAX_SEQ)] = None
+                 ) -> dict[str, Any]:
     page = payments_page(shipment_id, principal=principal, store=services.uow,
                          members=services.members, limit=limit, before=before)
     return page | {"links": {"self": f"/v1/shipments/{shipment_id}/payments",
@@ -82,23 +100,28 @@ def get_payments(shipment_id: str, services: ServicesDep, principal: PrincipalDe
 
 
 @router.post("/v1/shipments/{shipment_id}/payments", status_code=201,
+             operation_id="post_payment", response_model=PaymentAnswerOut,
+             openapi_extra=request_body(json=PaymentIn, json_examples=PAYMENT_EXAMPLES),
+             responses=problems(403, 404, 409) | {200: {
+                 "description": "This reference was recorded before: the payment as it was",
+                 "model": PaymentAnswerOut}},
              summary="Record a payment (idempotent by its reference) or a refund")
 async def post_payment(shipment_id: str, body: SignedBodyDep, services: ServicesDep,
                        principal: PrincipalDep) -> JSONResponse:
     try:
         payment = PaymentIn.model_validate_json(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise Problem(422, "payment-invalid", "The payment is not valid",
-                      f"{where}: {first['msg']}") from None
+        raise invalid_request(exc.errors(), prefix=("body",), code="payment-invalid",
+                              title="The payment is not valid") from None
     answer = await run_in_threadpool(paying.post_payment, shipment_id, payment.request(),
                                      principal=principal, store=services.uow,
                                      members=services.members)
     return JSONResponse(answer.to_dict(), status_code=201 if answer.recorded else 200)
 
 
-@router.post("/v1/payments/camt054",
+@router.post("/v1/payments/camt054", operation_id="import_camt054",
+             response_model=CamtImportOut, openapi_extra=CAMT_BODY,
+             responses=problems(403, 409, 415),
              summary="Import an ISO 20022 camt.054 notification or camt.053 statement "
                      "(operator, payment provider)")
 async def post_camt054(body: SignedBodyDep, services: ServicesDep,
@@ -112,15 +135,17 @@ async def post_camt054(body: SignedBodyDep, services: ServicesDep,
 
 
 router.add_api_route(
-    "/v1/payments/camt053", post_camt054, methods=["POST"],
+    "/v1/payments/camt053", post_camt054, methods=["POST"], operation_id="import_camt053",
+    response_model=CamtImportOut, openapi_extra=CAMT_BODY, responses=problems(403, 409, 415),
     summary="Import an ISO 20022 camt.053 statement or camt.054 notification (operator, "
             "payment provider)")
 
 
-@router.get("/v1/payments/unmatched",
+@router.get("/v1/payments/unmatched", operation_id="list_unmatched",
+            response_model=UnmatchedOut, responses=problems(403),
             summary="Bank transactions that matched no assessment (operators)")
 def unmatched(services: ServicesDep, principal: PrincipalDep,
-              reason: Annotated[str | None, Query(max_length=32)] = None,
+              reason: Annotated[UnmatchedReason | None, Query()] = None,
               limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
     items = unmatched_transactions(store=services.uow, principal=principal, reason=reason,
                                    limit=limit)

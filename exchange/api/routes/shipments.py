@@ -4,10 +4,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from exchange.api.deps import ForwarderDep, PrincipalDep, ScopeDep, ServicesDep, not_found
+from exchange.api.models import ShipmentOut, ShipmentPageOut
+from exchange.api.openapi import links, problems, request_body
 from exchange.documents import submission, tracking
 from exchange.documents.errors import ShipmentNotFound
 from exchange.documents.pipeline import CreateShipment
@@ -29,12 +32,27 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/shipments", tags=["shipments"])
 
-CREATE_BODY = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": ShipmentIn.model_json_schema()},
-    "multipart/form-data": {"schema": {"type": "object", "required": ["shipment"], "properties": {
-        "shipment": {"type": "string", "description": "the shipment JSON"},
-        "documents": {"type": "array", "items": {"type": "string", "format": "binary"}}}}},
-}}}
+CURSOR = r"^[0-9]{1,17}~[A-Za-z0-9_.:-]{1,64}$"
+"""A page cursor as the server gives it out (every value of this form is a place to start a
+page from: :func:`exchange.store.repositories.encode_cursor`)."""
+
+
+class ShipmentForm(BaseModel):
+    """``multipart/form-data`` of ``POST /v1/shipments``: the shipment (a JSON part) and
+    its documents (file parts, each with a filename)."""
+
+    model_config = ConfigDict(extra="forbid")
+    shipment: ShipmentIn
+    documents: list[bytes] = Field(default_factory=list,
+                                   description="XML documents (file parts named 'documents')")
+
+
+EXAMPLE = {"route": {"origin": "KZ", "transit": ["UZ"], "destination": "AF"},
+           "transport_mode": "road", "references": {"booking": "BK-2026-0042"}}
+CREATE_BODY = request_body(json=ShipmentIn, multipart=ShipmentForm,
+                           encoding={"shipment": {"contentType": "application/json"},
+                                     "documents": {"contentType": "application/xml"}},
+                           json_examples={"road": EXAMPLE})
 
 
 def _answer(result: submission.ShipmentResult) -> Answer:
@@ -63,7 +81,12 @@ def _create(services: Services, principal: Principal, key: str | None, fp: str,
     return commit_once(services, principal, key, fp, work)
 
 
-@router.post("", status_code=201, openapi_extra=CREATE_BODY,
+@router.post("", status_code=201, openapi_extra=CREATE_BODY, response_model=ShipmentOut,
+             operation_id="create_shipment",
+             responses=problems(400, 403, 409, 415) | links(
+                 201, **{op: {"shipment_id": "$response.body#/id"} for op in (
+                     "get_shipment", "list_events", "submit_document", "get_payments",
+                     "list_shipment_deliveries")}),
              summary="Create a shipment (documents may come in the same multipart request)")
 async def create(request: Request, services: ServicesDep, principal: ForwarderDep,
                  idempotency_key: IdempotencyKey = None) -> Response:
@@ -80,16 +103,20 @@ async def create(request: Request, services: ServicesDep, principal: ForwarderDe
     return answer.response()
 
 
-@router.get("", summary="List the shipments the caller may see, newest first")
+@router.get("", summary="List the shipments the caller may see, newest first",
+            operation_id="list_shipments", response_model=ShipmentPageOut,
+            responses=problems())
 def list_shipments(services: ServicesDep, principal: PrincipalDep, scope: ScopeDep,
                    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                   cursor: Annotated[str | None, Query(max_length=200)] = None
+                   cursor: Annotated[str | None, Query(
+                       pattern=CURSOR, description="next_cursor of the page before")] = None
                    ) -> dict[str, Any]:
     return tracking.list_shipments(tracking.ShipmentsQuery(scope, limit, cursor),
                                    uow_factory=services.uow).to_dict()
 
 
-@router.get("/{shipment_id}", summary="Track one shipment: legs, documents, reports, dossier")
+@router.get("/{shipment_id}", summary="Track one shipment: legs, documents, reports, dossier",
+            operation_id="get_shipment", response_model=ShipmentOut, responses=problems(404))
 def get_shipment(shipment_id: str, services: ServicesDep, principal: PrincipalDep,
                  scope: ScopeDep) -> dict[str, Any]:
     try:
