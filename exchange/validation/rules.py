@@ -1,0 +1,276 @@
+"""The rules layer: the business rules of the rule packs that apply to a document.
+
+A rule set runs as XSLT producing SVRL, on Saxon (``saxonche``, SaxonC-HE: XSLT 3.0, so
+Schematron with the XSLT 2/3 query bindings, such as the published EN 16931 stylesheets).
+A rule set given as Schematron source is compiled to XSLT first with the ISO Schematron
+skeleton that lxml ships (query binding ``xslt``, XPath 1.0). Each stylesheet is compiled
+once per process and reused; each compiled stylesheet runs under its own lock.
+
+Which packs run (:class:`RuleSelection`): ``auto`` takes every installed pack with a rule
+set for the document's type (root and namespace) whose profiles match the document's
+(``cbc:CustomizationID``/``cbc:ProfileID``, CII ``GuidelineSpecifiedDocumentContextParameter``);
+named packs run on every document of a type they cover, whatever its profile (what a member
+requires, or what a rule author asks for).
+
+Fail closed: if a rule processor fails (a stylesheet that does not compile, a dynamic
+error, output that is not SVRL), the layer is ``invalid`` with that error, never ``valid``.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from signing.safexml import parse_xml
+
+from exchange.errors import PackNotInstalledError
+from exchange.validation.report import Finding, LayerResult, LayerStatus, Severity
+from exchange.validation.rulepacks import RulePackSpec, RuleSet, RuleStore
+from exchange.validation.svrl import RuleFinding, findings_from_svrl
+
+__all__ = ["AppliedPack", "RULES", "RuleEngine", "RuleSelection", "RulesLayer",
+           "document_profiles"]
+
+RULES = "rules"
+
+_PROFILES = etree.XPath(
+    "/*/*[local-name()='CustomizationID' or local-name()='ProfileID']"
+    " | /*/*[local-name()='ExchangedDocumentContext']/*[local-name()="
+    "'GuidelineSpecifiedDocumentContextParameter' or local-name()="
+    "'BusinessProcessSpecifiedDocumentContextParameter']/*[local-name()='ID']")
+
+
+def document_profiles(tree: etree._ElementTree) -> tuple[str, ...]:
+    """The profile ids a document declares (UBL customization/profile, CII guideline)."""
+    hits = _PROFILES(tree)
+    assert isinstance(hits, list)
+    return tuple(t for t in ((h.text or "").strip() for h in hits
+                             if isinstance(h, etree._Element)) if t)
+
+
+@dataclass(frozen=True)
+class RuleSelection:
+    """Which packs run: ``auto`` (installed packs matching type and profile) and/or
+    the named ``packs`` (every document of a type they cover)."""
+
+    auto: bool = True
+    packs: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, values: Iterable[str]) -> RuleSelection:
+        """``["auto"]``, ``["none"]`` or pack names (``auto`` may be added to names)."""
+        names = [v.strip() for value in values for v in value.split(",") if v.strip()]
+        if not names or names == ["auto"]:
+            return cls()
+        if names == ["none"]:
+            return cls(auto=False)
+        if "none" in names:
+            raise ValueError("--rules none cannot be combined with pack names")
+        return cls(auto="auto" in names, packs=tuple(n for n in names if n != "auto"))
+
+    def requiring(self, packs: Sequence[str]) -> RuleSelection:
+        """This selection plus the packs a member requires."""
+        return RuleSelection(self.auto, tuple(dict.fromkeys((*self.packs, *packs))))
+
+    @property
+    def off(self) -> bool:
+        return not self.auto and not self.packs
+
+
+@dataclass(frozen=True)
+class AppliedPack:
+    name: str
+    version: str
+    rule_set: str
+    title: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "version": self.version, "rule_set": self.rule_set,
+                "title": self.title}
+
+
+@dataclass(frozen=True, slots=True)
+class RulesLayer(LayerResult):
+    """The rules layer: findings of every pack applied, and which packs (and versions)."""
+
+    packs: tuple[AppliedPack, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out = LayerResult.to_dict(self)
+        out["packs"] = [p.to_dict() for p in self.packs]
+        return out
+
+
+class RuleProcessorError(Exception):
+    """A rule set could not be compiled or run (never reaches a caller: the layer fails)."""
+
+
+# ------------------------------------------------------------------ Saxon, once per process
+@dataclass
+class _Compiled:
+    executable: Any  # saxonche.PyXsltExecutable (saxonche ships no type information)
+    lock: threading.Lock
+
+
+_STATE_LOCK = threading.Lock()
+_PROCESSOR: tuple[int, Any] | None = None  # (pid, saxonche.PySaxonProcessor)
+_COMPILED: dict[tuple[int, str, int, int], _Compiled] = {}
+
+
+def _processor() -> Any:  # saxonche.PySaxonProcessor
+    global _PROCESSOR
+    pid = os.getpid()
+    if _PROCESSOR is None or _PROCESSOR[0] != pid:
+        from saxonche import PySaxonProcessor
+
+        _PROCESSOR = (pid, PySaxonProcessor(license=False))
+    return _PROCESSOR[1]
+
+
+def _schematron_to_xslt(path: Path) -> str:
+    """ISO Schematron (query binding xslt) -> the validating XSLT, with the ISO skeleton
+    that lxml ships (include, abstract patterns, SVRL output)."""
+    from lxml import isoschematron as iso
+
+    try:
+        sch = parse_xml(path.read_bytes())
+        binding = sch.getroot().get("queryBinding", "xslt")
+        if binding.lower() not in ("xslt", "xslt1", "xpath"):
+            raise RuleProcessorError(
+                f"{path.name}: query binding {binding!r} needs a compiled stylesheet in the "
+                "pack (xslt = ...); Schematron sources are compiled for XSLT 1.0 only")
+        included = iso.iso_dsdl_include(sch)
+        expanded = iso.iso_abstract_expand(included)
+        return str(iso.iso_svrl_for_xslt1(expanded))
+    except (OSError, etree.Error) as exc:
+        raise RuleProcessorError(f"{path.name} cannot be compiled: {exc}") from None
+
+
+def compiled(path: Path, *, schematron: bool = False) -> _Compiled:
+    """The stylesheet at *path* (or compiled from the Schematron there), compiled once in
+    this process and kept; a changed file is compiled again."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise RuleProcessorError(f"{path.name} cannot be read: {exc.strerror}") from None
+    key = (os.getpid(), str(path), st.st_mtime_ns, st.st_size)
+    found = _COMPILED.get(key)
+    if found is not None:
+        return found
+    with _STATE_LOCK:
+        found = _COMPILED.get(key)
+        if found is None:
+            proc = _processor()
+            xslt = proc.new_xslt30_processor()
+            try:
+                if schematron:
+                    exe = xslt.compile_stylesheet(stylesheet_text=_schematron_to_xslt(path))
+                else:
+                    exe = xslt.compile_stylesheet(stylesheet_file=str(path))
+            except RuleProcessorError:
+                raise
+            except Exception as exc:  # saxonche.PySaxonApiError, with Saxon's message
+                raise RuleProcessorError(f"{path.name} does not compile: {exc}") from None
+            if exe is None:
+                raise RuleProcessorError(f"{path.name} does not compile")
+            found = _Compiled(exe, threading.Lock())
+            _COMPILED[key] = found
+    return found
+
+
+def transform(stylesheet: _Compiled, tree: etree._ElementTree) -> etree._Element:
+    """Run one compiled rule stylesheet on *tree*; its SVRL output, parsed."""
+    text = etree.tostring(tree, encoding="unicode")
+    proc = _processor()
+    try:
+        with stylesheet.lock:
+            node = proc.parse_xml(xml_text=text)
+            out = stylesheet.executable.transform_to_string(xdm_node=node)
+    except Exception as exc:  # saxonche.PySaxonApiError: a dynamic error of the rules
+        raise RuleProcessorError(f"the rules failed while running: {exc}") from None
+    if not out:
+        raise RuleProcessorError("the rules produced no report")
+    try:
+        return etree.fromstring(out.encode("utf-8"), parser=_SVRL_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise RuleProcessorError(f"the rules' report is not XML: {exc}") from None
+
+
+_SVRL_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+
+
+# ------------------------------------------------------------------ the engine
+class RuleEngine:
+    """Runs the rule packs of *store* on documents; messages in *lang* where a rule has it."""
+
+    def __init__(self, store: RuleStore, *, lang: str = "en",
+                 default: RuleSelection = RuleSelection()):
+        self.store = store
+        self.lang = lang
+        self.default = default
+
+    def applicable(self, tree: etree._ElementTree, selection: RuleSelection | None = None,
+                   *, profiles: bool = True) -> list[tuple[RulePackSpec, RuleSet]]:
+        """The (pack, rule set) pairs that run on *tree*. A named pack that is not installed
+        raises :class:`PackNotInstalledError` (an unknown one :class:`UnknownPackError`)."""
+        selection = selection or self.default
+        qname = etree.QName(tree.getroot())
+        ns, root = qname.namespace or "", qname.localname
+        chosen: dict[str, tuple[RulePackSpec, RuleSet]] = {}
+        for name in selection.packs:
+            spec = self.store._spec(name)
+            if not self.store.is_installed(name):
+                raise PackNotInstalledError(
+                    f"rule pack {name!r} is not installed in {self.store.root}; run: "
+                    f"exchange rules install {name}")
+            rule_set = next((r for r in spec.rule_sets if r.covers(ns, root)), None)
+            if rule_set is not None:
+                chosen[name] = (spec, rule_set)
+        if selection.auto:
+            declared = document_profiles(tree) if profiles else ()
+            for spec, installed in self.store.packs():
+                if not installed or spec.name in chosen:
+                    continue
+                for r in spec.rule_sets:
+                    if r.covers(ns, root) and (not profiles or r.matches_profile(declared)):
+                        chosen[spec.name] = (spec, r)
+                        break
+        return list(chosen.values())
+
+    def run(self, tree: etree._ElementTree, spec: RulePackSpec, rule_set: RuleSet
+            ) -> list[RuleFinding]:
+        """Findings of one rule set; :class:`RuleProcessorError` if it cannot run."""
+        path = self.store.pack_dir(spec.name) / rule_set.source
+        stylesheet = compiled(path, schematron=rule_set.xslt is None)
+        return findings_from_svrl(transform(stylesheet, tree), tree, pack=spec.name,
+                                  lang=self.lang)
+
+    def layer(self, tree: etree._ElementTree, selection: RuleSelection | None = None, *,
+              profiles: bool = True) -> RulesLayer:
+        """The rules layer of *tree*: ``skipped`` when no pack applies."""
+        pairs = self.applicable(tree, selection, profiles=profiles)
+        if not pairs:
+            return RulesLayer(RULES, LayerStatus.SKIPPED)
+        findings: list[Finding] = []
+        failed = False
+        for spec, rule_set in pairs:
+            try:
+                findings.extend(self.run(tree, spec, rule_set))
+            except RuleProcessorError as exc:
+                failed = True
+                findings.append(Finding(
+                    Severity.ERROR, "rules.processor-error",
+                    f"rule pack {spec.name} {spec.version} ({rule_set.name}) could not be "
+                    f"run, so the document is not accepted: {exc}"))
+        applied = tuple(AppliedPack(s.name, s.version, r.name, s.title) for s, r in pairs)
+        result = LayerResult.of(RULES, findings)
+        status = LayerStatus.INVALID if failed else result.status
+        return RulesLayer(RULES, status, result.findings, packs=applied)
+
+
+SKIPPED = RulesLayer(RULES, LayerStatus.SKIPPED)
