@@ -6,6 +6,9 @@
     members.countries        -> ("AF", "AZ", ...)  (file order)
     members["KZ"]            -> Member(code="KZ", name=..., currency="KZT", adapter="inbox", ...)
 
+``rule_packs = ["carec-corridor"]`` makes every document from the member pass those rule
+packs (the validation engine's rules layer), whatever profile it declares.
+
 ``help_desk_decisions = true`` lets the hub's help desk (an operator) key in the customs
 decisions and acknowledgements of a member without a system of its own; without it (the
 default) only the member's customs authority records them.
@@ -35,7 +38,7 @@ __all__ = ["CAREC_MEMBERS", "Member", "Members", "load_members", "default_member
 CAREC_MEMBERS = ("AF", "AZ", "CN", "GE", "KG", "KZ", "MN", "PK", "TJ", "TM", "UZ")
 
 _FIELDS = {"name", "currency", "trust_dir", "require_signature", "adapter", "settings",
-           "help_desk_decisions"}
+           "help_desk_decisions", "rule_packs"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,9 @@ class Member:
     help_desk_decisions: bool = False
     """The hub's help desk (an operator) may key in this member's customs decisions and
     acknowledgements for it (a member without a customs system of its own)."""
+    rule_packs: tuple[str, ...] = ()
+    """Rule packs (``exchange rules list``) every document from this member must pass,
+    whatever profile it declares (``rule_packs = ["carec-corridor"]``)."""
 
 
 @dataclass(frozen=True)
@@ -190,6 +196,11 @@ def _member(code: str, entry: Mapping[str, object], where: tuple[str, ...], fail
     if not isinstance(help_desk, bool):
         raise fail(f"{code}: help_desk_decisions must be true or false", *where,
                    "help_desk_decisions")
+    rule_packs = entry.get("rule_packs", [])
+    if not isinstance(rule_packs, list) or not all(
+            isinstance(p, str) and re.fullmatch(r"[a-z0-9][a-z0-9.\-]*", p) for p in rule_packs):
+        raise fail(f"{code}: rule_packs must be a list of rule pack names like "
+                   f"'carec-corridor', got {rule_packs!r}", *where, "rule_packs")
     kind = text("adapter")
     raw = entry.get("settings", {})
     if not isinstance(raw, dict):
@@ -206,4 +217,5 @@ def _member(code: str, entry: Mapping[str, object], where: tuple[str, ...], fail
         raise fail(f"{code}: {exc.message}", *where, "adapter", code=exc.code) from exc
     return Member(code=code, name=name, currency=currency, adapter=kind,
                   settings=MappingProxyType(settings), trust_dir=trust_dir,
-                  require_signature=require_signature, help_desk_decisions=help_desk)
+                  require_signature=require_signature, help_desk_decisions=help_desk,
+                  rule_packs=tuple(rule_packs))

@@ -225,7 +225,8 @@ class PinnedStore(Generic[_P]):
         """A file that locates the pack inside a source (its folder or zip prefix)."""
         return next(iter(spec.files))
 
-    def _spec(self, name: str) -> _P:
+    def spec(self, name: str) -> _P:
+        """The catalog entry of pack *name* (:class:`UnknownPackError` if there is none)."""
         return get_pack(name, self.catalog, kind=self.kind)
 
     def pack_dir(self, name: str) -> Path:
@@ -235,7 +236,7 @@ class PinnedStore(Generic[_P]):
         return (self.pack_dir(name) / INSTALLED_MARKER).is_file()
 
     def require(self, name: str) -> Path:
-        self._spec(name)
+        self.spec(name)
         if not self.is_installed(name):
             raise PackNotInstalledError(
                 f"{self.kind} pack {name!r} is not installed in {self.root}; "
@@ -249,7 +250,7 @@ class PinnedStore(Generic[_P]):
     def install(self, name: str, source: str | None = None) -> InstallResult[_P]:
         """Install pack *name* from *source* (folder, zip file, http(s) URL; default: the
         official download). Every file's digest is checked before the store changes."""
-        spec = self._spec(name)
+        spec = self.spec(name)
         src = self._open_source(spec, source)
         try:
             staged = self._stage(spec, src)

@@ -131,7 +131,7 @@ class RuleStore(PinnedStore[RulePackSpec]):
         return super().is_installed(name)
 
     def install(self, name: str, source: str | None = None) -> InstallResult[RulePackSpec]:
-        spec = self._spec(name)
+        spec = self.spec(name)
         if spec.builtin:
             raise PackError(f"rule pack {name!r} is built in (schemas/rules/{name}/): "
                             "there is nothing to install")

@@ -213,6 +213,15 @@ class RuleEngine:
         self.store = store
         self.lang = lang
         self.default = default
+        self._installed: set[str] = set()  # packs seen installed; a pack stays installed
+
+    def _is_installed(self, name: str) -> bool:
+        if name in self._installed:
+            return True
+        if self.store.is_installed(name):
+            self._installed.add(name)
+            return True
+        return False
 
     def applicable(self, tree: etree._ElementTree, selection: RuleSelection | None = None,
                    *, profiles: bool = True) -> list[tuple[RulePackSpec, RuleSet]]:
@@ -223,8 +232,8 @@ class RuleEngine:
         ns, root = qname.namespace or "", qname.localname
         chosen: dict[str, tuple[RulePackSpec, RuleSet]] = {}
         for name in selection.packs:
-            spec = self.store._spec(name)
-            if not self.store.is_installed(name):
+            spec = self.store.spec(name)
+            if not self._is_installed(name):
                 raise PackNotInstalledError(
                     f"rule pack {name!r} is not installed in {self.store.root}; run: "
                     f"exchange rules install {name}")
@@ -232,12 +241,17 @@ class RuleEngine:
             if rule_set is not None:
                 chosen[name] = (spec, rule_set)
         if selection.auto:
-            declared = document_profiles(tree) if profiles else ()
-            for spec, installed in self.store.packs():
-                if not installed or spec.name in chosen:
+            declared: tuple[str, ...] | None = None  # read only for a covered type
+            for spec in self.store.catalog.values():
+                if spec.name in chosen:
                     continue
                 for r in spec.rule_sets:
-                    if r.covers(ns, root) and (not profiles or r.matches_profile(declared)):
+                    if not r.covers(ns, root):
+                        continue
+                    if profiles and declared is None:
+                        declared = document_profiles(tree)
+                    if (not profiles or r.matches_profile(declared or ())) \
+                            and self._is_installed(spec.name):
                         chosen[spec.name] = (spec, r)
                         break
         return list(chosen.values())
