@@ -31,7 +31,7 @@ from signing.safexml import parse_xml
 from exchange.errors import PackNotInstalledError
 from exchange.validation.report import Finding, LayerResult, LayerStatus, Severity
 from exchange.validation.rulepacks import RulePackSpec, RuleSet, RuleStore
-from exchange.validation.svrl import RuleFinding, findings_from_svrl
+from exchange.validation.svrl import SVRL_NS, RuleFinding, findings_from_svrl
 
 __all__ = ["AppliedPack", "RULES", "RuleEngine", "RuleSelection", "RulesLayer",
            "document_profiles"]
@@ -196,12 +196,16 @@ def transform(stylesheet: _Compiled, tree: etree._ElementTree) -> etree._Element
     if not out:
         raise RuleProcessorError("the rules produced no report")
     try:
-        return etree.fromstring(out.encode("utf-8"), parser=_SVRL_PARSER)
+        report = etree.fromstring(out.encode("utf-8"), parser=_SVRL_PARSER)
     except etree.XMLSyntaxError as exc:
         raise RuleProcessorError(f"the rules' report is not XML: {exc}") from None
+    if report.tag != _SVRL_ROOT:
+        raise RuleProcessorError(f"the rules' report is not SVRL (root {report.tag!r})")
+    return report
 
 
 _SVRL_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+_SVRL_ROOT = f"{{{SVRL_NS}}}schematron-output"
 
 
 # ------------------------------------------------------------------ the engine
