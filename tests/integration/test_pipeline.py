@@ -50,3 +50,33 @@ def test_unsigned_document_refused_where_a_signature_is_required(validator):
     assert ins.refusal.code == "signature-required"
     assert ins.validation["decision"] == "accept"  # valid, but unsigned
     assert ins.signature == {"present": False, "required": True}
+
+
+class Sealer:
+    def seal(self, tree, data):
+        return data
+
+
+def test_a_member_requiring_a_rule_pack_has_it_run_on_its_documents(rules_validator, tmp_path):
+    """members file ``rule_packs``: the corridor rules refuse the official waybill (it has no
+    HS code) from a member that requires them, and not from one that does not."""
+    from adapters.members import default_members_path, load_members
+    from exchange.documents.pipeline import Inspector
+
+    unsigned = [m.code for m in load_members() if not m.require_signature]
+    strict, lax = unsigned[:2]
+    text = default_members_path().read_text(encoding="utf-8")
+    text = text.replace(f"[members.{strict}]\n",
+                        f'[members.{strict}]\nrule_packs = ["carec-corridor"]\n', 1)
+    (tmp_path / "members.toml").write_text(text, encoding="utf-8")
+    members = load_members(tmp_path / "members.toml", base_dir=tmp_path)
+    assert members[strict].rule_packs == ("carec-corridor",) and members[lax].rule_packs == ()
+    inspector = Inspector(validator=rules_validator, sealer=Sealer(), checker=None,
+                          members=members)
+    (from_kz,) = inspector.inspect([DocumentInput(WAYBILL, "waybill.xml")], origin=strict)
+    assert from_kz.refusal is not None and from_kz.refusal.code == "document-invalid"
+    rules = from_kz.validation["layers"][3]
+    assert rules["status"] == "invalid" and rules["packs"][0]["name"] == "carec-corridor"
+    assert [f["rule"] for f in rules["findings"]] == ["CAREC-07"]
+    (from_uz,) = inspector.inspect([DocumentInput(WAYBILL, "waybill.xml")], origin=lax)
+    assert from_uz.refusal is None and from_uz.validation["layers"][3]["status"] == "skipped"
