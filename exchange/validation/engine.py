@@ -140,14 +140,13 @@ class Validator:
         """The report with its rules layer: run when the schema layer is valid."""
         if self.rules is None:
             return report
-        from exchange.validation.rules import SKIPPED
-
-        schema_ok = any(layer.name == SCHEMA and layer.status is LayerStatus.VALID
-                        for layer in report.layers)
-        layer = SKIPPED
-        if schema_ok and report.tree is not None:
+        layers = report.layers
+        if report.tree is not None and len(layers) > 1 and layers[1].name == SCHEMA \
+                and layers[1].status is LayerStatus.VALID:
             layer = self.rules.layer(report.tree, selection)
-        return replace(report, layers=report.layers + (layer,))
+        else:
+            layer = self.rules.skipped
+        return replace(report, layers=layers + (layer,))
 
     def _validate(self, tree: etree._ElementTree, source: str, sha256: str | None,
                   size: int | None, data: bytes | None) -> ValidationReport:

@@ -38,19 +38,33 @@ __all__ = ["AppliedPack", "RULES", "RuleEngine", "RuleSelection", "RulesLayer",
 
 RULES = "rules"
 
-_PROFILES = etree.XPath(
-    "/*/*[local-name()='CustomizationID' or local-name()='ProfileID']"
-    " | /*/*[local-name()='ExchangedDocumentContext']/*[local-name()="
-    "'GuidelineSpecifiedDocumentContextParameter' or local-name()="
-    "'BusinessProcessSpecifiedDocumentContextParameter']/*[local-name()='ID']")
+_UBL_HEAD = frozenset({"UBLExtensions", "UBLVersionID", "CustomizationID", "ProfileID",
+                       "ProfileExecutionID"})
+_CII_CONTEXTS = frozenset({"GuidelineSpecifiedDocumentContextParameter",
+                           "BusinessProcessSpecifiedDocumentContextParameter"})
+
+
+def _local(tag: object) -> str:
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
 def document_profiles(tree: etree._ElementTree) -> tuple[str, ...]:
-    """The profile ids a document declares (UBL customization/profile, CII guideline)."""
-    hits = _PROFILES(tree)
-    assert isinstance(hits, list)
-    return tuple(t for t in ((h.text or "").strip() for h in hits
-                             if isinstance(h, etree._Element)) if t)
+    """The profile ids a document declares: UBL ``cbc:CustomizationID``/``cbc:ProfileID``
+    (in the head, before the document's id), CII ``ExchangedDocumentContext``'s guideline
+    and business process ids. Reads the first few children only."""
+    found: list[str] = []
+    for child in tree.getroot():
+        name = _local(child.tag)
+        if name in ("CustomizationID", "ProfileID"):
+            found.append((child.text or "").strip())
+        elif name == "ExchangedDocumentContext":
+            found.extend((ident.text or "").strip() for param in child
+                         if _local(param.tag) in _CII_CONTEXTS
+                         for ident in param if _local(ident.tag) == "ID")
+            break
+        elif name and name not in _UBL_HEAD:
+            break
+    return tuple(p for p in found if p)
 
 
 @dataclass(frozen=True)
@@ -218,6 +232,16 @@ class RuleEngine:
         self.lang = lang
         self.default = default
         self._installed: set[str] = set()  # packs seen installed; a pack stays installed
+        self._by_type: dict[tuple[str, str], list[tuple[RulePackSpec, RuleSet]]] = {}
+        for spec in store.catalog.values():
+            for rule_set in spec.rule_sets:
+                for key in rule_set.document_types:
+                    self._by_type.setdefault(key, []).append((spec, rule_set))
+
+    @property
+    def skipped(self) -> RulesLayer:
+        """The layer of a document the rules do not get to (an earlier layer failed)."""
+        return SKIPPED
 
     def _is_installed(self, name: str) -> bool:
         if name in self._installed:
@@ -232,8 +256,8 @@ class RuleEngine:
         """The (pack, rule set) pairs that run on *tree*. A named pack that is not installed
         raises :class:`PackNotInstalledError` (an unknown one :class:`UnknownPackError`)."""
         selection = selection or self.default
-        qname = etree.QName(tree.getroot())
-        ns, root = qname.namespace or "", qname.localname
+        tag = str(tree.getroot().tag)
+        ns, _, root = tag[1:].partition("}") if tag[0] == "{" else ("", "", tag)
         chosen: dict[str, tuple[RulePackSpec, RuleSet]] = {}
         for name in selection.packs:
             spec = self.store.spec(name)
@@ -246,18 +270,14 @@ class RuleEngine:
                 chosen[name] = (spec, rule_set)
         if selection.auto:
             declared: tuple[str, ...] | None = None  # read only for a covered type
-            for spec in self.store.catalog.values():
+            for spec, r in self._by_type.get((ns, root), ()):
                 if spec.name in chosen:
                     continue
-                for r in spec.rule_sets:
-                    if not r.covers(ns, root):
-                        continue
-                    if profiles and declared is None:
-                        declared = document_profiles(tree)
-                    if (not profiles or r.matches_profile(declared or ())) \
-                            and self._is_installed(spec.name):
-                        chosen[spec.name] = (spec, r)
-                        break
+                if profiles and declared is None:
+                    declared = document_profiles(tree)
+                if (not profiles or r.matches_profile(declared or ())) \
+                        and self._is_installed(spec.name):
+                    chosen[spec.name] = (spec, r)
         return list(chosen.values())
 
     def run(self, tree: etree._ElementTree, spec: RulePackSpec, rule_set: RuleSet
@@ -273,7 +293,7 @@ class RuleEngine:
         """The rules layer of *tree*: ``skipped`` when no pack applies."""
         pairs = self.applicable(tree, selection, profiles=profiles)
         if not pairs:
-            return RulesLayer(RULES, LayerStatus.SKIPPED)
+            return SKIPPED
         findings: list[Finding] = []
         failed = False
         for spec, rule_set in pairs:
