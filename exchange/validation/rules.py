@@ -18,6 +18,7 @@ error, output that is not SVRL), the layer is ``invalid`` with that error, never
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -197,8 +198,9 @@ def compiled(path: Path, *, schematron: bool = False) -> _Compiled:
     return found
 
 
-def transform(stylesheet: _Compiled, tree: etree._ElementTree) -> etree._Element:
-    """Run one compiled rule stylesheet on *tree*; its SVRL output, parsed."""
+def transform(stylesheet: _Compiled, tree: etree._ElementTree) -> etree._Element | None:
+    """Run one compiled rule stylesheet on *tree*; its SVRL output, parsed (None: an SVRL
+    report in which nothing fired)."""
     text = etree.tostring(tree, encoding="unicode")
     proc = _processor()
     try:
@@ -209,6 +211,11 @@ def transform(stylesheet: _Compiled, tree: etree._ElementTree) -> etree._Element
         raise RuleProcessorError(f"the rules failed while running: {exc}") from None
     if not out:
         raise RuleProcessorError("the rules produced no report")
+    if "failed-assert" not in out and "successful-report" not in out:
+        # Nothing fired (most documents): no finding to read, only the root to check.
+        head = out[:4096]
+        if SVRL_NS in head and _SVRL_ROOT_TEXT.search(head):
+            return None
     try:
         report = etree.fromstring(out.encode("utf-8"), parser=_SVRL_PARSER)
     except etree.XMLSyntaxError as exc:
@@ -220,6 +227,7 @@ def transform(stylesheet: _Compiled, tree: etree._ElementTree) -> etree._Element
 
 _SVRL_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 _SVRL_ROOT = f"{{{SVRL_NS}}}schematron-output"
+_SVRL_ROOT_TEXT = re.compile(r"<(?:[\w.\-]+:)?schematron-output[\s>]")
 
 
 # ------------------------------------------------------------------ the engine
@@ -285,8 +293,10 @@ class RuleEngine:
         """Findings of one rule set; :class:`RuleProcessorError` if it cannot run."""
         path = self.store.pack_dir(spec.name) / rule_set.source
         stylesheet = compiled(path, schematron=rule_set.xslt is None)
-        return findings_from_svrl(transform(stylesheet, tree), tree, pack=spec.name,
-                                  lang=self.lang)
+        report = transform(stylesheet, tree)
+        if report is None:
+            return []
+        return findings_from_svrl(report, tree, pack=spec.name, lang=self.lang)
 
     def layer(self, tree: etree._ElementTree, selection: RuleSelection | None = None, *,
               profiles: bool = True) -> RulesLayer:
