@@ -97,3 +97,26 @@ def test_api_reports_name_the_packs_and_refuse_a_rule_breach(world):
     assert rules["status"] == "invalid"
     assert "BR-CO-10" in {f["rule"] for f in rules["findings"]}
     assert world.counts()["documents"] == before["documents"]
+
+
+def test_rules_list_and_install_commands(tmp_path, cli_env):
+    env = dict(cli_env, EXCHANGE_HOME=str(tmp_path / "home"))
+    listed = subprocess.run([sys.executable, "-m", "exchange", "rules", "list"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    assert "carec-corridor" in listed.stdout and "built in" in listed.stdout
+    assert "en16931" in listed.stdout and "not installed" in listed.stdout
+    bad = subprocess.run([sys.executable, "-m", "exchange", "rules", "install", "en16931",
+                          "--from", str(tmp_path)], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert bad.returncode == 2 and "does not hold this pack" in bad.stderr
+    good = subprocess.run([sys.executable, "-m", "exchange", "rules", "install", "en16931",
+                           "--from", str(EN16931_SOURCE)], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert good.returncode == 0 and "installed en16931 1.3.16" in good.stdout
+    check = subprocess.run([sys.executable, "-m", "exchange", "rules", "check",
+                            str(UBL_INVOICE), "--format", "json"], env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0, check.stdout + check.stderr
+    (doc,) = json.loads(check.stdout)["documents"]
+    assert [p["name"] for p in doc["layer"]["packs"]] == ["carec-corridor", "en16931"]

@@ -11,6 +11,7 @@ from exchange.validation import Validator
 from exchange.validation.rulecheck import check_rules
 from exchange.validation.rulepacks import RuleStore, load_rule_catalog
 from exchange.validation.rules import RuleEngine, RuleSelection
+from signing.safexml import parse_xml
 from tests.fixtures.packs import EN16931_SOURCE, UBL_EXAMPLES
 
 EXAMPLE = EN16931_SOURCE / "ubl" / "examples" / "ubl-tc434-example1.xml"
@@ -146,3 +147,18 @@ def test_each_stylesheet_is_compiled_once_per_process(rule_store, schema_store):
     for _ in range(3):
         Validator(schema_store, rules=RuleEngine(rule_store)).validate(EXAMPLE.read_bytes())
     assert rules._COMPILED == compiled  # the same executables, no new compilations
+
+
+def test_install_from_a_zip_with_the_files_under_a_top_folder(tmp_path):
+    import zipfile
+
+    archive = tmp_path / "eInvoicing-EN16931-main.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for rel in ("ubl/xslt/EN16931-UBL-validation.xslt", "cii/xslt/EN16931-CII-validation.xslt",
+                    "LICENSE.txt", "NOTICE.txt"):
+            zf.write(EN16931_SOURCE / rel, f"eInvoicing-EN16931-main/{rel}")
+    store = RuleStore(tmp_path / "rules")
+    assert store.install("en16931", str(archive)).files == 4
+    engine = RuleEngine(store)
+    layer = engine.layer(parse_xml(EXAMPLE.read_bytes()))
+    assert layer.status.value == "valid" and layer.packs[0].version == "1.3.16"
