@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
         def __call__(self, inputs: list[Input], *, store: SchemaStore, jobs: int = ...,
                      progress: Callable[[int], None] | None = ...,
-                     rules: RuleSelection | None = ...) -> Iterator[_R_co]: ...
+                     rules: RuleSelection | None = ..., lang: str = ...
+                     ) -> Iterator[_R_co]: ...
 
 
 __all__ = ["register"]
@@ -59,6 +60,8 @@ def validate(
         "--rules", help="Business rules: auto (the installed packs that apply to each "
                         "document's type and profile), none, or pack names (repeatable).")
     ] = None,
+    lang: Annotated[str, typer.Option(
+        "--lang", help="Language of rule messages where a rule has several (en, ru).")] = "en",
 ) -> None:
     """Validate trade documents against their standard's schema, code lists and business
     rules (the rule packs that apply; see `exchange rules list`).
@@ -88,11 +91,11 @@ def validate(
     elif fmt is Format.json:
         # Each document's JSON is made where it was validated (in the worker with
         # --jobs); what the summary and the exit code need comes along as a brief.
-        pairs = _run(inputs, store, jobs, validate_inputs_json, selection)
+        pairs = _run(inputs, store, jobs, validate_inputs_json, selection, lang)
         results = [brief for brief, _ in pairs]
         text = render_json_texts(results, [t for _, t in pairs])
     else:
-        results = _run(inputs, store, jobs, validate_inputs, selection)
+        results = _run(inputs, store, jobs, validate_inputs, selection, lang)
         text = (render_text if fmt is Format.text else render_junit)(results)
     if output:
         try:
@@ -132,15 +135,15 @@ def _rule_selection(values: list[str]) -> RuleSelection:
 
 
 def _run(inputs: list[Input], store: SchemaStore, jobs: int,
-         validate_inputs: _ValidateInputs[_R], rules: RuleSelection) -> list[_R]:
+         validate_inputs: _ValidateInputs[_R], rules: RuleSelection, lang: str) -> list[_R]:
     if sys.stderr.isatty() and len(inputs) >= PROGRESS_THRESHOLD:
         from rich.progress import Progress
 
         with Progress(transient=True) as bar:
             task = bar.add_task("validating", total=len(inputs))
-            return list(validate_inputs(inputs, store=store, jobs=jobs, rules=rules,
+            return list(validate_inputs(inputs, store=store, jobs=jobs, rules=rules, lang=lang,
                                         progress=lambda n: bar.advance(task, n)))
-    return list(validate_inputs(inputs, store=store, jobs=jobs, rules=rules))
+    return list(validate_inputs(inputs, store=store, jobs=jobs, rules=rules, lang=lang))
 
 
 def _verifier(trust: str | None, country: str | None

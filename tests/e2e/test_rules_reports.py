@@ -120,3 +120,19 @@ def test_rules_list_and_install_commands(tmp_path, cli_env):
     assert check.returncode == 0, check.stdout + check.stderr
     (doc,) = json.loads(check.stdout)["documents"]
     assert [p["name"] for p in doc["layer"]["packs"]] == ["carec-corridor", "en16931"]
+
+
+def test_validate_picks_the_rule_messages_language(cli_env):
+    from tests.fixtures.packs import UBL_EXAMPLES
+
+    waybill = str(UBL_EXAMPLES / "UBL-Waybill-2.0-Example-International.xml")
+    ru = _validate(cli_env, waybill, "--rules", "carec-corridor", "--lang", "ru", "--jobs", "2",
+                   waybill)
+    assert ru.returncode == 1
+    assert ru.stdout.count("error [rules] CAREC-07 /Waybill/cac:Shipment/cac:GoodsItem: "
+                           "Товарная позиция '1': укажите код ТН ВЭД") == 2
+    en = _validate(cli_env, waybill, "--rules", "carec-corridor", "--format", "json")
+    (doc,) = json.loads(en.stdout)["documents"]
+    (finding,) = doc["layers"][3]["findings"]
+    assert finding["message"].startswith("Goods item '1': give its HS commodity code")
+    assert set(finding["messages"]) == {"en", "ru"} and finding["line"] == 246
