@@ -80,7 +80,7 @@ def validate(
         raise typer.Exit(EXIT_USAGE)
     store = SchemaStore()
     selection = _rule_selection(rules or ["auto"])
-    verifier = _verifier(trust, country) if verify else None
+    verifier = _verifier(trust, country, selection, lang) if verify else None
     if verifier is not None and jobs > 1:
         jobs = 1  # signature checks need the trees; keep them in one process
 
@@ -146,14 +146,14 @@ def _run(inputs: list[Input], store: SchemaStore, jobs: int,
     return list(validate_inputs(inputs, store=store, jobs=jobs, rules=rules, lang=lang))
 
 
-def _verifier(trust: str | None, country: str | None
+def _verifier(trust: str | None, country: str | None, rules: RuleSelection, lang: str
               ) -> Callable[[Input, SchemaStore], dict[str, Any]]:
     """Return a function validating one input and verifying its signatures, or fail."""
     try:
         from exchange.cli.signing import verify_for_validate
     except ImportError:
         fail("--verify needs the signing package, which is not available")
-    return verify_for_validate(trust, country)
+    return verify_for_validate(trust, country, rules, lang)
 
 
 def register(app: typer.Typer) -> None:

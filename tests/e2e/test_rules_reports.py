@@ -136,3 +136,14 @@ def test_validate_picks_the_rule_messages_language(cli_env):
     (finding,) = doc["layers"][3]["findings"]
     assert finding["message"].startswith("Goods item '1': give its HS commodity code")
     assert set(finding["messages"]) == {"en", "ru"} and finding["line"] == 246
+
+
+def test_validate_verify_runs_the_rules_too(cli_env):
+    from tests.fixtures.packs import UBL_EXAMPLES
+
+    waybill = str(UBL_EXAMPLES / "UBL-Waybill-2.0-Example-International.xml")
+    run = _validate(cli_env, waybill, "--verify", "--rules", "carec-corridor", "--format",
+                    "json")
+    (doc,) = json.loads(run.stdout)["documents"]
+    assert _packs(doc) == [{"name": "carec-corridor", "version": "1.0"}]
+    assert "signatures" in doc and doc["decision"] == "reject"
