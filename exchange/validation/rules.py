@@ -17,6 +17,7 @@ error, output that is not SVRL), the layer is ``invalid`` with that error, never
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -38,6 +39,7 @@ __all__ = ["AppliedPack", "RULES", "RuleEngine", "RuleSelection", "RulesLayer",
            "document_profiles"]
 
 RULES = "rules"
+log = logging.getLogger(__name__)
 
 _UBL_HEAD = frozenset({"UBLExtensions", "UBLVersionID", "CustomizationID", "ProfileID",
                        "ProfileExecutionID"})
@@ -309,7 +311,9 @@ class RuleEngine:
         for spec, rule_set in pairs:
             try:
                 findings.extend(self.run(tree, spec, rule_set))
-            except RuleProcessorError as exc:
+            except Exception as exc:  # RuleProcessorError, or anything unforeseen: fail closed
+                if not isinstance(exc, RuleProcessorError):
+                    log.exception("rule pack %s %s failed", spec.name, spec.version)
                 failed = True
                 findings.append(Finding(
                     Severity.ERROR, "rules.processor-error",
