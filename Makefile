@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SHARED ?= $(abspath ../shared)
 UBL_SOURCE ?= $(SHARED)/standards/ubl-2.4
+EN16931_SOURCE ?= $(SHARED)/standards/en16931
 export EXCHANGE_HOME ?= $(CURDIR)/.exchange-home
 export EXCHANGE_SHARED_DIR ?= $(SHARED)
 
@@ -23,6 +24,8 @@ system-deps:
 schemas: setup
 	$(BIN)/exchange schemas install ubl-2.4 --from $(UBL_SOURCE)
 	$(BIN)/exchange schemas install iso20022-camt --from $(SHARED)/interop/iso20022-genkgo
+	$(BIN)/exchange schemas install cii-d16b --from $(EN16931_SOURCE)
+	$(BIN)/exchange rules install en16931 --from $(EN16931_SOURCE)
 
 ## The main job: the exchange with demo data (a corridor KZ -> UZ -> AF), until Ctrl-C.
 demo: setup

@@ -8,6 +8,8 @@
 
 ``signature_profile = "xmldsig"`` accepts senders' plain enveloped XML-DSig signatures
 (``"xades-bes"``, the default, requires XAdES-BES signed properties).
+``rule_packs = ["carec-corridor"]`` makes every document from the member pass those rule
+packs (the validation engine's rules layer), whatever profile it declares.
 
 ``help_desk_decisions = true`` lets the hub's help desk (an operator) key in the customs
 decisions and acknowledgements of a member without a system of its own; without it (the
@@ -39,7 +41,7 @@ __all__ = ["CAREC_MEMBERS", "Member", "Members", "load_members", "default_member
 CAREC_MEMBERS = ("AF", "AZ", "CN", "GE", "KG", "KZ", "MN", "PK", "TJ", "TM", "UZ")
 
 _FIELDS = {"name", "currency", "trust_dir", "require_signature", "adapter", "settings",
-           "help_desk_decisions", "signature_profile"}
+           "help_desk_decisions", "signature_profile", "rule_packs"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,9 @@ class Member:
     signature_profile: Profile = Profile.XADES_BES
     """What senders' signatures must be: ``xades-bes`` (the default) or ``xmldsig`` (a plain
     enveloped XML-DSig signature, as many national signing tools make)."""
+    rule_packs: tuple[str, ...] = ()
+    """Rule packs (``exchange rules list``) every document from this member must pass,
+    whatever profile it declares (``rule_packs = ["carec-corridor"]``)."""
 
 
 @dataclass(frozen=True)
@@ -200,6 +205,11 @@ def _member(code: str, entry: Mapping[str, object], where: tuple[str, ...], fail
     profiles = ", ".join(repr(str(p)) for p in Profile)
     profile = text("signature_profile", "|".join(map(re.escape, Profile)), f"one of {profiles}") \
         if "signature_profile" in entry else Profile.XADES_BES
+    rule_packs = entry.get("rule_packs", [])
+    if not isinstance(rule_packs, list) or not all(
+            isinstance(p, str) and re.fullmatch(r"[a-z0-9][a-z0-9.\-]*", p) for p in rule_packs):
+        raise fail(f"{code}: rule_packs must be a list of rule pack names like "
+                   f"'carec-corridor', got {rule_packs!r}", *where, "rule_packs")
     kind = text("adapter")
     raw = entry.get("settings", {})
     if not isinstance(raw, dict):
@@ -217,4 +227,4 @@ def _member(code: str, entry: Mapping[str, object], where: tuple[str, ...], fail
     return Member(code=code, name=name, currency=currency, adapter=kind,
                   settings=MappingProxyType(settings), trust_dir=trust_dir,
                   require_signature=require_signature, help_desk_decisions=help_desk,
-                  signature_profile=Profile(profile))
+                  signature_profile=Profile(profile), rule_packs=tuple(rule_packs))

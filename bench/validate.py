@@ -13,6 +13,9 @@ start (command start to the first report, one document, schema store warm); and 
 to validate one each of the official examples against the sum of lxml's compile times for
 their schemas; and a ceiling: (b) plus exchange's code-list layer in-process, with and
 without the cold start, the most (a) could reach if nothing else it does cost anything.
+(a) runs with the rules layer on (`--rules auto`, the default), which for these document
+types finds no pack to run; (a0) is (a) --jobs 1 with `--rules none`, printed beside it
+(target: (a) / (a0) = 1.0, the rules layer costs nothing where no pack applies).
 """
 from __future__ import annotations
 
@@ -151,7 +154,7 @@ def main() -> None:
 
         # The machine is shared: one run of each side would compare whatever load each
         # happened to meet. The sides take turns, and each keeps its best round.
-        t_b = t_a1 = t_a2 = t_b2 = t_bc = float("inf")
+        t_b = t_a1 = t_a2 = t_b2 = t_bc = t_a0 = float("inf")
         for _ in range(args.rounds):
             t_b = min(t_b, plain_lxml(files, schemas, side="b"))
             t_bc = min(t_bc, lxml_and_code_lists(files, schemas, lists))
@@ -160,6 +163,8 @@ def main() -> None:
                                       env=env, side="a1"))
             t_a2 = min(t_a2, exchange("validate", "--format", "json", "--jobs", "2", "-o", out,
                                       str(docs), env=env, side="a2"))
+            t_a0 = min(t_a0, exchange("validate", "--format", "json", "--rules", "none", "-o",
+                                      out, str(docs), env=env, side="a0"))
         one = str(source / "xml" / names[0])
         cold = min(exchange("validate", "--format", "json", one, env=env) for _ in range(5))
 
@@ -184,6 +189,9 @@ def main() -> None:
               f"({t_a1:.2f} s, start-up and compilation included)")
         print(f"(a) exchange validate --format json, --jobs 2: {rate(t_a2):8.0f} docs/s "
               f"({t_a2:.2f} s)")
+        print(f"(a0) the same, --jobs 1 and --rules none:     {rate(t_a0):8.0f} docs/s "
+              f"({t_a0:.2f} s); rules layer on (no pack applies) / off: {t_a0 / t_a1:.2f} "
+              f"(target 1.0; CPU {CPU['a0'] / CPU['a1']:.2f})")
         print(f"(b) plain lxml loop, schemas precompiled:     {rate(t_b):8.0f} docs/s "
               f"({t_b:.2f} s)")
         print(f"ratio (a, jobs 1) / (b): {t_b / t_a1:.2f}   (target >= 0.8)")

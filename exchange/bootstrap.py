@@ -56,8 +56,10 @@ def load_members_for(settings: Settings) -> Members:
 def _validator() -> Validator:
     from exchange.validation import Validator
     from exchange.validation.packs import SchemaStore
+    from exchange.validation.rulepacks import RuleStore
+    from exchange.validation.rules import RuleEngine
 
-    return Validator(SchemaStore())
+    return Validator(SchemaStore(), rules=RuleEngine(RuleStore()))
 
 
 def open_store(settings: Settings, *, migrate: bool) -> UnitOfWorkFactory:

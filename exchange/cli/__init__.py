@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "exchange.cli.adapters",
     "exchange.cli.validate",
     "exchange.cli.schemas",
+    "exchange.cli.rules",
     "exchange.cli.server",
     "exchange.cli.signing",
     "exchange.cli.payments",

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from exchange.validation import Validator
     from exchange.validation.batch import Input
     from exchange.validation.packs import SchemaStore
+    from exchange.validation.rules import RuleSelection
     from signing.report import VerificationReport
     from signing.trust import TrustStore
 
@@ -310,11 +311,12 @@ def trust_add(
     typer.echo(f"added {source} {where} as {target}")
 
 
-def verify_for_validate(trust: Optional[str], country: Optional[str], profile: str = "xades-bes"
+def verify_for_validate(trust: Optional[str], country: Optional[str], profile: str = "xades-bes",
+                        rules: RuleSelection | None = None, lang: str = "en",
                         ) -> Callable[[Input, SchemaStore], dict[str, Any]]:
     """For `exchange validate --verify`: a function (input, schema store) -> result dict,
-    the validation report's dict plus ``signatures`` (``ok``, ``summary_lines`` and the
-    verification report)."""
+    the validation report's dict (with the rules layer of *rules*, unless None or off) plus
+    ``signatures`` (``ok``, ``summary_lines`` and the verification report)."""
     from signing import TrustStoreError
     from signing.trust import check_country
 
@@ -331,7 +333,13 @@ def verify_for_validate(trust: Optional[str], country: Optional[str], profile: s
     def run(item: Input, schema_store: SchemaStore) -> dict[str, Any]:
         validator = validators.get(id(schema_store))
         if validator is None:
-            validator = validators[id(schema_store)] = Validator(schema_store)
+            engine = None
+            if rules is not None and not rules.off:
+                from exchange.validation.rulepacks import RuleStore
+                from exchange.validation.rules import RuleEngine
+
+                engine = RuleEngine(RuleStore(), default=rules, lang=lang)
+            validator = validators[id(schema_store)] = Validator(schema_store, rules=engine)
         try:
             # an Input holds its bytes or, when it has none, a path
             data = item.data if item.data is not None else cast("Path", item.path).read_bytes()

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from exchange.validation.batch import Input
     from exchange.validation.packs import SchemaStore
+    from exchange.validation.rules import RuleSelection
 
     _R = TypeVar("_R")
     _R_co = TypeVar("_R_co", covariant=True)
@@ -24,7 +25,9 @@ if TYPE_CHECKING:
         """:func:`~exchange.validation.batch.validate_inputs` or its ``_json`` twin."""
 
         def __call__(self, inputs: list[Input], *, store: SchemaStore, jobs: int = ...,
-                     progress: Callable[[int], None] | None = ...) -> Iterator[_R_co]: ...
+                     progress: Callable[[int], None] | None = ...,
+                     rules: RuleSelection | None = ..., lang: str = ...
+                     ) -> Iterator[_R_co]: ...
 
 
 __all__ = ["register"]
@@ -57,8 +60,15 @@ def validate(
     profile: Annotated[ProfileChoice, typer.Option(
         "--profile", help="With --verify: xades-bes (XAdES-BES required) or xmldsig (plain "
                           "XML-DSig accepted).")] = ProfileChoice.xades_bes,
+    rules: Annotated[Optional[list[str]], typer.Option(
+        "--rules", help="Business rules: auto (the installed packs that apply to each "
+                        "document's type and profile), none, or pack names (repeatable).")
+    ] = None,
+    lang: Annotated[str, typer.Option(
+        "--lang", help="Language of rule messages where a rule has several (en, ru).")] = "en",
 ) -> None:
-    """Validate trade documents against their standard's schema and code lists.
+    """Validate trade documents against their standard's schema, code lists and business
+    rules (the rule packs that apply; see `exchange rules list`).
 
     Exit code 0 when every document is valid, 1 when any is invalid, 2 for usage or
     I/O errors (nothing missing is silently skipped).
@@ -73,7 +83,8 @@ def validate(
     if not inputs:
         raise typer.Exit(EXIT_USAGE)
     store = SchemaStore()
-    verifier = _verifier(trust, country, profile.value) if verify else None
+    selection = _rule_selection(rules or ["auto"])
+    verifier = _verifier(trust, country, profile.value, selection, lang) if verify else None
     if verifier is not None and jobs > 1:
         jobs = 1  # signature checks need the trees; keep them in one process
 
@@ -84,11 +95,11 @@ def validate(
     elif fmt is Format.json:
         # Each document's JSON is made where it was validated (in the worker with
         # --jobs); what the summary and the exit code need comes along as a brief.
-        pairs = _run(inputs, store, jobs, validate_inputs_json)
+        pairs = _run(inputs, store, jobs, validate_inputs_json, selection, lang)
         results = [brief for brief, _ in pairs]
         text = render_json_texts(results, [t for _, t in pairs])
     else:
-        results = _run(inputs, store, jobs, validate_inputs)
+        results = _run(inputs, store, jobs, validate_inputs, selection, lang)
         text = (render_text if fmt is Format.text else render_junit)(results)
     if output:
         try:
@@ -108,26 +119,46 @@ def validate(
     raise typer.Exit(EXIT_INVALID if invalid else EXIT_OK)
 
 
+def _rule_selection(values: list[str]) -> RuleSelection:
+    """The --rules values as a selection; unknown or missing packs fail before any work."""
+    from exchange.errors import ExchangeError
+    from exchange.validation.rulepacks import RuleStore
+    from exchange.validation.rules import RuleSelection
+
+    try:
+        selection = RuleSelection.parse(values)
+    except ValueError as exc:
+        fail(str(exc))
+    store = RuleStore()
+    try:
+        for name in selection.packs:
+            store.require(name)
+    except ExchangeError as exc:
+        fail(exc.message)
+    return selection
+
+
 def _run(inputs: list[Input], store: SchemaStore, jobs: int,
-         validate_inputs: _ValidateInputs[_R]) -> list[_R]:
+         validate_inputs: _ValidateInputs[_R], rules: RuleSelection, lang: str) -> list[_R]:
     if sys.stderr.isatty() and len(inputs) >= PROGRESS_THRESHOLD:
         from rich.progress import Progress
 
         with Progress(transient=True) as bar:
             task = bar.add_task("validating", total=len(inputs))
-            return list(validate_inputs(inputs, store=store, jobs=jobs,
+            return list(validate_inputs(inputs, store=store, jobs=jobs, rules=rules, lang=lang,
                                         progress=lambda n: bar.advance(task, n)))
-    return list(validate_inputs(inputs, store=store, jobs=jobs))
+    return list(validate_inputs(inputs, store=store, jobs=jobs, rules=rules, lang=lang))
 
 
-def _verifier(trust: str | None, country: str | None, profile: str = "xades-bes"
+def _verifier(trust: str | None, country: str | None, profile: str, rules: RuleSelection,
+              lang: str
               ) -> Callable[[Input, SchemaStore], dict[str, Any]]:
     """Return a function validating one input and verifying its signatures, or fail."""
     try:
         from exchange.cli.signing import verify_for_validate
     except ImportError:
         fail("--verify needs the signing package, which is not available")
-    return verify_for_validate(trust, country, profile)
+    return verify_for_validate(trust, country, profile, rules, lang)
 
 
 def register(app: typer.Typer) -> None:

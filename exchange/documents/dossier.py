@@ -2,7 +2,8 @@
 
 Each accepted document leaves its *facts* (identifiers, gross weight, customs value, invoice
 total, countries), extracted once from the parsed tree by :func:`extract_facts` and stored with
-it. :func:`check_dossier` compares the facts of a shipment's current documents (superseded
+it. A commercial invoice may be UBL or UN/CEFACT Cross Industry Invoice (CII D16B): both give
+its total and currency (and a CII invoice its delivery's consignment id). :func:`check_dossier` compares the facts of a shipment's current documents (superseded
 versions left out) pair by pair and against the route:
 
 * ``identifiers``: two documents that both name shipment (or consignment) ids share at least one;
@@ -43,11 +44,13 @@ __all__ = ["DocumentFacts", "DossierFinding", "DossierReport", "check_dossier", 
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 NS = {"cbc": CBC, "cac": CAC}
+CII_NS = {"rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
+          "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"}
 
 DECLARATIONS = {"ExportCustomsDeclaration", "ImportCustomsDeclaration",
                 "TransitCustomsDeclaration"}
 WEIGHED = DECLARATIONS | {"Waybill", "BillOfLading", "PackingList", "ForwardingInstructions"}
-INVOICES = {"Invoice"}
+INVOICES = {"Invoice", "CrossIndustryInvoice"}
 TO_KG = {"KGM": Decimal(1), "TNE": Decimal(1000), "GRM": Decimal("0.001"),
          "LBR": Decimal("0.45359237")}
 
@@ -100,9 +103,38 @@ def _decimal(text: str | None) -> Decimal | None:
         return None
 
 
+def _cii_facts(root: etree._Element) -> DocumentFacts:
+    """An invoice's facts from CII: the amount due (BT-115; else the grand total, BT-112) in
+    the invoice currency, and the consignment of its delivery."""
+    settlement = "/rsm:CrossIndustryInvoice/rsm:SupplyChainTradeTransaction/" \
+                 "ram:ApplicableHeaderTradeSettlement"
+    currency = "".join(root.xpath(f"string({settlement}/ram:InvoiceCurrencyCode)",
+                                  namespaces=CII_NS)).strip()
+    total = None
+    for field_name in ("DuePayableAmount", "GrandTotalAmount"):
+        hits = [h for h in root.xpath(
+            f"{settlement}/ram:SpecifiedTradeSettlementHeaderMonetarySummation/ram:{field_name}",
+            namespaces=CII_NS) if isinstance(h, etree._Element)]
+        # BT-112 may be given twice (in the invoice and in the VAT currency): take the
+        # invoice currency's, or the only one
+        amount = next((h for h in hits if h.get("currencyID", currency) == currency), None)
+        if amount is not None and _decimal(amount.text) is not None:
+            total = (str(_decimal(amount.text)), amount.get("currencyID") or currency)
+            break
+    consignments = tuple(dict.fromkeys(
+        str(t).strip() for t in root.xpath(
+            "/rsm:CrossIndustryInvoice/rsm:SupplyChainTradeTransaction/"
+            "ram:ApplicableHeaderTradeDelivery/ram:RelatedSupplyChainConsignment//ram:ID/text()",
+            namespaces=CII_NS) if str(t).strip()))
+    return DocumentFacts(root=etree.QName(root).localname, invoice_total=total,
+                         consignment_ids=consignments)
+
+
 def extract_facts(tree: etree._ElementTree) -> DocumentFacts:
     """Facts for the dossier checks, from the top-level shipment/consignment of a document."""
     root = tree.getroot()
+    if etree.QName(root).namespace == CII_NS["rsm"]:
+        return _cii_facts(root)
     name = etree.QName(root).localname
     ships = ("/*/cac:Shipment", "/*/cac:CustomsDeclaration/cac:Shipment",
              "/*/cac:Consignment/cac:Shipment")

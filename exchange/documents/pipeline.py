@@ -39,6 +39,7 @@ from signing.safexml import DEFAULT_LIMITS, UnsafeXmlError, XmlError, XmlLimits,
 if TYPE_CHECKING:
     from adapters.members import Members
     from exchange.validation import Validator
+    from exchange.validation.rules import RuleSelection
 
 __all__ = [
     "AcceptedHook",
@@ -181,8 +182,10 @@ class Outcome:
 def inspect_document(doc: DocumentInput, *, validator: Validator,
                      checker: SignatureChecker | None,
                      sealer: Sealer, origin: str, require_signature: bool,
-                     limits: XmlLimits = DEFAULT_LIMITS) -> Inspected:
-    """Parse, validate, verify, seal, extract facts. Never raises for document problems."""
+                     limits: XmlLimits = DEFAULT_LIMITS,
+                     rules: RuleSelection | None = None) -> Inspected:
+    """Parse, validate, verify, seal, extract facts. Never raises for document problems.
+    *rules*: the rule packs to run (default: the validator's, ``auto``)."""
     data = doc.data
     sha, size = hashlib.sha256(data).hexdigest(), len(data)
     try:
@@ -195,7 +198,7 @@ def inspect_document(doc: DocumentInput, *, validator: Validator,
             "Unsafe XML refused" if unsafe else "The document is not well-formed XML",
             exc.message))
     report = validator.validate_tree(tree, source=doc.filename or "document", sha256=sha,
-                                     size=size)
+                                     size=size, rules=rules)
     validation = report.to_dict()
     if not report.accepted:
         n = len(report.errors())
@@ -235,8 +238,9 @@ def inspect_document(doc: DocumentInput, *, validator: Validator,
 @dataclass(frozen=True)
 class Inspector:
     """The first half of the pipeline with its collaborators: documents from a shipment's
-    *origin* are verified against that member's trust list, and must be signed where the
-    members file says ``require_signature``."""
+    *origin* are verified against that member's trust list, must be signed where the
+    members file says ``require_signature``, and pass the rule packs it lists in
+    ``rule_packs`` (besides those that apply to them anyway)."""
 
     validator: Validator
     sealer: Sealer
@@ -244,9 +248,16 @@ class Inspector:
     members: Members
 
     def inspect(self, documents: Sequence[DocumentInput], *, origin: str) -> list[Inspected]:
-        require = bool(self.members[origin].require_signature)
+        member = self.members[origin]
+        require = bool(member.require_signature)
+        rules = None
+        if member.rule_packs:
+            from exchange.validation.rules import RuleSelection
+
+            rules = RuleSelection().requiring(member.rule_packs)
         return [inspect_document(d, validator=self.validator, checker=self.checker,
-                                 sealer=self.sealer, origin=origin, require_signature=require)
+                                 sealer=self.sealer, origin=origin, require_signature=require,
+                                 rules=rules)
                 for d in documents]
 
 

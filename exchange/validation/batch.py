@@ -23,6 +23,7 @@ from exchange.validation.packs import SchemaStore
 
 if TYPE_CHECKING:
     from exchange.validation.engine import Validator
+    from exchange.validation.rules import RuleSelection
 
 __all__ = ["Input", "collect_inputs", "validate_inputs", "validate_inputs_json"]
 
@@ -164,11 +165,25 @@ _VALIDATOR: Validator | None = None
 _INPUTS: list[Input] = []
 
 
-def _init_worker(store_root: str, inputs: list[Input]) -> None:
-    global _VALIDATOR, _INPUTS
+def _make_validator(store: SchemaStore, rules: RuleSelection | None,
+                    rule_root: str | None, lang: str = "en") -> Validator:
+    """A validator; with a rules layer choosing packs by *rules* unless it is None or off."""
     from exchange.validation.engine import Validator
 
-    _VALIDATOR = Validator(SchemaStore(Path(store_root)))
+    if rules is None or rules.off:
+        return Validator(store)
+    from exchange.validation.rulepacks import RuleStore
+    from exchange.validation.rules import RuleEngine
+
+    engine = RuleEngine(RuleStore(None if rule_root is None else Path(rule_root)),
+                        default=rules, lang=lang)
+    return Validator(store, rules=engine)
+
+
+def _init_worker(store_root: str, inputs: list[Input], rules: RuleSelection | None = None,
+                 rule_root: str | None = None, lang: str = "en") -> None:
+    global _VALIDATOR, _INPUTS
+    _VALIDATOR = _make_validator(SchemaStore(Path(store_root)), rules, rule_root, lang)
     _INPUTS = inputs
     gc.freeze()  # what was inherited or loaded so far is never garbage
 
@@ -189,12 +204,11 @@ def _run_range_json(bounds: tuple[int, int]) -> list[Any]:
 
 
 def _results(inputs: list[Input], store: SchemaStore, jobs: int, as_json: bool,
-             progress: Callable[[int], None] | None
+             progress: Callable[[int], None] | None, rules: RuleSelection | None = None,
+             rule_root: str | None = None, lang: str = "en",
              ) -> Iterator[Any]:  # Any: report dicts, or their JSON text when as_json
     if jobs <= 1 or len(inputs) < 2:
-        from exchange.validation.engine import Validator
-
-        validator = Validator(store)
+        validator = _make_validator(store, rules, rule_root, lang)
         run = _run_one_json if as_json else _run_one
         with _no_cyclic_gc():
             for item in inputs:
@@ -210,7 +224,8 @@ def _results(inputs: list[Input], store: SchemaStore, jobs: int, as_json: bool,
 
     task = _run_range_json if as_json else _run_range_dicts
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
-                             initargs=(str(store.root), inputs)) as pool, _no_cyclic_gc():
+                             initargs=(str(store.root), inputs, rules, rule_root, lang)
+                             ) as pool, _no_cyclic_gc():
         for results in pool.map(task, ranges):
             yield from results
             if progress:
@@ -218,15 +233,20 @@ def _results(inputs: list[Input], store: SchemaStore, jobs: int, as_json: bool,
 
 
 def validate_inputs(inputs: list[Input], *, store: SchemaStore, jobs: int = 1,
-                    progress: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:
-    """Yield one result dict per input, in input order."""
-    return _results(inputs, store, jobs, False, progress)
+                    progress: Callable[[int], None] | None = None,
+                    rules: RuleSelection | None = None, rule_root: str | None = None,
+                    lang: str = "en") -> Iterator[dict[str, Any]]:
+    """Yield one result dict per input, in input order. *rules* adds the rules layer
+    (packs from the rule store at *rule_root*, default the data directory's; messages in
+    *lang* where a rule has it)."""
+    return _results(inputs, store, jobs, False, progress, rules, rule_root, lang)
 
 
 def validate_inputs_json(inputs: list[Input], *, store: SchemaStore, jobs: int = 1,
-                         progress: Callable[[int], None] | None = None) -> Iterator[
-                             tuple[dict[str, Any], str]]:
+                         progress: Callable[[int], None] | None = None,
+                         rules: RuleSelection | None = None, rule_root: str | None = None,
+                         lang: str = "en") -> Iterator[tuple[dict[str, Any], str]]:
     """Yield, per input and in input order, the brief of its result (``source``,
     ``decision``, ``errors``, ``warnings``, or ``io_error`` / ``setup_error``: what a
     summary and an exit code need) and the JSON text of the whole result dict."""
-    return _results(inputs, store, jobs, True, progress)
+    return _results(inputs, store, jobs, True, progress, rules, rule_root, lang)

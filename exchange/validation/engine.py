@@ -2,16 +2,17 @@
 
 Detects the standard and document type from the root element's namespace, validates
 against the document type's schema (compiled once, lazily, and reused) and then
-checks code lists. Safe parsing is done once, by :func:`signing.safexml.parse_xml`,
+checks code lists, then (when the validator has a :class:`~exchange.validation.rules.
+RuleEngine`) runs the rule packs that apply. Safe parsing is done once, by :func:`signing.safexml.parse_xml`,
 and the same tree is handed to every layer and returned in the report.
 """
 from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from lxml import etree
 
@@ -22,6 +23,9 @@ from exchange.validation.packs import DocumentType, PackSpec, SchemaStore
 from exchange.validation.codelists import CodeLists, check_code_lists, load_code_lists
 from exchange.validation.paths import element_path, shorten_names
 from exchange.validation.report import Finding, LayerResult, LayerStatus, Severity, ValidationReport
+
+if TYPE_CHECKING:
+    from exchange.validation.rules import RuleEngine, RuleSelection
 
 __all__ = ["Validator"]
 
@@ -57,9 +61,11 @@ class Validator:
     Thread-safe: compiled schemas are shared, and each is used under its own lock
     (libxml2 keeps per-validation state in the schema context)."""
 
-    def __init__(self, store: SchemaStore, *, limits: XmlLimits = DEFAULT_LIMITS):
+    def __init__(self, store: SchemaStore, *, limits: XmlLimits = DEFAULT_LIMITS,
+                 rules: RuleEngine | None = None):
         self.store = store
         self.limits = limits
+        self.rules = rules  # None: no rules layer in the reports
         self._by_ns: dict[str, tuple[PackSpec, DocumentType]] = {
             d.namespace: (spec, d) for spec in store.catalog.values() for d in spec.document_types
         }
@@ -102,7 +108,12 @@ class Validator:
         return lists
 
     # -------------------------------------------------------------- validation
-    def validate(self, data: bytes, source: str = "<bytes>") -> ValidationReport:
+    def validate(self, data: bytes, source: str = "<bytes>", *,
+                 rules: RuleSelection | None = None) -> ValidationReport:
+        """Validate *data*; *rules* chooses the rule packs (default: the engine's)."""
+        return self._with_rules(self._validate_bytes(data, source), rules)
+
+    def _validate_bytes(self, data: bytes, source: str) -> ValidationReport:
         digest, size = hashlib.sha256(data).hexdigest(), len(data)
         try:
             tree = parse_xml(data, limits=self.limits)
@@ -119,9 +130,23 @@ class Validator:
         return self._validate(tree, source, digest, size, data if ascii_compatible else None)
 
     def validate_tree(self, tree: etree._ElementTree, source: str = "<tree>", *,
-                      sha256: str | None = None, size: int | None = None) -> ValidationReport:
+                      sha256: str | None = None, size: int | None = None,
+                      rules: RuleSelection | None = None) -> ValidationReport:
         """Validate a tree already parsed by :func:`signing.safexml.parse_xml`."""
-        return self._validate(tree, source, sha256, size, None)
+        return self._with_rules(self._validate(tree, source, sha256, size, None), rules)
+
+    def _with_rules(self, report: ValidationReport, selection: RuleSelection | None
+                    ) -> ValidationReport:
+        """The report with its rules layer: run when the schema layer is valid."""
+        if self.rules is None:
+            return report
+        layers = report.layers
+        if report.tree is not None and len(layers) > 1 and layers[1].name == SCHEMA \
+                and layers[1].status is LayerStatus.VALID:
+            layer = self.rules.layer(report.tree, selection)
+        else:
+            layer = self.rules.skipped
+        return replace(report, layers=layers + (layer,))
 
     def _validate(self, tree: etree._ElementTree, source: str, sha256: str | None,
                   size: int | None, data: bytes | None) -> ValidationReport:

@@ -47,6 +47,9 @@ def render_text(results: list[dict[str, Any]]) -> str:
         extra = f", {r['warnings']} warning(s)" if r["warnings"] else ""
         lines.append(f"{r['source']}: {verdict} ({what}){extra}")
         for layer in r["layers"]:
+            if layer.get("packs"):
+                lines.append(f"  {r['source']}: [{layer['name']}] applied "
+                             + ", ".join(f"{p['name']} {p['version']}" for p in layer["packs"]))
             for f in layer["findings"]:
                 loc = _where(f)
                 path = f" {f['path']}" if f.get("path") else ""

@@ -18,6 +18,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Generic, Protocol, TypeVar
 
 import schemas
 
@@ -30,7 +31,9 @@ from exchange.errors import (
 from exchange.paths import schema_store_dir
 
 __all__ = [
-    "DocumentType", "PackSpec", "SchemaStore", "load_catalog", "get_pack", "MAX_FILE_BYTES",
+    "DocumentType", "InstallResult", "PackSpec", "PinnedStore", "SchemaStore", "load_catalog",
+    "get_pack",
+    "MAX_FILE_BYTES",
 ]
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -86,13 +89,31 @@ def load_catalog(folder: Path | None = None) -> dict[str, PackSpec]:
     return {s.name: s for s in specs}
 
 
-def get_pack(name: str, catalog: dict[str, PackSpec] | None = None) -> PackSpec:
-    catalog = catalog if catalog is not None else load_catalog()
+class PinnedPack(Protocol):
+    """What the store needs of a catalog entry: its files and their pinned digests."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def download_url(self) -> str: ...
+    @property
+    def files(self) -> dict[str, str]: ...
+
+
+_P = TypeVar("_P", bound=PinnedPack)
+
+
+def get_pack(name: str, catalog: dict[str, _P] | None = None, *, kind: str = "schema") -> _P:
+    if catalog is None:
+        catalog = load_catalog()  # type: ignore[assignment]
+        assert catalog is not None
     try:
         return catalog[name]
     except KeyError:
         known = ", ".join(sorted(catalog)) or "none"
-        raise UnknownPackError(f"unknown schema pack {name!r} (known packs: {known})") from None
+        raise UnknownPackError(f"unknown {kind} pack {name!r} (known packs: {known})") from None
 
 
 # --------------------------------------------------------------------------- sources
@@ -187,18 +208,30 @@ def _download(url: str) -> Path:
 # --------------------------------------------------------------------------- store
 
 @dataclass(frozen=True)
-class InstallResult:
-    pack: PackSpec
+class InstallResult(Generic[_P]):
+    pack: _P
     path: Path
     files: int
 
 
-class SchemaStore:
-    """The local store of installed packs under ``<home>/schemas``."""
+class PinnedStore(Generic[_P]):
+    """A local store of packs pinned by a catalog: installs check every digest first.
 
-    def __init__(self, root: Path | None = None, catalog: dict[str, PackSpec] | None = None):
-        self.root = root or schema_store_dir()
-        self.catalog = catalog if catalog is not None else load_catalog()
+    :class:`SchemaStore` holds schema packs; :class:`~exchange.validation.rulepacks.RuleStore`
+    rule packs, with the same install rules."""
+
+    kind = "schema"
+    install_command = "exchange schemas install"
+    root: Path
+    catalog: dict[str, _P]
+
+    def _probe(self, spec: _P) -> str:
+        """A file that locates the pack inside a source (its folder or zip prefix)."""
+        return next(iter(spec.files))
+
+    def spec(self, name: str) -> _P:
+        """The catalog entry of pack *name* (:class:`UnknownPackError` if there is none)."""
+        return get_pack(name, self.catalog, kind=self.kind)
 
     def pack_dir(self, name: str) -> Path:
         return self.root / name
@@ -207,21 +240,21 @@ class SchemaStore:
         return (self.pack_dir(name) / INSTALLED_MARKER).is_file()
 
     def require(self, name: str) -> Path:
-        get_pack(name, self.catalog)
+        self.spec(name)
         if not self.is_installed(name):
             raise PackNotInstalledError(
-                f"schema pack {name!r} is not installed in {self.root}; "
-                f"run: exchange schemas install {name}")
+                f"{self.kind} pack {name!r} is not installed in {self.root}; "
+                f"run: {self.install_command} {name}")
         return self.pack_dir(name)
 
-    def packs(self) -> Iterator[tuple[PackSpec, bool]]:
+    def packs(self) -> Iterator[tuple[_P, bool]]:
         for spec in self.catalog.values():
             yield spec, self.is_installed(spec.name)
 
-    def install(self, name: str, source: str | None = None) -> InstallResult:
+    def install(self, name: str, source: str | None = None) -> InstallResult[_P]:
         """Install pack *name* from *source* (folder, zip file, http(s) URL; default: the
         official download). Every file's digest is checked before the store changes."""
-        spec = get_pack(name, self.catalog)
+        spec = self.spec(name)
         src = self._open_source(spec, source)
         try:
             staged = self._stage(spec, src)
@@ -237,8 +270,8 @@ class SchemaStore:
             shutil.rmtree(old, ignore_errors=True)
         return InstallResult(spec, target, len(spec.files))
 
-    def _open_source(self, spec: PackSpec, source: str | None) -> _Source:
-        probe = spec.document_types[0].schema
+    def _open_source(self, spec: _P, source: str | None) -> _Source:
+        probe = self._probe(spec)
         url = source or spec.download_url
         if url.startswith(("http://", "https://")):
             path = _download(url)
@@ -259,7 +292,7 @@ class SchemaStore:
         except PermissionError as exc:
             raise PackSourceError(f"{path} cannot be read: {exc}") from None
 
-    def _stage(self, spec: PackSpec, src: _Source) -> Path:
+    def _stage(self, spec: _P, src: _Source) -> Path:
         self.root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".staging-{spec.name}-", dir=self.root))
         try:
@@ -283,3 +316,14 @@ class SchemaStore:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return staging
+
+
+class SchemaStore(PinnedStore[PackSpec]):
+    """The local store of installed schema packs under ``<home>/schemas``."""
+
+    def __init__(self, root: Path | None = None, catalog: dict[str, PackSpec] | None = None):
+        self.root = root or schema_store_dir()
+        self.catalog = catalog if catalog is not None else load_catalog()
+
+    def _probe(self, spec: PackSpec) -> str:
+        return spec.document_types[0].schema

@@ -1,7 +1,8 @@
 """Validation reports: layers of findings and one decision, kept apart.
 
 A report has one layer per check, in order: ``well-formedness``, ``schema``,
-``code-lists`` (business rules come later). Each layer is ``valid``, ``invalid`` or
+``code-lists`` and, where the validator runs rule packs, ``rules`` (business rules,
+:mod:`exchange.validation.rules`). Each layer is ``valid``, ``invalid`` or
 ``skipped`` (an earlier layer failed) and carries its own findings. The decision,
 ``accept`` or ``reject``, follows from the error findings only: warnings never reject.
 """
@@ -21,12 +22,13 @@ __all__ = [
     "LAYERS",
 ]
 
-LAYERS = ("well-formedness", "schema", "code-lists")
+LAYERS = ("well-formedness", "schema", "code-lists", "rules")
 
 
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
+    INFO = "information"  # a rule pack's note (SVRL flag "information"): never rejects
 
 
 class LayerStatus(StrEnum):

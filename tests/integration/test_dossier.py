@@ -121,3 +121,33 @@ def test_an_export_declaration_exporting_from_another_country_is_refused_on_the_
     assert (found.departure_country, found.export_countries) == ("KZ", ("CN",))
     (finding,) = check_dossier([("e", found)], ROUTE, DossierSettings()).findings
     assert "CN as the country of export" in str(finding.message)
+
+
+def test_an_invoice_reads_the_same_from_cii_as_from_ubl():
+    """The EN 16931 examples give several invoices in both syntaxes: the CII amount due
+    (BT-115) is the UBL PayableAmount, in the same currency, and either is the dossier's
+    invoice total (example 3's two published versions differ: left out)."""
+    from tests.fixtures.packs import EN16931_SOURCE
+
+    for n in (1, 2, 4, 5, 6, 7, 8, 9):
+        ubl = extract_facts(parse_xml(
+            (EN16931_SOURCE / "ubl" / "examples" / f"ubl-tc434-example{n}.xml").read_bytes()))
+        cii = extract_facts(parse_xml(
+            (EN16931_SOURCE / "cii" / "examples" / f"CII_example{n}.xml").read_bytes()))
+        assert cii.root == "CrossIndustryInvoice" and ubl.root == "Invoice"
+        assert cii.invoice_total is not None and ubl.invoice_total is not None
+        assert Decimal(cii.invoice_total[0]) == Decimal(ubl.invoice_total[0])
+        assert cii.invoice_total[1] == ubl.invoice_total[1]
+
+
+def test_a_cii_invoice_is_compared_with_the_declared_customs_value():
+    from tests.fixtures.packs import EN16931_SOURCE
+
+    cii = extract_facts(parse_xml(
+        (EN16931_SOURCE / "cii" / "examples" / "CII_example1.xml").read_bytes()))
+    assert cii.invoice_total == ("250.33", "EUR")
+    docs = [("e", _f("ExportCustomsDeclaration", customs_value=("900.00", "EUR"))),
+            ("i", cii)]
+    (finding,) = check_dossier(docs, ROUTE, DossierSettings()).findings
+    assert finding.check == "customs-value" and finding.documents == ("e", "i")
+    assert "250.33" in str(finding.message)

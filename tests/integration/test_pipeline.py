@@ -62,3 +62,31 @@ def test_a_bank_file_is_not_taken_as_a_shipment_document(validator, name):
     assert ins.validation["decision"] == "accept"  # valid against its own XSD
     assert ins.refused and ins.refusal.code == "document-type-not-accepted"
     assert "payments import" in ins.refusal.detail and ins.sealed is None
+class Sealer:
+    def seal(self, tree, data):
+        return data
+
+
+def test_a_member_requiring_a_rule_pack_has_it_run_on_its_documents(rules_validator, tmp_path):
+    """members file ``rule_packs``: the corridor rules refuse the official waybill (it has no
+    HS code) from a member that requires them, and not from one that does not."""
+    from adapters.members import default_members_path, load_members
+    from exchange.documents.pipeline import Inspector
+
+    unsigned = [m.code for m in load_members() if not m.require_signature]
+    strict, lax = unsigned[:2]
+    text = default_members_path().read_text(encoding="utf-8")
+    text = text.replace(f"[members.{strict}]\n",
+                        f'[members.{strict}]\nrule_packs = ["carec-corridor"]\n', 1)
+    (tmp_path / "members.toml").write_text(text, encoding="utf-8")
+    members = load_members(tmp_path / "members.toml", base_dir=tmp_path)
+    assert members[strict].rule_packs == ("carec-corridor",) and members[lax].rule_packs == ()
+    inspector = Inspector(validator=rules_validator, sealer=Sealer(), checker=None,
+                          members=members)
+    (from_kz,) = inspector.inspect([DocumentInput(WAYBILL, "waybill.xml")], origin=strict)
+    assert from_kz.refusal is not None and from_kz.refusal.code == "document-invalid"
+    rules = from_kz.validation["layers"][3]
+    assert rules["status"] == "invalid" and rules["packs"][0]["name"] == "carec-corridor"
+    assert [f["rule"] for f in rules["findings"]] == ["CAREC-07"]
+    (from_uz,) = inspector.inspect([DocumentInput(WAYBILL, "waybill.xml")], origin=lax)
+    assert from_uz.refusal is None and from_uz.validation["layers"][3]["status"] == "skipped"

@@ -157,3 +157,16 @@ def test_a_member_can_use_a_third_party_adapter_kind(tmp_path):
     assert dict(members["TJ"].settings) == {"gateway": "https://sw.tj/in"}
     with pytest.raises(MembersFileError, match="unknown adapter kind 'tj-single-window'"):
         load_members(_write(tmp_path, text))  # not installed: refused with its line
+
+
+@pytest.mark.parametrize("value", ['"carec-corridor"', '[1]', '["Bad Name"]'])
+def test_rule_packs_must_be_a_list_of_pack_names(tmp_path, value):
+    from adapters.errors import MembersFileError
+    from adapters.members import default_members_path, load_members
+
+    text = default_members_path().read_text(encoding="utf-8")
+    text = text.replace("[members.KZ]\n", f"[members.KZ]\nrule_packs = {value}\n", 1)
+    path = tmp_path / "members.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(MembersFileError, match="rule_packs must be a list of rule pack names"):
+        load_members(path)

@@ -1,0 +1,108 @@
+"""`exchange rules list|install|check`: business-rule packs, their store, and a pack's
+findings on documents (for rule authors and rule-set test suites)."""
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from typing import Annotated, Any, Optional
+
+import typer
+
+from exchange.cli.output import EXIT_INVALID, EXIT_OK, EXIT_USAGE, fail
+
+__all__ = ["register"]
+
+rules_app = typer.Typer(help="List, install and run business-rule packs.", no_args_is_help=True)
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@rules_app.command("list")
+def list_packs() -> None:
+    """Show the rule packs of the catalog: version, state, what each applies to."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from exchange.validation.rulepacks import RuleStore
+
+    store = RuleStore()
+    table = Table(title=f"Rule packs (store: {store.root})")
+    for col in ("pack", "version", "state", "rule sets: document types (profiles)", "title"):
+        table.add_column(col)
+    for spec, installed in store.packs():
+        state = "built in" if spec.builtin else "installed" if installed else "not installed"
+        sets = "; ".join(
+            f"{r.name}: {', '.join(root for _, root in r.document_types)}"
+            f" ({', '.join(r.profiles) or 'any profile'})" for r in spec.rule_sets)
+        table.add_row(spec.name, spec.version, state, sets, spec.title)
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
+@rules_app.command("install")
+def install(
+    name: Annotated[str, typer.Argument(help="Pack name, e.g. en16931.")],
+    source: Annotated[Optional[str], typer.Option(
+        "--from", help="Folder, .zip file or http(s) URL; default: the official download.")
+    ] = None,
+) -> None:
+    """Install a rule pack into the rule store, checking every file's pinned SHA-256."""
+    from exchange.errors import ExchangeError
+    from exchange.validation.rulepacks import RuleStore
+
+    try:
+        result = RuleStore().install(name, source)
+    except ExchangeError as exc:
+        fail(exc.message)
+    typer.echo(f"installed {result.pack.name} {result.pack.version} ({result.pack.title}): "
+               f"{result.files} files checked, in {result.path}")
+
+
+@rules_app.command("check")
+def check(
+    files: Annotated[list[str], typer.Argument(help="XML documents (or fragments), or - for "
+                                                    "standard input.", show_default=False)],
+    packs: Annotated[Optional[list[str]], typer.Option(
+        "--pack", "-p", help="Run this pack (repeatable); default: every installed pack "
+                             "with rules for the document's type.")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    lang: Annotated[str, typer.Option(
+        "--lang", help="Language of the messages where a rule has several (en, ru).")] = "en",
+) -> None:
+    """Run rule packs on documents whether or not they are schema-valid.
+
+    Exit code 0 when no error fired, 1 when one did (or a rule processor failed), 2 for
+    usage or I/O errors and documents no pack covers.
+    """
+    from exchange.errors import ExchangeError
+    from exchange.validation.rulecheck import check_rules, render_check_text
+    from exchange.validation.rulepacks import RuleStore
+    from exchange.validation.rules import RuleEngine
+
+    engine = RuleEngine(RuleStore(), lang=lang)
+    results: list[dict[str, Any]] = []
+    for name in files:
+        try:
+            data = sys.stdin.buffer.read() if name == "-" else open(name, "rb").read()
+        except OSError as exc:
+            fail(f"{name}: cannot be read ({exc.strerror})")
+        try:
+            results.append(check_rules(data, engine=engine, packs=packs or (), source=name))
+        except ExchangeError as exc:
+            fail(exc.message)
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps({"tool": "exchange rules check", "documents": results},
+                                    ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(render_check_text(results))
+    if any(r["decision"] == "not-checked" for r in results):
+        raise typer.Exit(EXIT_USAGE)
+    raise typer.Exit(EXIT_INVALID if any(r["decision"] == "reject" for r in results)
+                     else EXIT_OK)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(rules_app, name="rules")
