@@ -4,6 +4,11 @@ Detects the standard and document type from the root element's namespace, valida
 against the document type's schema (compiled once, lazily, and reused) and then
 checks code lists. Safe parsing is done once, by :func:`signing.safexml.parse_xml`,
 and the same tree is handed to every layer and returned in the report.
+
+A valid document costs one libxml2 check. A document libxml2 finds invalid gets a second
+pass (:mod:`exchange.validation.schemapass`) that finds every schema error, and its code
+lists are checked all the same (the layer is then ``partial``), so that one attempt shows
+every mistake.
 """
 from __future__ import annotations
 
@@ -19,8 +24,11 @@ from signing.safexml import DEFAULT_LIMITS, XmlError, XmlLimits, compile_schema,
 
 from exchange.errors import PackNotInstalledError
 from exchange.validation.packs import DocumentType, PackSpec, SchemaStore
+from exchange.validation import messages
 from exchange.validation.codelists import CodeLists, check_code_lists, load_code_lists
+from exchange.validation.locate import Locator
 from exchange.validation.paths import element_path, shorten_names
+from exchange.validation.schemapass import SecondPass
 from exchange.validation.report import Finding, LayerResult, LayerStatus, Severity, ValidationReport
 
 __all__ = ["Validator"]
@@ -67,6 +75,7 @@ class Validator:
         self._code_lists: dict[str, CodeLists] = {}
         self._installed: set[str] = set()  # packs seen installed; a pack stays installed
         self._lock = threading.Lock()
+        self._second_pass = SecondPass()
 
     # ------------------------------------------------------------------ lookup
     def document_type(self, namespace: str) -> tuple[PackSpec, DocumentType] | None:
@@ -119,9 +128,16 @@ class Validator:
         return self._validate(tree, source, digest, size, data if ascii_compatible else None)
 
     def validate_tree(self, tree: etree._ElementTree, source: str = "<tree>", *,
-                      sha256: str | None = None, size: int | None = None) -> ValidationReport:
-        """Validate a tree already parsed by :func:`signing.safexml.parse_xml`."""
-        return self._validate(tree, source, sha256, size, None)
+                      sha256: str | None = None, size: int | None = None,
+                      data: bytes | None = None) -> ValidationReport:
+        """Validate a tree already parsed by :func:`signing.safexml.parse_xml` (from *data*,
+        when given: findings then have columns)."""
+        if data is not None:
+            encoding = (tree.docinfo.encoding or "").upper()
+            if not (encoding in ("UTF-8", "US-ASCII") or encoding.startswith(
+                    ("ISO-8859-", "WINDOWS-125"))):
+                data = None
+        return self._validate(tree, source, sha256, size, data)
 
     def _validate(self, tree: etree._ElementTree, source: str, sha256: str | None,
                   size: int | None, data: bytes | None) -> ValidationReport:
@@ -129,14 +145,14 @@ class Validator:
         qname = etree.QName(root)
         found = self._by_ns.get(qname.namespace or "")
         well_formed = _WELL_FORMED_VALID
+        locate = Locator(tree, data)
         if found is None:
             known = ", ".join(sorted({s.name for s in self.store.catalog.values()}))
-            finding = Finding(
-                Severity.ERROR, "document.unknown-type",
-                f"unknown document type: root element {qname.localname!r} in namespace "
-                f"{qname.namespace or '(none)'!r} belongs to no known standard "
-                f"(known schema packs: {known})",
-                line=root.sourceline, column=None, path="/" + qname.localname)
+            rule, text = messages.unknown_type(repr(qname.localname),
+                                               repr(qname.namespace or "(none)"), known)
+            line, column = locate.element(root)
+            finding = Finding.of(Severity.ERROR, rule, text, line=line, column=column,
+                                 path="/" + qname.localname)
             return ValidationReport(
                 source=source, sha256=sha256, size=size, tree=tree,
                 layers=(well_formed, LayerResult(SCHEMA, LayerStatus.INVALID, (finding,)),
@@ -151,19 +167,21 @@ class Validator:
                             "pack": spec.name, "pack_version": spec.version,
                             "standard": spec.standard, "document_type": doc}
         if qname.localname != doc.root:
-            finding = Finding(
-                Severity.ERROR, "document.root-mismatch",
-                f"root element {qname.localname!r} does not match its namespace, which "
-                f"belongs to {doc.root!r}", line=root.sourceline, path="/" + qname.localname)
+            rule, text = messages.root_mismatch(repr(qname.localname), repr(doc.root))
+            line, column = locate.element(root)
+            finding = Finding.of(Severity.ERROR, rule, text, line=line, column=column,
+                                 path="/" + qname.localname)
             return ValidationReport(
                 layers=(well_formed, LayerResult(SCHEMA, LayerStatus.INVALID, (finding,)),
                         _CODE_LISTS_SKIPPED), **common)
         schema_findings = self._schema_findings(tree, self._compiled(spec, doc))
+        if schema_findings:  # the second pass, on invalid documents only
+            schema_findings = self._second_pass.findings(
+                tree, self.store.require(spec.name) / doc.schema, locate) or schema_findings
         schema_layer = LayerResult.of(SCHEMA, schema_findings)
-        if schema_layer.status is LayerStatus.INVALID:
-            code_layer = _CODE_LISTS_SKIPPED
-        else:
-            code_layer = LayerResult.of(CODE_LISTS, check_code_lists(tree, self._lists(spec), data))
+        codes = check_code_lists(tree, self._lists(spec), data, locate)
+        code_layer = LayerResult.of(CODE_LISTS, codes,
+                                    partial=schema_layer.status is LayerStatus.INVALID)
         return ValidationReport(layers=(well_formed, schema_layer, code_layer), **common)
 
     def _check_installed(self, name: str) -> bool:
