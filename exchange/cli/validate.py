@@ -23,7 +23,8 @@ if TYPE_CHECKING:
         """:func:`~exchange.validation.batch.validate_inputs` or its ``_json`` twin."""
 
         def __call__(self, inputs: list[Input], *, store: SchemaStore, jobs: int = ...,
-                     progress: Callable[[int], None] | None = ...) -> Iterator[_R_co]: ...
+                     progress: Callable[[int], None] | None = ...,
+                     locale: str | None = ...) -> Iterator[_R_co]: ...
 
 
 __all__ = ["register"]
@@ -53,6 +54,9 @@ def validate(
         "--trust", help="Trust-list folder for --verify (default: the store's).")] = None,
     country: Annotated[Optional[str], typer.Option(
         "--country", help="With --verify: signers must chain to this member country.")] = None,
+    lang: Annotated[Optional[str], typer.Option(
+        "--lang", help="Language of the findings: en, ru or zh (default: the locale, "
+        "LC_ALL / LC_MESSAGES / LANG).")] = None,
 ) -> None:
     """Validate trade documents against their standard's schema and code lists.
 
@@ -63,13 +67,16 @@ def validate(
     from exchange.validation.batch import collect_inputs, validate_inputs, validate_inputs_json
     from exchange.validation.formats import render_json, render_json_texts, render_junit, render_text
 
+    from exchange.cli.lang import reader_locale
+
+    locale = reader_locale(lang)
     inputs, problems = collect_inputs(paths, stdin=lambda: sys.stdin.buffer.read())
     for problem in problems:
         typer.echo(f"error: {problem.message}", err=True)
     if not inputs:
         raise typer.Exit(EXIT_USAGE)
     store = SchemaStore()
-    verifier = _verifier(trust, country) if verify else None
+    verifier = _verifier(trust, country, locale) if verify else None
     if verifier is not None and jobs > 1:
         jobs = 1  # signature checks need the trees; keep them in one process
 
@@ -80,11 +87,11 @@ def validate(
     elif fmt is Format.json:
         # Each document's JSON is made where it was validated (in the worker with
         # --jobs); what the summary and the exit code need comes along as a brief.
-        pairs = _run(inputs, store, jobs, validate_inputs_json)
+        pairs = _run(inputs, store, jobs, validate_inputs_json, locale)
         results = [brief for brief, _ in pairs]
         text = render_json_texts(results, [t for _, t in pairs])
     else:
-        results = _run(inputs, store, jobs, validate_inputs)
+        results = _run(inputs, store, jobs, validate_inputs, locale)
         text = (render_text if fmt is Format.text else render_junit)(results)
     if output:
         try:
@@ -105,25 +112,25 @@ def validate(
 
 
 def _run(inputs: list[Input], store: SchemaStore, jobs: int,
-         validate_inputs: _ValidateInputs[_R]) -> list[_R]:
+         validate_inputs: _ValidateInputs[_R], locale: str) -> list[_R]:
     if sys.stderr.isatty() and len(inputs) >= PROGRESS_THRESHOLD:
         from rich.progress import Progress
 
         with Progress(transient=True) as bar:
             task = bar.add_task("validating", total=len(inputs))
             return list(validate_inputs(inputs, store=store, jobs=jobs,
-                                        progress=lambda n: bar.advance(task, n)))
-    return list(validate_inputs(inputs, store=store, jobs=jobs))
+                                        progress=lambda n: bar.advance(task, n), locale=locale))
+    return list(validate_inputs(inputs, store=store, jobs=jobs, locale=locale))
 
 
-def _verifier(trust: str | None, country: str | None
+def _verifier(trust: str | None, country: str | None, locale: str
               ) -> Callable[[Input, SchemaStore], dict[str, Any]]:
     """Return a function validating one input and verifying its signatures, or fail."""
     try:
         from exchange.cli.signing import verify_for_validate
     except ImportError:
         fail("--verify needs the signing package, which is not available")
-    return verify_for_validate(trust, country)
+    return verify_for_validate(trust, country, locale)
 
 
 def register(app: typer.Typer) -> None:
