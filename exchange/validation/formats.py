@@ -37,7 +37,7 @@ def _where(f: dict[str, Any]) -> str:
 
 def _layer(layer: dict[str, Any]) -> str:
     """A layer's name, marked when it ran on a document an earlier layer found invalid."""
-    return layer["name"] + (", partial" if layer.get("partial") else "")
+    return str(layer["name"]) + (", partial" if layer.get("partial") else "")
 
 
 def finding_lines(result: dict[str, Any], source: str | None = None) -> list[str]:
