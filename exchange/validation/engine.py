@@ -177,7 +177,8 @@ class Validator:
         schema_findings = self._schema_findings(tree, self._compiled(spec, doc))
         if schema_findings:  # the second pass, on invalid documents only
             schema_findings = self._second_pass.findings(
-                tree, self.store.require(spec.name) / doc.schema, locate) or schema_findings
+                tree, self.store.require(spec.name) / doc.schema, locate, spec.name
+            ) or schema_findings
         schema_layer = LayerResult.of(SCHEMA, schema_findings)
         codes = check_code_lists(tree, self._lists(spec), data, locate)
         code_layer = LayerResult.of(CODE_LISTS, codes,

@@ -33,7 +33,7 @@ class Locator:
         self.tree = tree
         self.data = data
         self._starts: list[int] | None = None
-        self._by_line: dict[tuple[int, str], list[etree._Element]] | None = None
+        self._by_line: dict[int, list[etree._Element]] | None = None
         self._offsets: dict[int, int | None] = {}  # id(element) -> byte offset of "<"
 
     # ------------------------------------------------------------------ answers
@@ -100,10 +100,10 @@ class Locator:
         return earlier[-1] if earlier else None
 
     def _same_line(self, line: int, name: str) -> list[etree._Element]:
+        """The elements named *name* whose start tags lxml puts on *line*, in document order."""
         if self._by_line is None:
-            by_line: dict[tuple[int, str], list[etree._Element]] = {}
+            by_line: dict[int, list[etree._Element]] = {}
             for node in self.tree.getroot().iter(etree.Element):
-                if node.sourceline:
-                    by_line.setdefault((node.sourceline, qualified_name(node)), []).append(node)
+                by_line.setdefault(node.sourceline or 0, []).append(node)
             self._by_line = by_line
-        return self._by_line.get((line, name), [])
+        return [n for n in self._by_line.get(line, []) if qualified_name(n) == name]

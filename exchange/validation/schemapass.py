@@ -12,7 +12,7 @@ and column (:class:`~exchange.validation.locate.Locator`), its element path, and
 validator's own message as ``detail``.
 
 xmlschema builds a schema in about a second: each document type's is built once per process,
-on the first invalid document of that type, and shared (validation does not change it).
+on the first invalid document of that type, and kept.
 """
 from __future__ import annotations
 
@@ -47,35 +47,54 @@ _MAX_FINDINGS = 1000  # findings of one document (a document wrong everywhere st
 
 
 class SecondPass:
-    """xmlschema schemas by entry XSD, built on first use (thread-safe)."""
+    """xmlschema schemas by entry XSD, built on first use.
+
+    The document types of one pack share their global components (``global_maps``): the
+    common UBL modules are read once, and a further document type builds in a fraction of
+    the first one's time. Building a schema adds to those shared maps, so building and
+    validating take one lock per pack (xmlschema is pure Python: threads would take turns
+    on the interpreter lock anyway)."""
 
     def __init__(self) -> None:
         self._schemas: dict[Path, xmlschema.XMLSchema] = {}
+        self._maps: dict[str, Any] = {}  # pack -> the XsdGlobals its schemas share
+        self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
-    def schema(self, path: Path) -> xmlschema.XMLSchema:
+    def _pack_lock(self, pack: str) -> threading.Lock:
+        with self._lock:
+            return self._locks.setdefault(pack, threading.Lock())
+
+    def schema(self, path: Path, pack: str = "") -> xmlschema.XMLSchema:
+        with self._pack_lock(pack):
+            return self._schema(path, pack)
+
+    def _schema(self, path: Path, pack: str) -> xmlschema.XMLSchema:
         found = self._schemas.get(path)
         if found is None:
-            with self._lock:
-                found = self._schemas.get(path)
-                if found is None:
-                    found = xmlschema.XMLSchema(str(path), allow="local")
-                    self._schemas[path] = found
+            shared = self._maps.get(pack)
+            found = xmlschema.XMLSchema(str(path), allow="local", global_maps=shared)
+            self._maps.setdefault(pack, found.maps)
+            self._schemas[path] = found
         return found
 
-    def findings(self, tree: etree._ElementTree, xsd: Path, locate: Locator) -> list[Finding]:
+    def findings(self, tree: etree._ElementTree, xsd: Path, locate: Locator,
+                 pack: str = "") -> list[Finding]:
         """Every schema error of *tree*, de-duplicated, in document order."""
         out: list[Finding] = []
         seen: set[tuple[Any, ...]] = set()
-        # xmlschema reads lxml trees (its ElementProtocol; types-lxml's classes do not say so)
-        for error in self.schema(xsd).iter_errors(cast("Any", tree)):
-            for finding in _explain(error, locate):
-                key = (finding.rule, finding.path, finding.line, finding.column, finding.message)
-                if key not in seen:
-                    seen.add(key)
-                    out.append(finding)
-            if len(out) >= _MAX_FINDINGS:
-                break
+        with self._pack_lock(pack):
+            schema = self._schema(xsd, pack)
+            # xmlschema reads lxml trees (its ElementProtocol; types-lxml does not say so)
+            for error in schema.iter_errors(cast("Any", tree)):
+                for finding in _explain(error, locate):
+                    key = (finding.rule, finding.path, finding.line, finding.column,
+                           finding.message)
+                    if key not in seen:
+                        seen.add(key)
+                        out.append(finding)
+                if len(out) >= _MAX_FINDINGS:
+                    break
         out.sort(key=lambda f: (f.line or 0, f.column or 0))
         return out
 
