@@ -29,7 +29,7 @@ from exchange.validation.locate import Locator
 from exchange.validation.report import Finding, Severity
 from exchange.validation.paths import element_path
 
-__all__ = ["CodeLists", "load_code_lists", "check_code_lists"]
+__all__ = ["CodeLists", "load_code_lists", "check_code_lists", "read_genericode"]
 
 _GC_VALUES = etree.XPath(
     "/*[local-name()='CodeList']/SimpleCodeList/Row/Value[@ColumnRef='code']/SimpleValue/text()")
@@ -68,7 +68,8 @@ class CodeLists:
         return self.currency_elements + (IDENTIFICATION_CODE,)
 
 
-def _read_gc(path: Path) -> frozenset[str]:
+def read_genericode(path: Path) -> frozenset[str]:
+    """The codes of a genericode code list (its ``code`` column)."""
     tree = parse_xml(path.read_bytes())
     return frozenset(v.strip() for v in _GC_VALUES(tree))
 
@@ -79,7 +80,7 @@ def load_code_lists(pack_dir: Path, lists: dict[str, str],
     ``unit_deleted``, ``packaging``, ``packaging_deleted``) to a genericode file, relative to
     *pack_dir* or absolute (a newer list); *severity* overrides the error of a list."""
     def get(key: str) -> frozenset[str]:
-        return _read_gc(pack_dir / lists[key]) if key in lists else frozenset()
+        return read_genericode(pack_dir / lists[key]) if key in lists else frozenset()
 
     def units_deleted() -> frozenset[str]:
         packaging = get("packaging")

@@ -24,6 +24,7 @@ from signing.safexml import DEFAULT_LIMITS, XmlError, XmlLimits, compile_schema,
 
 from exchange.errors import PackNotInstalledError
 from exchange.validation.packs import DocumentType, PackSpec, SchemaStore
+from exchange.validation.profiles import Profile, load_profiles, profile_for
 from exchange.validation import messages
 from exchange.validation.codelists import CodeLists, check_code_lists, load_code_lists
 from exchange.validation.locate import Locator
@@ -65,14 +66,21 @@ class Validator:
     Thread-safe: compiled schemas are shared, and each is used under its own lock
     (libxml2 keeps per-validation state in the schema context)."""
 
-    def __init__(self, store: SchemaStore, *, limits: XmlLimits = DEFAULT_LIMITS):
+    def __init__(self, store: SchemaStore, *, limits: XmlLimits = DEFAULT_LIMITS,
+                 profiles: tuple[Profile, ...] | None = None):
+        """*profiles*: the document profiles (:mod:`exchange.validation.profiles`); by
+        default those of ``profiles.toml`` in the store, if there is one."""
         self.store = store
         self.limits = limits
+        if profiles is None:
+            found = store.root / "profiles.toml"
+            profiles = load_profiles(found) if found.is_file() else ()
+        self.profiles = profiles
         self._by_ns: dict[str, tuple[PackSpec, DocumentType]] = {
             d.namespace: (spec, d) for spec in store.catalog.values() for d in spec.document_types
         }
         self._schemas: dict[str, _Compiled] = {}
-        self._code_lists: dict[str, CodeLists] = {}
+        self._code_lists: dict[tuple[str, str | None], CodeLists] = {}
         self._installed: set[str] = set()  # packs seen installed; a pack stays installed
         self._lock = threading.Lock()
         self._second_pass = SecondPass()
@@ -100,14 +108,20 @@ class Validator:
                     self._schemas[doc.namespace] = compiled
         return compiled
 
-    def _lists(self, spec: PackSpec) -> CodeLists:
-        lists = self._code_lists.get(spec.name)
+    def _lists(self, spec: PackSpec, root: str | None = None) -> CodeLists:
+        """The code lists for a document of *root* (its profile's, else the pack's)."""
+        profile = profile_for(self.profiles, root) if self.profiles and root else None
+        key = (spec.name, profile.name if profile else None)
+        lists = self._code_lists.get(key)
         if lists is None:
             with self._lock:
-                lists = self._code_lists.get(spec.name)
+                lists = self._code_lists.get(key)
                 if lists is None:
-                    lists = load_code_lists(self.store.require(spec.name), spec.code_lists)
-                    self._code_lists[spec.name] = lists
+                    pack_dir = self.store.require(spec.name)
+                    lists = load_code_lists(pack_dir, spec.code_lists) if profile is None \
+                        else load_code_lists(pack_dir, profile.sources(spec.code_lists),
+                                             profile.severities())
+                    self._code_lists[key] = lists
         return lists
 
     # -------------------------------------------------------------- validation
@@ -180,7 +194,7 @@ class Validator:
                 tree, self.store.require(spec.name) / doc.schema, locate, spec.name
             ) or schema_findings
         schema_layer = LayerResult.of(SCHEMA, schema_findings)
-        codes = check_code_lists(tree, self._lists(spec), data, locate)
+        codes = check_code_lists(tree, self._lists(spec, doc.root), data, locate)
         code_layer = LayerResult.of(CODE_LISTS, codes,
                                     partial=schema_layer.status is LayerStatus.INVALID)
         return ValidationReport(layers=(well_formed, schema_layer, code_layer), **common)
