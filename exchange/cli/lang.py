@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 
-from exchange.i18n import DEFAULT_LOCALE, locale_of
-
 __all__ = ["reader_locale"]
 
 
@@ -15,6 +13,8 @@ def reader_locale(lang: str | None = None) -> str:
     tag = lang or next((os.environ[k] for k in ("LC_ALL", "LC_MESSAGES", "LANG")
                         if os.environ.get(k)), "")
     tag = tag.split(".")[0].split("@")[0]
-    if tag in ("", "C", "POSIX"):
-        return DEFAULT_LOCALE
+    if tag in ("", "C", "POSIX") or tag.lower() == "en" or tag.lower().startswith(("en_", "en-")):
+        return "en"  # without loading the catalogues (Babel) for the usual case
+    from exchange.i18n import locale_of
+
     return locale_of(tag)

@@ -18,16 +18,18 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
 from signing.safexml import parse_xml
 
-from exchange.i18n import Text
-from exchange.validation import messages
 from exchange.validation.locate import Locator
 from exchange.validation.report import Finding, Severity
 from exchange.validation.paths import element_path
+
+if TYPE_CHECKING:
+    from exchange.i18n import Text
 
 __all__ = ["CodeLists", "load_code_lists", "check_code_lists", "read_genericode"]
 
@@ -184,6 +186,8 @@ def _add(findings: list[Finding], kind: str, value: str, el: etree._Element,
 
 def _check(kind: str, value: str, lists: CodeLists
            ) -> tuple[Severity, str, Text] | None:
+    from exchange.validation import messages  # with Babel: only when a value is wrong
+
     known = {"currency": lists.currency, "country": lists.country}.get(kind, lists.unit)
     if value in known or not known:
         return None

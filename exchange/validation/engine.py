@@ -16,7 +16,7 @@ import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from lxml import etree
 
@@ -25,12 +25,13 @@ from signing.safexml import DEFAULT_LIMITS, XmlError, XmlLimits, compile_schema,
 from exchange.errors import PackNotInstalledError
 from exchange.validation.packs import DocumentType, PackSpec, SchemaStore
 from exchange.validation.profiles import Profile, load_profiles, profile_for
-from exchange.validation import messages
 from exchange.validation.codelists import CodeLists, check_code_lists, load_code_lists
 from exchange.validation.locate import Locator
 from exchange.validation.paths import element_path, shorten_names
-from exchange.validation.schemapass import SecondPass
 from exchange.validation.report import Finding, LayerResult, LayerStatus, Severity, ValidationReport
+
+if TYPE_CHECKING:
+    from exchange.validation.schemapass import SecondPass
 
 __all__ = ["Validator"]
 
@@ -83,7 +84,7 @@ class Validator:
         self._code_lists: dict[tuple[str, str | None], CodeLists] = {}
         self._installed: set[str] = set()  # packs seen installed; a pack stays installed
         self._lock = threading.Lock()
-        self._second_pass = SecondPass()
+        self._second_pass: SecondPass | None = None  # made on the first invalid document
 
     # ------------------------------------------------------------------ lookup
     def document_type(self, namespace: str) -> tuple[PackSpec, DocumentType] | None:
@@ -161,6 +162,8 @@ class Validator:
         well_formed = _WELL_FORMED_VALID
         locate = Locator(tree, data)
         if found is None:
+            from exchange.validation import messages
+
             known = ", ".join(sorted({s.name for s in self.store.catalog.values()}))
             rule, text = messages.unknown_type(repr(qname.localname),
                                                repr(qname.namespace or "(none)"), known)
@@ -181,6 +184,8 @@ class Validator:
                             "pack": spec.name, "pack_version": spec.version,
                             "standard": spec.standard, "document_type": doc}
         if qname.localname != doc.root:
+            from exchange.validation import messages
+
             rule, text = messages.root_mismatch(repr(qname.localname), repr(doc.root))
             line, column = locate.element(root)
             finding = Finding.of(Severity.ERROR, rule, text, line=line, column=column,
@@ -190,7 +195,7 @@ class Validator:
                         _CODE_LISTS_SKIPPED), **common)
         schema_findings = self._schema_findings(tree, self._compiled(spec, doc))
         if schema_findings:  # the second pass, on invalid documents only
-            schema_findings = self._second_pass.findings(
+            schema_findings = self._second().findings(
                 tree, self.store.require(spec.name) / doc.schema, locate, spec.name
             ) or schema_findings
         schema_layer = LayerResult.of(SCHEMA, schema_findings)
@@ -198,6 +203,16 @@ class Validator:
         code_layer = LayerResult.of(CODE_LISTS, codes,
                                     partial=schema_layer.status is LayerStatus.INVALID)
         return ValidationReport(layers=(well_formed, schema_layer, code_layer), **common)
+
+    def _second(self) -> SecondPass:
+        """The second pass (xmlschema, imported then: valid documents never need it)."""
+        if self._second_pass is None:
+            with self._lock:
+                if self._second_pass is None:
+                    from exchange.validation.schemapass import SecondPass
+
+                    self._second_pass = SecondPass()
+        return self._second_pass
 
     def _check_installed(self, name: str) -> bool:
         if self.store.is_installed(name):

@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from exchange.i18n import DEFAULT_LOCALE, Text, gettext
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # exchange.i18n (Babel) is imported when a finding has a text to render
+    from exchange.i18n import Text
     from lxml import etree
 
     from exchange.validation.packs import DocumentType
@@ -65,7 +64,7 @@ class Finding:
            column: int | None = None, path: str | None = None,
            detail: str | None = None) -> Finding:
         """A finding whose message is *text* (English in ``message``)."""
-        return cls(severity, rule, text.render(DEFAULT_LOCALE), line, column, path, text, detail)
+        return cls(severity, rule, text.render("en"), line, column, path, text, detail)
 
     def render(self, locale: str | None = None) -> str:
         """The message in *locale* (English when not given or not translated)."""
@@ -88,6 +87,8 @@ class Finding:
 def localize(result: dict[str, Any], locale: str | None) -> dict[str, Any]:
     """A report dict (``ValidationReport.to_dict()``, as stored or sent) with every finding's
     message in *locale*, from its ``message_id`` and ``params``; the dict is not changed."""
+    from exchange.i18n import DEFAULT_LOCALE, gettext
+
     if not locale or locale == DEFAULT_LOCALE or not result.get("layers"):
         return result
     layers = []
