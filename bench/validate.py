@@ -16,6 +16,13 @@ without the cold start, the most (a) could reach if nothing else it does cost an
 (a) runs with the rules layer on (`--rules auto`, the default), which for these document
 types finds no pack to run; (a0) is (a) --jobs 1 with `--rules none`, printed beside it
 (target: (a) / (a0) = 1.0, the rules layer costs nothing where no pack applies).
+
+And a line for invalid documents (issue 19): --invalid-count broken copies of the same three
+examples (each with its number left out, its issue date written the local way and a unit
+written out) through `exchange validate --format json` (one process: start-up, lxml, the
+xmlschema second pass with its schemas built on first use, code lists, the report) against
+(c) a plain loop of xmlschema's iter_errors over the same files, schemas built beforehand
+(target a/c >= 0.8). --only-invalid runs that line alone.
 """
 from __future__ import annotations
 
@@ -113,6 +120,78 @@ def plain_lxml_two(files: list[Path], schemas: dict[str, etree.XMLSchema]) -> fl
     return time.perf_counter() - start
 
 
+def broken(data: bytes) -> bytes:
+    """The example with three mistakes forwarders make (the same edits in every copy)."""
+    start = data.index(b"<cbc:ID>")
+    data = data[:start] + data[data.index(b"</cbc:ID>", start) + len(b"</cbc:ID>"):]
+    at = data.find(b"<cbc:IssueDate>")
+    if at >= 0:
+        value = data[at + 15:at + 25]
+        data = data.replace(b"<cbc:IssueDate>" + value, b"<cbc:IssueDate>" + b".".join(
+            reversed(value.split(b"-"))), 1)
+    return data.replace(b'unitCode="', b'unitCode="kilo', 1)
+
+
+def plain_xmlschema(files: list[Path], schemas: dict[str, object],
+                    build: object = None) -> float:
+    """The loop over *files*; with *build* (namespace -> schema), each schema is built on
+    first use inside the timing, as a program that validates must."""
+    cpu = time.process_time()
+    start = time.perf_counter()
+    for path in files:
+        tree = etree.parse(str(path))
+        ns = etree.QName(tree.getroot()).namespace
+        if ns not in schemas:
+            schemas[ns] = build(ns)  # type: ignore[operator]
+        list(schemas[ns].iter_errors(tree))  # type: ignore[attr-defined]
+    side = "c'" if build else "c"
+    CPU[side] = min(CPU.get(side, float("inf")), time.process_time() - cpu)
+    return time.perf_counter() - start
+
+
+def invalid_line(source: Path, pack: Path, work: Path, env: dict[str, str], count: int,
+                 rounds: int) -> None:
+    import xmlschema
+
+    docs = work / "broken"
+    docs.mkdir()
+    per = -(-count // len(TYPES))
+    for name in TYPES:
+        data = broken((source / "xml" / name).read_bytes())
+        for i in range(per):
+            (docs / f"{i:05d}-{name}").write_bytes(data)
+    files = sorted(docs.iterdir())
+
+    def build(ns: str) -> object:
+        root = ns.rsplit(":", 1)[1].removesuffix("-2")
+        return xmlschema.XMLSchema(str(pack / f"xsdrt/maindoc/UBL-{root}-2.4.xsd"),
+                                   allow="local")
+
+    schemas = {f"urn:oasis:names:specification:ubl:schema:xsd:{root}-2":
+               build(f"urn:oasis:names:specification:ubl:schema:xsd:{root}-2")
+               for root in TYPES.values()}
+    out = str(work / "broken.json")
+    t_a = t_c = t_cb = float("inf")
+    for _ in range(rounds):
+        t_c = min(t_c, plain_xmlschema(files, schemas))
+        t_cb = min(t_cb, plain_xmlschema(files, {}, build))
+        t_a = min(t_a, exchange("validate", "--format", "json", "-o", out, str(docs), env=env,
+                                side="a-invalid"))
+    n = len(files)
+    print(f"invalid documents: {n} broken copies (3 mistakes each); best of {rounds} rounds")
+    print(f"(a) exchange validate --format json, --jobs 1: {n / t_a:8.0f} docs/s ({t_a:.2f} s, "
+          f"start-up and both passes' schemas included)")
+    print(f"(c) plain xmlschema iter_errors loop, schemas built beforehand: {n / t_c:8.0f} "
+          f"docs/s ({t_c:.2f} s)")
+    print(f"(c') the same loop building each schema on first use:  {n / t_cb:8.0f} docs/s "
+          f"({t_cb:.2f} s)")
+    print(f"ratio (a) / (c'): {t_cb / t_a:.2f}   (target >= 0.8; both build their schemas)")
+    print(f"ratio (a) / (c):  {t_c / t_a:.2f}   (schemas built beforehand on one side only)")
+    a, cb, c = CPU["a-invalid"], CPU["c'"], CPU["c"]
+    print(f"CPU seconds (least of the rounds; what other load moves least): (a) {a:.2f}, "
+          f"(c') {cb:.2f}, (c) {c:.2f}; ratio (c') / (a) {cb / a:.2f}, (c) / (a) {c / a:.2f}")
+
+
 def compile_schema(path: Path) -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(path)))
 
@@ -123,6 +202,9 @@ def main() -> None:
     ap.add_argument("--source", default=str(REPO.parent / "shared/standards/ubl-2.4"))
     ap.add_argument("--rounds", type=int, default=3,
                     help="turns of (b), (a) --jobs 1 and (a) --jobs 2; the best of each counts")
+    ap.add_argument("--invalid-count", type=int, default=1_000)
+    ap.add_argument("--only-invalid", action="store_true",
+                    help="run the invalid-documents line alone")
     args = ap.parse_args()
     source = Path(args.source)
     work = Path(tempfile.mkdtemp(prefix="bench-validate-"))
@@ -131,6 +213,9 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "exchange", "schemas", "install", "ubl-2.4",
                         "--from", str(source)], env=env, check=True, stdout=subprocess.DEVNULL)
         pack = work / "home/schemas/ubl-2.4"
+        if args.only_invalid:
+            invalid_line(source, pack, work, env, args.invalid_count, args.rounds)
+            return
         docs = work / "docs"
         docs.mkdir()
         names = list(TYPES)
@@ -211,6 +296,7 @@ def main() -> None:
         print(f"all {len(examples)} official examples, one process: {t_examples:.2f} s; "
               f"sum of lxml compile times of their {len(seen)} schemas: {compile_sum:.2f} s; "
               f"ratio {t_examples / compile_sum:.2f}")
+        invalid_line(source, pack, work, env, args.invalid_count, args.rounds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -22,7 +22,7 @@ from exchange.cli.output import EXIT_INVALID, EXIT_OK, fail
 if TYPE_CHECKING:
     from lxml import etree
 
-    from exchange.validation import Validator
+    from exchange.validation import ValidationReport, Validator
     from exchange.validation.batch import Input
     from exchange.validation.packs import SchemaStore
     from exchange.validation.rules import RuleSelection
@@ -127,22 +127,36 @@ def sign(
     validator = schema = None
     if is_ubl(tree.getroot()):
         validator, schema = _schema_for(tree, source)
+        # The document as given is checked first: its findings point at its own lines.
+        _fail_if_invalid(validator.validate_tree(tree, source, data=data), source,
+                         f"{source} is not valid; nothing was signed")
     try:
         signed = signer.sign(tree, schema=schema)
     except SigningError as exc:
         fail(f"{source}: [{exc.code}] {exc.message}")
     out = etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
-    if validator is not None:
-        report = validator.validate(out, source=output)
-        if not report.accepted:
-            for f in report.errors():
-                typer.echo(f"{output}:{f.line}:{f.column}: {f.rule}: {f.message}", err=True)
-            fail(f"{source}: the signed document is not valid against its schema; nothing "
-                 "written", EXIT_INVALID)
+    if validator is not None:  # the signature itself must leave the document valid
+        _fail_if_invalid(validator.validate(out, source="<signed document>"), source,
+                         f"{source} is valid, but the signed document would not be (a fault "
+                         f"of the signing step, not of the document); nothing written")
     write_output(output, out)
     if output != "-":
         typer.echo(f"{output}: signed by {identity.certificate.subject.rfc4514_string()}",
                    err=True)
+
+
+def _fail_if_invalid(report: ValidationReport, source: str, summary: str) -> None:
+    from exchange.cli.lang import reader_locale
+    from exchange.validation.formats import finding_lines
+
+    if report.accepted:
+        return
+    result = report.to_dict(reader_locale())
+    for layer in result["layers"]:  # errors only: warnings do not stop the signing
+        layer["findings"] = [f for f in layer["findings"] if f["severity"] == "error"]
+    for line in finding_lines(result):
+        typer.echo(line, err=True)
+    fail(summary, EXIT_INVALID)
 
 
 def _schema_for(tree: etree._ElementTree, source: str) -> tuple[Validator, Path]:
@@ -313,6 +327,7 @@ def trust_add(
 
 def verify_for_validate(trust: Optional[str], country: Optional[str], profile: str = "xades-bes",
                         rules: RuleSelection | None = None, lang: str = "en",
+                        locale: str | None = None
                         ) -> Callable[[Input, SchemaStore], dict[str, Any]]:
     """For `exchange validate --verify`: a function (input, schema store) -> result dict,
     the validation report's dict (with the rules layer of *rules*, unless None or off) plus
@@ -347,7 +362,7 @@ def verify_for_validate(trust: Optional[str], country: Optional[str], profile: s
             return {"source": item.name, "io_error": f"{item.name}: cannot be read "
                     f"({exc.strerror})"}
         report = validator.validate(data, item.name)
-        result = report.to_dict()
+        result = report.to_dict(locale)
         if report.tree is None:
             result["signatures"] = {"ok": False, "all_valid": False, "signatures": [],
                                     "summary_lines": ["signatures not checked: the document "

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
         def __call__(self, inputs: list[Input], *, store: SchemaStore, jobs: int = ...,
                      progress: Callable[[int], None] | None = ...,
-                     rules: RuleSelection | None = ..., lang: str = ...
-                     ) -> Iterator[_R_co]: ...
+                    rules: RuleSelection | None = ..., lang: str = ...,
+                    locale: str | None = ...) -> Iterator[_R_co]: ...
 
 
 __all__ = ["register"]
@@ -64,8 +64,9 @@ def validate(
         "--rules", help="Business rules: auto (the installed packs that apply to each "
                         "document's type and profile), none, or pack names (repeatable).")
     ] = None,
-    lang: Annotated[str, typer.Option(
-        "--lang", help="Language of rule messages where a rule has several (en, ru).")] = "en",
+    lang: Annotated[Optional[str], typer.Option(
+        "--lang", help="Language of the findings: en, ru or zh (default: the locale, "
+        "LC_ALL / LC_MESSAGES / LANG); rule messages where a rule has it.")] = None,
 ) -> None:
     """Validate trade documents against their standard's schema, code lists and business
     rules (the rule packs that apply; see `exchange rules list`).
@@ -77,6 +78,9 @@ def validate(
     from exchange.validation.batch import collect_inputs, validate_inputs, validate_inputs_json
     from exchange.validation.formats import render_json, render_json_texts, render_junit, render_text
 
+    from exchange.cli.lang import reader_locale
+
+    locale = reader_locale(lang)
     inputs, problems = collect_inputs(paths, stdin=lambda: sys.stdin.buffer.read())
     for problem in problems:
         typer.echo(f"error: {problem.message}", err=True)
@@ -84,7 +88,9 @@ def validate(
         raise typer.Exit(EXIT_USAGE)
     store = SchemaStore()
     selection = _rule_selection(rules or ["auto"])
-    verifier = _verifier(trust, country, profile.value, selection, lang) if verify else None
+    rule_lang = "ru" if locale == "ru" else "en"  # the languages rule packs carry
+    verifier = _verifier(trust, country, profile.value, selection, rule_lang, locale) \
+        if verify else None
     if verifier is not None and jobs > 1:
         jobs = 1  # signature checks need the trees; keep them in one process
 
@@ -95,11 +101,11 @@ def validate(
     elif fmt is Format.json:
         # Each document's JSON is made where it was validated (in the worker with
         # --jobs); what the summary and the exit code need comes along as a brief.
-        pairs = _run(inputs, store, jobs, validate_inputs_json, selection, lang)
+        pairs = _run(inputs, store, jobs, validate_inputs_json, selection, rule_lang, locale)
         results = [brief for brief, _ in pairs]
         text = render_json_texts(results, [t for _, t in pairs])
     else:
-        results = _run(inputs, store, jobs, validate_inputs, selection, lang)
+        results = _run(inputs, store, jobs, validate_inputs, selection, rule_lang, locale)
         text = (render_text if fmt is Format.text else render_junit)(results)
     if output:
         try:
@@ -139,26 +145,29 @@ def _rule_selection(values: list[str]) -> RuleSelection:
 
 
 def _run(inputs: list[Input], store: SchemaStore, jobs: int,
-         validate_inputs: _ValidateInputs[_R], rules: RuleSelection, lang: str) -> list[_R]:
+         validate_inputs: _ValidateInputs[_R], rules: RuleSelection, lang: str,
+         locale: str) -> list[_R]:
     if sys.stderr.isatty() and len(inputs) >= PROGRESS_THRESHOLD:
         from rich.progress import Progress
 
         with Progress(transient=True) as bar:
             task = bar.add_task("validating", total=len(inputs))
             return list(validate_inputs(inputs, store=store, jobs=jobs, rules=rules, lang=lang,
+                                        locale=locale,
                                         progress=lambda n: bar.advance(task, n)))
-    return list(validate_inputs(inputs, store=store, jobs=jobs, rules=rules, lang=lang))
+    return list(validate_inputs(inputs, store=store, jobs=jobs, rules=rules, lang=lang,
+                                locale=locale))
 
 
 def _verifier(trust: str | None, country: str | None, profile: str, rules: RuleSelection,
-              lang: str
+              lang: str, locale: str
               ) -> Callable[[Input, SchemaStore], dict[str, Any]]:
     """Return a function validating one input and verifying its signatures, or fail."""
     try:
         from exchange.cli.signing import verify_for_validate
     except ImportError:
         fail("--verify needs the signing package, which is not available")
-    return verify_for_validate(trust, country, profile, rules, lang)
+    return verify_for_validate(trust, country, profile, rules, lang, locale)
 
 
 def register(app: typer.Typer) -> None:

@@ -34,6 +34,7 @@ from exchange.domain import EventKind, Route, TransportMode
 from exchange.store.models import DocumentRow, LegRow, ShipmentRow
 from exchange.store.repositories import utcnow
 from exchange.store.uow import UnitOfWork
+from exchange.validation.report import localize
 from signing.safexml import DEFAULT_LIMITS, UnsafeXmlError, XmlError, XmlLimits, parse_xml
 
 if TYPE_CHECKING:
@@ -161,11 +162,12 @@ class Outcome:
     duplicate_of: str | None = None
     version: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, locale: str | None = None) -> dict[str, Any]:
+        """The outcome as JSON-ready data, the validation findings in *locale*."""
         i = self.inspected
         out: dict[str, Any] = {
             "status": str(self.status), "filename": i.input.filename, "sha256": i.sha256,
-            "size": i.size, "document_type": i.root, "validation": i.validation,
+            "size": i.size, "document_type": i.root, "validation": localize(i.validation, locale),
             "signature": i.signature,
         }
         if self.document_id:
@@ -198,7 +200,7 @@ def inspect_document(doc: DocumentInput, *, validator: Validator,
             "Unsafe XML refused" if unsafe else "The document is not well-formed XML",
             exc.message))
     report = validator.validate_tree(tree, source=doc.filename or "document", sha256=sha,
-                                     size=size, rules=rules)
+                                     size=size, rules=rules, data=data)
     validation = report.to_dict()
     if not report.accepted:
         n = len(report.errors())

@@ -126,13 +126,13 @@ def _read(item: Input) -> bytes:
         return fh.read()
 
 
-def _run_one(item: Input, validator: Validator) -> dict[str, Any]:
+def _run_one(item: Input, validator: Validator, locale: str | None = None) -> dict[str, Any]:
     try:
         data = _read(item)
     except OSError as exc:
         return {"source": item.name, "io_error": f"{item.name}: cannot be read ({exc.strerror})"}
     try:
-        return validator.validate(data, item.name).to_dict()
+        return validator.validate(data, item.name).to_dict(locale)
     except PackNotInstalledError as exc:
         return {"source": item.name, "setup_error": exc.message}
 
@@ -141,8 +141,9 @@ _BRIEF_KEYS = ("source", "decision", "errors", "warnings", "io_error", "setup_er
 _encode = json.JSONEncoder(ensure_ascii=False).encode  # what json.dumps(ensure_ascii=False) does
 
 
-def _run_one_json(item: Input, validator: Validator) -> tuple[dict[str, Any], str]:
-    result = _run_one(item, validator)
+def _run_one_json(item: Input, validator: Validator, locale: str | None = None
+                  ) -> tuple[dict[str, Any], str]:
+    result = _run_one(item, validator, locale)
     return {k: result[k] for k in _BRIEF_KEYS if k in result}, _encode(result)
 
 
@@ -163,6 +164,7 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 _VALIDATOR: Validator | None = None
 _INPUTS: list[Input] = []
+_LOCALE: str | None = None
 
 
 def _make_validator(store: SchemaStore, rules: RuleSelection | None,
@@ -181,10 +183,12 @@ def _make_validator(store: SchemaStore, rules: RuleSelection | None,
 
 
 def _init_worker(store_root: str, inputs: list[Input], rules: RuleSelection | None = None,
-                 rule_root: str | None = None, lang: str = "en") -> None:
-    global _VALIDATOR, _INPUTS
+                 rule_root: str | None = None, lang: str = "en",
+                 locale: str | None = None) -> None:
+    global _VALIDATOR, _INPUTS, _LOCALE
     _VALIDATOR = _make_validator(SchemaStore(Path(store_root)), rules, rule_root, lang)
     _INPUTS = inputs
+    _LOCALE = locale
     gc.freeze()  # what was inherited or loaded so far is never garbage
 
 
@@ -192,7 +196,7 @@ def _run_range(bounds: tuple[int, int], as_json: bool) -> list[Any]:  # Any: dic
     run = _run_one_json if as_json else _run_one
     validator = cast("Validator", _VALIDATOR)  # set by _init_worker, before any range
     with _no_cyclic_gc():
-        return [run(item, validator) for item in _INPUTS[bounds[0]:bounds[1]]]
+        return [run(item, validator, _LOCALE) for item in _INPUTS[bounds[0]:bounds[1]]]
 
 
 def _run_range_dicts(bounds: tuple[int, int]) -> list[Any]:
@@ -205,14 +209,14 @@ def _run_range_json(bounds: tuple[int, int]) -> list[Any]:
 
 def _results(inputs: list[Input], store: SchemaStore, jobs: int, as_json: bool,
              progress: Callable[[int], None] | None, rules: RuleSelection | None = None,
-             rule_root: str | None = None, lang: str = "en",
+             rule_root: str | None = None, lang: str = "en", locale: str | None = None,
              ) -> Iterator[Any]:  # Any: report dicts, or their JSON text when as_json
     if jobs <= 1 or len(inputs) < 2:
         validator = _make_validator(store, rules, rule_root, lang)
         run = _run_one_json if as_json else _run_one
         with _no_cyclic_gc():
             for item in inputs:
-                yield run(item, validator)
+                yield run(item, validator, locale)
                 if progress:
                     progress(1)
         return
@@ -224,8 +228,8 @@ def _results(inputs: list[Input], store: SchemaStore, jobs: int, as_json: bool,
 
     task = _run_range_json if as_json else _run_range_dicts
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
-                             initargs=(str(store.root), inputs, rules, rule_root, lang)
-                             ) as pool, _no_cyclic_gc():
+                             initargs=(str(store.root), inputs, rules, rule_root, lang,
+                                       locale)) as pool, _no_cyclic_gc():
         for results in pool.map(task, ranges):
             yield from results
             if progress:
@@ -235,18 +239,19 @@ def _results(inputs: list[Input], store: SchemaStore, jobs: int, as_json: bool,
 def validate_inputs(inputs: list[Input], *, store: SchemaStore, jobs: int = 1,
                     progress: Callable[[int], None] | None = None,
                     rules: RuleSelection | None = None, rule_root: str | None = None,
-                    lang: str = "en") -> Iterator[dict[str, Any]]:
+                    lang: str = "en", locale: str | None = None) -> Iterator[dict[str, Any]]:
     """Yield one result dict per input, in input order. *rules* adds the rules layer
-    (packs from the rule store at *rule_root*, default the data directory's; messages in
-    *lang* where a rule has it)."""
-    return _results(inputs, store, jobs, False, progress, rules, rule_root, lang)
+    (packs from the rule store at *rule_root*, default the data directory's; rule messages
+    in *lang* where a rule has it); findings' messages in *locale*."""
+    return _results(inputs, store, jobs, False, progress, rules, rule_root, lang, locale)
 
 
 def validate_inputs_json(inputs: list[Input], *, store: SchemaStore, jobs: int = 1,
                          progress: Callable[[int], None] | None = None,
                          rules: RuleSelection | None = None, rule_root: str | None = None,
-                         lang: str = "en") -> Iterator[tuple[dict[str, Any], str]]:
+                         lang: str = "en", locale: str | None = None
+                         ) -> Iterator[tuple[dict[str, Any], str]]:
     """Yield, per input and in input order, the brief of its result (``source``,
     ``decision``, ``errors``, ``warnings``, or ``io_error`` / ``setup_error``: what a
     summary and an exit code need) and the JSON text of the whole result dict."""
-    return _results(inputs, store, jobs, True, progress, rules, rule_root, lang)
+    return _results(inputs, store, jobs, True, progress, rules, rule_root, lang, locale)

@@ -5,6 +5,11 @@ against the document type's schema (compiled once, lazily, and reused) and then
 checks code lists, then (when the validator has a :class:`~exchange.validation.rules.
 RuleEngine`) runs the rule packs that apply. Safe parsing is done once, by :func:`signing.safexml.parse_xml`,
 and the same tree is handed to every layer and returned in the report.
+
+A valid document costs one libxml2 check. A document libxml2 finds invalid gets a second
+pass (:mod:`exchange.validation.schemapass`) that finds every schema error, and its code
+lists are checked all the same (the layer is then ``partial``), so that one attempt shows
+every mistake.
 """
 from __future__ import annotations
 
@@ -20,12 +25,15 @@ from signing.safexml import DEFAULT_LIMITS, XmlError, XmlLimits, compile_schema,
 
 from exchange.errors import PackNotInstalledError
 from exchange.validation.packs import DocumentType, PackSpec, SchemaStore
+from exchange.validation.profiles import Profile, load_profiles, profile_for
 from exchange.validation.codelists import CodeLists, check_code_lists, load_code_lists
+from exchange.validation.locate import Locator
 from exchange.validation.paths import element_path, shorten_names
 from exchange.validation.report import Finding, LayerResult, LayerStatus, Severity, ValidationReport
 
 if TYPE_CHECKING:
     from exchange.validation.rules import RuleEngine, RuleSelection
+    from exchange.validation.schemapass import SecondPass
 
 __all__ = ["Validator"]
 
@@ -62,17 +70,25 @@ class Validator:
     (libxml2 keeps per-validation state in the schema context)."""
 
     def __init__(self, store: SchemaStore, *, limits: XmlLimits = DEFAULT_LIMITS,
-                 rules: RuleEngine | None = None):
+                 rules: RuleEngine | None = None, profiles: tuple[Profile, ...] | None = None):
+        """*rules*: the rules layer (None: no rules layer in the reports); *profiles*: the
+        document profiles (:mod:`exchange.validation.profiles`); by default those of
+        ``profiles.toml`` in the store, if there is one."""
         self.store = store
         self.limits = limits
-        self.rules = rules  # None: no rules layer in the reports
+        self.rules = rules
+        if profiles is None:
+            found = store.root / "profiles.toml"
+            profiles = load_profiles(found) if found.is_file() else ()
+        self.profiles = profiles
         self._by_ns: dict[str, tuple[PackSpec, DocumentType]] = {
             d.namespace: (spec, d) for spec in store.catalog.values() for d in spec.document_types
         }
         self._schemas: dict[str, _Compiled] = {}
-        self._code_lists: dict[str, CodeLists] = {}
+        self._code_lists: dict[tuple[str, str | None], CodeLists] = {}
         self._installed: set[str] = set()  # packs seen installed; a pack stays installed
         self._lock = threading.Lock()
+        self._second_pass: SecondPass | None = None  # made on the first invalid document
 
     # ------------------------------------------------------------------ lookup
     def document_type(self, namespace: str) -> tuple[PackSpec, DocumentType] | None:
@@ -97,14 +113,20 @@ class Validator:
                     self._schemas[doc.namespace] = compiled
         return compiled
 
-    def _lists(self, spec: PackSpec) -> CodeLists:
-        lists = self._code_lists.get(spec.name)
+    def _lists(self, spec: PackSpec, root: str | None = None) -> CodeLists:
+        """The code lists for a document of *root* (its profile's, else the pack's)."""
+        profile = profile_for(self.profiles, root) if self.profiles and root else None
+        key = (spec.name, profile.name if profile else None)
+        lists = self._code_lists.get(key)
         if lists is None:
             with self._lock:
-                lists = self._code_lists.get(spec.name)
+                lists = self._code_lists.get(key)
                 if lists is None:
-                    lists = load_code_lists(self.store.require(spec.name), spec.code_lists)
-                    self._code_lists[spec.name] = lists
+                    pack_dir = self.store.require(spec.name)
+                    lists = load_code_lists(pack_dir, spec.code_lists) if profile is None \
+                        else load_code_lists(pack_dir, profile.sources(spec.code_lists),
+                                             profile.severities())
+                    self._code_lists[key] = lists
         return lists
 
     # -------------------------------------------------------------- validation
@@ -131,9 +153,16 @@ class Validator:
 
     def validate_tree(self, tree: etree._ElementTree, source: str = "<tree>", *,
                       sha256: str | None = None, size: int | None = None,
-                      rules: RuleSelection | None = None) -> ValidationReport:
-        """Validate a tree already parsed by :func:`signing.safexml.parse_xml`."""
-        return self._with_rules(self._validate(tree, source, sha256, size, None), rules)
+                      rules: RuleSelection | None = None, data: bytes | None = None
+                      ) -> ValidationReport:
+        """Validate a tree already parsed by :func:`signing.safexml.parse_xml` (from *data*,
+        when given: findings then have columns)."""
+        if data is not None:
+            encoding = (tree.docinfo.encoding or "").upper()
+            if not (encoding in ("UTF-8", "US-ASCII") or encoding.startswith(
+                    ("ISO-8859-", "WINDOWS-125"))):
+                data = None
+        return self._with_rules(self._validate(tree, source, sha256, size, data), rules)
 
     def _with_rules(self, report: ValidationReport, selection: RuleSelection | None
                     ) -> ValidationReport:
@@ -154,14 +183,16 @@ class Validator:
         qname = etree.QName(root)
         found = self._by_ns.get(qname.namespace or "")
         well_formed = _WELL_FORMED_VALID
+        locate = Locator(tree, data)
         if found is None:
+            from exchange.validation import messages
+
             known = ", ".join(sorted({s.name for s in self.store.catalog.values()}))
-            finding = Finding(
-                Severity.ERROR, "document.unknown-type",
-                f"unknown document type: root element {qname.localname!r} in namespace "
-                f"{qname.namespace or '(none)'!r} belongs to no known standard "
-                f"(known schema packs: {known})",
-                line=root.sourceline, column=None, path="/" + qname.localname)
+            rule, text = messages.unknown_type(repr(qname.localname),
+                                               repr(qname.namespace or "(none)"), known)
+            line, column = locate.element(root)
+            finding = Finding.of(Severity.ERROR, rule, text, line=line, column=column,
+                                 path="/" + qname.localname)
             return ValidationReport(
                 source=source, sha256=sha256, size=size, tree=tree,
                 layers=(well_formed, LayerResult(SCHEMA, LayerStatus.INVALID, (finding,)),
@@ -176,20 +207,35 @@ class Validator:
                             "pack": spec.name, "pack_version": spec.version,
                             "standard": spec.standard, "document_type": doc}
         if qname.localname != doc.root:
-            finding = Finding(
-                Severity.ERROR, "document.root-mismatch",
-                f"root element {qname.localname!r} does not match its namespace, which "
-                f"belongs to {doc.root!r}", line=root.sourceline, path="/" + qname.localname)
+            from exchange.validation import messages
+
+            rule, text = messages.root_mismatch(repr(qname.localname), repr(doc.root))
+            line, column = locate.element(root)
+            finding = Finding.of(Severity.ERROR, rule, text, line=line, column=column,
+                                 path="/" + qname.localname)
             return ValidationReport(
                 layers=(well_formed, LayerResult(SCHEMA, LayerStatus.INVALID, (finding,)),
                         _CODE_LISTS_SKIPPED), **common)
         schema_findings = self._schema_findings(tree, self._compiled(spec, doc))
+        if schema_findings:  # the second pass, on invalid documents only
+            schema_findings = self._second().findings(
+                tree, self.store.require(spec.name) / doc.schema, locate, spec.name
+            ) or schema_findings
         schema_layer = LayerResult.of(SCHEMA, schema_findings)
-        if schema_layer.status is LayerStatus.INVALID:
-            code_layer = _CODE_LISTS_SKIPPED
-        else:
-            code_layer = LayerResult.of(CODE_LISTS, check_code_lists(tree, self._lists(spec), data))
+        codes = check_code_lists(tree, self._lists(spec, doc.root), data, locate)
+        code_layer = LayerResult.of(CODE_LISTS, codes,
+                                    partial=schema_layer.status is LayerStatus.INVALID)
         return ValidationReport(layers=(well_formed, schema_layer, code_layer), **common)
+
+    def _second(self) -> SecondPass:
+        """The second pass (xmlschema, imported then: valid documents never need it)."""
+        if self._second_pass is None:
+            with self._lock:
+                if self._second_pass is None:
+                    from exchange.validation.schemapass import SecondPass
+
+                    self._second_pass = SecondPass()
+        return self._second_pass
 
     def _check_installed(self, name: str) -> bool:
         if self.store.is_installed(name):

@@ -12,7 +12,8 @@ from lxml import etree
 
 from exchange import __version__
 
-__all__ = ["render_json", "render_json_texts", "render_junit", "render_text", "summarize"]
+__all__ = ["finding_lines", "render_json", "render_json_texts", "render_junit", "render_text",
+           "summarize"]
 
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, int]:
@@ -34,6 +35,27 @@ def _where(f: dict[str, Any]) -> str:
     return loc
 
 
+def _layer(layer: dict[str, Any]) -> str:
+    """A layer's name, marked when it ran on a document an earlier layer found invalid."""
+    return str(layer["name"]) + (", partial" if layer.get("partial") else "")
+
+
+def finding_lines(result: dict[str, Any], source: str | None = None) -> list[str]:
+    """One line per finding of a report dict, ``source:line:column severity [layer] rule
+    path: message`` (*source* defaults to the report's)."""
+    name = source or result["source"]
+    lines = []
+    for layer in result["layers"]:
+        if layer.get("packs"):
+            lines.append(f"{name}: [{layer['name']}] applied "
+                         + ", ".join(f"{p['name']} {p['version']}" for p in layer["packs"]))
+        for f in layer["findings"]:
+            path = f" {f['path']}" if f.get("path") else ""
+            lines.append(f"{name}:{_where(f)} {f['severity']} [{_layer(layer)}] "
+                         f"{f['rule']}{path}: {f['message']}")
+    return lines
+
+
 def render_text(results: list[dict[str, Any]]) -> str:
     lines: list[str] = []
     for r in results:
@@ -46,15 +68,7 @@ def render_text(results: list[dict[str, Any]]) -> str:
         verdict = "valid" if r["decision"] == "accept" else "INVALID"
         extra = f", {r['warnings']} warning(s)" if r["warnings"] else ""
         lines.append(f"{r['source']}: {verdict} ({what}){extra}")
-        for layer in r["layers"]:
-            if layer.get("packs"):
-                lines.append(f"  {r['source']}: [{layer['name']}] applied "
-                             + ", ".join(f"{p['name']} {p['version']}" for p in layer["packs"]))
-            for f in layer["findings"]:
-                loc = _where(f)
-                path = f" {f['path']}" if f.get("path") else ""
-                lines.append(f"  {r['source']}:{loc} {f['severity']} [{layer['name']}] "
-                             f"{f['rule']}{path}: {f['message']}")
+        lines.extend("  " + line for line in finding_lines(r))
         sig = r.get("signatures")
         if sig is not None:
             lines.extend("  " + s for s in sig.get("summary_lines", []))
@@ -95,7 +109,7 @@ def render_junit(results: list[dict[str, Any]]) -> str:
                                    message=r.get("io_error") or r.get("setup_error") or "")
             err.text = err.get("message")
             continue
-        findings = [(layer["name"], f) for layer in r["layers"] for f in layer["findings"]]
+        findings = [(_layer(layer), f) for layer in r["layers"] for f in layer["findings"]]
         body = "\n".join(
             f"{r['source']}:{_where(f)} {f['severity']} [{name}] {f['rule']} "
             f"{f.get('path') or ''}: {f['message']}" for name, f in findings)

@@ -5,6 +5,13 @@ A report has one layer per check, in order: ``well-formedness``, ``schema``,
 :mod:`exchange.validation.rules`). Each layer is ``valid``, ``invalid`` or
 ``skipped`` (an earlier layer failed) and carries its own findings. The decision,
 ``accept`` or ``reject``, follows from the error findings only: warnings never reject.
+
+A finding says what is wrong and how to fix it in the reader's language: its ``text`` is a
+message of the ``validation`` catalogue (:mod:`exchange.i18n`), rendered by
+:meth:`Finding.render` or, for a report already turned into a dict, by :func:`localize`. Its
+``message`` is the English text; ``detail`` keeps the checker's own words for integrators. A
+layer that ran on a document an earlier layer found invalid is ``partial`` (it checked what
+could be read).
 """
 from __future__ import annotations
 
@@ -12,14 +19,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # exchange.i18n (Babel) is imported when a finding has a text to render
+    from exchange.i18n import Text
     from lxml import etree
 
     from exchange.validation.packs import DocumentType
 
 __all__ = [
     "Severity", "LayerStatus", "Decision", "Finding", "LayerResult", "ValidationReport",
-    "LAYERS",
+    "LAYERS", "localize",
 ]
 
 LAYERS = ("well-formedness", "schema", "code-lists", "rules")
@@ -50,12 +58,47 @@ class Finding:
     line: int | None = None
     column: int | None = None
     path: str | None = None
+    text: Text | None = None     # the message to render in the reader's language
+    detail: str | None = None    # the checker's own message, for integrators
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "severity": self.severity.value, "rule": self.rule, "message": self.message,
+    @classmethod
+    def of(cls, severity: Severity, rule: str, text: Text, *, line: int | None = None,
+           column: int | None = None, path: str | None = None,
+           detail: str | None = None) -> Finding:
+        """A finding whose message is *text* (English in ``message``)."""
+        return cls(severity, rule, text.render("en"), line, column, path, text, detail)
+
+    def render(self, locale: str | None = None) -> str:
+        """The message in *locale* (English when not given or not translated)."""
+        return self.text.render(locale) if self.text is not None else self.message
+
+    def to_dict(self, locale: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "severity": self.severity.value, "rule": self.rule,
+            "message": self.message if locale is None else self.render(locale),
             "line": self.line, "column": self.column, "path": self.path,
         }
+        if self.text is not None:
+            out["message_id"] = self.text.msgid
+            out["params"] = dict(self.text.params)
+        if self.detail is not None:
+            out["detail"] = self.detail
+        return out
+
+
+def localize(result: dict[str, Any], locale: str | None) -> dict[str, Any]:
+    """A report dict (``ValidationReport.to_dict()``, as stored or sent) with every finding's
+    message in *locale*, from its ``message_id`` and ``params``; the dict is not changed."""
+    from exchange.i18n import DEFAULT_LOCALE, gettext
+
+    if not locale or locale == DEFAULT_LOCALE or not result.get("layers"):
+        return result
+    layers = []
+    for layer in result["layers"]:
+        findings = [{**f, "message": gettext(locale, f["message_id"], **f.get("params", {}))}
+                    if f.get("message_id") else f for f in layer.get("findings", [])]
+        layers.append({**layer, "findings": findings})
+    return {**result, "layers": layers}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,17 +106,22 @@ class LayerResult:
     name: str
     status: LayerStatus
     findings: tuple[Finding, ...] = ()
+    partial: bool = False  # ran on a document that an earlier layer found invalid
 
     @classmethod
-    def of(cls, name: str, findings: list[Finding]) -> LayerResult:
+    def of(cls, name: str, findings: list[Finding], *, partial: bool = False) -> LayerResult:
         if not findings:
-            return cls(name, LayerStatus.VALID)
+            return cls(name, LayerStatus.VALID, partial=partial)
         bad = any(f.severity is Severity.ERROR for f in findings)
-        return cls(name, LayerStatus.INVALID if bad else LayerStatus.VALID, tuple(findings))
+        return cls(name, LayerStatus.INVALID if bad else LayerStatus.VALID, tuple(findings),
+                   partial)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "status": self.status.value,
-                "findings": [f.to_dict() for f in self.findings]}
+    def to_dict(self, locale: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "status": self.status.value,
+                               "findings": [f.to_dict(locale) for f in self.findings]}
+        if self.partial:
+            out["partial"] = True
+        return out
 
 
 @dataclass(frozen=True)
@@ -109,7 +157,8 @@ class ValidationReport:
     def warnings(self) -> list[Finding]:
         return [f for f in self.findings if f.severity is Severity.WARNING]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, locale: str | None = None) -> dict[str, Any]:
+        """The report as JSON-ready data, messages in *locale* (English when not given)."""
         # One pass over the findings gives both counts; errors decide, as in `decision`.
         errors = warnings = 0
         for layer in self.layers:
@@ -131,5 +180,5 @@ class ValidationReport:
             "size": self.size,
             "errors": errors,
             "warnings": warnings,
-            "layers": [layer.to_dict() for layer in self.layers],
+            "layers": [layer.to_dict(locale) for layer in self.layers],
         }

@@ -117,8 +117,8 @@ class RulesLayer(LayerResult):
 
     packs: tuple[AppliedPack, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        out = LayerResult.to_dict(self)
+    def to_dict(self, locale: str | None = None) -> dict[str, Any]:
+        out = LayerResult.to_dict(self, locale)
         out["packs"] = [p.to_dict() for p in self.packs]
         return out
 

@@ -42,8 +42,10 @@ class RuleFinding(Finding):
     flag: str = ""
     messages: tuple[tuple[str, str], ...] = ()  # (xml:lang, text) of the diagnostics
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, locale: str | None = None) -> dict[str, Any]:
         out = Finding.to_dict(self)
+        if locale is not None:  # the rule's own text in the reader's language, if it has one
+            out["message"] = dict(self.messages).get(locale.split("_")[0], self.message)
         out["pack"] = self.pack
         out["flag"] = self.flag
         if self.messages:

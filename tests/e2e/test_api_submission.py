@@ -135,6 +135,33 @@ def test_invalid_document_answers_422_with_the_report_and_is_not_stored(world):
         assert events[-1]["data"]["reason"] == "document-invalid"
 
 
+def test_broken_corpus_each_refusal_names_every_mistake(world):
+    """Issue 19 over real HTTP: each official example broken in two to four places is refused
+    with every mistake (rule, line, column) in one answer, in the language asked for."""
+    from tests.fixtures.broken import broken_documents
+
+    sid = create(world).json()["id"]
+    docs = broken_documents()
+    assert len(docs) >= 20
+    with world.client("forwarder") as c:
+        for n, doc in enumerate(docs):
+            lang = ("ru", "zh-CN,zh;q=0.9", "en-GB")[n % 3]
+            r = c.post(f"/v1/shipments/{sid}/documents", content=doc.data,
+                       headers={**XML, "Accept-Language": lang}, params={"filename": doc.name})
+            body = assert_problem(r, 422, "document-invalid")
+            errors = [f for layer in body["validation"]["layers"] for f in layer["findings"]
+                      if f["severity"] == "error"]
+            assert {(f["rule"], f["line"]) for f in errors} == doc.expected, doc.name
+            assert all(f["column"] for f in errors), doc.name
+            first = errors[0]["message"]
+            if lang == "ru":
+                assert any("\u0400" <= ch <= "\u04ff" for ch in first), first
+            elif lang.startswith("zh"):
+                assert any("\u4e00" <= ch <= "\u9fff" for ch in first), first
+            else:
+                assert first.isascii(), first
+
+
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>
 <Waybill>&lol2;</Waybill>"""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 from lxml import etree
@@ -163,3 +164,53 @@ def test_schemas_list_and_install(run_cli, tmp_path, cli_env):
     assert b"installed" in r.stdout and b"TransitCustomsDeclaration" in r.stdout
     r = run_cli("schemas", "install", "ubl-2.4", "--from", str(tmp_path / "nowhere"), env=env)
     assert r.returncode == 2 and b"does not exist" in r.stderr
+
+
+# ------------------------------------------------- issue 19: every mistake, in one run
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory):
+    from tests.fixtures.broken import broken_documents
+
+    folder = tmp_path_factory.mktemp("broken")
+    docs = broken_documents()
+    for doc in docs:
+        (folder / doc.name).write_bytes(doc.data)
+    return folder, {doc.name: doc for doc in docs}
+
+
+def test_broken_corpus_json_reports_every_mistake_with_line_and_column(run_cli, broken):
+    folder, docs = broken
+    r = run_cli("validate", "--format", "json", str(folder))
+    assert r.returncode == 1
+    payload = json.loads(r.stdout)
+    assert payload["summary"]["invalid"] == len(docs) >= 20
+    for d in payload["documents"]:
+        doc = docs[os.path.basename(d["source"])]
+        errors = [f for layer in d["layers"] for f in layer["findings"]
+                  if f["severity"] == "error"]
+        assert {(f["rule"], f["line"]) for f in errors} == doc.expected, d["source"]
+        assert all(f["column"] for f in errors)
+
+
+def test_broken_corpus_text_and_junit_name_each_line_and_column(run_cli, broken):
+    folder, docs = broken
+    text = run_cli("validate", str(folder)).stdout.decode()
+    junit = etree.fromstring(run_cli("validate", "--format", "junit", str(folder)).stdout)
+    cases = {os.path.basename(c.get("name")): c for c in junit.iter("testcase")}
+    for name, doc in docs.items():
+        body = cases[name].find("failure").text
+        for rule, line in doc.expected:
+            pattern = re.compile(rf"{re.escape(name)}:{line}:\d+ error \[[a-z, -]+\] {rule} ")
+            assert pattern.search(text), (name, rule, line)
+            assert pattern.search(body), (name, rule, line)
+
+
+def test_findings_in_the_readers_language(run_cli, broken, cli_env):
+    folder, docs = broken
+    one = str(folder / sorted(docs)[0])
+    ru = run_cli("validate", "--lang", "ru", one).stdout.decode()
+    assert "Элемент" in ru or "не является" in ru
+    zh = run_cli("validate", one, env=dict(cli_env, LANG="zh_CN.UTF-8", LC_ALL="")).stdout
+    assert "：" in zh.decode()
+    en = run_cli("validate", one, env=dict(cli_env, LANG="C")).stdout.decode()
+    assert "is missing" in en or "is not" in en

@@ -94,11 +94,35 @@ def test_refusals_write_nothing(run_cli, ids, pki, tmp_path):
     invalid.write_bytes(WAYBILL.read_bytes().replace(b"<cbc:ID>", b"<cbc:Name>", 1)
                         .replace(b"</cbc:ID>", b"</cbc:Name>", 1))
     bad = _sign(run_cli, invalid, out, kz)
-    assert bad.returncode == 1 and b"not valid against its schema" in bad.stderr
+    assert bad.returncode == 1 and b"is not valid; nothing was signed" in bad.stderr
     unsafe = tmp_path / "dtd.xml"
     unsafe.write_bytes(b'<!DOCTYPE r [<!ENTITY e "x">]><r>&e;</r>')
     assert _sign(run_cli, unsafe, out, kz).returncode == 1
     assert not out.exists()
+
+
+def test_an_invalid_document_is_reported_against_the_file_given(run_cli, ids, tmp_path,
+                                                                cli_env):
+    """Issue 19: the findings name the input, its own line and column, and the right layer
+    (a code-list error is not a schema error), in the reader's language."""
+    kz, _, _ = ids
+    data = WAYBILL.read_bytes()
+    id_line = data[:data.index(b"<cbc:ID>")].count(b"\n") + 1
+    bad = data.replace(b"<cbc:ID>", b"<cbc:Name>", 1).replace(b"</cbc:ID>", b"</cbc:Name>", 1)
+    bad = bad.replace(b'unitCode="KGM"', b'unitCode="KILO"', 1)
+    unit_at = bad.index(b'unitCode="KILO"')
+    unit_line = bad[:unit_at].count(b"\n") + 1
+    unit_col = unit_at - bad.rindex(b"\n", 0, unit_at)
+    src, out = tmp_path / "given.xml", tmp_path / "never.xml"
+    src.write_bytes(bad)
+    done = _sign(run_cli, src, out, kz)
+    assert done.returncode == 1 and not out.exists()
+    err = done.stderr.decode()
+    assert f"{src}:{id_line}:2 error [schema] xsd.missing-element /Waybill/cbc:ID" in err
+    assert f"{src}:{unit_line}:{unit_col} error [code-lists, partial] codelist.unit" in err
+    assert "None" not in err and str(out) not in err
+    ru = _sign(run_cli, src, out, kz, env=dict(cli_env, LANG="ru_RU.UTF-8"))
+    assert "не является кодом единицы измерения" in ru.stderr.decode()
 
 
 def test_verify_refusals(run_cli, ids, tmp_path):

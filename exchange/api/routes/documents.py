@@ -24,6 +24,7 @@ from exchange.http.idempotency import (
 )
 from exchange.http.problems import PROBLEM_JSON, problem_body
 from exchange.http.uploads import SUPERSEDES_MAX, fingerprint_parts, read_document_request
+from exchange.i18n import negotiate
 from exchange.parties.keys import Principal
 from exchange.services import Services
 from exchange.store import UnitOfWork
@@ -45,14 +46,14 @@ SUBMIT_BODY = request_body(
     multipart=DocumentForm, encoding={"document": {"contentType": "application/xml"}})
 
 
-def _answer(outcome: Outcome, path: str) -> Answer:
-    body = outcome.to_dict()
+def _answer(outcome: Outcome, path: str, locale: str) -> Answer:
+    body = outcome.to_dict(locale)
     if outcome.status is OutcomeStatus.REFUSED:
         inspected = outcome.inspected
         r = inspected.refusal
         assert r is not None
         return Answer(422, problem_body(422, r.code, r.title, r.detail, path,
-                                        validation=inspected.validation,
+                                        validation=body["validation"],
                                         signature=inspected.signature), PROBLEM_JSON)
     if outcome.status is OutcomeStatus.DUPLICATE:
         body["links"] = {"duplicate_of": f"{path}/{outcome.duplicate_of}"}
@@ -63,7 +64,7 @@ def _answer(outcome: Outcome, path: str) -> Answer:
 
 
 def _submit(services: Services, principal: Principal, key: str | None, fp: str,
-            cmd: SubmitDocument, origin: str) -> Answer:
+            cmd: SubmitDocument, origin: str, locale: str) -> Answer:
     """The pipeline, then the store step with the key in one transaction (one worker-thread
     call)."""
     prepared = submission.prepare_document(cmd, origin=origin, inspector=services.inspector)
@@ -74,7 +75,7 @@ def _submit(services: Services, principal: Principal, key: str | None, fp: str,
                                               on_accepted=services.on_accepted)
         except ShipmentNotFound:
             raise not_found(principal, cmd.shipment_id) from None
-        return _answer(outcome, f"/v1/shipments/{cmd.shipment_id}/documents")
+        return _answer(outcome, f"/v1/shipments/{cmd.shipment_id}/documents", locale)
 
     return commit_once(services, principal, key, fp, work)
 
@@ -104,7 +105,9 @@ async def submit(shipment_id: str, request: Request, services: ServicesDep,
         if prior is not None:
             return prior.response()
     cmd = SubmitDocument(shipment_id, doc, forwarder_id=principal.party.id)
-    answer = await run_in_threadpool(_submit, services, principal, key, fp, cmd, caller.origin)
+    locale = negotiate(request.headers.get("accept-language"))  # of the validation findings
+    answer = await run_in_threadpool(_submit, services, principal, key, fp, cmd, caller.origin,
+                                     locale)
     return answer.response()
 
 

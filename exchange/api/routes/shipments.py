@@ -24,6 +24,8 @@ from exchange.http.idempotency import (
 )
 from exchange.http.problems import PROBLEM_JSON, problem_body
 from exchange.http.uploads import ShipmentIn, fingerprint_parts, read_shipment_request
+from exchange.i18n import negotiate
+from exchange.validation.report import localize
 from exchange.parties.keys import Principal
 from exchange.services import Services
 from exchange.store import UnitOfWork
@@ -55,19 +57,19 @@ CREATE_BODY = request_body(json=ShipmentIn, multipart=ShipmentForm,
                            json_examples={"road": EXAMPLE})
 
 
-def _answer(result: submission.ShipmentResult) -> Answer:
+def _answer(result: submission.ShipmentResult, locale: str) -> Answer:
     if result.shipment is None:
         refused = result.refused[0].inspected.refusal
         assert refused is not None
         return Answer(422, problem_body(
             422, refused.code, "Documents refused", result.refusal_detail, "/v1/shipments",
-            documents=[o.to_dict() for o in result.outcomes]), PROBLEM_JSON)
+            documents=[o.to_dict(locale) for o in result.outcomes]), PROBLEM_JSON)
     return Answer(201, result.shipment,
                   headers={"Location": f"/v1/shipments/{result.shipment_id}"})
 
 
 def _create(services: Services, principal: Principal, key: str | None, fp: str,
-            cmd: CreateShipment) -> Answer:
+            cmd: CreateShipment, locale: str) -> Answer:
     """The pipeline, then the store step with the key in one transaction (one worker-thread
     call)."""
     prepared = submission.prepare_shipment(cmd, inspector=services.inspector)
@@ -76,7 +78,7 @@ def _create(services: Services, principal: Principal, key: str | None, fp: str,
         return _answer(submission.open_shipment(prepared, uow=uow,
                                                 on_accepted=services.on_accepted,
                                                 dossier=services.settings.dossier,
-                                                payments=services.payments_view))
+                                                payments=services.payments_view), locale)
 
     return commit_once(services, principal, key, fp, work)
 
@@ -99,7 +101,8 @@ async def create(request: Request, services: ServicesDep, principal: ForwarderDe
         prior = await run_in_threadpool(replay, services, principal, key, fp)
         if prior is not None:
             return prior.response()
-    answer = await run_in_threadpool(_create, services, principal, key, fp, cmd)
+    locale = negotiate(request.headers.get("accept-language"))  # of the validation findings
+    answer = await run_in_threadpool(_create, services, principal, key, fp, cmd, locale)
     return answer.response()
 
 
@@ -117,12 +120,17 @@ def list_shipments(services: ServicesDep, principal: PrincipalDep, scope: ScopeD
 
 @router.get("/{shipment_id}", summary="Track one shipment: legs, documents, reports, dossier",
             operation_id="get_shipment", response_model=ShipmentOut, responses=problems(404))
-def get_shipment(shipment_id: str, services: ServicesDep, principal: PrincipalDep,
-                 scope: ScopeDep) -> dict[str, Any]:
+def get_shipment(shipment_id: str, request: Request, services: ServicesDep,
+                 principal: PrincipalDep, scope: ScopeDep) -> dict[str, Any]:
     try:
-        return tracking.read_shipment(tracking.ShipmentQuery(shipment_id, scope),
-                                      uow_factory=services.uow,
-                                      dossier=services.settings.dossier,
-                                      payments=services.payments_view)
+        found = tracking.read_shipment(tracking.ShipmentQuery(shipment_id, scope),
+                                       uow_factory=services.uow,
+                                       dossier=services.settings.dossier,
+                                       payments=services.payments_view)
     except ShipmentNotFound:
         raise not_found(principal, shipment_id) from None
+    locale = negotiate(request.headers.get("accept-language"))  # of the validation findings
+    for doc in found.get("documents", []):
+        if doc.get("validation"):
+            doc["validation"] = localize(doc["validation"], locale)
+    return found
