@@ -34,7 +34,7 @@ from typing import Protocol
 from adapters.errors import AdapterConfigError, MembersFileError, SettingError
 from adapters.registry import AdapterRegistry, default_registry
 from adapters.settings import SettingValue
-from signing.policy import Profile
+from signing.profiles import Profile
 
 __all__ = ["CAREC_MEMBERS", "Member", "Members", "load_members", "default_members_path"]
 

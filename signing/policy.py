@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from signing.placement import SignatureLocation
+from signing.profiles import Profile
 
 __all__ = ["VerificationPolicy", "DEFAULT_POLICY", "ENVELOPED", "C14N_METHODS", "Profile"]
 
@@ -34,19 +34,6 @@ DIGEST_METHODS = frozenset({
     "http://www.w3.org/2001/04/xmldsig-more#sha384",
     "http://www.w3.org/2001/04/xmlenc#sha512",
 })
-
-
-class Profile(StrEnum):
-    """What a signature must be, beyond XML-DSig core validity (a member's
-    ``signature_profile``, ``exchange verify --profile``)."""
-
-    XADES_BES = "xades-bes"
-    """Enveloped XAdES-BES: signed properties with a SigningTime and the signing
-    certificate's digest (the default)."""
-    XMLDSIG = "xmldsig"
-    """A plain enveloped XML-DSig signature, as many national signing tools make: the same
-    algorithm, reference, placement and chain checks, no XAdES properties required (they
-    are still checked when present)."""
 
 
 @dataclass(frozen=True)
