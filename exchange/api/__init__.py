@@ -13,7 +13,15 @@ __all__ = ["create_api"]
 
 
 def create_api(services: Services) -> FastAPI:
-    from exchange.api.routes import customs, deliveries, documents, events, payments, shipments
+    from exchange.api.routes import (
+        customs,
+        deliveries,
+        documents,
+        events,
+        payments,
+        shipments,
+        subscriptions,
+    )
 
     app = FastAPI(
         title="CAREC e-logistics document exchange",
@@ -25,7 +33,8 @@ def create_api(services: Services) -> FastAPI:
     )
     app.state.services = services
     install_problem_handlers(app)
-    for module in (shipments, documents, events, customs, deliveries, payments):
+    for module in (shipments, documents, events, customs, deliveries, payments,
+                   subscriptions):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

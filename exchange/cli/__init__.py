@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "exchange.cli.server",
     "exchange.cli.signing",
     "exchange.cli.payments",
+    "exchange.cli.subscriptions",
 ]
 
 app = typer.Typer(

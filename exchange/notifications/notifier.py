@@ -1,0 +1,283 @@
+"""The notifier: fans the event log out to subscriptions and sends the notifications, with
+the outbox's lease, retries, backoff and dead letters (:mod:`exchange.delivery`).
+
+    notifier = Notifier(uow_factory, box=secrets, settings=settings.notifications,
+                        policy=RetryPolicy(...))
+    notifier.run(stop)        # until stop is set (``exchange dispatch`` runs it in a thread)
+    notifier.run_once()       # fan out and send what is due, then return
+
+**Fan-out.** A transaction reads the streams whose head is ahead of their cursor
+(:mod:`exchange.store.notifications`), their events after the cursor, and writes one
+notification row per (subscription, event) the subscription's kinds match and its party
+may read (:func:`exchange.documents.tracking.readable_shipments` with the party's
+:func:`~exchange.parties.keys.scope_of_party`: the API's rule), moving the cursors in the
+same transaction. One fan-out at a time (an advisory lock on PostgreSQL). A subscription
+hears of events that occurred after it was made.
+
+**Sending.** Like the customs dispatcher, a slot is held from a row's claim until its
+outcome is committed, so a notifier killed at any moment re-sends at most ``concurrency``
+notifications (with the same event id), and loses none: their leases end and they are
+claimed again. Only the first undelivered notification of a (subscription, shipment) can
+be claimed, so a subscriber gets a shipment's events in order: a later one waits while an
+earlier one is retried. A notification out of attempts is ``dead`` and pauses its
+subscription (shown to operators: ``exchange subscriptions list``, ``GET
+/v1/subscriptions``); resuming it queues its dead notifications again, in order.
+
+A notification's lease is not renewed: a request lasts at most
+``notifications.timeout_seconds``, which :func:`exchange.bootstrap.build_notifier` keeps under
+half of the lease.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+from exchange.config import NotificationsSettings
+from exchange.delivery.attempts import RetryPolicy
+from exchange.delivery.dispatcher import worker_id
+from exchange.documents.tracking import readable_shipments
+from exchange.domain import Party, PartyKind
+from exchange.notifications.kinds import RELEASED, kinds_of
+from exchange.notifications.sender import Sender, SendResult, event_body
+from exchange.notifications.subscriptions import SecretSealer, open_secret
+from exchange.parties.keys import scope_of_party
+from exchange.store.notifications import (
+    ClaimedNotification,
+    NotificationStatus,
+    StreamEvent,
+    SubscriptionRow,
+)
+from exchange.store.repositories import utcnow
+from exchange.store.uow import UnitOfWork, UnitOfWorkFactory
+
+__all__ = ["Notifier"]
+
+log = logging.getLogger(__name__)
+
+STREAMS_PER_FANOUT = 200
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+class Notifier:
+    def __init__(self, uow_factory: UnitOfWorkFactory, *, box: SecretSealer,
+                 settings: NotificationsSettings, policy: RetryPolicy | None = None,
+                 worker: str | None = None, sender: Sender | None = None,
+                 clock: Callable[[], datetime] = utcnow):
+        self.uow_factory = uow_factory
+        self.box = box
+        self.settings = settings
+        self.policy = policy or RetryPolicy()
+        self.concurrency = settings.concurrency
+        self.worker = worker or worker_id()
+        self.sender = sender or Sender(settings)
+        self.clock = clock
+        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="notify")
+        self._inflight: dict[Future[SendResult], ClaimedNotification] = {}
+        self._secrets: dict[tuple[str, str], str] = {}
+        self._fanned_at = 0.0
+        self.attempted = 0
+        """Notifications claimed (and so sent) by this notifier so far."""
+
+    # ------------------------------------------------------------------ fan-out
+    def fan_out(self) -> int:
+        """One fan-out transaction; returns how many events it read (0: none waiting)."""
+        with self.uow_factory.writing() as uow:
+            repo = uow.notifications
+            if not repo.take_fanout_lock():
+                return 0
+            behind = repo.streams_behind(STREAMS_PER_FANOUT)
+            if not behind:
+                return 0
+            subscriptions = list(repo.subscriptions())
+            if not subscriptions:  # nobody to tell: the cursors catch up with the heads
+                repo.move_cursors({s: head for s, (_, head) in behind.items()})
+                uow.commit()
+                return 0
+            events = repo.events_after({s: c for s, (c, _) in behind.items()},
+                                       self.settings.batch_events)
+            repo.add_notifications(self._notifications(uow, subscriptions, events))
+            moved: dict[str, int] = {}
+            for event in events:
+                moved[event.stream] = max(moved.get(event.stream, 0), event.seq)
+            if len(events) < self.settings.batch_events:  # every behind stream was read
+                moved.update({s: head for s, (_, head) in behind.items() if s not in moved})
+            repo.move_cursors(moved)
+            uow.commit()
+            return len(events)
+
+    def _notifications(self, uow: UnitOfWork, subscriptions: list[SubscriptionRow],
+                       events: list[StreamEvent]) -> list[dict[str, object]]:
+        streams = sorted({e.stream for e in events})
+        readable: dict[str, set[str]] = {}
+        for party_id in sorted({s.party_id for s in subscriptions}):
+            row = uow.parties.get(party_id)
+            if row is None:
+                readable[party_id] = set()
+                continue
+            party = Party(id=row.id, kind=PartyKind(row.kind), name=row.name,
+                          country=row.country)
+            readable[party_id] = readable_shipments(uow, scope_of_party(party), streams)
+        wanted = [(s, set(s.kinds), _aware(s.created_at)) for s in subscriptions]
+        now, out = self.clock(), []
+        for event in events:
+            kinds = kinds_of(event.kind, cleared=partial(self._cleared, uow, event))
+            if not kinds:
+                continue
+            occurred = datetime.fromisoformat(event.occurred_at)
+            for sub, sub_kinds, since in wanted:
+                types = [k.value for k in kinds if k in sub_kinds]
+                if types and occurred >= since and event.stream in readable[sub.party_id]:
+                    out.append({
+                        "subscription_id": sub.id, "stream": event.stream, "seq": event.seq,
+                        "event_id": event.id, "types_json": json.dumps(types),
+                        "status": NotificationStatus.PENDING.value, "attempts": 0,
+                        "next_attempt_at": now, "created_at": now, "updated_at": now})
+        return out
+
+    @staticmethod
+    def _cleared(uow: UnitOfWork, event: StreamEvent) -> bool:
+        """Does this release leave every leg released, for the first time?"""
+        assert event.kind == RELEASED
+        route = set(uow.notifications.route(event.stream))
+        repo = uow.notifications
+        return bool(route) and route <= repo.released_countries(event.stream, up_to=event.seq) \
+            and not route <= repo.released_countries(event.stream, up_to=event.seq - 1)
+
+    # ------------------------------------------------------------------ sending
+    def _push(self, n: ClaimedNotification) -> SendResult:
+        key = (n.subscription_id, n.secret)
+        secret = self._secrets.get(key)
+        if secret is None:
+            secret = self._secrets[key] = open_secret(self.box, n.subscription_id, n.secret)
+        return self.sender.send(n.url, secret, event_body(n), event_id=str(n.event_id),
+                                attempt=n.attempts)
+
+    def _outcome(self, n: ClaimedNotification, result: SendResult, now: datetime
+                 ) -> tuple[dict[str, object], str | None]:
+        """(the row's new values, why its subscription pauses or None)."""
+        if result.delivered:
+            return {"status": NotificationStatus.DELIVERED.value, "last_error": None,
+                    "delivered_at": now}, None
+        if result.retry and n.attempts < self.policy.max_attempts:
+            return {"status": NotificationStatus.RETRYING.value, "last_error": result.error,
+                    "next_attempt_at": now + self.policy.delay(n.attempts)}, None
+        return {"status": NotificationStatus.DEAD.value, "last_error": result.error}, (
+            f"the notification of event {n.event_id} (shipment {n.stream}) failed "
+            f"{n.attempts} time(s), last: {result.error}")
+
+    def _write(self, done: list[tuple[ClaimedNotification, SendResult]], claim: int
+               ) -> list[ClaimedNotification]:
+        """Record *done* and claim up to *claim* rows, in one transaction."""
+        if not done and claim <= 0:
+            return []
+        now = self.clock()
+        planned = [(n, result, *self._outcome(n, result, now)) for n, result in done]
+        with self.uow_factory.writing() as uow:
+            repo = uow.notifications
+            recorded = repo.finish(self.worker, [(n.id, values) for n, _, values, _ in planned],
+                                   now=now) if planned else set()
+            by_subscription: dict[str, list[tuple[SendResult, str | None]]] = {}
+            for n, result, _, pause in planned:
+                if n.id in recorded:
+                    by_subscription.setdefault(n.subscription_id, []).append((result, pause))
+            for sid, results in sorted(by_subscription.items()):
+                failed = [r for r, _ in results if not r.delivered]
+                pause = next((p for _, p in results if p), None)
+                repo.note_outcomes(sid, delivered=len(failed) < len(results),
+                                   failures=len(failed),
+                                   error=failed[-1].error if failed else None,
+                                   pause=pause, now=now)
+            claimed = repo.claim(self.worker, limit=claim,
+                                 lease=timedelta(seconds=self.policy.lease_seconds),
+                                 now=now) if claim > 0 else []
+            uow.commit()
+        for n, result, values, pause in planned:
+            extra = {"subscription_id": n.subscription_id, "shipment_id": n.stream}
+            if n.id not in recorded:
+                log.warning("lost the lease of notification %s; its outcome is not recorded",
+                            n.id, extra=extra)
+            elif pause:
+                log.warning("subscription %s paused: %s", n.subscription_id, pause, extra=extra)
+            elif not result.delivered:
+                log.info("notification %s of event %s: %s (%s)", n.id, n.event_id,
+                         values["status"], result.error, extra=extra)
+        return claimed
+
+    def step(self, *, fan_out_every: float = 0.05) -> int:
+        """Fan out when due, record what finished, claim for the free slots and start them;
+        returns how many things happened (0: idle)."""
+        fanned = 0
+        if time.monotonic() - self._fanned_at >= fan_out_every:
+            fanned = self.fan_out()
+            # a full fan-out leaves more waiting: the next step fans out again at once
+            self._fanned_at = 0.0 if fanned >= self.settings.batch_events else time.monotonic()
+        done = [(self._inflight.pop(f), f.result()) for f in [f for f in self._inflight
+                                                               if f.done()]]
+        claimed = self._write(done, self.concurrency - len(self._inflight))
+        for n in claimed:
+            self._inflight[self._pool.submit(self._push, n)] = n
+        self.attempted += len(claimed)
+        return fanned + len(done) + len(claimed)
+
+    def idle(self, stop: threading.Event, timeout: float) -> None:
+        """Wait until a request finishes, *stop* is set, or *timeout* passes."""
+        if self._inflight:
+            wait(list(self._inflight), timeout=timeout, return_when=FIRST_COMPLETED)
+        else:
+            stop.wait(timeout)
+
+    def run(self, stop: threading.Event) -> None:
+        """Fan out and send until *stop* is set (a database outage only delays)."""
+        try:
+            while not stop.is_set():
+                try:
+                    busy = self.step()
+                except Exception:
+                    log.exception("notifier step failed; retrying after a pause")
+                    stop.wait(self.settings.poll_seconds)
+                    continue
+                if not busy:
+                    self.idle(stop, self.settings.poll_seconds)
+                elif self._inflight and len(self._inflight) >= self.concurrency:
+                    self.idle(stop, self.settings.poll_seconds)
+        finally:
+            self.drain()
+
+    def run_once(self, *, rounds: int = 1000) -> int:
+        """Fan out everything waiting, then send until nothing is due or in flight; returns
+        how many notifications were attempted."""
+        while self.fan_out():
+            pass
+        before = self.attempted
+        for _ in range(rounds):
+            self.step(fan_out_every=3600.0)
+            if not self._inflight:
+                break
+            wait(list(self._inflight), return_when=FIRST_COMPLETED)
+        return self.attempted - before
+
+    def drain(self) -> None:
+        """Wait for the requests on the wire and record them (claiming nothing more)."""
+        if self._inflight:
+            wait(list(self._inflight))
+            done = [(n, f.result()) for f, n in self._inflight.items()]
+            self._inflight.clear()
+            try:
+                self._write(done, 0)
+            except Exception:
+                log.exception("recording the last notifications failed; they will be sent "
+                              "again after their lease")
+
+    def close(self) -> None:
+        self.drain()
+        self._pool.shutdown(wait=True)
+        self.sender.close()

@@ -1,0 +1,377 @@
+"""Event notifications (webhooks): parties' subscriptions, the notifications fanned out of
+the event log, and the fan-out's cursor per stream.
+
+* ``subscriptions``: a party's URL, the notification kinds it wants, its signing secret
+  (sealed by the caller: this module never sees it in the clear) and its state (``active``,
+  or ``paused`` after a notification that kept failing);
+* ``notifications``: one row per (subscription, event), an outbox row like a delivery: it is
+  claimed with a lease, retried with backoff, ``dead`` after its last attempt, and replayed
+  when its subscription is resumed. Rows of one (subscription, stream) are sent in the
+  order of the stream: only the first one not delivered may be claimed
+  (:meth:`NotificationRepository.claim`);
+* ``notification_cursors``: how far each stream's events have been fanned out. The stream's
+  head (``event_heads``) is written in the transaction of its events, under its lock, so a
+  head ahead of its cursor means committed events not fanned out yet: no event is missed,
+  whatever order concurrent transactions commit in (a global event-id cursor would skip
+  an id taken by a transaction that commits after a later one).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import Executable
+
+from exchange.store.models import ID, TS, Base, EventHeadRow, EventRow, LegRow
+from exchange.store.repositories import _Repo
+
+__all__ = [
+    "ClaimedNotification",
+    "NotificationRepository",
+    "NotificationRow",
+    "NotificationStatus",
+    "NotifyCursorRow",
+    "StreamEvent",
+    "SubscriptionRow",
+    "SubscriptionStatus",
+]
+
+
+class SubscriptionStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"      # claimed by a dispatcher (lease)
+    DELIVERED = "delivered"  # the subscriber answered 2xx
+    RETRYING = "retrying"
+    DEAD = "dead"            # out of attempts, or refused for good: its subscription pauses
+
+
+_BIGINT = Integer().with_variant(BigInteger, "postgresql")
+
+
+class SubscriptionRow(Base):
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_party", "party_id"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    party_id: Mapped[str] = mapped_column(ForeignKey("parties.id"))
+    url: Mapped[str] = mapped_column(Text)
+    kinds_json: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(Text)
+    """Sealed (:mod:`exchange.payments.secretbox` format), bound to the row's id."""
+    description: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    """Failed attempts since the last delivered notification."""
+    last_error: Mapped[str | None] = mapped_column(Text)
+    paused_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(TS)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+    paused_at: Mapped[datetime | None] = mapped_column(TS)
+    last_delivered_at: Mapped[datetime | None] = mapped_column(TS)
+
+    @property
+    def kinds(self) -> list[str]:
+        kinds: list[str] = json.loads(self.kinds_json)
+        return kinds
+
+
+class NotificationRow(Base):
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "stream", "seq"),
+        Index("ix_notifications_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(_BIGINT, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id"))
+    stream: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    event_id: Mapped[int] = mapped_column(_BIGINT)
+    types_json: Mapped[str] = mapped_column(String(400))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(TS)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(TS)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(TS)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+    delivered_at: Mapped[datetime | None] = mapped_column(TS)
+
+
+class NotifyCursorRow(Base):
+    """The last ``seq`` of a stream whose events have been fanned out to subscriptions."""
+
+    __tablename__ = "notification_cursors"
+
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvent:
+    """An event as the fan-out reads it (plain values)."""
+
+    id: int
+    stream: str
+    seq: int
+    kind: str
+    occurred_at: str
+    data_json: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedNotification:
+    """A claimed notification with what its request needs: the event and the target."""
+
+    id: int
+    subscription_id: str
+    stream: str
+    seq: int
+    event_id: int
+    types_json: str
+    attempts: int
+    """Counting the attempt this claim is for."""
+    url: str
+    secret: str
+    kind: str
+    actor_id: str | None
+    occurred_at: str
+    data_json: str
+    hash: str
+    prev_hash: str
+
+
+_N, _S, _E = NotificationRow.__table__, SubscriptionRow.__table__, EventRow.__table__
+_H, _C = EventHeadRow.__table__, NotifyCursorRow.__table__
+_SENDING = NotificationStatus.SENDING.value
+_DUE = (NotificationStatus.PENDING.value, NotificationStatus.RETRYING.value)
+
+
+def _due() -> ColumnElement[bool]:
+    now = bindparam("now", type_=TS)
+    earlier = _N.alias("earlier")
+    first_open = ~exists().where(earlier.c.subscription_id == _N.c.subscription_id,
+                                 earlier.c.stream == _N.c.stream, earlier.c.seq < _N.c.seq,
+                                 earlier.c.status != NotificationStatus.DELIVERED.value)
+    active = exists().where(_S.c.id == _N.c.subscription_id,
+                            _S.c.status == SubscriptionStatus.ACTIVE.value)
+    return and_(or_(and_(_N.c.status.in_(_DUE), _N.c.next_attempt_at <= now),
+                    and_(_N.c.status == _SENDING, _N.c.lease_until < now)),
+                first_open, active)
+
+
+def _claim_statement(*, postgres: bool) -> Executable:
+    pick = select(_N.c.id).where(_due()).order_by(_N.c.next_attempt_at, _N.c.id).limit(
+        bindparam("limit", type_=Integer))
+    if postgres:
+        pick = pick.with_for_update(of=_N, skip_locked=True)
+    picked = pick.cte("picked").prefix_with("MATERIALIZED", dialect="postgresql")
+    return (update(_N).add_cte(picked)
+            .where(_N.c.id.in_(select(picked.c.id)), _due())
+            .values(status=_SENDING, lease_owner=bindparam("worker"),
+                    lease_until=bindparam("until"), attempts=_N.c.attempts + 1,
+                    updated_at=bindparam("now"))
+            .returning(_N.c.id))
+
+
+_CLAIM, _CLAIM_PG = _claim_statement(postgres=False), _claim_statement(postgres=True)
+_CLAIMED = (select(_N.c.id, _N.c.subscription_id, _N.c.stream, _N.c.seq, _N.c.event_id,
+                   _N.c.types_json, _N.c.attempts, _S.c.url, _S.c.secret, _E.c.kind,
+                   _E.c.actor_id, _E.c.occurred_at, _E.c.data_json, _E.c.hash, _E.c.prev_hash)
+            .join(_S, _S.c.id == _N.c.subscription_id).join(_E, _E.c.id == _N.c.event_id)
+            .where(_N.c.id.in_(bindparam("ids", expanding=True))))
+_HELD = select(_N.c.id).where(_N.c.id.in_(bindparam("ids", expanding=True)),
+                              _N.c.lease_owner == bindparam("worker"), _N.c.status == _SENDING)
+_BEHIND = (select(_H.c.stream, func.coalesce(_C.c.seq, 0), _H.c.seq)
+           .select_from(_H.outerjoin(_C, _C.c.stream == _H.c.stream))
+           .where(_H.c.seq > func.coalesce(_C.c.seq, 0), ~_H.c.stream.startswith("party:"))
+           .order_by(_H.c.stream).limit(bindparam("limit", type_=Integer)))
+_ADVISORY = text("SELECT pg_try_advisory_xact_lock(:key)")
+_FANOUT_LOCK_KEY = 0x6E6F7469  # 'noti': one fan-out at a time across processes (PostgreSQL)
+
+
+class NotificationRepository(_Repo):
+    # ---------------------------------------------------------------- subscriptions
+    def add_subscription(self, row: SubscriptionRow) -> SubscriptionRow:
+        self.session.add(row)
+        return row
+
+    def subscription(self, subscription_id: str) -> SubscriptionRow | None:
+        return self.session.get(SubscriptionRow, subscription_id)
+
+    def subscriptions(self, *, party_id: str | None = None, status: str | None = None
+                      ) -> Sequence[SubscriptionRow]:
+        stmt = select(SubscriptionRow).order_by(SubscriptionRow.created_at,
+                                                SubscriptionRow.id)
+        if party_id is not None:
+            stmt = stmt.where(SubscriptionRow.party_id == party_id)
+        if status is not None:
+            stmt = stmt.where(SubscriptionRow.status == status)
+        return self.session.scalars(stmt).all()
+
+    def count_of_party(self, party_id: str) -> int:
+        return self.session.scalar(select(func.count()).select_from(SubscriptionRow).where(
+            SubscriptionRow.party_id == party_id)) or 0
+
+    def delete_subscription(self, row: SubscriptionRow) -> None:
+        self.session.execute(delete(_N).where(_N.c.subscription_id == row.id))
+        self.session.delete(row)
+
+    def counts(self, subscription_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Notifications per status of each subscription."""
+        out: dict[str, dict[str, int]] = {i: {} for i in subscription_ids}
+        for chunk in self._lookups(list(subscription_ids)):
+            for sid, status, n in self.session.execute(
+                    select(_N.c.subscription_id, _N.c.status, func.count())
+                    .where(self._in(_N.c.subscription_id, chunk))
+                    .group_by(_N.c.subscription_id, _N.c.status)):
+                out[sid][status] = n
+        return out
+
+    def replay_dead(self, subscription_id: str, *, now: datetime) -> int:
+        """Queue the dead notifications of a subscription again (same event ids)."""
+        result = self.session.execute(
+            update(_N).where(_N.c.subscription_id == subscription_id,
+                             _N.c.status == NotificationStatus.DEAD.value)
+            .values(status=NotificationStatus.PENDING.value, attempts=0, next_attempt_at=now,
+                    updated_at=now, last_error=None))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    # ------------------------------------------------------------------- fan-out
+    def take_fanout_lock(self) -> bool:
+        """One fan-out at a time: PostgreSQL's transaction-scoped advisory lock (False: another
+        process is fanning out now); SQLite's writers are serialised already."""
+        if not self._postgres:
+            return True
+        return bool(self.session.execute(_ADVISORY, {"key": _FANOUT_LOCK_KEY}).scalar())
+
+    def streams_behind(self, limit: int) -> dict[str, tuple[int, int]]:
+        """Up to *limit* streams (shipments) with events not fanned out yet:
+        stream -> (its cursor, its head)."""
+        return {stream: (cursor, head) for stream, cursor, head
+                in self.session.execute(_BEHIND, {"limit": limit})}
+
+    def route(self, stream: str) -> list[str]:
+        """The countries of the shipment's route, in order."""
+        return list(self.session.scalars(select(LegRow.country).where(
+            LegRow.shipment_id == stream).order_by(LegRow.seq)))
+
+    def events_after(self, cursors: dict[str, int], limit: int) -> list[StreamEvent]:
+        """The events of *cursors*' streams after each cursor, stream by stream in order,
+        at most *limit* in all (the last stream may be cut short: its cursor moves only as
+        far as its events were read)."""
+        out: list[StreamEvent] = []
+        for stream, after in sorted(cursors.items()):
+            if len(out) >= limit:
+                break
+            rows = self.session.execute(
+                select(_E.c.id, _E.c.stream, _E.c.seq, _E.c.kind, _E.c.occurred_at,
+                       _E.c.data_json).where(_E.c.stream == stream, _E.c.seq > after)
+                .order_by(_E.c.seq).limit(limit - len(out)))
+            out.extend(StreamEvent(*row) for row in rows)
+        return out
+
+    def released_countries(self, stream: str, *, up_to: int) -> set[str]:
+        """Countries whose customs released their leg in the events of *stream* up to *up_to*."""
+        rows = self.session.scalars(select(_E.c.data_json).where(
+            _E.c.stream == stream, _E.c.seq <= up_to, _E.c.kind == "customs.released"))
+        return {str(json.loads(data).get("country")) for data in rows}
+
+    def move_cursors(self, cursors: dict[str, int]) -> None:
+        if not cursors:
+            return
+        ins = (pg_insert if self._postgres else sqlite_insert)(_C)
+        stmt = ins.on_conflict_do_update(index_elements=["stream"],
+                                         set_={"seq": ins.excluded.seq})
+        self.session.execute(stmt, [{"stream": s, "seq": n} for s, n in sorted(cursors.items())])
+
+    def add_notifications(self, rows: Sequence[dict[str, object]]) -> None:
+        """Insert notification rows; a (subscription, stream, seq) already there is kept."""
+        if not rows:
+            return
+        ins = (pg_insert if self._postgres else sqlite_insert)(_N)
+        self.session.execute(ins.on_conflict_do_nothing(
+            index_elements=["subscription_id", "stream", "seq"]), list(rows))
+
+    # ------------------------------------------------------------------- delivery
+    def claim(self, worker: str, *, limit: int, lease: timedelta, now: datetime
+              ) -> list[ClaimedNotification]:
+        """Lease up to *limit* due notifications, each the first undelivered one of its
+        (subscription, stream) of an active subscription; with what their requests need."""
+        ids = list(self.session.scalars(_CLAIM_PG if self._postgres else _CLAIM, {
+            "now": now, "limit": limit, "worker": worker, "until": now + lease}))
+        if not ids:
+            return []
+        rows = [ClaimedNotification(**row._mapping)
+                for row in self.session.execute(_CLAIMED, {"ids": ids})]
+        rows.sort(key=lambda r: (r.stream, r.seq))
+        return rows
+
+    def finish(self, worker: str, outcomes: Iterable[tuple[int, dict[str, object]]], *,
+               now: datetime) -> set[int]:
+        """Record outcomes of notifications *worker* still holds; returns the ids recorded."""
+        outcomes = list(outcomes)
+        held: set[int] = set()
+        for chunk in self._lookups([i for i, _ in outcomes]):
+            held.update(self.session.scalars(_HELD, {"ids": list(chunk), "worker": worker}))
+        for notification_id, values in outcomes:
+            if notification_id in held:
+                self.session.execute(update(_N).where(_N.c.id == notification_id).values(
+                    lease_owner=None, lease_until=None, updated_at=now, **values))
+        return held
+
+    def note_outcomes(self, subscription_id: str, *, delivered: bool, failures: int,
+                      error: str | None, pause: str | None, now: datetime) -> None:
+        """A subscription's share of recorded outcomes: failures counted (reset by a
+        delivery), paused with *pause* as the reason."""
+        values: dict[str, object] = {"updated_at": now}
+        if delivered:
+            values.update(failures=0, last_delivered_at=now)
+        if failures:
+            values.update(failures=(0 if delivered else _S.c.failures) + failures,
+                          last_error=error)
+        if pause:
+            values.update(status=SubscriptionStatus.PAUSED.value, paused_at=now,
+                          paused_reason=pause)
+        self.session.execute(update(_S).where(_S.c.id == subscription_id).values(**values))
+
+    def notifications(self, *, stream: str | None = None, subscription_id: str | None = None
+                      ) -> Sequence[NotificationRow]:
+        stmt = select(NotificationRow).order_by(NotificationRow.id)
+        if stream is not None:
+            stmt = stmt.where(NotificationRow.stream == stream)
+        if subscription_id is not None:
+            stmt = stmt.where(NotificationRow.subscription_id == subscription_id)
+        return self.session.scalars(stmt).all()
+
