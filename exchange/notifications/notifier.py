@@ -33,6 +33,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
@@ -71,7 +72,7 @@ class Notifier:
     def __init__(self, uow_factory: UnitOfWorkFactory, *, box: SecretSealer,
                  settings: NotificationsSettings, policy: RetryPolicy | None = None,
                  worker: str | None = None, sender: Sender | None = None,
-                 clock: Callable[[], datetime] = utcnow):
+                 clock: Callable[[], datetime] = utcnow, record_window: float = 0.010):
         self.uow_factory = uow_factory
         self.box = box
         self.settings = settings
@@ -80,8 +81,10 @@ class Notifier:
         self.worker = worker or worker_id()
         self.sender = sender or Sender(settings)
         self.clock = clock
+        self.record_window = record_window
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="notify")
         self._inflight: dict[Future[SendResult], ClaimedNotification] = {}
+        self._queued: deque[ClaimedNotification] = deque()
         self._secrets: dict[tuple[str, str], str] = {}
         self._fanned_at = 0.0
         self.attempted = 0
@@ -222,16 +225,33 @@ class Notifier:
             self._fanned_at = 0.0 if fanned >= self.settings.batch_events else time.monotonic()
         done = [(self._inflight.pop(f), f.result()) for f in [f for f in self._inflight
                                                                if f.done()]]
-        claimed = self._write(done, self.concurrency - len(self._inflight))
-        for n in claimed:
-            self._inflight[self._pool.submit(self._push, n)] = n
+        self._start()  # the wire first: the transaction below runs while these are on it
+        held = {n.id for n in self._inflight.values()} | {n.id for n in self._queued}
+        claimed = [n for n in self._write(done, 2 * self.concurrency - len(held))
+                   if n.id not in held]  # a row whose lease we hold already: ours
+        self._queued.extend(claimed)
+        self._start()
         self.attempted += len(claimed)
         return fanned + len(done) + len(claimed)
 
+    def _start(self) -> None:
+        """Start claimed notifications while fewer than ``concurrency`` are on the wire.
+        Claimed rows wait here at most one round of requests (a slot frees as a request
+        ends), well inside their lease; a notifier killed meanwhile re-sends none of them
+        (they were never sent), so a kill still costs at most ``concurrency`` re-sends."""
+        while self._queued and len(self._inflight) < self.concurrency:
+            n = self._queued.popleft()
+            self._inflight[self._pool.submit(self._push, n)] = n
+
     def idle(self, stop: threading.Event, timeout: float) -> None:
-        """Wait until a request finishes, *stop* is set, or *timeout* passes."""
+        """Wait until a request finishes (then up to ``record_window`` more for the others
+        on the wire, so that one transaction records several), *stop* is set, or *timeout*
+        passes."""
         if self._inflight:
-            wait(list(self._inflight), timeout=timeout, return_when=FIRST_COMPLETED)
+            pending = list(self._inflight)
+            done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+            if done and len(done) < len(pending):
+                wait(pending, timeout=self.record_window)
         else:
             stop.wait(timeout)
 
@@ -245,9 +265,7 @@ class Notifier:
                     log.exception("notifier step failed; retrying after a pause")
                     stop.wait(self.settings.poll_seconds)
                     continue
-                if not busy:
-                    self.idle(stop, self.settings.poll_seconds)
-                elif self._inflight and len(self._inflight) >= self.concurrency:
+                if not busy or self._inflight:
                     self.idle(stop, self.settings.poll_seconds)
         finally:
             self.drain()
@@ -262,17 +280,23 @@ class Notifier:
             self.step(fan_out_every=3600.0)
             if not self._inflight:
                 break
-            wait(list(self._inflight), return_when=FIRST_COMPLETED)
+            self.idle(threading.Event(), 3600.0)
         return self.attempted - before
 
     def drain(self) -> None:
-        """Wait for the requests on the wire and record them (claiming nothing more)."""
-        if self._inflight:
+        """Wait for the requests on the wire and record them; give back the claimed ones
+        not started (claiming nothing more)."""
+        queued, self._queued = [n.id for n in self._queued], deque()
+        if self._inflight or queued:
             wait(list(self._inflight))
             done = [(n, f.result()) for f, n in self._inflight.items()]
             self._inflight.clear()
             try:
                 self._write(done, 0)
+                if queued:
+                    with self.uow_factory.writing() as uow:
+                        uow.notifications.release(self.worker, queued, now=self.clock())
+                        uow.commit()
             except Exception:
                 log.exception("recording the last notifications failed; they will be sent "
                               "again after their lease")

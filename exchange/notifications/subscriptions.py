@@ -234,7 +234,7 @@ def send_test_event(subscription_id: str, *, principal: Principal | None,
                        "subscription_id": subscription_id,
                        "occurred_at": utcnow().isoformat(timespec="microseconds"),
                        "data": {}}, sort_keys=True, separators=(",", ":")).encode()
-    sender = Sender(settings, pool=1)
+    sender = Sender(settings)
     try:
         result = sender.send(url, open_secret(box, subscription_id, sealed), body,
                              event_id=event_id, attempt=1)

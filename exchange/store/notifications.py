@@ -46,6 +46,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import Executable
+from sqlalchemy.sql.dml import Update
 
 from exchange.store.models import ID, TS, Base, EventHeadRow, EventRow, LegRow
 from exchange.store.repositories import _Repo
@@ -217,6 +218,20 @@ _BEHIND = (select(_H.c.stream, func.coalesce(_C.c.seq, 0), _H.c.seq)
            .select_from(_H.outerjoin(_C, _C.c.stream == _H.c.stream))
            .where(_H.c.seq > func.coalesce(_C.c.seq, 0), ~_H.c.stream.startswith("party:"))
            .order_by(_H.c.stream).limit(bindparam("limit", type_=Integer)))
+_FINISH: dict[tuple[str, ...], Update] = {}
+
+
+def _finish_statement(keys: tuple[str, ...]) -> Update:
+    """The UPDATE recording one shape of outcome (the columns it sets), made on first use."""
+    stmt = _FINISH.get(keys)
+    if stmt is None:
+        stmt = _FINISH[keys] = (
+            update(_N).where(_N.c.id == bindparam("k_id"))
+            .values(lease_owner=None, lease_until=None, updated_at=bindparam("k_now"),
+                    **{k: bindparam(k) for k in keys}))
+    return stmt
+
+
 _ADVISORY = text("SELECT pg_try_advisory_xact_lock(:key)")
 _FANOUT_LOCK_KEY = 0x6E6F7469  # 'noti': one fan-out at a time across processes (PostgreSQL)
 
@@ -288,17 +303,20 @@ class NotificationRepository(_Repo):
             LegRow.shipment_id == stream).order_by(LegRow.seq)))
 
     def events_after(self, cursors: dict[str, int], limit: int) -> list[StreamEvent]:
-        """The events of *cursors*' streams after each cursor, stream by stream in order,
-        at most *limit* in all (the last stream may be cut short: its cursor moves only as
-        far as its events were read)."""
+        """The events of *cursors*' streams after each stream's fan-out cursor, stream by
+        stream in order, at most *limit* in all (the last stream may be cut short: its
+        cursor moves only as far as its events were read). One query for all the streams."""
         out: list[StreamEvent] = []
-        for stream, after in sorted(cursors.items()):
+        streams = sorted(cursors)
+        for chunk in self._lookups(streams):
             if len(out) >= limit:
                 break
             rows = self.session.execute(
                 select(_E.c.id, _E.c.stream, _E.c.seq, _E.c.kind, _E.c.occurred_at,
-                       _E.c.data_json).where(_E.c.stream == stream, _E.c.seq > after)
-                .order_by(_E.c.seq).limit(limit - len(out)))
+                       _E.c.data_json)
+                .select_from(_E.outerjoin(_C, _C.c.stream == _E.c.stream))
+                .where(self._in(_E.c.stream, chunk), _E.c.seq > func.coalesce(_C.c.seq, 0))
+                .order_by(_E.c.stream, _E.c.seq).limit(limit - len(out)))
             out.extend(StreamEvent(*row) for row in rows)
         return out
 
@@ -340,16 +358,29 @@ class NotificationRepository(_Repo):
 
     def finish(self, worker: str, outcomes: Iterable[tuple[int, dict[str, object]]], *,
                now: datetime) -> set[int]:
-        """Record outcomes of notifications *worker* still holds; returns the ids recorded."""
+        """Record outcomes of notifications *worker* still holds (one executemany per set of
+        columns); returns the ids recorded."""
         outcomes = list(outcomes)
         held: set[int] = set()
         for chunk in self._lookups([i for i, _ in outcomes]):
             held.update(self.session.scalars(_HELD, {"ids": list(chunk), "worker": worker}))
+        by_shape: dict[tuple[str, ...], list[dict[str, object]]] = {}
         for notification_id, values in outcomes:
             if notification_id in held:
-                self.session.execute(update(_N).where(_N.c.id == notification_id).values(
-                    lease_owner=None, lease_until=None, updated_at=now, **values))
+                by_shape.setdefault(tuple(sorted(values)), []).append(
+                    {"k_id": notification_id, "k_now": now, **values})
+        for keys, params in by_shape.items():
+            self.session.execute(_finish_statement(keys), params)
         return held
+
+    def release(self, worker: str, ids: Sequence[int], *, now: datetime) -> None:
+        """Give back claimed notifications *worker* never sent (a notifier stopping)."""
+        for chunk in self._lookups(list(ids)):
+            self.session.execute(update(_N).where(
+                self._in(_N.c.id, chunk), _N.c.lease_owner == worker, _N.c.status == _SENDING
+            ).values(status=NotificationStatus.PENDING.value, lease_owner=None,
+                     lease_until=None, attempts=_N.c.attempts - 1, next_attempt_at=now,
+                     updated_at=now))
 
     def note_outcomes(self, subscription_id: str, *, delivered: bool, failures: int,
                       error: str | None, pause: str | None, now: datetime) -> None:
