@@ -199,15 +199,15 @@ def build_notifier(settings: Settings, uow: UnitOfWorkFactory, *,
                    box: SecretSealer | None = None) -> Notifier:
     """The notifier of event subscriptions (run beside the dispatcher by ``exchange
     dispatch``), with the dispatcher's retry policy and lease and the secrets key that seals
-    the subscriptions' secrets. A request's time-out is kept under half of the lease (the
-    lease of a notification on the wire is not renewed)."""
+    the subscriptions' secrets. A request's time-out is kept under ``lease / (AHEAD + 1)``
+    (a notification's lease is not renewed; see :mod:`exchange.notifications.notifier`)."""
     from exchange.delivery.attempts import RetryPolicy
-    from exchange.notifications.notifier import Notifier
+    from exchange.notifications.notifier import AHEAD, Notifier
     from exchange.payments.providers import secret_box
 
     d, n = settings.dispatch, settings.notifications
-    if n.timeout_seconds > d.lease_seconds / 2:
-        n = n.model_copy(update={"timeout_seconds": d.lease_seconds / 2})
+    if n.timeout_seconds > d.lease_seconds / (AHEAD + 1):
+        n = n.model_copy(update={"timeout_seconds": d.lease_seconds / (AHEAD + 1)})
     policy = RetryPolicy(max_attempts=d.max_attempts, base_delay=d.base_delay_seconds,
                          max_delay=d.max_delay_seconds, lease_seconds=d.lease_seconds)
     return Notifier(uow, box=box if box is not None else secret_box(settings.payments, store=uow),

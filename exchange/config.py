@@ -223,7 +223,7 @@ class NotificationsSettings(_Group):
     become its way into the hub's own network (SSRF). Tests and a single-host demo turn it on."""
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     """How long a subscriber has to answer one notification (a time-out is retried); kept
-    under half of ``dispatch.lease_seconds`` (the lease of a notification is not renewed)."""
+    under a fifth of ``dispatch.lease_seconds`` (a notification's lease is not renewed)."""
     tolerance_seconds: int = Field(default=300, ge=1, le=3600)
     """The replay window subscribers are told to apply to the signature's timestamp."""
     max_per_party: int = Field(default=20, ge=1, le=1000)

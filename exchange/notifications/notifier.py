@@ -23,9 +23,9 @@ earlier one is retried. A notification out of attempts is ``dead`` and pauses it
 subscription (shown to operators: ``exchange subscriptions list``, ``GET
 /v1/subscriptions``); resuming it queues its dead notifications again, in order.
 
-A notification's lease is not renewed: a request lasts at most
-``notifications.timeout_seconds``, which :func:`exchange.bootstrap.build_notifier` keeps under
-half of the lease.
+A notification's lease is not renewed: it is claimed at most ``AHEAD - 1`` requests before
+its own, each lasting at most ``notifications.timeout_seconds``, which
+:func:`exchange.bootstrap.build_notifier` keeps under ``lease / (AHEAD + 1)``.
 """
 from __future__ import annotations
 
@@ -57,11 +57,14 @@ from exchange.store.notifications import (
 from exchange.store.repositories import utcnow
 from exchange.store.uow import UnitOfWork, UnitOfWorkFactory
 
-__all__ = ["Notifier"]
+__all__ = ["AHEAD", "Notifier"]
 
 log = logging.getLogger(__name__)
 
 STREAMS_PER_FANOUT = 200
+AHEAD = 4
+"""Rows claimed and held per sending slot (on the wire or queued for it): the queue keeps
+the wire busy while the loop writes a transaction or fans out."""
 
 
 def _aware(value: datetime) -> datetime:
@@ -218,16 +221,16 @@ class Notifier:
     def step(self, *, fan_out_every: float = 0.05) -> int:
         """Fan out when due, record what finished, claim for the free slots and start them;
         returns how many things happened (0: idle)."""
+        done = [(self._inflight.pop(f), f.result()) for f in [f for f in self._inflight
+                                                               if f.done()]]
+        self._start()  # the wire first: the transactions below run while these are on it
         fanned = 0
         if time.monotonic() - self._fanned_at >= fan_out_every:
             fanned = self.fan_out()
             # a full fan-out leaves more waiting: the next step fans out again at once
             self._fanned_at = 0.0 if fanned >= self.settings.batch_events else time.monotonic()
-        done = [(self._inflight.pop(f), f.result()) for f in [f for f in self._inflight
-                                                               if f.done()]]
-        self._start()  # the wire first: the transaction below runs while these are on it
         held = {n.id for n in self._inflight.values()} | {n.id for n in self._queued}
-        claimed = [n for n in self._write(done, 2 * self.concurrency - len(held))
+        claimed = [n for n in self._write(done, AHEAD * self.concurrency - len(held))
                    if n.id not in held]  # a row whose lease we hold already: ours
         self._queued.extend(claimed)
         self._start()
@@ -236,9 +239,11 @@ class Notifier:
 
     def _start(self) -> None:
         """Start claimed notifications while fewer than ``concurrency`` are on the wire.
-        Claimed rows wait here at most one round of requests (a slot frees as a request
-        ends), well inside their lease; a notifier killed meanwhile re-sends none of them
-        (they were never sent), so a kill still costs at most ``concurrency`` re-sends."""
+        Claimed rows wait here at most ``AHEAD - 1`` rounds of requests (a slot frees as a
+        request ends), inside their lease (:func:`exchange.bootstrap.build_notifier` keeps
+        ``AHEAD`` requests' time-outs under it); a notifier killed meanwhile re-sends none
+        of them (they were never sent), so a kill still costs at most ``concurrency``
+        re-sends."""
         while self._queued and len(self._inflight) < self.concurrency:
             n = self._queued.popleft()
             self._inflight[self._pool.submit(self._push, n)] = n

@@ -28,7 +28,7 @@ SHIPMENTS = 80            # four accepted documents each: 320 notifications
 KILLS = 3
 BEFORE_KILL = 15          # new events the subscriber gets from a notifier before its kill
 HOLD = 0.3                # the subscriber holds each request that long before it answers
-LEASE = 2.0
+LEASE = 4.0               # request time-out: a fifth of it
 
 
 def _start(tmp_path, env: dict[str, str], n: int) -> tuple[subprocess.Popen, object]:
