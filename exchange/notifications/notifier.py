@@ -17,8 +17,9 @@ hears of events that occurred after it was made.
 **Sending.** Like the customs dispatcher, a slot is held from a row's claim until its
 outcome is committed, so a notifier killed at any moment re-sends at most ``concurrency``
 notifications (with the same event id), and loses none: their leases end and they are
-claimed again. Only the first undelivered notification of a (subscription, shipment) can
-be claimed, so a subscriber gets a shipment's events in order: a later one waits while an
+claimed again. Only the first undelivered notification of a (subscription, shipment) is
+``pending`` (the others ``waiting``; recording a delivery promotes the next one in the same
+transaction), so a subscriber gets a shipment's events in order: a later one waits while an
 earlier one is retried. A notification out of attempts is ``dead`` and pauses its
 subscription (shown to operators: ``exchange subscriptions list``, ``GET
 /v1/subscriptions``); resuming it queues its dead notifications again, in order.
@@ -62,6 +63,9 @@ __all__ = ["AHEAD", "Notifier"]
 log = logging.getLogger(__name__)
 
 STREAMS_PER_FANOUT = 200
+UNSTICK_SECONDS = 60.0
+"""How often a fan-out also looks for a queue whose head is waiting behind nothing (none
+should be: a recorded delivery promotes the next; a full scan, so rarely)."""
 AHEAD = 4
 """Rows claimed and held per sending slot (on the wire or queued for it): the queue keeps
 the wire busy while the loop writes a transaction or fans out."""
@@ -90,6 +94,7 @@ class Notifier:
         self._queued: deque[ClaimedNotification] = deque()
         self._secrets: dict[tuple[str, str], str] = {}
         self._fanned_at = 0.0
+        self._unstick_at = 0.0
         self.attempted = 0
         """Notifications claimed (and so sent) by this notifier so far."""
 
@@ -100,6 +105,12 @@ class Notifier:
             repo = uow.notifications
             if not repo.take_fanout_lock():
                 return 0
+            if time.monotonic() >= self._unstick_at:  # the safety net of the queues' order
+                self._unstick_at = time.monotonic() + UNSTICK_SECONDS
+                if repo.promote_stuck(now=self.clock()):
+                    log.warning("notifications waiting behind nothing were made pending")
+                    uow.commit()
+                    return 1
             behind = repo.streams_behind(STREAMS_PER_FANOUT)
             if not behind:
                 return 0
@@ -134,6 +145,7 @@ class Notifier:
             readable[party_id] = readable_shipments(uow, scope_of_party(party), streams)
         wanted = [(s, set(s.kinds), _aware(s.created_at)) for s in subscriptions]
         now, out = self.clock(), []
+        queued: set[tuple[str, str]] | None = None  # read when the first row is made
         for event in events:
             kinds = kinds_of(event.kind, cleared=partial(self._cleared, uow, event))
             if not kinds:
@@ -142,10 +154,16 @@ class Notifier:
             for sub, sub_kinds, since in wanted:
                 types = [k.value for k in kinds if k in sub_kinds]
                 if types and occurred >= since and event.stream in readable[sub.party_id]:
+                    if queued is None:
+                        queued = uow.notifications.open_queues(streams)
+                    queue = (sub.id, event.stream)
+                    status = NotificationStatus.WAITING if queue in queued \
+                        else NotificationStatus.PENDING  # the head of its queue
+                    queued.add(queue)
                     out.append({
                         "subscription_id": sub.id, "stream": event.stream, "seq": event.seq,
                         "event_id": event.id, "types_json": json.dumps(types),
-                        "status": NotificationStatus.PENDING.value, "attempts": 0,
+                        "status": status.value, "attempts": 0,
                         "next_attempt_at": now, "created_at": now, "updated_at": now})
         return out
 
@@ -191,6 +209,8 @@ class Notifier:
             repo = uow.notifications
             recorded = repo.finish(self.worker, [(n.id, values) for n, _, values, _ in planned],
                                    now=now) if planned else set()
+            repo.promote([(n.subscription_id, n.stream) for n, result, _, _ in planned
+                          if result.delivered and n.id in recorded], now=now)
             by_subscription: dict[str, list[tuple[SendResult, str | None]]] = {}
             for n, result, _, pause in planned:
                 if n.id in recorded:

@@ -7,8 +7,9 @@ the event log, and the fan-out's cursor per stream.
 * ``notifications``: one row per (subscription, event), an outbox row like a delivery: it is
   claimed with a lease, retried with backoff, ``dead`` after its last attempt, and replayed
   when its subscription is resumed. Rows of one (subscription, stream) are sent in the
-  order of the stream: only the first one not delivered may be claimed
-  (:meth:`NotificationRepository.claim`);
+  order of the stream: only the first one not delivered (the queue's head) is ``pending``,
+  the others ``waiting``; recording a delivery makes the next one ``pending``
+  (:meth:`NotificationRepository.promote`), so a claim reads only due rows;
 * ``notification_cursors``: how far each stream's events have been fanned out. The stream's
   head (``event_heads``) is written in the transaction of its events, under its lock, so a
   head ahead of its cursor means committed events not fanned out yet: no event is missed,
@@ -69,6 +70,7 @@ class SubscriptionStatus(StrEnum):
 
 
 class NotificationStatus(StrEnum):
+    WAITING = "waiting"      # behind an earlier notification of its (subscription, stream)
     PENDING = "pending"
     SENDING = "sending"      # claimed by a dispatcher (lease)
     DELIVERED = "delivered"  # the subscriber answered 2xx
@@ -181,15 +183,10 @@ _DUE = (NotificationStatus.PENDING.value, NotificationStatus.RETRYING.value)
 
 def _due() -> ColumnElement[bool]:
     now = bindparam("now", type_=TS)
-    earlier = _N.alias("earlier")
-    first_open = ~exists().where(earlier.c.subscription_id == _N.c.subscription_id,
-                                 earlier.c.stream == _N.c.stream, earlier.c.seq < _N.c.seq,
-                                 earlier.c.status != NotificationStatus.DELIVERED.value)
     active = exists().where(_S.c.id == _N.c.subscription_id,
                             _S.c.status == SubscriptionStatus.ACTIVE.value)
     return and_(or_(and_(_N.c.status.in_(_DUE), _N.c.next_attempt_at <= now),
-                    and_(_N.c.status == _SENDING, _N.c.lease_until < now)),
-                first_open, active)
+                    and_(_N.c.status == _SENDING, _N.c.lease_until < now)), active)
 
 
 def _claim_statement(*, postgres: bool) -> Executable:
@@ -232,6 +229,28 @@ def _finish_statement(keys: tuple[str, ...]) -> Update:
     return stmt
 
 
+_Q = _N.alias("queue")
+_PROMOTE = (update(_N).where(
+    _N.c.subscription_id == bindparam("k_sub"), _N.c.stream == bindparam("k_stream"),
+    _N.c.status == NotificationStatus.WAITING.value,
+    _N.c.seq == select(func.min(_Q.c.seq)).where(
+        _Q.c.subscription_id == bindparam("k_sub"), _Q.c.stream == bindparam("k_stream"),
+        _Q.c.status == NotificationStatus.WAITING.value).scalar_subquery(),
+    ~exists().where(_Q.c.subscription_id == _N.c.subscription_id,
+                    _Q.c.stream == _N.c.stream,
+                    _Q.c.status != NotificationStatus.DELIVERED.value,
+                    _Q.c.status != NotificationStatus.WAITING.value))
+    .values(status=NotificationStatus.PENDING.value, next_attempt_at=bindparam("k_now"),
+            updated_at=bindparam("k_now")))
+_PROMOTE_STUCK = (update(_N).where(
+    _N.c.status == NotificationStatus.WAITING.value,
+    ~exists().where(_Q.c.subscription_id == _N.c.subscription_id, _Q.c.stream == _N.c.stream,
+                    or_(_Q.c.status.notin_([NotificationStatus.DELIVERED.value,
+                                            NotificationStatus.WAITING.value]),
+                        and_(_Q.c.status == NotificationStatus.WAITING.value,
+                             _Q.c.seq < _N.c.seq))))
+    .values(status=NotificationStatus.PENDING.value, next_attempt_at=bindparam("k_now"),
+            updated_at=bindparam("k_now")))
 _ADVISORY = text("SELECT pg_try_advisory_xact_lock(:key)")
 _FANOUT_LOCK_KEY = 0x6E6F7469  # 'noti': one fan-out at a time across processes (PostgreSQL)
 
@@ -333,6 +352,35 @@ class NotificationRepository(_Repo):
         stmt = ins.on_conflict_do_update(index_elements=["stream"],
                                          set_={"seq": ins.excluded.seq})
         self.session.execute(stmt, [{"stream": s, "seq": n} for s, n in sorted(cursors.items())])
+
+    def open_queues(self, streams: Sequence[str]) -> set[tuple[str, str]]:
+        """The (subscription, stream) queues of *streams* holding a notification not
+        delivered yet: a new notification goes behind it (``waiting``). Those rows are
+        locked (PostgreSQL) until the end of the transaction, so a delivery recorded at
+        the same moment either comes first (and the queue is seen empty) or waits, and then
+        promotes the rows written here."""
+        found: set[tuple[str, str]] = set()
+        for chunk in self._lookups(list(streams)):
+            stmt = select(_N.c.subscription_id, _N.c.stream).where(
+                self._in(_N.c.stream, chunk),
+                _N.c.status != NotificationStatus.DELIVERED.value)
+            if self._postgres:
+                stmt = stmt.with_for_update()
+            found.update((sid, stream) for sid, stream in self.session.execute(stmt))
+        return found
+
+    def promote(self, queues: Sequence[tuple[str, str]], *, now: datetime) -> None:
+        """Make the first waiting notification of each (subscription, stream) pending (after
+        a delivery of its queue)."""
+        if queues:
+            self.session.execute(_PROMOTE, [{"k_sub": sid, "k_stream": stream, "k_now": now}
+                                            for sid, stream in sorted(set(queues))])
+
+    def promote_stuck(self, *, now: datetime) -> int:
+        """The safety net of :meth:`promote`: make pending the first waiting notification
+        of every queue that has nothing else open (a full scan: run rarely)."""
+        result = self.session.execute(_PROMOTE_STUCK, {"k_now": now})
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def add_notifications(self, rows: Sequence[dict[str, object]]) -> None:
         """Insert notification rows; a (subscription, stream, seq) already there is kept."""

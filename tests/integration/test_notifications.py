@@ -221,13 +221,14 @@ def test_a_subscriber_that_keeps_failing_is_paused_and_its_dead_letter_replayed(
         paused = subs.get_subscription(made.subscription.id, principal=operator, store=store)
         assert paused.status == "paused" and paused.failures == 3
         assert "failed 3 time(s), last: HTTP 500" in paused.paused_reason
-        assert paused.notifications == {"dead": 1, "pending": 3}
+        assert paused.notifications == {"dead": 1, "waiting": 3}  # behind the dead one
         # nothing after the dead one was sent: the shipment's order holds
         assert {r.event_id for r in sub.requests()} == {events[0]}
         assert [s.id for s in subs.list_subscriptions(principal=None, store=store,
                                                       status="paused")] == [paused.id]
         resumed = subs.resume_subscription(paused.id, principal=operator, store=store)
-        assert resumed.status == "active" and resumed.notifications == {"pending": 4}
+        assert resumed.status == "active"
+        assert resumed.notifications == {"pending": 1, "waiting": 3}
         notifier.run_once()
     finally:
         notifier.close()
