@@ -29,6 +29,7 @@ import uuid
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 
@@ -39,14 +40,14 @@ sys.path.insert(0, str(REPO))
 # ------------------------------------------------------------------ the subscriber process
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    arrivals: dict[str, float] = {}
-    posts = [0]
+    arrivals: ClassVar[dict[str, float]] = {}
+    posts: ClassVar[list[int]] = [0]
     lock = threading.Lock()
 
     def log_message(self, *args: object) -> None:
         pass
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         at = time.time()
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         event_id = self.headers.get("Exchange-Event-Id", "")
@@ -57,7 +58,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         with self.lock:
             body = json.dumps({"posts": self.posts[0], "arrivals": self.arrivals}).encode() \
                 if self.path == "/stats" else b"{}"

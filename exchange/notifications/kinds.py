@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import StrEnum
 
-__all__ = ["NotificationKind", "TEST_KIND", "kinds_of"]
+__all__ = ["TEST_KIND", "NotificationKind", "kinds_of"]
 
 
 class NotificationKind(StrEnum):

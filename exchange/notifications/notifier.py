@@ -14,15 +14,18 @@ may read (:func:`exchange.documents.tracking.readable_shipments` with the party'
 same transaction. One fan-out at a time (an advisory lock on PostgreSQL). A subscription
 hears of events that occurred after it was made.
 
-**Sending.** Like the customs dispatcher, a slot is held from a row's claim until its
-outcome is committed, so a notifier killed at any moment re-sends at most ``concurrency``
-notifications (with the same event id), and loses none: their leases end and they are
-claimed again. Only the first undelivered notification of a (subscription, shipment) is
-``pending`` (the others ``waiting``; recording a delivery promotes the next one in the same
-transaction), so a subscriber gets a shipment's events in order: a later one waits while an
-earlier one is retried. A notification out of attempts is ``dead`` and pauses its
-subscription (shown to operators: ``exchange subscriptions list``, ``GET
-/v1/subscriptions``); resuming it queues its dead notifications again, in order.
+**Sending.** The loop claims up to ``AHEAD`` rows per sending slot into a queue; up to
+``concurrency`` senders take them one after another and leave their outcomes for the loop,
+which records them (and claims more) in one transaction, while the senders go on: the wire
+does not wait for the database. A notifier killed at any moment re-sends at most the rows
+it held (``AHEAD * concurrency``, claimed and not recorded), with the same event id, and
+loses none: their leases end and they are claimed again. Only the first undelivered
+notification of a (subscription, shipment) is ``pending`` (the others ``waiting``;
+recording a delivery promotes the next one in the same transaction), so a subscriber gets
+a shipment's events in order: a later one waits while an earlier one is retried. A
+notification out of attempts is ``dead`` and pauses its subscription (shown to operators:
+``exchange subscriptions list``, ``GET /v1/subscriptions``); resuming it queues its dead
+notifications again, in order.
 
 A notification's lease is not renewed: it is claimed at most ``AHEAD - 1`` requests before
 its own, each lasting at most ``notifications.timeout_seconds``, which
@@ -36,7 +39,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -67,8 +70,10 @@ UNSTICK_SECONDS = 60.0
 """How often a fan-out also looks for a queue whose head is waiting behind nothing (none
 should be: a recorded delivery promotes the next; a full scan, so rarely)."""
 AHEAD = 4
-"""Rows claimed and held per sending slot (on the wire or queued for it): the queue keeps
-the wire busy while the loop writes a transaction or fans out."""
+"""Rows claimed and held per sending slot (queued, on the wire, or sent and not recorded):
+the queue keeps the wire busy while the loop writes a transaction or fans out; a kill
+re-sends at most ``AHEAD * concurrency``. A row waits in the queue at most ``AHEAD - 1``
+requests of its sender, inside its lease (see :func:`exchange.bootstrap.build_notifier`)."""
 
 
 def _aware(value: datetime) -> datetime:
@@ -90,8 +95,13 @@ class Notifier:
         self.clock = clock
         self.record_window = record_window
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="notify")
-        self._inflight: dict[Future[SendResult], ClaimedNotification] = {}
+        # The loop claims rows into _queued; up to `concurrency` senders take them one by
+        # one and leave their results in _done for the loop to record (all under _wake).
+        self._wake = threading.Condition()
         self._queued: deque[ClaimedNotification] = deque()
+        self._done: list[tuple[ClaimedNotification, SendResult]] = []
+        self._senders = 0
+        self._held: set[int] = set()  # claimed by this notifier, outcome not recorded yet
         self._secrets: dict[tuple[str, str], str] = {}
         self._fanned_at = 0.0
         self._unstick_at = 0.0
@@ -101,6 +111,10 @@ class Notifier:
     # ------------------------------------------------------------------ fan-out
     def fan_out(self) -> int:
         """One fan-out transaction; returns how many events it read (0: none waiting)."""
+        if time.monotonic() < self._unstick_at:  # an idle look takes no write lock
+            with self.uow_factory.lookups() as uow:
+                if not uow.notifications.streams_behind(1):
+                    return 0
         with self.uow_factory.writing() as uow:
             repo = uow.notifications
             if not repo.take_fanout_lock():
@@ -204,6 +218,10 @@ class Notifier:
         if not done and claim <= 0:
             return []
         now = self.clock()
+        if not done:  # an idle look takes no write lock
+            with self.uow_factory.lookups() as uow:
+                if not uow.notifications.any_due(now):
+                    return []
         planned = [(n, result, *self._outcome(n, result, now)) for n, result in done]
         with self.uow_factory.writing() as uow:
             repo = uow.notifications
@@ -239,46 +257,65 @@ class Notifier:
         return claimed
 
     def step(self, *, fan_out_every: float = 0.05) -> int:
-        """Fan out when due, record what finished, claim for the free slots and start them;
-        returns how many things happened (0: idle)."""
-        done = [(self._inflight.pop(f), f.result()) for f in [f for f in self._inflight
-                                                               if f.done()]]
-        self._start()  # the wire first: the transactions below run while these are on it
+        """Record what finished, fan out when due, claim rows for the queue the senders
+        take from; returns how many things happened (0: idle)."""
+        with self._wake:
+            done, self._done = self._done, []
         fanned = 0
         if time.monotonic() - self._fanned_at >= fan_out_every:
             fanned = self.fan_out()
             # a full fan-out leaves more waiting: the next step fans out again at once
             self._fanned_at = 0.0 if fanned >= self.settings.batch_events else time.monotonic()
-        held = {n.id for n in self._inflight.values()} | {n.id for n in self._queued}
-        claimed = [n for n in self._write(done, AHEAD * self.concurrency - len(held))
-                   if n.id not in held]  # a row whose lease we hold already: ours
-        self._queued.extend(claimed)
-        self._start()
+        for n, _ in done:
+            self._held.discard(n.id)
+        claimed = [n for n in self._write(done, AHEAD * self.concurrency - len(self._held))
+                   if n.id not in self._held]  # a row whose lease we hold already: ours
+        self._held.update(n.id for n in claimed)
+        with self._wake:
+            self._queued.extend(claimed)
+            while self._queued and self._senders < self.concurrency:
+                self._senders += 1
+                self._pool.submit(self._send)
         self.attempted += len(claimed)
         return fanned + len(done) + len(claimed)
 
-    def _start(self) -> None:
-        """Start claimed notifications while fewer than ``concurrency`` are on the wire.
-        Claimed rows wait here at most ``AHEAD - 1`` rounds of requests (a slot frees as a
-        request ends), inside their lease (:func:`exchange.bootstrap.build_notifier` keeps
-        ``AHEAD`` requests' time-outs under it); a notifier killed meanwhile re-sends none
-        of them (they were never sent), so a kill still costs at most ``concurrency``
-        re-sends."""
-        while self._queued and len(self._inflight) < self.concurrency:
-            n = self._queued.popleft()
-            self._inflight[self._pool.submit(self._push, n)] = n
+    def _send(self) -> None:
+        """A sender: push queued notifications one after another until the queue is empty.
+        Senders go on while the loop writes a transaction or fans out, so the wire stays
+        busy; what they finish waits in ``_done`` for the next write."""
+        while True:
+            with self._wake:
+                if not self._queued:
+                    self._senders -= 1
+                    self._wake.notify_all()
+                    return
+                n = self._queued.popleft()
+            try:
+                result = self._push(n)
+            except Exception as exc:  # ours, not the subscriber's (the sender catches those)
+                log.exception("notification %s failed in the notifier", n.id)
+                result = SendResult(False, None, f"notifier error: {type(exc).__name__}: "
+                                    f"{exc}", True)
+            with self._wake:
+                self._done.append((n, result))
+                if len(self._done) == 1:
+                    self._wake.notify_all()
+
+    def _busy(self) -> bool:
+        return bool(self._held)
 
     def idle(self, stop: threading.Event, timeout: float) -> None:
-        """Wait until a request finishes (then up to ``record_window`` more for the others
-        on the wire, so that one transaction records several), *stop* is set, or *timeout*
-        passes."""
-        if self._inflight:
-            pending = list(self._inflight)
-            done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
-            if done and len(done) < len(pending):
-                wait(pending, timeout=self.record_window)
-        else:
+        """Wait until a request finishes (then up to ``record_window`` more, so that one
+        transaction records several), *stop* is set, or *timeout* passes."""
+        if not self._busy():
             stop.wait(timeout)
+            return
+        with self._wake:
+            if not self._done:
+                self._wake.wait(timeout)
+            more = self._senders > 0
+        if more:
+            stop.wait(self.record_window)
 
     def run(self, stop: threading.Event) -> None:
         """Fan out and send until *stop* is set (a database outage only delays)."""
@@ -290,7 +327,7 @@ class Notifier:
                     log.exception("notifier step failed; retrying after a pause")
                     stop.wait(self.settings.poll_seconds)
                     continue
-                if not busy or self._inflight:
+                if not busy or self._busy():
                     self.idle(stop, self.settings.poll_seconds)
         finally:
             self.drain()
@@ -303,19 +340,21 @@ class Notifier:
         before = self.attempted
         for _ in range(rounds):
             self.step(fan_out_every=3600.0)
-            if not self._inflight:
+            if not self._busy():
                 break
             self.idle(threading.Event(), 3600.0)
         return self.attempted - before
 
     def drain(self) -> None:
-        """Wait for the requests on the wire and record them; give back the claimed ones
-        not started (claiming nothing more)."""
-        queued, self._queued = [n.id for n in self._queued], deque()
-        if self._inflight or queued:
-            wait(list(self._inflight))
-            done = [(n, f.result()) for f, n in self._inflight.items()]
-            self._inflight.clear()
+        """Let the senders finish what is on the wire, record it, and give back the claimed
+        rows not sent (claiming nothing more)."""
+        with self._wake:
+            queued, self._queued = [n.id for n in self._queued], deque()
+            while self._senders:
+                self._wake.wait(1.0)
+            done, self._done = self._done, []
+        self._held.clear()
+        if done or queued:
             try:
                 self._write(done, 0)
                 if queued:

@@ -38,9 +38,18 @@ from exchange.store.repositories import utcnow
 from exchange.store.uow import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
-    "CreateSubscription", "CreatedSubscription", "SecretSealer", "Subscription", "SentTestEvent",
-    "create_subscription", "delete_subscription", "get_subscription", "list_subscriptions",
-    "open_secret", "resume_subscription", "send_test_event",
+    "CreateSubscription",
+    "CreatedSubscription",
+    "SecretSealer",
+    "SentTestEvent",
+    "Subscription",
+    "create_subscription",
+    "delete_subscription",
+    "get_subscription",
+    "list_subscriptions",
+    "open_secret",
+    "resume_subscription",
+    "send_test_event",
 ]
 
 

@@ -204,6 +204,7 @@ def _claim_statement(*, postgres: bool) -> Executable:
 
 
 _CLAIM, _CLAIM_PG = _claim_statement(postgres=False), _claim_statement(postgres=True)
+_ANY_DUE = select(_N.c.id).where(_due()).limit(1)
 _CLAIMED = (select(_N.c.id, _N.c.subscription_id, _N.c.stream, _N.c.seq, _N.c.event_id,
                    _N.c.types_json, _N.c.attempts, _S.c.url, _S.c.secret, _E.c.kind,
                    _E.c.actor_id, _E.c.occurred_at, _E.c.data_json, _E.c.hash, _E.c.prev_hash)
@@ -391,6 +392,10 @@ class NotificationRepository(_Repo):
             index_elements=["subscription_id", "stream", "seq"]), list(rows))
 
     # ------------------------------------------------------------------- delivery
+    def any_due(self, now: datetime) -> bool:
+        """Is a notification due (a read, so that an idle notifier takes no write lock)?"""
+        return self.session.execute(_ANY_DUE, {"now": now}).first() is not None
+
     def claim(self, worker: str, *, limit: int, lease: timedelta, now: datetime
               ) -> list[ClaimedNotification]:
         """Lease up to *limit* due notifications, each the first undelivered one of its

@@ -188,7 +188,7 @@ def test_a_corridor_told_in_order_signed_redelivered_and_only_to_its_readers(
     uz_other = [r for r in sub.requests("/uz") if r.event_id == expected["uz"][other][2][0]]
     assert [r.answered for r in uz_other][-2:] == [500, 200] and len(uz_other) == 3
     # the kinds each one was told as: the last release clears the shipment, once
-    types = [r.json["types"] for r in dict((r.event_id, r) for r in fwd_got).values()]
+    types = [r.json["types"] for r in {r.event_id: r for r in fwd_got}.values()]
     assert sum("shipment.cleared" in t for t in types) == 1
     assert types[-1] == ["decision.recorded", "leg.released", "shipment.cleared"]
     assert sum("leg.released" in t for t in types) == 3
