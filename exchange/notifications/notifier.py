@@ -54,6 +54,7 @@ from exchange.notifications.subscriptions import SecretSealer, open_secret
 from exchange.parties.keys import scope_of_party
 from exchange.store.notifications import (
     ClaimedNotification,
+    NotificationRepository,
     NotificationStatus,
     StreamEvent,
     SubscriptionRow,
@@ -66,6 +67,12 @@ __all__ = ["AHEAD", "Notifier"]
 log = logging.getLogger(__name__)
 
 STREAMS_PER_FANOUT = 200
+FULL_SCAN_SECONDS = 10.0
+"""How often the fan-out reads every stream's head, not only those of recent events."""
+GAP_SECONDS = 30.0
+"""How long an event id skipped by the fan-out (taken by a transaction not committed yet)
+is looked for again before the full scan is left to find it."""
+MAX_GAP_IDS = 100_000
 UNSTICK_SECONDS = 60.0
 """How often a fan-out also looks for a queue whose head is waiting behind nothing (none
 should be: a recorded delivery promotes the next; a full scan, so rarely)."""
@@ -105,16 +112,59 @@ class Notifier:
         self._secrets: dict[tuple[str, str], str] = {}
         self._fanned_at = 0.0
         self._unstick_at = 0.0
+        self._full_scan_at = 0.0
+        self._seen_id: int | None = None  # the highest event id the fan-out has looked at
+        self._gaps: dict[int, float] = {}  # event ids skipped -> until when to look again
         self.attempted = 0
         """Notifications claimed (and so sent) by this notifier so far."""
 
     # ------------------------------------------------------------------ fan-out
+    def _behind(self, repo: NotificationRepository
+                ) -> tuple[dict[str, tuple[int, int]], Callable[[], None]]:
+        """The streams with events not fanned out, and what to remember once they are.
+
+        Usually only the streams of the events with an id above the last one seen, or an
+        id skipped then (a transaction that took it had not committed yet; looked for again
+        for ``GAP_SECONDS``); at start and every ``FULL_SCAN_SECONDS`` all the heads, which
+        catches anything else (a gap given up on). So the usual look costs what the new
+        events cost, not the log's size."""
+        now = time.monotonic()
+        if self._seen_id is None:  # at start: from the newest event on, after a full scan
+            seen, rows = repo.max_event_id(), []
+        else:
+            seen = self._seen_id
+            rows = repo.recent_events(seen, sorted(self._gaps))
+        ids = {event_id for _, event_id in rows}
+        top = max(ids | {seen})
+        gaps = {i: until for i, until in self._gaps.items() if i not in ids and until > now}
+        if top - seen <= MAX_GAP_IDS:
+            gaps.update((i, now + GAP_SECONDS) for i in set(range(seen + 1, top)) - ids)
+        full = now >= self._full_scan_at
+        if full:
+            behind = repo.streams_behind(STREAMS_PER_FANOUT)
+        else:
+            recent = sorted({s for s, _ in rows if not s.startswith("party:")})
+            behind = repo.streams_behind(STREAMS_PER_FANOUT, among=recent) if recent else {}
+
+        def remember() -> None:
+            """Once *behind* is fanned out (or found empty): the next look starts here."""
+            self._gaps = gaps
+            if full:
+                self._full_scan_at = now + FULL_SCAN_SECONDS
+            if len(behind) < STREAMS_PER_FANOUT:
+                self._seen_id = top
+            else:  # more than one fan-out's worth: the whole range again next time
+                self._full_scan_at = 0.0
+        return behind, remember
+
     def fan_out(self) -> int:
         """One fan-out transaction; returns how many events it read (0: none waiting)."""
         if time.monotonic() < self._unstick_at:  # an idle look takes no write lock
             with self.uow_factory.lookups() as uow:
-                if not uow.notifications.streams_behind(1):
-                    return 0
+                behind, remember = self._behind(uow.notifications)
+            if not behind:
+                remember()
+                return 0
         with self.uow_factory.writing() as uow:
             repo = uow.notifications
             if not repo.take_fanout_lock():
@@ -125,13 +175,15 @@ class Notifier:
                     log.warning("notifications waiting behind nothing were made pending")
                     uow.commit()
                     return 1
-            behind = repo.streams_behind(STREAMS_PER_FANOUT)
+            behind, remember = self._behind(repo)
             if not behind:
+                remember()
                 return 0
             subscriptions = list(repo.subscriptions())
             if not subscriptions:  # nobody to tell: the cursors catch up with the heads
                 repo.move_cursors({s: head for s, (_, head) in behind.items()})
                 uow.commit()
+                remember()
                 return 0
             events = repo.events_after({s: c for s, (c, _) in behind.items()},
                                        self.settings.batch_events)
@@ -143,6 +195,10 @@ class Notifier:
                 moved.update({s: head for s, (_, head) in behind.items() if s not in moved})
             repo.move_cursors(moved)
             uow.commit()
+            if len(events) < self.settings.batch_events:  # every stream behind was read
+                remember()
+            else:
+                self._full_scan_at = 0.0  # more to read: look at everything next time
             return len(events)
 
     def _notifications(self, uow: UnitOfWork, subscriptions: list[SubscriptionRow],

@@ -233,11 +233,32 @@ class NotificationRepository(_Repo):
             return True
         return bool(self.session.execute(_ADVISORY, {"key": _FANOUT_LOCK_KEY}).scalar())
 
-    def streams_behind(self, limit: int) -> dict[str, tuple[int, int]]:
+    def streams_behind(self, limit: int, *, among: Sequence[str] | None = None
+                       ) -> dict[str, tuple[int, int]]:
         """Up to *limit* streams (shipments) with events not fanned out yet:
-        stream -> (its cursor, its head)."""
-        return {stream: (cursor, head) for stream, cursor, head
-                in self.session.execute(_BEHIND, {"limit": limit})}
+        stream -> (its cursor, its head). All streams' heads are read (a scan of
+        ``event_heads``), or only those *among* the given ones."""
+        if among is None:
+            return {stream: (cursor, head) for stream, cursor, head
+                    in self.session.execute(_BEHIND, {"limit": limit})}
+        out: dict[str, tuple[int, int]] = {}
+        for chunk in self._lookups(sorted(among)):
+            out.update((stream, (cursor, head)) for stream, cursor, head in self.session.execute(
+                _BEHIND.where(self._in(_H.c.stream, chunk)), {"limit": limit}))
+        return dict(sorted(out.items())[:limit])
+
+    def max_event_id(self) -> int:
+        return int(self.session.scalar(select(func.max(_E.c.id))) or 0)
+
+    def recent_events(self, after_id: int, also: Sequence[int] = ()) -> list[tuple[str, int]]:
+        """(stream, id) of the events whose id is above *after_id* or among *also* (ids
+        not seen before: a transaction that took them has not committed yet), by the
+        events' primary key."""
+        cond = _E.c.id > after_id
+        if also:
+            cond = or_(cond, self._in(_E.c.id, list(also)))
+        return [(stream, event_id) for stream, event_id in self.session.execute(
+            select(_E.c.stream, _E.c.id).where(cond))]
 
     def route(self, stream: str) -> list[str]:
         """The countries of the shipment's route, in order."""

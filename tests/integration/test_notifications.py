@@ -236,3 +236,40 @@ def test_a_subscriber_that_keeps_failing_is_paused_and_its_dead_letter_replayed(
     assert got == events        # the dead letter first, with its event id, then the rest
     assert subs.get_subscription(made.subscription.id, principal=operator,
                                  store=store).notifications == {"delivered": 4}
+
+
+def test_an_event_committed_after_a_later_one_is_not_missed(store, db_url, tmp_path, box):
+    """PostgreSQL hands out event ids in the order transactions ask, not the order they
+    commit: the fan-out looks again for an id it skipped, so the event of the transaction
+    that committed last is told at its next look, not at the next full scan."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite's writers commit one after another, in the order of their ids")
+    members = corridor_members(tmp_path, uz_push_url="http://127.0.0.1:9/push")
+    operator = principal(store, PartyKind.OPERATOR)
+    subs.create_subscription(subs.CreateSubscription("http://127.0.0.1:9/x",
+                                                     ["document.accepted"]),
+                             principal=operator, store=store, box=box, settings=settings())
+    first, _, _ = submit_corridor(store, members)
+    second, _, _ = submit_corridor(store, members)
+    notifier = Notifier(store, box=box, settings=settings())
+    try:
+        while notifier.fan_out():   # the first look (and its full scan) is done
+            pass
+        with store.reading() as uow:
+            before = len(uow.notifications.notifications())
+        slow = store.writing().__enter__()
+        slow.events.append(first, "document.accepted", {"late": True}, actor_id=None)
+        slow.flush()                 # its id is taken; not committed yet
+        with store.writing() as uow:
+            uow.events.append(second, "document.accepted", {"late": False}, actor_id=None)
+            uow.commit()
+        assert notifier.fan_out() == 1  # the later id, committed first
+        slow.commit()
+        slow.__exit__(None, None, None)
+        assert notifier.fan_out() == 1  # the skipped id, found again at once
+        with store.reading() as uow:
+            rows = uow.notifications.notifications()
+            late = [e.id for e in uow.events.list(first) if e.kind == "document.accepted"][-1]
+        assert len(rows) == before + 2 and late in {r.event_id for r in rows}
+    finally:
+        notifier.close()
