@@ -14,7 +14,12 @@ the event log, and the fan-out's cursor per stream.
   head (``event_heads``) is written in the transaction of its events, under its lock, so a
   head ahead of its cursor means committed events not fanned out yet: no event is missed,
   whatever order concurrent transactions commit in (a global event-id cursor would skip
-  an id taken by a transaction that commits after a later one).
+  an id taken by a transaction that commits after a later one). Which heads to compare is
+  the notifier's choice (:meth:`NotificationRepository.recent_events` gives the streams of
+  new event ids; :meth:`~NotificationRepository.streams_behind` without *among* reads
+  them all).
+
+(The rows themselves are in :mod:`exchange.store.subscriptions`.)
 """
 from __future__ import annotations
 
