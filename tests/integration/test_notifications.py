@@ -273,3 +273,22 @@ def test_an_event_committed_after_a_later_one_is_not_missed(store, db_url, tmp_p
         assert len(rows) == before + 2 and late in {r.event_id for r in rows}
     finally:
         notifier.close()
+
+
+def test_no_new_secrets_key_for_a_store_holding_sealed_subscription_secrets(
+        store, tmp_path, monkeypatch):
+    """A database restored without the secrets key that sealed its subscriptions' secrets
+    is refused a new key (which would never open them), as for payment providers'."""
+    from exchange.config import ConfigError, PaymentsSettings
+    from exchange.payments.providers import secret_box
+
+    monkeypatch.setenv("EXCHANGE_HOME", str(tmp_path / "home"))
+    box = secret_box(PaymentsSettings(), store=store)          # nothing sealed: made
+    key = tmp_path / "home" / "hub" / "secrets.key"
+    subs.create_subscription(subs.CreateSubscription("http://127.0.0.1:9/x", ALL_KINDS),
+                             principal=principal(store, PartyKind.FORWARDER), store=store,
+                             box=box, settings=settings())
+    key.rename(tmp_path / "kept.key")
+    with pytest.raises(ConfigError) as info:
+        secret_box(PaymentsSettings(), store=store)
+    assert info.value.setting == "EXCHANGE_PAYMENTS_SECRETS_KEY_FILE" and not key.exists()
