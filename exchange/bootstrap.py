@@ -28,11 +28,14 @@ if TYPE_CHECKING:  # imported where used: `exchange validate` never loads them
 
     from exchange.delivery.collector import DecisionCollector
     from exchange.delivery.dispatcher import Dispatcher
+    from exchange.notifications.notifier import Notifier
+    from exchange.notifications.subscriptions import SecretSealer
     from exchange.documents.signatures import EnvelopeSigner
     from exchange.validation import Validator
 
 __all__ = [
     "SWITCH_INTERVAL_SECONDS", "Services", "build_adapters", "build_app", "build_dispatcher",
+    "build_notifier",
     "build_services", "decision_gates", "load_members_for", "open_store", "server_options",
     "warn_wider_than_private",
 ]
@@ -192,6 +195,25 @@ def build_dispatcher(settings: Settings, uow: UnitOfWorkFactory, members: Member
     dispatcher = Dispatcher(uow, adapters, policy=policy, batch_size=d.batch_size,
                             concurrency=d.concurrency, on_answers=collector.drain)
     return dispatcher, collector
+
+
+def build_notifier(settings: Settings, uow: UnitOfWorkFactory, *,
+                   box: SecretSealer | None = None) -> Notifier:
+    """The notifier of event subscriptions (run beside the dispatcher by ``exchange
+    dispatch``), with the dispatcher's retry policy and lease and the secrets key that seals
+    the subscriptions' secrets. A request's time-out is kept under ``lease / (AHEAD + 1)``
+    (a notification's lease is not renewed; see :mod:`exchange.notifications.notifier`)."""
+    from exchange.delivery.attempts import RetryPolicy
+    from exchange.notifications.notifier import AHEAD, Notifier
+    from exchange.payments.providers import secret_box
+
+    d, n = settings.dispatch, settings.notifications
+    if n.timeout_seconds > d.lease_seconds / (AHEAD + 1):
+        n = n.model_copy(update={"timeout_seconds": d.lease_seconds / (AHEAD + 1)})
+    policy = RetryPolicy(max_attempts=d.max_attempts, base_delay=d.base_delay_seconds,
+                         max_delay=d.max_delay_seconds, lease_seconds=d.lease_seconds)
+    return Notifier(uow, box=box if box is not None else secret_box(settings.payments, store=uow),
+                    settings=n, policy=policy)
 
 
 SWITCH_INTERVAL_SECONDS = 0.001

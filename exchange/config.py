@@ -38,6 +38,7 @@ __all__ = [
     "HubSettings",
     "LimitsSettings",
     "MembersSettings",
+    "NotificationsSettings",
     "PaymentsSettings",
     "RoutingSettings",
     "ServerSettings",
@@ -216,6 +217,29 @@ class PaymentsSettings(_Group):
         return self.secrets_key_file or exchange_home() / "hub" / "secrets.key"
 
 
+class NotificationsSettings(_Group):
+    """Event notifications (webhooks) to parties' subscriptions (``[notifications]``), sent
+    by the dispatcher with the retries, lease and backoff of ``[dispatch]``."""
+
+    allow_private_targets: bool = False
+    """Let subscriptions target loopback, private, link-local or otherwise non-public
+    addresses. Off by default: a subscription's URL is set by a party, and the hub must not
+    become its way into the hub's own network (SSRF). Tests and a single-host demo turn it on."""
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    """How long a subscriber has to answer one notification (a time-out is retried); kept
+    under a fifth of ``dispatch.lease_seconds`` (a notification's lease is not renewed)."""
+    tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    """The replay window subscribers are told to apply to the signature's timestamp."""
+    max_per_party: int = Field(default=20, ge=1, le=1000)
+    """Subscriptions one party may hold."""
+    concurrency: int = Field(default=8, ge=1, le=64)
+    """Notifications on the wire at once (one per subscription and shipment at most)."""
+    batch_events: int = Field(default=500, ge=1, le=10_000)
+    """Events one fan-out reads from the log."""
+    poll_seconds: float = Field(default=0.2, gt=0)
+    """How often an idle notifier looks for new events."""
+
+
 class ServerSettings(_Group):
     """The HTTP server (``exchange serve``): where it listens and how it guards its
     connections. Every limit holds per server process (each of ``--workers N``)."""
@@ -263,6 +287,7 @@ class Settings(BaseSettings):
     routing: RoutingSettings = RoutingSettings()
     dispatch: DispatchSettings = DispatchSettings()
     payments: PaymentsSettings = PaymentsSettings()
+    notifications: NotificationsSettings = NotificationsSettings()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],

@@ -48,7 +48,7 @@ def _as_configured(document: dict[str, Any], services: Services) -> None:
 
 def create_api(services: Services) -> FastAPI:
     from exchange.api.routes import (
-        customs, deliveries, documents, events, hub, payments, shipments)
+        customs, deliveries, documents, events, hub, payments, shipments, subscriptions)
 
     app = FastAPI(
         title="CAREC e-logistics document exchange",
@@ -61,7 +61,8 @@ def create_api(services: Services) -> FastAPI:
     )
     app.state.services = services
     install_problem_handlers(app)
-    for module in (shipments, documents, events, customs, deliveries, payments, hub):
+    for module in (shipments, documents, events, customs, deliveries, payments, hub,
+                   subscriptions):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "exchange.cli.signing",
     "exchange.cli.payments",
     "exchange.cli.hub",
+    "exchange.cli.subscriptions",
 ]
 
 app = typer.Typer(

@@ -13,33 +13,45 @@ __all__ = ["register"]
 def dispatch(
     once: Annotated[bool, typer.Option("--once", help="One batch, then exit.")] = False,
 ) -> None:
-    """Deliver queued documents to the customs systems on their routes and collect the
-    answers, until interrupted (several dispatchers may share one PostgreSQL database)."""
+    """Deliver queued documents to the customs systems on their routes, collect the answers
+    and send event notifications to subscribers, until interrupted (several dispatchers may
+    share one PostgreSQL database)."""
     import signal
     import threading
 
-    from exchange.bootstrap import build_dispatcher
+    from exchange.bootstrap import build_dispatcher, build_notifier
     from exchange.delivery.dispatcher import run_dispatcher
 
     with CommandContext() as ctx:
         settings = ctx.settings()
         with reported():
             dispatcher, collector = build_dispatcher(settings, ctx.store(), ctx.members())
+            notifier = build_notifier(settings, ctx.store())
         try:
             if once:
                 n = dispatcher.run_once()
                 collected = collector.collect()
-                typer.echo(f"{n} deliveries attempted, {collected} customs decisions collected")
+                notified = notifier.run_once()
+                typer.echo(f"{n} deliveries attempted, {collected} customs decisions collected, "
+                           f"{notified} notifications attempted")
                 return
             stop = threading.Event()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: stop.set())
             typer.echo(f"dispatcher {dispatcher.worker} running; Ctrl-C stops it", err=True)
-            run_dispatcher(dispatcher, collector, stop,
-                           poll_seconds=settings.dispatch.poll_seconds,
-                           collect_seconds=settings.dispatch.collect_seconds)
+            notifying = threading.Thread(target=notifier.run, args=(stop,), name="notifier",
+                                         daemon=True)
+            notifying.start()
+            try:
+                run_dispatcher(dispatcher, collector, stop,
+                               poll_seconds=settings.dispatch.poll_seconds,
+                               collect_seconds=settings.dispatch.collect_seconds)
+            finally:
+                stop.set()
+                notifying.join(timeout=settings.notifications.timeout_seconds + 5)
         finally:
             dispatcher.close()
+            notifier.close()
 
 
 def register(app: typer.Typer) -> None:

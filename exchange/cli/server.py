@@ -80,7 +80,7 @@ def _start_dispatcher(services: Services) -> Callable[[], None]:
     """The dispatcher in a background thread of this process; returns its stop function."""
     import threading
 
-    from exchange.bootstrap import build_dispatcher
+    from exchange.bootstrap import build_dispatcher, build_notifier
     from exchange.delivery.dispatcher import run_dispatcher
 
     settings = services.settings
@@ -88,17 +88,23 @@ def _start_dispatcher(services: Services) -> Callable[[], None]:
         dispatcher, collector = build_dispatcher(
             settings, services.uow, services.members, checker=services.checker,
             gates=services.decision_gates)
+        notifier = build_notifier(settings, services.uow, box=services.secrets)
     stop = threading.Event()
     thread = threading.Thread(
         target=run_dispatcher, args=(dispatcher, collector, stop), daemon=True,
         kwargs={"poll_seconds": settings.dispatch.poll_seconds,
                 "collect_seconds": settings.dispatch.collect_seconds}, name="dispatcher")
+    notifying = threading.Thread(target=notifier.run, args=(stop,), daemon=True,
+                                 name="notifier")
     thread.start()
+    notifying.start()
 
     def stop_all() -> None:
         stop.set()
         thread.join(timeout=30)
+        notifying.join(timeout=30)
         dispatcher.close()
+        notifier.close()
 
     return stop_all
 

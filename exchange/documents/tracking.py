@@ -10,6 +10,7 @@ the JSON views of :mod:`exchange.documents.views`, or frozen dataclasses; never 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ __all__ = [
     "document_report",
     "list_shipments",
     "read_shipment",
+    "readable_shipments",
     "shipment_events",
     "track_shipment",
 ]
@@ -47,6 +49,13 @@ __all__ = [
 class ShipmentQuery:
     shipment_id: str
     scope: Scope
+
+
+def readable_shipments(uow: UnitOfWork, scope: Scope, shipment_ids: Sequence[str]) -> set[str]:
+    """Which of *shipment_ids* a caller with *scope* may read: those every query here
+    answers for (the rest are :class:`ShipmentNotFound` to it). Event notifications go
+    through this too, so a party is told only of what it could read."""
+    return uow.shipments.readable(scope, shipment_ids)
 
 
 def _shipment(uow: UnitOfWork, query: ShipmentQuery, *, legs: bool = True) -> ShipmentRow:

@@ -43,6 +43,7 @@ __all__ = [
     "revoke_key",
     "rotate_key",
     "scope_of",
+    "scope_of_party",
 ]
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,12 @@ class IssuedKey:
 
 
 def scope_of(principal: Principal) -> Scope:
-    party = principal.party
+    return scope_of_party(principal.party)
+
+
+def scope_of_party(party: Party) -> Scope:
+    """What *party* may read, whether it is calling now or is told of events later (an
+    event notification goes only where the API would answer)."""
     if party.kind is PartyKind.OPERATOR:
         return Scope(everything=True)
     if party.kind is PartyKind.FORWARDER:

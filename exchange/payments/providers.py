@@ -46,11 +46,11 @@ log = logging.getLogger(__name__)
 
 def secret_box(settings: PaymentsSettings, *, store: UnitOfWorkFactory | None = None
                ) -> SecretBox:
-    """The box sealing providers' secrets, from ``[payments] secrets_key_file``; the
-    default file is made on first use, unless *store* (the database it will open) already
-    holds secrets sealed with a key: a database restored without its secrets key, whose
-    secrets a new key would never open. That, and a key that cannot be used, is a
-    ``ConfigError`` naming ``EXCHANGE_PAYMENTS_SECRETS_KEY_FILE``."""
+    """The box sealing providers' (and event subscriptions') secrets, from ``[payments]
+    secrets_key_file``; the default file is made on first use, unless *store* (the database
+    it will open) already holds secrets sealed with a key: a database restored without its
+    secrets key, whose secrets a new key would never open. That, and a key that cannot be
+    used, is a ``ConfigError`` naming ``EXCHANGE_PAYMENTS_SECRETS_KEY_FILE``."""
     path = settings.resolved_secrets_key_file()
     create = settings.secrets_key_file is None
     if create and store is not None and not path.exists() and _holds_sealed_secrets(store):
@@ -72,7 +72,8 @@ def _holds_sealed_secrets(store: UnitOfWorkFactory) -> bool:
     try:
         with store.reading() as uow:
             ledger: LedgerRepository = uow.ledger
-            return any(SecretBox.is_sealed(row.secret) for row in ledger.secrets())
+            return any(SecretBox.is_sealed(row.secret) for row in ledger.secrets()) or any(
+                SecretBox.is_sealed(row.secret) for row in uow.notifications.subscriptions())
     except Exception as exc:  # noqa: BLE001 - any driver error (an unmigrated database)
         raise ConfigError(f"cannot read the payment providers' secrets: {exc}",
                           setting="EXCHANGE_DATABASE_URL") from None

@@ -299,6 +299,14 @@ class ShipmentRepository(_Repo):
     def exists(self, shipment_id: str) -> bool:
         return self.session.get(ShipmentRow, shipment_id) is not None
 
+    def readable(self, scope: Scope, shipment_ids: Sequence[str]) -> set[str]:
+        """Which of *shipment_ids* *scope* may read (the rule of :meth:`get`, for many)."""
+        found: set[str] = set()
+        for chunk in self._lookups(list(shipment_ids)):
+            found.update(self.session.scalars(scope.where(select(ShipmentRow.id).where(
+                self._in(ShipmentRow.__table__.c.id, chunk)))))
+        return found
+
     def page(self, scope: Scope, *, limit: int, cursor: str | None = None,
              filters: ShipmentFilter | None = None
              ) -> tuple[Sequence[ShipmentRow], str | None]:

@@ -27,6 +27,7 @@ from exchange.store.deliveries import DecisionRepository, DeliveryRepository
 from exchange.store.engine import Engines
 from exchange.store.events import EventLog
 from exchange.store.ledger import LedgerRepository
+from exchange.store.notifications import NotificationRepository
 from exchange.store.repositories import (
     DocumentRepository,
     IdempotencyRepository,
@@ -39,7 +40,7 @@ __all__ = ["UnitOfWork", "UnitOfWorkFactory", "WriterLock"]
 log = logging.getLogger(__name__)
 
 _REPOSITORIES = ("parties", "shipments", "documents", "events", "idempotency", "deliveries",
-                 "decisions", "ledger")
+                 "decisions", "ledger", "notifications")
 
 
 class UnitOfWork:
@@ -105,6 +106,10 @@ class UnitOfWork:
     @cached_property
     def ledger(self) -> LedgerRepository:
         return LedgerRepository(self._open())
+
+    @cached_property
+    def notifications(self) -> NotificationRepository:
+        return NotificationRepository(self._open())
 
     def flush(self) -> None:
         assert self.session is not None
