@@ -134,10 +134,13 @@ def test_the_document_is_openapi_31_and_self_consistent(document):
         ok = [s for s in answers if s.startswith("2")]
         assert ok, (method, path)
         for status in ok:
+            if status == "204":  # no content
+                continue
             content = answers[status]["content"]
             schema = next(iter(content.values()))["schema"]
             assert "$ref" in schema or schema.get("format") == "binary", (path, status)
-        if method == "post" and "ack" not in path and "replay" not in path:
+        actions = ("ack", "replay", "/resume", "/test")  # operations without a body
+        if method == "post" and not any(action in path for action in actions):
             assert op["requestBody"]["content"], path
     assert len(ids) == len(set(ids)) >= 16   # one operation id each, none twice
     problem = schemas["ProblemDetails"]["properties"]
@@ -170,7 +173,7 @@ def test_the_generator_makes_every_operation_with_typed_models(document, generat
         tag = op["tags"][0]
         module = importlib.import_module(f"{PACKAGE}.api.{tag}.{op['operationId']}")
         assert hasattr(module, "sync_detailed"), op["operationId"]
-        ok = [s for s in op["responses"] if s.startswith("2")]
+        ok = [s for s in op["responses"] if s.startswith("2") and s != "204"]
         for status in ok:
             schema = next(iter(op["responses"][status]["content"].values()))["schema"]
             if "$ref" in schema:  # a JSON answer: a model class of its own

@@ -112,7 +112,7 @@ def test_openapi_names_the_operations(world):
         spec = c.get("/openapi.json").json()
     ops = {op["operationId"] for path in spec["paths"].values() for op in path.values()
            if isinstance(op, dict) and "operationId" in op}
-    assert {"createSubscription", "listSubscriptions", "getSubscription", "deleteSubscription",
-            "resumeSubscription", "testSubscription"} <= ops
+    assert {"create_subscription", "list_subscriptions", "get_subscription", "delete_subscription",
+            "resume_subscription", "test_subscription"} <= ops
     created = spec["components"]["schemas"]["SubscriptionCreated"]
     assert created["properties"]["created_at"]["format"] == "date-time"

@@ -24,7 +24,8 @@ _EXAMPLE = "-----BEGIN CERTIFICATE-----\nMIID...\n-----END CERTIFICATE-----\n"
                 "`exchange trust add --hub hub.pem`; `exchange verify` then accepts the "
                 "hub's seal, and `xmlsec1 --verify --trusted-pem hub.pem` checks it "
                 "independently.",
-    responses={200: {"content": {PEM: {"schema": {"type": "string"}, "example": _EXAMPLE}}},
+    responses={200: {"content": {PEM: {"schema": {"type": "string", "format": "binary"},
+                                       "example": _EXAMPLE}}},
                **problems(404)},
     # public: no API key (an empty security requirement says so in OpenAPI)
     openapi_extra={"security": []},

@@ -20,13 +20,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from exchange.api.deps import PrincipalDep, ServicesDep
+from exchange.api.openapi import problems
 from exchange.notifications import subscriptions as subs
 from exchange.notifications.kinds import NotificationKind
 from exchange.notifications.signing import SIGNATURE_HEADER
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["subscriptions"])
+router = APIRouter(tags=["subscriptions"], responses=problems(403, 404, 409))
 
 KINDS = ", ".join(k.value for k in NotificationKind)
 
@@ -94,7 +95,7 @@ class TestEventOut(BaseModel):
 
 
 @router.post("/v1/subscriptions", status_code=201, response_model=SubscriptionCreated,
-             operation_id="createSubscription",
+             operation_id="create_subscription",
              summary="Be told of events by signed HTTP requests (webhooks)")
 async def create(body: SubscriptionIn, services: ServicesDep, principal: PrincipalDep
                  ) -> SubscriptionCreated:
@@ -110,7 +111,7 @@ async def create(body: SubscriptionIn, services: ServicesDep, principal: Princip
 
 
 @router.get("/v1/subscriptions", response_model=SubscriptionList,
-            operation_id="listSubscriptions",
+            operation_id="list_subscriptions",
             summary="The caller's subscriptions (operators: every party's)")
 def list_all(services: ServicesDep, principal: PrincipalDep,
              status: Annotated[Literal["active", "paused"] | None, Query()] = None
@@ -120,7 +121,7 @@ def list_all(services: ServicesDep, principal: PrincipalDep,
 
 
 @router.get("/v1/subscriptions/{subscription_id}", response_model=SubscriptionOut,
-            operation_id="getSubscription", summary="One subscription and its notifications")
+            operation_id="get_subscription", summary="One subscription and its notifications")
 def get_one(subscription_id: str, services: ServicesDep, principal: PrincipalDep
             ) -> SubscriptionOut:
     return SubscriptionOut.of(subs.get_subscription(subscription_id, principal=principal,
@@ -128,7 +129,7 @@ def get_one(subscription_id: str, services: ServicesDep, principal: PrincipalDep
 
 
 @router.delete("/v1/subscriptions/{subscription_id}", status_code=204,
-               operation_id="deleteSubscription",
+               operation_id="delete_subscription",
                summary="Delete a subscription (nothing more is sent to it)")
 async def delete(subscription_id: str, services: ServicesDep, principal: PrincipalDep
                  ) -> Response:
@@ -138,7 +139,7 @@ async def delete(subscription_id: str, services: ServicesDep, principal: Princip
 
 
 @router.post("/v1/subscriptions/{subscription_id}/resume", response_model=SubscriptionOut,
-             operation_id="resumeSubscription",
+             operation_id="resume_subscription",
              summary="Resume a paused subscription; its dead notifications are sent again")
 async def resume(subscription_id: str, services: ServicesDep, principal: PrincipalDep
                  ) -> SubscriptionOut:
@@ -147,7 +148,7 @@ async def resume(subscription_id: str, services: ServicesDep, principal: Princip
 
 
 @router.post("/v1/subscriptions/{subscription_id}/test", response_model=TestEventOut,
-             operation_id="testSubscription",
+             operation_id="test_subscription",
              summary="Send a signed test event now and say what the subscriber answered")
 async def send_test(subscription_id: str, services: ServicesDep, principal: PrincipalDep
                ) -> TestEventOut:
