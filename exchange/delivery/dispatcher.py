@@ -12,24 +12,22 @@ they coordinate only through the rows' leases (see :mod:`exchange.store.deliveri
 delivery is at-least-once: a dispatcher killed after the receiver got a document but before
 the outcome was recorded sends it again, with the same delivery id.
 
-**What a crash costs.** A dispatcher has at most ``concurrency`` pushes on the wire and at
-most ``concurrency`` more whose push has ended and whose outcome is not committed yet, so a
-``kill -9`` makes at most ``2 x concurrency`` re-sends (``tests/e2e/test_dispatch_crash.py``
-measures it):
+**What a crash costs.** A dispatcher holds at most ``concurrency`` deliveries that were
+handed to a receiver and whose outcome is not recorded yet, so a ``kill -9`` makes at most
+that many re-sends (``tests/e2e/test_dispatch_crash.py`` measures it):
 
-* a running dispatcher claims only as many rows as it has free push slots, so nothing sits
-  claimed and leased waiting its turn while a batch ahead of it is pushed;
-* a push slot is given back when its push ends, while at most ``concurrency`` outcomes wait
-  for their commit: the next push does not wait for the outcome's transaction (holding the
-  slot until the commit cost a third of the throughput: a pause the length of a write
-  between one push and the next of each slot); when ``concurrency`` outcomes wait, pushes
-  wait for their commit;
+* a *slot* is taken when a row is claimed and given back only when the outcome of its push
+  is committed; a running dispatcher claims only as many rows as it has free slots, so
+  nothing sits claimed and leased waiting its turn while a batch ahead of it is pushed;
 * an outcome is written as soon as its push returns: the loop wakes when a push finishes,
   gives the pushes still on the wire at most ``record_window`` (10 ms) to finish too, and
   writes what finished in one transaction, which also claims rows for the slots it frees.
-  Outcomes that finish during a write go in the next one. The window makes each write
-  carry close to ``concurrency`` outcomes for a cost of a few milliseconds on a delivery
-  that finished while others were still on the wire; a lone push is written at once;
+  Outcomes that finish during a write go in the next one. The window is the price of the
+  bound: a dispatcher writes at most ``concurrency`` outcomes per transaction (its old
+  batch flush wrote a whole batch), so the window makes each write carry close to that
+  many (about 8 at concurrency 8, against 4 to 5 with 2 ms) for a cost of a few
+  milliseconds on a delivery that finished while others were still on the wire; a lone
+  push is written at once;
 * the leases of the rows it holds are renewed every third of ``lease_seconds`` while their
   pushes are on the wire (in the same transaction when one is due), so a lease ends only
   when its dispatcher is gone or cannot reach the database for two thirds of it, never
@@ -101,9 +99,8 @@ def _received(planned: Sequence[tuple[ClaimedDelivery, DeliveryResult | None, di
 
 class Dispatcher:
     """Pushes with up to *concurrency* threads; each push holds a slot from the claim of its
-    row until the push ends, and at most *concurrency* ended pushes wait for their outcome's
-    commit (see the module docstring). *batch_size* caps one claim (:meth:`run_once` claims
-    that many, pushed *concurrency* at a time)."""
+    row until its outcome is committed (see the module docstring). *batch_size* caps one
+    claim (:meth:`run_once` claims that many, pushed *concurrency* at a time)."""
 
     def __init__(self, uow_factory: UnitOfWorkFactory, adapters: Mapping[str, Adapter], *,
                  policy: RetryPolicy | None = None, batch_size: int = 50,
@@ -171,10 +168,10 @@ class Dispatcher:
             while True:
                 with self._changed:
                     self._changed.wait_for(
-                        lambda: (self._finished or self._pushing() < self.concurrency
+                        lambda: (self._finished or self._held() < self.concurrency
                                  or self._renewal_due()), self._until_renewal())
                     self._coalesce()
-                    free = self.concurrency - self._pushing()
+                    free = self.concurrency - len(self._queued) - len(self._running)
                 claimed = self._write(claim=min(max(0, free), self.batch_size))
                 self._start()
                 if claimed or free > 0:
@@ -217,10 +214,6 @@ class Dispatcher:
         """Rows claimed and not recorded: queued, on the wire, or finished (under the lock)."""
         return len(self._queued) + len(self._running) + len(self._finished)
 
-    def _pushing(self) -> int:
-        """Rows that hold a push slot: queued for it or on the wire (under the lock)."""
-        return len(self._queued) + len(self._running)
-
     def _renewal_due(self) -> bool:
         return bool(self._queued or self._running) and time.monotonic() >= self._renew_at
 
@@ -250,11 +243,9 @@ class Dispatcher:
             self._write(claim=0)
 
     def _start(self) -> None:
-        """Start queued pushes while fewer than *concurrency* are on the wire and fewer than
-        twice that many are pushed and not recorded."""
+        """Start queued pushes while fewer than *concurrency* are pushed and unrecorded."""
         with self._changed:
-            while self._queued and len(self._running) < self.concurrency and \
-                    len(self._running) + len(self._finished) < 2 * self.concurrency:
+            while self._queued and len(self._running) + len(self._finished) < self.concurrency:
                 row, envelope = self._queued.popleft()
                 self._running[row.id] = row
                 self._pool.submit(self._push, row, envelope)
