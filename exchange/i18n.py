@@ -40,8 +40,8 @@ from babel.messages.pofile import read_po
 
 __all__ = [
     "DEFAULT_LOCALE", "LOCALES", "LOCALE_DIR", "Text", "catalogue", "format_datetime",
-    "format_decimal", "format_money", "gettext", "language_name", "locale_of", "negotiate",
-    "placeholders", "render", "t",
+    "format_decimal", "format_money", "gettext", "language_name", "locale_of", "message_of",
+    "negotiate", "placeholders", "render", "t",
 ]
 
 LOCALE_DIR = Path(__file__).with_name("locale")
@@ -76,6 +76,21 @@ def t(msgid: str, /, **params: Any) -> Text:
 def render(text: Text | str, locale: str | None) -> str:
     """A :class:`Text` in ``locale``; a plain string (data, not a sentence) as it is."""
     return text.render(locale) if isinstance(text, Text) else text
+
+
+def message_of(item: Mapping[str, Any], locale: str | None) -> str:
+    """The message of a finding kept as JSON data (a validation or dossier finding, as stored
+    or sent), in *locale*: from its ``message_id`` and ``params``; else its own text in that
+    language where it carries several (``messages``, a rule pack's); else as written."""
+    message = str(item.get("message", ""))
+    if not locale or locale == DEFAULT_LOCALE:
+        return message
+    if item.get("message_id"):
+        return gettext(locale, str(item["message_id"]), **(item.get("params") or {}))
+    texts = item.get("messages")
+    if isinstance(texts, Mapping):
+        return str(texts.get(locale.split("_")[0], message))
+    return message
 
 
 def gettext(locale: str, msgid: str, /, **params: Any) -> str:

@@ -193,7 +193,7 @@ class DossierFinding:
     def to_dict(self) -> dict[str, Any]:
         return {"check": self.check, "severity": self.severity,
                 "documents": list(self.documents), "message": str(self.message),
-                "message_id": self.message.msgid, "message_params": dict(self.message.params)}
+                "message_id": self.message.msgid, "params": dict(self.message.params)}
 
 
 @dataclass(frozen=True)

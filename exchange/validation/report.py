@@ -88,15 +88,14 @@ class Finding:
 
 def localize(result: dict[str, Any], locale: str | None) -> dict[str, Any]:
     """A report dict (``ValidationReport.to_dict()``, as stored or sent) with every finding's
-    message in *locale*, from its ``message_id`` and ``params``; the dict is not changed."""
-    from exchange.i18n import DEFAULT_LOCALE, gettext
+    message in *locale* (:func:`exchange.i18n.message_of`); the dict is not changed."""
+    from exchange.i18n import DEFAULT_LOCALE, message_of
 
     if not locale or locale == DEFAULT_LOCALE or not result.get("layers"):
         return result
     layers = []
     for layer in result["layers"]:
-        findings = [{**f, "message": gettext(locale, f["message_id"], **f.get("params", {}))}
-                    if f.get("message_id") else f for f in layer.get("findings", [])]
+        findings = [{**f, "message": message_of(f, locale)} for f in layer.get("findings", [])]
         layers.append({**layer, "findings": findings})
     return {**result, "layers": layers}
 

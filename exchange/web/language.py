@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -161,10 +162,16 @@ def _tr(ctx: Context, value: object) -> str:
     return "" if value is None else str(value)
 
 
+@pass_context
+def _said(ctx: Context, finding: Mapping[str, Any]) -> str:
+    """A finding's message (validation, rules, dossier) in the page's language."""
+    return i18n.message_of(finding, _locale(ctx))
+
+
 def install_helpers(env: Environment) -> None:
     env.globals["_"] = _translate  # placeholders in braces, as everywhere in the exchange
     env.globals["gettext"] = _translate
     env.globals["languages"] = [(code, i18n.language_name(code), html_lang(code))
                                 for code in i18n.LOCALES]
     env.filters.update(when=_when, date=_date, money=_money, number=_number, word=_word,
-                       tr=_tr, doctype=_doctype)
+                       tr=_tr, doctype=_doctype, said=_said)

@@ -144,6 +144,24 @@ def _help_desk_decision(world, shipment_id: str, country: str) -> None:
 
 
 # --------------------------------------------------------------------------- forwarder
+def test_a_refused_documents_findings_read_in_the_forwarders_language(world, browser_page,
+                                                                     tmp_path):
+    """The validation report's messages come from the catalogues on the page too: a Russian
+    forwarder reads the finding of the bogus element in Russian, beside its line."""
+    page = browser_page("desktop", locale="ru-RU")
+    page.set_extra_http_headers({"Accept-Language": "ru-RU,ru;q=0.9"})
+    sign_in(page, world.server.base_url, world.keys["forwarder"])
+    page.goto(f"{world.server.base_url}/ui/shipments/new")
+    _fill_shipment(page, _files(tmp_path, waybill=BROKEN, export=EXPORT),
+                   f"BK-ru-{uuid.uuid4().hex[:6]}")
+    finding = page.locator("ul.findings li.finding.sev-error").first.inner_text()
+    message = page.locator(f"tr#L{BOGUS_LINE} .note").first.inner_text().lstrip("↑").strip()
+    # the note beside the line is the message alone: Russian, naming the element; the list
+    # of findings shows the same words
+    assert "Bogus" in message and re.search("[а-яА-Я]{4}", message), message
+    assert message in finding, (message, finding)
+
+
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
 def test_forwarder_fixes_a_refused_document_and_follows_the_shipment(
         world, browser_page, tmp_path, viewport):

@@ -65,6 +65,11 @@ def test_demo_runs_a_corridor_and_ctrl_c_stops_everything(tmp_path):
         (finding,) = other["dossier"]["findings"]
         assert finding["check"] == "route-countries"
         assert "CN as the country of export" in finding["message"] and finding["message"] in out
+        # ... in the reader's language, from the same catalogues, on the API too
+        russian = httpx.get(f"{base}/v1/shipments/{second}", timeout=10,
+                            headers={**forwarder, "Accept-Language": "ru"}).json()
+        (found,) = russian["dossier"]["findings"]
+        assert "CN" in found["message"] and "страной экспорта" in found["message"]
         # the server's root leads to the dashboard, and pages have an icon
         root = httpx.get(f"{base}/", timeout=10)
         assert root.status_code == 307 and root.headers["location"] == "/ui/"

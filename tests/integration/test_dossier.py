@@ -99,7 +99,7 @@ def test_the_country_of_export_of_every_declaration_type_is_read_and_checked():
     assert str(finding.message) == ("ImportCustomsDeclaration names TH as the country of "
                                     "export, the route starts in KZ (KZ -> UZ -> AF)")
     as_dict = finding.to_dict()
-    assert as_dict["message_params"]["country"] == "TH" and "{country}" in as_dict["message_id"]
+    assert as_dict["params"]["country"] == "TH" and "{country}" in as_dict["message_id"]
     # Russian readers get the same finding in Russian, with the same facts in it.
     russian = finding.message.render("ru")
     assert "TH" in russian and "KZ" in russian and russian != str(finding.message)

@@ -115,3 +115,22 @@ def test_money_and_dates_follow_the_locale() -> None:
     assert i18n.format_money(Decimal("1234.5"), "KZT", "ru") == "1\xa0234,50 KZT"
     when = datetime(2026, 12, 6, 20, 30, tzinfo=timezone.utc)
     assert i18n.format_datetime(when, "ru", zone="Europe/Moscow") == "6 дек. 2026 г., 23:30:00"
+
+
+def test_a_finding_kept_as_data_is_read_in_each_language():
+    """Findings stored or sent as JSON (validation, rules, dossier) keep their message id and
+    parameters, or a rule pack's own texts per language; English stays as written."""
+    finding = {"message": "ImportCustomsDeclaration names TH as the country of export, the "
+                          "route starts in KZ (KZ -> UZ -> AF)",
+               "message_id": "{document} names {country} as the country of export, the route "
+                             "starts in {origin} ({route})",
+               "params": {"document": "ImportCustomsDeclaration", "country": "TH",
+                          "origin": "KZ", "route": "KZ -> UZ -> AF"}}
+    assert i18n.message_of(finding, "en") == finding["message"]
+    assert "TH" in i18n.message_of(finding, "ru") and "страной экспорта" in \
+        i18n.message_of(finding, "ru")
+    rule = {"message": "HS code missing", "messages": {"en": "HS code missing",
+                                                       "ru": "Нет кода ТН ВЭД"}}
+    assert i18n.message_of(rule, "ru") == "Нет кода ТН ВЭД"
+    assert i18n.message_of(rule, "zh_Hans") == "HS code missing"  # the pack has no Chinese
+    assert i18n.message_of({"message": "as written"}, "ru") == "as written"

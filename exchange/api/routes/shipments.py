@@ -24,7 +24,7 @@ from exchange.http.idempotency import (
 )
 from exchange.http.problems import PROBLEM_JSON, problem_body
 from exchange.http.uploads import ShipmentIn, fingerprint_parts, read_shipment_request
-from exchange.i18n import negotiate
+from exchange.i18n import message_of, negotiate
 from exchange.validation.report import localize
 from exchange.parties.keys import Principal
 from exchange.services import Services
@@ -129,8 +129,12 @@ def get_shipment(shipment_id: str, request: Request, services: ServicesDep,
                                        payments=services.payments_view)
     except ShipmentNotFound:
         raise not_found(principal, shipment_id) from None
-    locale = negotiate(request.headers.get("accept-language"))  # of the validation findings
+    locale = negotiate(request.headers.get("accept-language"))  # of the findings' messages
     for doc in found.get("documents", []):
         if doc.get("validation"):
             doc["validation"] = localize(doc["validation"], locale)
+    dossier = found.get("dossier")
+    if dossier and dossier.get("findings"):
+        dossier["findings"] = [{**f, "message": message_of(f, locale)}
+                               for f in dossier["findings"]]
     return found
