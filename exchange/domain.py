@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from exchange.errors import UsageError
+from exchange.i18n import t
 
 __all__ = [
     "rfc3339",
@@ -31,7 +32,7 @@ class RouteError(DomainError):
     """A route of non-members, or a country twice (422)."""
 
     code = "shipment.route-invalid"
-    title = "The route is not valid"
+    title = t("The route is not valid")
 
 
 class PartyKind(StrEnum):

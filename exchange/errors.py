@@ -33,6 +33,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from exchange.i18n import Text, t
+
 __all__ = [
     "ConfigError", "EXIT_CODES", "EXIT_INVALID", "EXIT_OK", "EXIT_UNAVAILABLE", "EXIT_USAGE", "HTTP_STATUS", "AuthenticationError", "ConflictError", "DigestMismatchError",
     "DocumentError", "ExchangeError", "ForbiddenError", "InputError", "NotFoundError",
@@ -43,16 +45,26 @@ __all__ = [
 
 
 class ExchangeError(Exception):
-    code = "exchange.error"
-    title = "The request cannot be processed"
+    """``message`` is a :class:`~exchange.i18n.Text` (``t("...", **params)``) that a problem
+    answer, a page or a command renders in its reader's language (:meth:`detail`); a plain
+    string (a setting's or a library's words) is shown as it is. ``message`` as an attribute
+    is the English text (logs, ``str(exc)``); ``title`` is a class's :class:`Text`."""
 
-    def __init__(self, message: str, *, code: str | None = None,
+    code = "exchange.error"
+    title: Text = t("The request cannot be processed")
+
+    def __init__(self, message: str | Text, *, code: str | None = None,
                  **extra: Any):  # Any: JSON values of the problem answer's members
-        super().__init__(message)
-        self.message = message
+        self.text: Text | None = message if isinstance(message, Text) else None
+        self.message = str(message)
+        super().__init__(self.message)
         if code is not None:
             self.code = code
         self.extra: dict[str, Any] = extra
+
+    def detail(self, locale: str | None = None) -> str:
+        """The message in *locale* (English when None)."""
+        return self.text.render(locale) if self.text is not None else self.message
 
     @property
     def problem_code(self) -> str:
@@ -62,28 +74,29 @@ class ExchangeError(Exception):
 
 class UsageError(ExchangeError, ValueError):
     code = "usage"
-    title = "Unprocessable request"
+    title = t("Unprocessable request")
 
 
 class ConfigError(UsageError):
     """The configuration is wrong; ``setting`` names the offending setting."""
 
     code = "config"
-    title = "The exchange is misconfigured"
+    title = t("The exchange is misconfigured")
 
-    def __init__(self, message: str, *, setting: str | None = None):
-        super().__init__(f"{setting}: {message}" if setting else message)
+    def __init__(self, message: str | Text, *, setting: str | None = None):
+        super().__init__(t("{setting}: {message}", setting=setting, message=message)
+                         if setting else message)
         self.setting = setting
 
 
 class InputError(ExchangeError, OSError):
     code = "input"
-    title = "The input cannot be read"
+    title = t("The input cannot be read")
 
 
 class NotFoundError(ExchangeError, LookupError):
     code = "not-found"
-    title = "Not found"
+    title = t("Not found")
 
     def __str__(self) -> str:  # LookupError subclasses such as KeyError would quote it
         return self.message
@@ -91,34 +104,34 @@ class NotFoundError(ExchangeError, LookupError):
 
 class ConflictError(ExchangeError):
     code = "conflict"
-    title = "Conflict"
+    title = t("Conflict")
 
 
 class RefusedError(ExchangeError, ValueError):
     code = "refused"
-    title = "Refused"
+    title = t("Refused")
 
 
 class ForbiddenError(ExchangeError, PermissionError):
     code = "forbidden"
-    title = "Forbidden"
+    title = t("Forbidden")
 
 
 class AuthenticationError(ExchangeError):
     code = "auth.unauthenticated"
-    title = "Not authenticated"
+    title = t("Not authenticated")
     challenge = 'Bearer realm="carec-exchange"'
     """The ``WWW-Authenticate`` challenge of the 401 answer."""
 
 
 class UnavailableError(ExchangeError):
     code = "unavailable"
-    title = "Service unavailable"
+    title = t("Service unavailable")
 
 
 class PackError(ExchangeError):
     code = "pack"
-    title = "Schema pack problem"
+    title = t("Schema pack problem")
 
 
 class UnknownPackError(PackError, KeyError):
@@ -142,7 +155,7 @@ class DigestMismatchError(PackError):
 
 class DocumentError(ExchangeError, ValueError):
     code = "document"
-    title = "The document cannot be processed"
+    title = t("The document cannot be processed")
 
 
 class UnknownDocumentTypeError(DocumentError):

@@ -49,7 +49,7 @@ from exchange.delivery.errors import (
 from exchange.delivery.outbox import Delivery, acknowledge_delivery
 from exchange.documents.status import shipment_state, shipment_status
 from exchange.domain import PartyKind, Route
-from exchange.i18n import Text
+from exchange.i18n import Text, t
 from exchange.parties.keys import Principal
 from exchange.store.filters import ShipmentFilter
 from exchange.store.models import DocumentRow, ShipmentRow
@@ -333,17 +333,17 @@ def decision_from_document(data: bytes, *, country: str, shipment_id: str
     try:
         decisions = read_decisions(data, source="decision")
     except (AdapterError, ValueError) as exc:
-        raise DecisionInvalid(str(exc), title="The decision document is not valid") from None
+        raise DecisionInvalid(str(exc), title=t("The decision document is not valid")) from None
     if len(decisions) != 1:
         raise DecisionInvalid(f"the document holds {len(decisions)} decisions",
-                              title="One decision per request")
+                              title=t("One decision per request"))
     decision = decisions[0]
     if decision.country != country:
         raise DecisionInvalid(f"the decision is from {decision.country}, posted to {country}",
-                              title="Wrong country")
+                              title=t("Wrong country"))
     if decision.shipment_id not in (None, shipment_id):
         raise DecisionInvalid(f"the decision names shipment {decision.shipment_id}",
-                              title="Wrong shipment")
+                              title=t("Wrong shipment"))
     if decision.shipment_id is None:
         decision = dataclasses.replace(decision, shipment_id=shipment_id)
     return decision
@@ -389,7 +389,7 @@ def decide(cmd: RecordDecision, *, uow: UnitOfWorkFactory,
     decision, actor = cmd.decision, cmd.actor
     if decision.country != actor.country:
         raise DecisionInvalid(f"the decision is from {decision.country}, recorded for "
-                              f"{actor.country}", title="Wrong country")
+                              f"{actor.country}", title=t("Wrong country"))
     report = verify_decision_signature(decision, checker)
     with uow.writing() as u:
         try:

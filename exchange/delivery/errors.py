@@ -32,6 +32,7 @@ from __future__ import annotations
 from typing import Any
 
 from exchange.errors import ConflictError, ForbiddenError, NotFoundError, RefusedError, UsageError
+from exchange.i18n import Text, t
 
 __all__ = ["CustomsAuthorityOnly", "CustomsSideClosed", "DecisionConflict", "DecisionInvalid",
            "DecisionRefused", "DeliveryNotFound", "DeliveryStateError", "NotAcknowledgeable",
@@ -44,9 +45,9 @@ class RoutingError(UsageError):
 
 class DecisionInvalid(UsageError):
     code = "decision.invalid"
-    title = "The decision is not valid"
+    title = t("The decision is not valid")
 
-    def __init__(self, message: str, *, title: str | None = None, code: str | None = None,
+    def __init__(self, message: str | Text, *, title: Text | None = None, code: str | None = None,
                  **extra: Any):
         super().__init__(message, code=code, **extra)
         if title is not None:
@@ -71,27 +72,27 @@ class OperatorsOnly(ForbiddenError):
 
 class CustomsAuthorityOnly(ForbiddenError):
     code = "customs.authority-only"
-    title = "Only the country's customs authority may do this"
+    title = t("Only the country's customs authority may do this")
 
 
 class DeliveryStateError(ConflictError):
     code = "delivery.state"
-    title = "The delivery's status does not allow it"
+    title = t("The delivery's status does not allow it")
 
 
 class NotAcknowledgeable(DeliveryStateError):
-    title = "The delivery cannot be acknowledged"
+    title = t("The delivery cannot be acknowledged")
 
 
 class NotReplayable(DeliveryStateError):
-    title = "The delivery cannot be replayed"
+    title = t("The delivery cannot be replayed")
 
 
 class DecisionRefused(RefusedError):
     code = "decision.refused"
-    title = "The decision is refused"
+    title = t("The decision is refused")
 
 
 class DecisionConflict(ConflictError, DecisionRefused):
     code = "decision.conflict"
-    title = "Decision id already used"
+    title = t("Decision id already used")

@@ -19,6 +19,7 @@ is an :class:`~exchange.documents.pipeline.Outcome` with a refusal, answered wit
 from __future__ import annotations
 
 from exchange.errors import ConflictError, NotFoundError, RefusedError, UsageError
+from exchange.i18n import t
 
 __all__ = [
     "CursorInvalid",
@@ -33,12 +34,12 @@ __all__ = [
 
 class RouteInvalid(UsageError):
     code = "route-invalid"
-    title = "The route is not valid"
+    title = t("The route is not valid")
 
 
 class CursorInvalid(UsageError):
     code = "cursor-invalid"
-    title = "Bad cursor"
+    title = t("Bad cursor")
 
 
 class ShipmentNotFound(NotFoundError):
@@ -51,7 +52,7 @@ class DocumentNotFound(NotFoundError):
 
 class HubCertificateUnavailable(NotFoundError):
     code = "hub-certificate-unavailable"
-    title = "The hub's certificate is not published"
+    title = t("The hub's certificate is not published")
 
 
 class DocumentSuperseded(ConflictError):
@@ -60,4 +61,4 @@ class DocumentSuperseded(ConflictError):
 
 class DocumentTypeMismatch(RefusedError):
     code = "document-type-mismatch"
-    title = "Conflict"  # the title this answer has always had
+    title = t("Conflict")  # the title this answer has always had

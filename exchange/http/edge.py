@@ -40,6 +40,7 @@ from uvicorn.server import ServerState
 
 from exchange.config import LimitsSettings, ServerSettings
 from exchange.http.problems import PROBLEM_JSON, problem_body
+from exchange.i18n import Text, placeholders, t
 
 __all__ = ["EDGE_STATE", "LINGER_SECONDS", "Edge", "EdgeProtocol"]
 
@@ -55,19 +56,19 @@ count of an unfinished head may pass the limit by this much before it is refused
 
 log = logging.getLogger("exchange.http")
 
-# reason -> (status, problem code, title, detail); the detail is formatted with the limits.
-_REFUSALS: dict[str, tuple[int, str, str, str]] = {
-    "header-timeout": (408, "request-timeout", "Request headers too slow",
-                       ("the request line and headers did not arrive within "
-                        "{header_timeout:g} seconds; send the request again")),
-    "header-bytes": (431, "headers-too-large", "Request headers too large",
-                     ("the request target and header fields are over the limit of "
-                      "{max_header_bytes:,} bytes")),
-    "header-count": (431, "headers-too-many", "Too many request headers",
-                     "the request has more than {max_header_count:,} header fields"),
-    "connections-full": (503, "connections-full", "Too many connections",
-                         ("the server has too many open connections and closed this one, "
-                          "which had not finished sending a request; send it again")),
+# reason -> (status, problem code, title, detail); the detail's placeholders are the limits.
+_REFUSALS: dict[str, tuple[int, str, Text, Text]] = {
+    "header-timeout": (408, "request-timeout", t("Request headers too slow"), t(
+        "the request line and headers did not arrive within {header_timeout:g} seconds; send "
+        "the request again")),
+    "header-bytes": (431, "headers-too-large", t("Request headers too large"), t(
+        "the request target and header fields are over the limit of {max_header_bytes:,} "
+        "bytes")),
+    "header-count": (431, "headers-too-many", t("Too many request headers"), t(
+        "the request has more than {max_header_count:,} header fields")),
+    "connections-full": (503, "connections-full", t("Too many connections"), t(
+        "the server has too many open connections and closed this one, which had not "
+        "finished sending a request; send it again")),
 }
 _REFUSED_LOG = "%s refused at the connection (%s): %s"
 
@@ -274,9 +275,10 @@ class EdgeProtocol(HttpToolsProtocol):
             self.cycle.keep_alive = False
             return
         status, code, title, detail = _REFUSALS[reason]
-        detail = detail.format(header_timeout=self.edge.header_timeout,
-                               max_header_bytes=self.edge.max_header_bytes,
-                               max_header_count=self.edge.max_header_count)
+        limits = {"header_timeout": self.edge.header_timeout,
+                  "max_header_bytes": self.edge.max_header_bytes,
+                  "max_header_count": self.edge.max_header_count}
+        detail = t(detail.msgid, **{name: limits[name] for name in placeholders(detail.msgid)})
         rid = uuid.uuid4().hex
         body = json.dumps(problem_body(status, code, title, detail, request_id=rid)).encode()
         headers = [*self.server_state.default_headers,

@@ -21,14 +21,13 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exchange.http.logs import request_id
-from exchange.http.problems import PROBLEM_JSON, problem_body
+from exchange.http.problems import PROBLEM_JSON, problem_body, reader_locale
+from exchange.i18n import Text, t
 
 __all__ = ["BodyLimit", "BodyTimedOut", "BodyTimeout", "BodyTooLarge"]
 
-_TOO_LARGE = ("Request body too large", "the request body is {size}; the limit is {limit:,} bytes")
-_TOO_SLOW = ("Request body too slow",
-             ("the request body stopped coming or came slower than {rate:,} bytes a second "
-              "after its first {timeout:g} seconds; send the request again"))
+_TOO_LARGE = t("Request body too large")
+_TOO_SLOW = t("Request body too slow")
 
 
 class BodyTooLarge(Exception):
@@ -39,16 +38,19 @@ class BodyTimedOut(Exception):
     pass
 
 
-async def _answer(scope: Scope, send: Send, status: int, code: str, title: str, detail: str,
+async def _answer(scope: Scope, send: Send, status: int, code: str, title: Text, detail: Text,
                   **extra: Any) -> None:
     """A problem answer that closes the connection (the rest of the body is not read)."""
     rid = request_id()
     if rid is not None:
         extra.setdefault("request_id", rid)
+    locale = reader_locale({name.decode("latin-1"): value.decode("latin-1")
+                            for name, value in scope.get("headers", ())})
     body = json.dumps(problem_body(status, code, title, detail, scope.get("path"),
-                                   **extra)).encode()
+                                   locale=locale, **extra)).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", PROBLEM_JSON.encode()),
+                            (b"content-language", locale.replace("_", "-").encode()),
                             (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})
@@ -58,10 +60,14 @@ class BodyLimit:
     def __init__(self, app: ASGIApp, max_bytes: int):
         self.app, self.max_bytes = app, max_bytes
 
-    async def _refuse(self, scope: Scope, send: Send, size: str) -> None:
-        title, detail = _TOO_LARGE
-        await _answer(scope, send, 413, "body-too-large", title,
-                      detail.format(size=size, limit=self.max_bytes), limit=self.max_bytes)
+    async def _refuse(self, scope: Scope, send: Send, size: int | None) -> None:
+        """413; *size* is the declared length (None: a streamed body passed the limit)."""
+        detail = t("the request body is over the limit of {limit:,} bytes",
+                   limit=self.max_bytes) if size is None else t(
+            "the request body is {size:,} bytes; the limit is {limit:,} bytes", size=size,
+            limit=self.max_bytes)
+        await _answer(scope, send, 413, "body-too-large", _TOO_LARGE, detail,
+                      limit=self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -74,7 +80,7 @@ class BodyLimit:
                 except ValueError:
                     declared = -1
                 if declared > self.max_bytes:
-                    await self._refuse(scope, send, f"{declared:,} bytes")
+                    await self._refuse(scope, send, declared)
                     return
         received = 0
         started = False
@@ -99,7 +105,7 @@ class BodyLimit:
         except BodyTooLarge:
             if started:
                 raise
-            await self._refuse(scope, send, f"over {self.max_bytes:,} bytes")
+            await self._refuse(scope, send, None)
 
 
 class BodyTimeout:
@@ -140,9 +146,10 @@ class BodyTimeout:
         async def refuse() -> None:
             nonlocal refused
             refused = True
-            title, detail = _TOO_SLOW
-            await _answer(scope, send, 408, "request-timeout", title,
-                          detail.format(rate=self.min_rate, timeout=self.timeout))
+            await _answer(scope, send, 408, "request-timeout", _TOO_SLOW, t(
+                "the request body stopped coming or came slower than {rate:,} bytes a second "
+                "after its first {timeout:g} seconds; send the request again",
+                rate=self.min_rate, timeout=self.timeout))
 
         async def guarded_send(message: Message) -> None:
             nonlocal started

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -27,6 +28,7 @@ from starlette.routing import Match
 
 from exchange.errors import AuthenticationError, ExchangeError, UnavailableError, http_status_of
 from exchange.http.logs import request_id
+from exchange.i18n import DEFAULT_LOCALE, Text, negotiate, placeholders, render, t
 
 __all__ = [
     "PROBLEM_JSON",
@@ -39,6 +41,7 @@ __all__ = [
     "problem_body",
     "problem_response",
     "problem_type",
+    "reader_locale",
 ]
 
 log = logging.getLogger(__name__)
@@ -46,13 +49,16 @@ PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = 2
 """``Retry-After`` of a 503 answer: a database restart takes about this long."""
 
-_DATABASE_UNAVAILABLE = (
-    "the database is unavailable for a moment; send the request again in "
-    f"{RETRY_AFTER_SECONDS} seconds with the same Idempotency-Key (a request that was done "
-    "before the loss is then answered as it was, never done twice)")
+_DATABASE_UNAVAILABLE = t(
+    "the database is unavailable for a moment; send the request again in {seconds} seconds "
+    "with the same Idempotency-Key (a request that was done before the loss is then answered "
+    "as it was, never done twice)", seconds=RETRY_AFTER_SECONDS)
 _DATABASE_UNAVAILABLE_LOG = "database unavailable on %s %s (answered 503): %s"
 _INTERNAL_LOG = "internal error on %s %s"
-_INTERNAL_DETAIL = "the server failed; the cause is in its log"
+_INTERNAL_TITLE = t("Internal error")
+_HTTP_TITLES = {404: t("Not found"), 405: t("Method not allowed"), 401: t("Not authenticated")}
+_HTTP_ERROR = t("HTTP error")
+_INTERNAL_DETAIL = t("the server failed; the cause is in its log")
 
 # What says the database is gone or cannot take the request now (not a bug of ours).
 _PG_UNAVAILABLE = ("08",      # connection exception (refused, lost, failed)
@@ -66,58 +72,156 @@ def problem_type(code: str) -> str:
     return f"urn:carec-exchange:problem:{code}"
 
 
-class Problem(Exception):
-    """Raise anywhere in the API to answer with a problem document."""
+def reader_locale(headers: Mapping[str, str] | None) -> str:
+    """The language of the answer: the request's ``Accept-Language`` (weights honoured),
+    else English."""
+    return negotiate(headers.get("accept-language") if headers is not None else None)
 
-    def __init__(self, status: int, code: str, title: str, detail: str | None = None, *,
+
+class Problem(Exception):
+    """Raise anywhere in the API to answer with a problem document; ``title`` and ``detail``
+    given as :class:`~exchange.i18n.Text` are answered in the reader's language."""
+
+    def __init__(self, status: int, code: str, title: str | Text,
+                 detail: str | Text | None = None, *,
                  headers: dict[str, str] | None = None,
                  **extra: Any):  # Any: JSON values of the answer's extension members
-        super().__init__(detail or title)
+        super().__init__(str(detail or title))
         self.status, self.code, self.title, self.detail = status, code, title, detail
         self.headers, self.extra = headers or {}, extra
+
+
+_FIELD_MESSAGES: dict[str, Text] = {
+    "missing": t("this field is required"),
+    "extra_forbidden": t("this field is not allowed here"),
+    "string_type": t("must be a text"),
+    "string_too_short": t("must have at least {min_length} characters"),
+    "string_too_long": t("must have at most {max_length} characters"),
+    "string_pattern_mismatch": t("must match the pattern {pattern}"),
+    "int_parsing": t("must be a whole number"),
+    "int_type": t("must be a whole number"),
+    "decimal_parsing": t("must be a decimal number, such as 125.50"),
+    "decimal_type": t("must be a decimal number, such as 125.50"),
+    "float_parsing": t("must be a number"),
+    "decimal_max_places": t("must have at most {decimal_places} decimal places"),
+    "decimal_max_digits": t("must have at most {max_digits} digits"),
+    "greater_than": t("must be greater than {gt}"),
+    "greater_than_equal": t("must be {ge} or more"),
+    "less_than": t("must be less than {lt}"),
+    "less_than_equal": t("must be {le} or less"),
+    "enum": t("must be one of: {expected}"),
+    "literal_error": t("must be one of: {expected}"),
+    "bool_parsing": t("must be true or false"),
+    "date_from_datetime_parsing": t("must be a date as YYYY-MM-DD, such as 2026-12-07"),
+    "date_parsing": t("must be a date as YYYY-MM-DD, such as 2026-12-07"),
+    "datetime_parsing": t("must be a date and time with its UTC offset, such as "
+                          "2026-12-07T09:30:00+05:00"),
+    "datetime_from_date_parsing": t("must be a date and time with its UTC offset, such as "
+                                    "2026-12-07T09:30:00+05:00"),
+    "timezone_aware": t("must have a UTC offset, such as +05:00"),
+    "list_type": t("must be a list"),
+    "too_short": t("must have at least {min_length} items"),
+    "too_long": t("must have at most {max_length} items"),
+    "dict_type": t("must be an object"),
+    "model_attributes_type": t("must be an object"),
+    "json_invalid": t("is not valid JSON"),
+    "url_parsing": t("must be a URL"),
+    "url_scheme": t("must be a URL with one of the schemes {expected_schemes}"),
+    "uuid_parsing": t("must be a UUID"),
+}
+"""pydantic's error type -> the message a person reads (its ``ctx`` fills the placeholders);
+a type not listed (a check of our own, ``value_error``) keeps pydantic's message."""
+
+
+def _field_message(error: Mapping[str, Any]) -> str | Text:
+    known = _FIELD_MESSAGES.get(str(error.get("type")))
+    if known is None:
+        return str(error.get("msg", ""))
+    context = dict(error.get("ctx") or {})
+    missing = placeholders(known.msgid) - set(context)
+    if missing:
+        return str(error.get("msg", ""))
+    return t(known.msgid, **{key: str(context[key]) for key in placeholders(known.msgid)})
 
 
 def field_errors(errors: Iterable[Mapping[str, Any]], prefix: Sequence[str | int] = ()
                  ) -> list[dict[str, Any]]:
     """Each error of a pydantic validation (``loc``, ``msg``, ``type``) as the problem's
     ``errors`` entry: ``field`` (``body.amount``, ``query.status``: *prefix* then the
-    error's place), ``location`` (the same as a list), ``message`` and ``type``."""
+    error's place), ``location`` (the same as a list), ``message`` (a :class:`Text` where the
+    error's type is known, rendered in the reader's language with the answer) and ``type``."""
     out = []
     for e in errors:
         location = [*prefix, *e.get("loc", ())]
         out.append({"field": ".".join(map(str, location)) or "body", "location": location,
-                    "message": e.get("msg"), "type": e.get("type")})
+                    "message": _field_message(e), "type": e.get("type")})
     return out
 
 
 def invalid_request(errors: Iterable[Mapping[str, Any]], *, prefix: Sequence[str | int] = (),
-                    code: str = "request-invalid", title: str = "The request is not valid",
+                    code: str = "request-invalid",
+                    title: str | Text = t("The request is not valid"),
                     kind: type[Problem] | None = None) -> Problem:
     """A 422 problem naming every bad field at once (``errors``; ``detail`` says them all in
     one line), as a :class:`Problem` (or its subclass *kind*)."""
     listed = field_errors(errors, prefix)
-    detail = "; ".join(f"{e['field']}: {e['message']}" for e in listed)
+    detail = _Joined(tuple((e["field"], e["message"]) for e in listed))
     return (kind or Problem)(422, code, title, detail, errors=listed)
 
 
-def problem_body(status: int, code: str, title: str, detail: str | None = None,
-                 instance: str | None = None, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": problem_type(code), "title": title, "status": status}
+@dataclass(frozen=True)
+class _Joined(Text):
+    """``field: message; field: message`` rendered in the reader's language."""
+
+    msgid: str = ""
+    fields: tuple[tuple[str, str | Text], ...] = ()
+
+    def __init__(self, fields: tuple[tuple[str, str | Text], ...]) -> None:
+        object.__setattr__(self, "msgid", "")
+        object.__setattr__(self, "params", {})
+        object.__setattr__(self, "fields", fields)
+
+    def render(self, locale: str | None = None) -> str:
+        return "; ".join(f"{name}: {render(message, locale or DEFAULT_LOCALE)}"
+                         for name, message in self.fields)
+
+
+def _localized(value: Any, locale: str) -> Any:  # Any: JSON values
+    """*value* with every :class:`Text` in it rendered in *locale*."""
+    if isinstance(value, Text):
+        return value.render(locale)
+    if isinstance(value, dict):
+        return {key: _localized(item, locale) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_localized(item, locale) for item in value]
+    return value
+
+
+def problem_body(status: int, code: str, title: str | Text, detail: str | Text | None = None,
+                 instance: str | None = None, *, locale: str = DEFAULT_LOCALE,
+                 **extra: Any) -> dict[str, Any]:
+    """The problem document, its title and detail in *locale*."""
+    body: dict[str, Any] = {"type": problem_type(code), "title": render(title, locale),
+                            "status": status}
     if detail:
-        body["detail"] = detail
+        body["detail"] = render(detail, locale)
     if instance:
         body["instance"] = instance
-    body.update(extra)
+    body.update(_localized(extra, locale))
     return body
 
 
-def problem_response(problem: Problem, instance: str | None = None) -> Response:
+def problem_response(problem: Problem, instance: str | None = None,
+                     locale: str = DEFAULT_LOCALE) -> Response:
+    """The answer, in *locale* (``Content-Language``; it varies with ``Accept-Language``)."""
     body = problem_body(problem.status, problem.code, problem.title, problem.detail, instance,
-                        **problem.extra)
+                        locale=locale, **problem.extra)
     if (rid := request_id()) is not None:  # the X-Request-ID of this request (exchange.web)
         body.setdefault("request_id", rid)
+    headers = {**problem.headers, "Content-Language": locale.replace("_", "-"),
+               "Vary": "Accept-Language"}
     return Response(json.dumps(body), status_code=problem.status, media_type=PROBLEM_JSON,
-                    headers=problem.headers)
+                    headers=headers)
 
 
 def from_exchange_error(exc: ExchangeError) -> Problem:
@@ -126,14 +230,14 @@ def from_exchange_error(exc: ExchangeError) -> Problem:
     an :class:`UnavailableError` says when to retry, ``Retry-After``)."""
     status = http_status_of(exc)
     if status >= 500 and status != 503:
-        return Problem(500, "internal", "Internal error")
+        return Problem(500, "internal", _INTERNAL_TITLE)
     headers: dict[str, str] = {}
     if isinstance(exc, AuthenticationError):
         headers["WWW-Authenticate"] = exc.challenge
     if isinstance(exc, UnavailableError):
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return Problem(status, exc.problem_code, exc.title, exc.message, headers=headers,
-                   **exc.extra)
+    return Problem(status, exc.problem_code, exc.title, exc.text or exc.message,
+                   headers=headers, **exc.extra)
 
 
 def database_unavailable(exc: BaseException) -> UnavailableError | None:
@@ -166,8 +270,8 @@ def database_unavailable(exc: BaseException) -> UnavailableError | None:
 
 def _internal(request: Request, exc: Exception) -> Response:
     log.error(_INTERNAL_LOG, request.method, request.url.path, exc_info=exc)
-    return problem_response(Problem(500, "internal", "Internal error", _INTERNAL_DETAIL),
-                            request.url.path)
+    return problem_response(Problem(500, "internal", _INTERNAL_TITLE, _INTERNAL_DETAIL),
+                            request.url.path, reader_locale(request.headers))
 
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -185,30 +289,32 @@ def allowed_methods(request: Request) -> list[str]:
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> Response:
-        return problem_response(exc, request.url.path)
+        return problem_response(exc, request.url.path, reader_locale(request.headers))
 
     @app.exception_handler(ExchangeError)
     async def _exchange(request: Request, exc: ExchangeError) -> Response:
         problem = from_exchange_error(exc)
         if problem.status >= 500:
             log.error("unhandled exchange error", exc_info=exc)
-        return problem_response(problem, request.url.path)
+        return problem_response(problem, request.url.path, reader_locale(request.headers))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        return problem_response(invalid_request(exc.errors()), request.url.path)
+        locale = reader_locale(request.headers)
+        return problem_response(invalid_request(exc.errors()), request.url.path,
+                                locale)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        titles = {404: "Not found", 405: "Method not allowed", 401: "Not authenticated"}
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(request))
         return problem_response(Problem(exc.status_code, code,
-                                        titles.get(exc.status_code, "HTTP error"),
+                                        _HTTP_TITLES.get(exc.status_code, _HTTP_ERROR),
                                         str(exc.detail) if exc.detail else None,
-                                        headers=headers), request.url.path)
+                                        headers=headers), request.url.path,
+                                reader_locale(request.headers))
 
     @app.exception_handler(db.SQLAlchemyError)
     async def _database(request: Request, exc: db.SQLAlchemyError) -> Response:
@@ -218,7 +324,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         cause = exc.orig if isinstance(exc, db.DBAPIError) else exc
         log.warning(_DATABASE_UNAVAILABLE_LOG, request.method, request.url.path,
                     " ".join(str(cause).split()) or type(cause).__name__)
-        return problem_response(from_exchange_error(lost), request.url.path)
+        return problem_response(from_exchange_error(lost), request.url.path,
+                                reader_locale(request.headers))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from exchange.errors import ConflictError, ForbiddenError, NotFoundError, UsageError
+from exchange.i18n import t
 
 __all__ = [
     "SubscriptionForbidden", "SubscriptionInvalid", "SubscriptionLimit", "SubscriptionNotFound",
@@ -37,37 +38,37 @@ __all__ = [
 
 class SubscriptionInvalid(UsageError):
     code = "subscription.invalid"
-    title = "The subscription is not valid"
+    title = t("The subscription is not valid")
 
 
 class TargetInvalid(SubscriptionInvalid):
     code = "subscription.url-invalid"
-    title = "The subscription's URL is not valid"
+    title = t("The subscription's URL is not valid")
 
 
 class TargetScheme(TargetInvalid):
     code = "subscription.url-scheme"
-    title = "The subscription's URL is not http or https"
+    title = t("The subscription's URL is not http or https")
 
 
 class TargetCredentials(TargetInvalid):
     code = "subscription.url-credentials"
-    title = "The subscription's URL carries credentials"
+    title = t("The subscription's URL carries credentials")
 
 
 class TargetPrivate(TargetInvalid):
     code = "subscription.url-private"
-    title = "The subscription's URL is not a public address"
+    title = t("The subscription's URL is not a public address")
 
 
 class TargetUnresolvable(TargetInvalid):
     code = "subscription.url-unresolvable"
-    title = "The subscription's host has no address"
+    title = t("The subscription's host has no address")
 
 
 class UnknownKind(SubscriptionInvalid):
     code = "subscription.kind-unknown"
-    title = "Unknown event kind"
+    title = t("Unknown event kind")
 
     def __init__(self, message: str, *, allowed: list[str], **extra: Any):
         super().__init__(message, allowed=allowed, **extra)
@@ -83,4 +84,4 @@ class SubscriptionForbidden(ForbiddenError):
 
 class SubscriptionLimit(ConflictError):
     code = "subscription.limit"
-    title = "Too many subscriptions"
+    title = t("Too many subscriptions")

@@ -69,6 +69,7 @@ from exchange.errors import (
     UnavailableError,
     UsageError,
 )
+from exchange.i18n import t
 
 if TYPE_CHECKING:
     from exchange.payments.ledger import ReleaseDecision
@@ -115,7 +116,7 @@ class LedgerError(RefusedError):
     """Root of the ledger's refusals (money, ledger rules, bank files)."""
 
     code = "ledger"
-    title = "The payment is refused"
+    title = t("The payment is refused")
 
 
 class MoneyError(LedgerError):
@@ -179,7 +180,7 @@ class ReferenceConflictError(ConflictError, LedgerError):
     first in the MRO)."""
 
     code = "ledger.reference-conflict"
-    title = "The reference was already used"
+    title = t("The reference was already used")
 
 
 class RefundExceedsPaidError(LedgerError):
@@ -205,7 +206,7 @@ class CamtError(LedgerError):
     with a reason (:class:`exchange.payments.reconciliation.UnmatchedReason`)."""
 
     code = "camt054"
-    title = "The bank file is refused; nothing of it was recorded"
+    title = t("The bank file is refused; nothing of it was recorded")
 
     def __init__(self, message: str, *, line: int | None = None, column: int | None = None):
         where: dict[str, Any] = {k: v for k, v in (("line", line), ("column", column)) if v}
@@ -242,7 +243,7 @@ class PaymentsError(RefusedError):
     """A payment or refund request the exchange cannot place (not a ledger rule)."""
 
     code = "payments"
-    title = "The payment is refused"
+    title = t("The payment is refused")
 
 
 class CountryNeededError(PaymentsError):
@@ -261,7 +262,7 @@ class SignatureError(AuthenticationError):
     says which (``payments.signature-missing``, ``-invalid``, ``-not-configured``)."""
 
     code = "payments.signature-invalid"
-    title = "Signature refused"
+    title = t("Signature refused")
     challenge = "HMAC-SHA256"
     """The challenge of the 401 answer (not the API keys' ``Bearer``)."""
 
@@ -283,4 +284,4 @@ class SignatureKeyUnavailable(UnavailableError):
     cannot be checked until an operator fixes the key (the cause is logged, not sent)."""
 
     code = "signature-key-unavailable"
-    title = "Signature cannot be checked"
+    title = t("Signature cannot be checked")

@@ -12,20 +12,21 @@ reached is :func:`exchange.http.problems.database_unavailable`'s 503).
 from __future__ import annotations
 
 from exchange.errors import ConflictError, UnavailableError, UsageError
+from exchange.i18n import t
 
 __all__ = ["BackupError", "BackupToolError", "RestoreRefused"]
 
 
 class BackupError(UsageError):
     code = "store.backup"
-    title = "The backup cannot be made or read"
+    title = t("The backup cannot be made or read")
 
 
 class RestoreRefused(ConflictError):
     code = "store.restore-not-empty"
-    title = "The database already holds data"
+    title = t("The database already holds data")
 
 
 class BackupToolError(UnavailableError):
     code = "store.backup-tool"
-    title = "The PostgreSQL backup tools are not available"
+    title = t("The PostgreSQL backup tools are not available")

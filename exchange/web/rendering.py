@@ -62,10 +62,11 @@ _MAX_LINES = 5000
 @dataclass(frozen=True)
 class PageError:
     """What a page says went wrong: a sentence in the reader's language and, when a service
-    said more, its own words (English, shown marked as such: ``lang="en"``)."""
+    said more, its own words (a :class:`Text` in the reader's language; a plain string, a
+    library's or a setting's words, is English and marked as such: ``lang="en"``)."""
 
     summary: Text
-    detail: str | None = None
+    detail: str | Text | None = None
 
 
 _SUMMARIES: dict[str, Text] = {
@@ -106,7 +107,7 @@ def explain(exc: ExchangeError) -> PageError:
     summary = _SUMMARIES.get(exc.code) or next(
         (text for kind, text in _BY_KIND if isinstance(exc, kind)),
         t("The request cannot be processed."))
-    return PageError(summary, exc.message)
+    return PageError(summary, exc.text or exc.message)
 
 
 class SignInNeeded(Exception):
