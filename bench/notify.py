@@ -10,7 +10,10 @@ answers 200 and notes when each event id arrived). Prints
       ``notifications.concurrency`` 8), N shipments with one accepted document each;
   (b) a plain httpx loop posting the same bodies, signed the same way, one after another,
       run before and after (a) and averaged;
-the ratio (a) / (b) (target >= 0.7), and the time from a customs decision's commit to its
+the ratio (a) / (b) (target >= 0.7); (d) the ceiling: the same notifier with a sender that
+answers "delivered" at once, its CPU time per event (the store path: fan-out, claim, record,
+promote) added to the plain loop's CPU time per POST bounds what one process sharing one GIL
+can reach; and the time from a customs decision's commit to its
 notification's arrival at p50 / p99 while shipments are submitted and decided at a steady
 40 per second with a notifier running as ``exchange dispatch`` runs it.
 """
@@ -35,6 +38,8 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from exchange.notifications.sender import SendResult  # noqa: E402
 
 
 # ------------------------------------------------------------------ the subscriber process
@@ -71,6 +76,29 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+def _cpu_busy() -> float:
+    """Seconds of CPU the whole machine has been busy (every process: the notifier, the
+    database server, the subscriber), from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+class _Delivered:
+    """A sender that answers "delivered" at once: the notifier's store path alone."""
+
+    def __init__(self, settings: object) -> None:
+        pass
+
+    def send(self, url: str, secret: str, body: bytes, *, event_id: str, attempt: int
+             ) -> SendResult:
+        return SendResult(True, 200, None, False)
+
+    def close(self) -> None:
+        pass
+
+
+
 def serve(port: int) -> None:
     server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
     server.daemon_threads = True
@@ -84,6 +112,7 @@ def main() -> None:
     ap.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
     ap.add_argument("--rate", type=float, default=40.0, help="submissions/s for latency")
     ap.add_argument("--seconds", type=float, default=15.0)
+    ap.add_argument("--concurrency", type=int, help="notifications.concurrency (default: the setting's)")
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
@@ -131,7 +160,7 @@ def main() -> None:
         members = members_file(work, free_port())  # UZ's customs is not contacted here
         hook = routing_hook(RoutingRules.default(), members)
         box = SecretBox(os.urandom(32))
-        settings = NotificationsSettings(allow_private_targets=True)
+        settings = NotificationsSettings(allow_private_targets=True, **({"concurrency": args.concurrency} if args.concurrency else {}))
         with store.writing() as uow:
             forwarder, _ = add_party(uow, kind=PartyKind.FORWARDER, name="bench")
             operator, _ = add_party(uow, kind=PartyKind.OPERATOR, name="ops")
@@ -157,32 +186,58 @@ def main() -> None:
                 secret="", kind=e.kind, actor_id=e.actor_id, occurred_at=e.occurred_at,
                 data_json=e.data_json, hash=e.hash, prev_hash=e.prev_hash))) for e in rows]
 
+        plain_cpu: list[float] = []
+        plain_busy: list[float] = []
+
         def plain_loop() -> float:
             with httpx.Client(timeout=10.0, trust_env=False) as client:
-                start = time.perf_counter()
+                start, cpu, busy = time.perf_counter(), time.process_time(), _cpu_busy()
                 for event_id, body in bodies:
                     r = client.post(f"{base}/plain", content=body, headers={
                         "Content-Type": "application/json",
                         SIGNATURE_HEADER: sign(made.secret, body),
                         "Exchange-Event-Id": f"plain-{event_id}", "Exchange-Attempt": "1"})
                     r.raise_for_status()
+                plain_cpu.append((time.process_time() - cpu) / len(bodies))
+                plain_busy.append((_cpu_busy() - busy) / len(bodies))
                 return len(bodies) / (time.perf_counter() - start)
 
         plains = [plain_loop()]
         httpx.get(f"{base}/reset")
         notifier = Notifier(store, box=box, settings=settings)
         stop = threading.Event()
-        start = time.perf_counter()
+        start, busy = time.perf_counter(), _cpu_busy()
         runner = threading.Thread(target=notifier.run, args=(stop,))
         runner.start()
         while httpx.get(f"{base}/stats").json()["posts"] < n:
             time.sleep(0.01)
-        exchange_rate = n / (time.perf_counter() - start)
+        elapsed = time.perf_counter() - start
+        exchange_rate = n / elapsed
+        exchange_busy = _cpu_busy() - busy
         stop.set()
         runner.join()
         notifier.close()
         plains.append(plain_loop())
         plain = statistics.mean(plains)
+
+        # (d) the ceiling: the same notifier on n new events with a sender that answers
+        # "delivered" at once (no HTTP): what the store path alone costs, in CPU time
+        for i in range(n):
+            submit(store, hook, forwarder.id, 2_000_000 + i)
+        notifier = Notifier(store, box=box, settings=settings, sender=_Delivered(settings))
+        stop = threading.Event()
+        start, cpu = time.perf_counter(), time.process_time()
+        runner = threading.Thread(target=notifier.run, args=(stop,))
+        runner.start()
+        while notifier.attempted < n:
+            time.sleep(0.01)
+        store_rate = n / (time.perf_counter() - start)
+        store_cpu = (time.process_time() - cpu) / n
+        stop.set()
+        runner.join()
+        notifier.close()
+        post_cpu = statistics.mean(plain_cpu)
+        ceiling = 1 / (store_cpu + post_cpu)
 
         # (c) decision -> notification under 40 submissions (and decisions) per second
         httpx.get(f"{base}/reset")
@@ -227,6 +282,15 @@ def main() -> None:
         print(f"(b) plain httpx loop:  {plain:8.0f} posts/s (before (a): {plains[0]:.0f}, "
               f"after: {plains[1]:.0f})")
         print(f"ratio (a) / (b): {exchange_rate / plain:.2f}   (target >= 0.7)")
+        cores = os.cpu_count() or 1
+        print(f"    machine CPU per event (every process): (a) {exchange_busy / n * 1e3:.2f} ms "
+              f"({exchange_busy / elapsed:.1f} of {cores} cores busy), (b) "
+              f"{statistics.mean(plain_busy) * 1e3:.2f} ms")
+        print(f"(d) the store path alone (sender answers at once, no HTTP): {store_rate:8.0f} "
+              f"events/s, {store_cpu * 1e3:.3f} ms CPU each; a POST costs the plain loop "
+              f"{post_cpu * 1e3:.3f} ms CPU")
+        print(f"    ceiling of one process (one GIL: store CPU + POST CPU per event): "
+              f"{ceiling:8.0f} events/s, ratio <= {ceiling / plain:.2f}")
         print(f"decision -> notification at {args.rate:.0f} submissions+decisions/s for "
               f"{args.seconds:.0f} s ({len(lat)} of {len(decided)} arrived; notifier poll "
               f"{settings.poll_seconds:g} s): p50 {p50:.0f} ms, p99 {p99:.0f} ms")
