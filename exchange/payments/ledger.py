@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from exchange.i18n import Text, t
 from exchange.payments.balances import (
     Balance,
     LegStatus,
@@ -51,7 +52,6 @@ from exchange.payments.errors import (
     WrongCurrencyError,
     WrongShipmentError,
 )
-from exchange.i18n import Text, t
 from exchange.payments.money import Money, currency
 
 __all__ = [

@@ -206,20 +206,20 @@ def test_refusals_read_in_the_callers_language(payworld, accept, language):
     expected = {
         "ru": [("В платеже отказано", "UZ принимает только UZS, а не KZT"),
                ("В платеже отказано", "1.005 UZS: число знаков после запятой в UZS — 2"),
-               ("Доступ запрещён", "возвраты вносит оператор или таможенный орган страны "
-                                   "участка маршрута (укажите 'country')"),
-               ("В решении отказано", "в выпуске товаров отказано: задолженность 100.00 UZS "
-                                      "по UZ, и нет принятого обеспечения в UZS")],
+               ("Доступ запрещён", ("возвраты вносит оператор или таможенный орган страны "
+                                    "участка маршрута (укажите 'country')")),
+               ("В решении отказано", ("в выпуске товаров отказано: задолженность 100.00 UZS "
+                                       "по UZ, и нет принятого обеспечения в UZS"))],
         "zh-Hans": [("付款被拒绝", "UZ 仅接受 UZS，不接受 KZT"),
                     ("付款被拒绝", "1.005 UZS：UZS 只有 2 位小数"),
                     ("禁止访问", "退款由运营方或该路段所在国海关登记（请提供 'country'）"),
                     ("决定被拒绝", "拒绝放行：UZ 的未缴金额为 100.00 UZS，且没有已接受的 UZS 担保")],
         "en": [("The payment is refused", "UZ accepts only UZS, not KZT"),
                ("The payment is refused", "1.005 UZS: UZS has 2 decimal place(s)"),
-               ("Forbidden", "refunds are recorded by an operator or by the customs of the "
-                             "leg's country (give 'country')"),
-               ("The decision is refused", "release refused: 100.00 UZS outstanding on UZ and "
-                                           "no accepted guarantee in UZS")],
+               ("Forbidden", ("refunds are recorded by an operator or by the customs of the "
+                              "leg's country (give 'country')")),
+               ("The decision is refused", ("release refused: 100.00 UZS outstanding on UZ "
+                                            "and no accepted guarantee in UZS"))],
     }[language]
     with w.client("forwarder", **{"Accept-Language": accept}) as c:
         answers = [
