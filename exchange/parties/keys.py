@@ -21,6 +21,7 @@ from datetime import datetime
 
 from exchange.domain import Party, PartyKind
 from exchange.errors import UsageError
+from exchange.i18n import t
 from exchange.parties.errors import AuthError, PartyNotFoundError
 from exchange.store.models import ApiKeyRow, PartyRow
 from exchange.store.repositories import Scope, utcnow
@@ -94,16 +95,18 @@ def add_party(uow: UnitOfWork, *, kind: PartyKind, name: str, country: str | Non
     """Create a party and its first key (in the caller's transaction)."""
     name = name.strip()
     if not name:
-        raise UsageError("a party needs a name")
+        raise UsageError(t("a party needs a name"))
     if country is not None:
         country = country.upper()
         if not _COUNTRY.match(country):
-            raise UsageError(f"country {country!r} is not an ISO 3166-1 alpha-2 code")
+            raise UsageError(t("country {country!r} is not an ISO 3166-1 alpha-2 code",
+                               country=country))
         if members is not None and country not in members:
-            raise UsageError(f"country {country!r} is not a member of this exchange "
-                             f"(members: {', '.join(sorted(members))})")
+            raise UsageError(t("country {country!r} is not a member of this exchange "
+                               "(members: {members})", country=country,
+                               members=", ".join(sorted(members))))
     if kind is PartyKind.CUSTOMS and country is None:
-        raise UsageError("a customs party needs --country")
+        raise UsageError(t("a customs party needs --country"))
     party = Party(id=str(uuid.uuid4()), kind=kind, name=name, country=country)
     uow.parties.add(PartyRow(id=party.id, kind=str(kind), name=name, country=country,
                              created_at=utcnow()))
@@ -113,7 +116,7 @@ def add_party(uow: UnitOfWork, *, kind: PartyKind, name: str, country: str | Non
 
 def issue_key(uow: UnitOfWork, party_id: str) -> IssuedKey:
     if uow.parties.get(party_id) is None:
-        raise PartyNotFoundError(f"no party with id {party_id}")
+        raise PartyNotFoundError(t("no party with id {party_id}", party_id=party_id))
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     uow.parties.add_key(ApiKeyRow(key_id=key_id, party_id=party_id, secret_sha256=_hash(secret),
@@ -124,7 +127,7 @@ def issue_key(uow: UnitOfWork, party_id: str) -> IssuedKey:
 def revoke_key(uow: UnitOfWork, key_id: str) -> None:
     row = uow.parties.key(key_id)
     if row is None:
-        raise PartyNotFoundError(f"no API key with id {key_id}")
+        raise PartyNotFoundError(t("no API key with id {key_id}", key_id=key_id))
     if row.revoked_at is None:
         row.revoked_at = utcnow()
 
@@ -133,9 +136,9 @@ def rotate_key(uow: UnitOfWork, key_id: str) -> IssuedKey:
     """Issue a new key for the same party and revoke *key_id*."""
     row = uow.parties.key(key_id)
     if row is None:
-        raise PartyNotFoundError(f"no API key with id {key_id}")
+        raise PartyNotFoundError(t("no API key with id {key_id}", key_id=key_id))
     if row.revoked_at is not None:
-        raise UsageError(f"API key {key_id} is already revoked")
+        raise UsageError(t("API key {key_id} is already revoked", key_id=key_id))
     issued = issue_key(uow, row.party_id)
     row.revoked_at = utcnow()
     return issued
@@ -144,24 +147,24 @@ def rotate_key(uow: UnitOfWork, key_id: str) -> IssuedKey:
 def authenticate(uow: UnitOfWork, authorization: str | None) -> Principal:
     """Check an ``Authorization`` header value; raise :class:`AuthError` with the reason."""
     if not authorization:
-        raise AuthError("this request needs an API key: Authorization: Bearer <key>",
+        raise AuthError(t("this request needs an API key: Authorization: Bearer <key>"),
                         code="auth.missing")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise AuthError("the Authorization header must be 'Bearer <key>'",
+        raise AuthError(t("the Authorization header must be 'Bearer <key>'"),
                         code="auth.malformed")
     m = _TOKEN.match(token.strip())
     if not m:
-        raise AuthError("the API key is not in the form this exchange issues",
+        raise AuthError(t("the API key is not in the form this exchange issues"),
                         code="auth.invalid")
     key_id, secret = m.groups()
     row = uow.parties.credentials(key_id)
     if row is None or not hmac.compare_digest(row.secret_sha256, _hash(secret)):
         log.warning("authentication failed", extra={"key_id": key_id})
-        raise AuthError("the API key is not valid", code="auth.invalid")
+        raise AuthError(t("the API key is not valid"), code="auth.invalid")
     if row.revoked_at is not None:
         log.warning("revoked key used", extra={"key_id": key_id})
-        raise AuthError("the API key has been revoked", code="auth.revoked")
+        raise AuthError(t("the API key has been revoked"), code="auth.revoked")
     return Principal(Party(id=row.party_id, kind=PartyKind(row.kind), name=row.name,
                            country=row.country), key_id=key_id)
 

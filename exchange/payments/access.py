@@ -17,6 +17,7 @@ import logging
 from typing import TYPE_CHECKING, Literal
 
 from exchange.domain import PartyKind
+from exchange.i18n import t
 from exchange.parties.keys import scope_of
 from exchange.payments.errors import PaymentForbiddenError, ShipmentNotFound
 from exchange.store.repositories import Scope
@@ -54,7 +55,7 @@ def shipment_in_scope(uow: UnitOfWork, shipment_id: str, principal: Principal
     if shipment is None:
         log.warning("shipment %s not found or out of scope for party %s (%s, key %s)",
                     shipment_id, principal.party.id, principal.kind, principal.key_id)
-        raise ShipmentNotFound(f"no shipment {shipment_id}")
+        raise ShipmentNotFound(t("no shipment {shipment_id}", shipment_id=shipment_id))
     return shipment
 
 
@@ -65,18 +66,19 @@ def require_may_post(principal: Principal, kind: PaymentKind, country: str | Non
         if not (principal.kind is PartyKind.OPERATOR or (
                 principal.kind is PartyKind.CUSTOMS
                 and principal.party.country == (country or ""))):
-            raise PaymentForbiddenError(
+            raise PaymentForbiddenError(t(
                 "refunds are recorded by an operator or by the customs of the leg's country "
-                "(give 'country')")
+                "(give 'country')"))
     elif principal.kind not in _PAYERS:
-        raise PaymentForbiddenError(f"a {principal.kind} party does not post payments")
+        raise PaymentForbiddenError(t("a {kind} party does not post payments",
+                                      kind=str(principal.kind)))
 
 
 def require_may_import(principal: Principal | None) -> None:
     """Bank files come from operators and payment providers."""
     if principal is not None and principal.kind not in _IMPORTERS:
         raise PaymentForbiddenError(
-            "bank notifications are imported by operators and payment providers")
+            t("bank notifications are imported by operators and payment providers"))
 
 
 def require_may_list_unmatched(principal: Principal | None) -> None:
@@ -84,4 +86,4 @@ def require_may_list_unmatched(principal: Principal | None) -> None:
     providers."""
     if principal is not None and principal.kind not in _IMPORTERS:
         raise PaymentForbiddenError(
-            "only operators and payment providers see unmatched payments")
+            t("only operators and payment providers see unmatched payments"))

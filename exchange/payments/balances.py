@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from exchange.i18n import t
 from exchange.payments.entries import Adjustment, Assessment, Entry
 from exchange.payments.errors import InvalidEntryError
 from exchange.payments.money import AmountLike, Money
@@ -204,7 +205,7 @@ def derive_leg_status(shipment_id: str, balance: Balance, *, now: datetime,
     """The status of a leg from its balance (e.g. sums kept or computed by the store) and
     its charges (only needed for overdue): no replay of the entries needed."""
     if not isinstance(now, datetime) or now.tzinfo is None or now.utcoffset() is None:
-        raise InvalidEntryError("now must be a timezone-aware datetime")
+        raise InvalidEntryError(t("now must be a timezone-aware datetime"))
     due_at = earliest_unpaid_due(balance, charges)
     return LegStatus(shipment_id, balance.country, derive_state(balance),
                      due_at is not None and now > due_at, due_at, balance)

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from exchange.domain import rfc3339
+from exchange.i18n import t
 from exchange.payments.access import require_may_import, require_may_list_unmatched
 from exchange.payments.camt054 import (
     CamtNotification,
@@ -128,15 +129,20 @@ def check_schema(tree: etree._ElementTree, validator: Validator) -> None:
         pinned = sorted(d.namespace.rsplit(":", 1)[1] for spec in
                         validator.store.catalog.values() for d in spec.document_types
                         if d.namespace.startswith("urn:iso:std:iso:20022:tech:xsd:camt."))
-        raise CamtVersionError(
-            f"{message}.{version} is not read: no XSD of it is pinned in the schema packs "
-            f"(pinned: {', '.join(pinned) or 'none'})", line=root.sourceline)
+        raise CamtVersionError(t(
+            "{message}.{version} is not read: no XSD of it is pinned in the schema packs "
+            "(pinned: {pinned})", message=message, version=version,
+            pinned=", ".join(pinned) or t("none")), line=root.sourceline)
     errors = validator.validate_tree(tree, source=f"{message}.{version}").errors()
     if errors:
         first = errors[0]
-        more = f" ({len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise CamtSchemaError(f"not valid against the XSD of {message}.{version}: "
-                              f"{first.message}{more}", line=first.line, column=first.column)
+        why = first.text or first.message
+        text = t("not valid against the XSD of {message}.{version}: {error}", message=message,
+                 version=version, error=why)
+        if len(errors) > 1:
+            text = t("not valid against the XSD of {message}.{version}: {error} ({more} more)",
+                     message=message, version=version, error=why, more=len(errors) - 1)
+        raise CamtSchemaError(text, line=first.line, column=first.column)
 
 
 def unmatched_transactions(*, store: UnitOfWorkFactory, principal: Principal | None = None,

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from exchange.i18n import t
 from exchange.payments.errors import (
     CamtError,
     CamtMalformedError,
@@ -131,10 +132,10 @@ def parse_camt(data: bytes, *, limits: XmlLimits | None = None) -> etree._Elemen
     try:
         return parse_xml(data, limits=limits or DEFAULT_LIMITS)
     except MalformedXmlError as exc:
-        raise CamtMalformedError(f"not a well-formed XML file: {exc.message}",
+        raise CamtMalformedError(t("not a well-formed XML file: {error}", error=exc.message),
                                  line=exc.line, column=exc.column) from exc
     except XmlError as exc:
-        raise CamtUnsafeError(f"refused by the XML safety policy: {exc.message}",
+        raise CamtUnsafeError(t("refused by the XML safety policy: {error}", error=exc.message),
                               line=exc.line, column=exc.column) from exc
 
 
@@ -154,9 +155,9 @@ def identify(tree: etree._ElementTree | etree._Element) -> tuple[str, str]:
     qname = etree.QName(root)
     found = _NAMESPACE.fullmatch(qname.namespace or "")
     if qname.localname != "Document" or found is None or int(found.group(2)) < 2:
-        raise CamtVersionError(
-            f"root {root.tag!s} is not a camt.054 notification or camt.053 statement "
-            "Document of version 001.02 or later", line=root.sourceline)
+        raise CamtVersionError(t(
+            "root {tag} is not a camt.054 notification or camt.053 statement Document of "
+            "version 001.02 or later", tag=str(root.tag)), line=root.sourceline)
     return f"camt.{found.group(1)}", f"001.{found.group(2)}"
 
 
@@ -176,7 +177,8 @@ def read_camt054_tree(tree: etree._ElementTree | etree._Element) -> CamtNotifica
     seen: dict[str, list[int | None]] = {}  # key -> lines of the transactions carrying it
     reports = r.all(body, report_tag)
     if not reports:
-        raise CamtStructureError(f"no {report_tag} in {body_tag}", line=body.sourceline)
+        raise CamtStructureError(t("no {element} in {parent}", element=report_tag,
+                                   parent=body_tag), line=body.sourceline)
     plans = _Plans(namespace)
     for report in reports:
         account = r.account(report)
@@ -220,7 +222,8 @@ class _Reader:
     def one(self, el: etree._Element, path: str) -> etree._Element:
         found = el.find(self._path(path))
         if found is None:
-            raise CamtStructureError(f"{_local(el)} has no {path}", line=el.sourceline)
+            raise CamtStructureError(t("{parent} has no {path}", parent=_local(el), path=path),
+                                     line=el.sourceline)
         return found
 
     def opt(self, el: etree._Element, path: str) -> str | None:
@@ -229,14 +232,16 @@ class _Reader:
     def text(self, el: etree._Element, path: str) -> str:
         value = self.opt(el, path)
         if value is None:
-            raise CamtStructureError(f"{_local(el)} has no {path}", line=el.sourceline)
+            raise CamtStructureError(t("{parent} has no {path}", parent=_local(el), path=path),
+                                     line=el.sourceline)
         return value
 
     def account(self, report: etree._Element) -> str:
         acct = self.one(report, "Acct")
         account = self.opt(acct, "Id/IBAN") or self.opt(acct, "Id/Othr/Id")
         if account is None:
-            raise CamtStructureError("Acct has no Id/IBAN or Id/Othr/Id", line=acct.sourceline)
+            raise CamtStructureError(t("{parent} has no {path}", parent="Acct",
+                                       path="Id/IBAN or Id/Othr/Id"), line=acct.sourceline)
         return account
 
 
@@ -324,10 +329,11 @@ class _Entry:
     def status(self) -> str:
         sts = _first(self.found, "Sts")
         if sts is None:
-            raise CamtStructureError("Ntry has no Sts", line=self.line)
+            raise CamtStructureError(t("{parent} has no {path}", parent="Ntry", path="Sts"),
+                                     line=self.line)
         code = self.opt("Sts/Cd") or self.opt("Sts/Prtry") or _strip(sts)
         if code is None:
-            raise CamtStructureError("Ntry/Sts has no status code", line=sts.sourceline)
+            raise CamtStructureError(t("Ntry/Sts has no status code"), line=sts.sourceline)
         return code.upper()
 
     def booking_date(self) -> date | None:
@@ -338,22 +344,25 @@ class _Entry:
             if stamp is not None:
                 return datetime.fromisoformat(stamp).date()
         except ValueError:
-            raise CamtStructureError(f"booking date {day or stamp!r} is not an ISO date",
+            raise CamtStructureError(t("booking date {date!r} is not an ISO date",
+                                       date=day or stamp),
                                      line=self.line) from None
         return None
 
     def read(self, account: str) -> list[CamtTransaction]:
         amt = _first(self.found, "Amt")
         if amt is None:
-            raise CamtStructureError("Ntry has no Amt", line=self.line)
+            raise CamtStructureError(t("{parent} has no {path}", parent="Ntry", path="Amt"),
+                                     line=self.line)
         indicator = self.opt("CdtDbtInd")
         if indicator is None:
-            raise CamtStructureError("Ntry has no CdtDbtInd", line=self.line)
+            raise CamtStructureError(t("{parent} has no {path}", parent="Ntry",
+                                       path="CdtDbtInd"), line=self.line)
         credit = _credit(indicator, _line(_first(self.found, "CdtDbtInd")))
         reversal = (self.opt("RvslInd") or "false").lower() == "true"
         status, booked = self.status(), self.booking_date()
         ntry_ref, ntry_svcr = self.opt("NtryRef"), self.opt("AcctSvcrRef")
-        extra = tuple(t for t in [self.opt("AddtlNtryInf")] if t)
+        extra = tuple(note for note in [self.opt("AddtlNtryInf")] if note)
         details: list[etree._Element | None] = [*self.found.get("NtryDtls/TxDtls", ())]
         details = details or [None]
         batch = len(details) > 1
@@ -378,8 +387,8 @@ class _Entry:
             kind, ref = self.reference(found, tx_svcr, e2e, ntry_svcr, ntry_ref, n, batch)
             refs = tuple(r for r in map(_strip, found.get("RmtInf/Strd/CdtrRefInf/Ref", ()))
                          if r)
-            texts = tuple(t for t in map(_strip, found.get("RmtInf/Ustrd", ())) if t)
-            texts += tuple(t for t in [_strip(_first(found, "AddtlTxInf"))] if t) + extra
+            texts = tuple(note for note in map(_strip, found.get("RmtInf/Ustrd", ())) if note)
+            texts += tuple(note for note in [_strip(_first(found, "AddtlTxInf"))] if note) + extra
             debtor = _strip(_first(found, "RltdPties/Dbtr/Nm")) or _strip(
                 _first(found, "RltdPties/Dbtr/Pty/Nm"))
             result.append(CamtTransaction(
@@ -433,7 +442,7 @@ def _money(amt: etree._Element | None) -> tuple[Money | None, str | None]:
 
 def _credit(value: str, line: int | None) -> bool:
     if value not in ("CRDT", "DBIT"):
-        raise CamtStructureError(f"CdtDbtInd {value!r} is neither CRDT nor DBIT",
+        raise CamtStructureError(t("CdtDbtInd {value!r} is neither CRDT nor DBIT", value=value),
                                  line=line)
     return value == "CRDT"
 

@@ -25,6 +25,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from exchange.i18n import Text, t
 from exchange.payments.errors import (
     InvalidEntryError,
     LedgerError,
@@ -70,7 +71,7 @@ def entry_id_for(*parts: str) -> str:
     stable identity, e.g. ``entry_id_for(country, decision_id)`` for the assessment of a
     customs decision: posting that decision again then yields the same entry, a repeat."""
     if not parts or not all(isinstance(p, str) and p for p in parts):
-        raise InvalidEntryError("entry_id_for needs one or more non-empty strings")
+        raise InvalidEntryError(t("entry_id_for needs one or more non-empty strings"))
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).digest()
     return base64.b32encode(digest[:12]).decode("ascii").rstrip("=")
 
@@ -85,35 +86,37 @@ def assessment_reference(assessment_id: str) -> str:
     from stdnum.iso7064 import mod_97_10
 
     if not isinstance(assessment_id, str) or not _ENTRY_ID.fullmatch(assessment_id):
-        raise InvalidEntryError(
-            f"assessment id {assessment_id!r} must be 1 to 21 characters A-Z or 0-9")
+        raise InvalidEntryError(t("assessment id {id!r} must be 1 to 21 characters A-Z or 0-9",
+                                  id=assessment_id))
     return "RF" + mod_97_10.calc_check_digits(assessment_id + "RF") + assessment_id
 
 
-def _text(value: object, what: str, *, max_len: int = 140) -> str:
+def _text(value: object, what: Text, *, max_len: int = 140) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > max_len:
-        raise InvalidEntryError(f"{what} must be a non-empty string of at most {max_len} chars")
+        raise InvalidEntryError(t("{what} must be a non-empty string of at most {max_len} chars",
+                                  what=what, max_len=max_len))
     return value
 
 
 def _aware(value: object, what: str) -> None:
     if not isinstance(value, datetime) or value.tzinfo is None \
             or value.tzinfo.utcoffset(value) is None:
-        raise InvalidEntryError(f"{what} must be a timezone-aware datetime")
+        raise InvalidEntryError(t("{what} must be a timezone-aware datetime", what=what))
 
 
-def _money(value: object, what: str) -> Money:
+def _money(value: object, what: Text) -> Money:
     if not isinstance(value, Money):
-        raise InvalidEntryError(f"{what} must be Money, not {type(value).__name__}")
+        raise InvalidEntryError(t("{what} must be Money, not {type}", what=what,
+                                  type=type(value).__name__))
     return value
 
 
-def _positive(value: object, what: str) -> None:
+def _positive(value: object, what: Text) -> None:
     money = _money(value, what)
     if money.is_negative():
-        raise NegativeAmountError(f"{what} {money} is negative")
+        raise NegativeAmountError(t("{what} {money} is negative", what=what, money=money))
     if money.is_zero():
-        raise ZeroAmountError(f"{what} is zero")
+        raise ZeroAmountError(t("{what} is zero", what=what))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,15 +133,18 @@ class DutyLine:
     amount: Money
 
     def __post_init__(self) -> None:
-        _text(self.tax_type, "tax type", max_len=35)
+        _text(self.tax_type, t("tax type"), max_len=35)
         for name in ("base", "rate"):
             value = getattr(self, name)
             if not isinstance(value, Decimal) or not value.is_finite():
-                raise InvalidEntryError(f"duty line {name} must be a finite Decimal")
+                raise InvalidEntryError(t("duty line {name} must be a finite Decimal",
+                                          name=name))
             if value < 0:
-                raise NegativeAmountError(f"duty line {name} {value} is negative")
-        if _money(self.amount, "duty line amount").is_negative():
-            raise NegativeAmountError(f"duty line amount {self.amount} is negative")
+                raise NegativeAmountError(t("duty line {name} {value} is negative", name=name,
+                                            value=value))
+        if _money(self.amount, t("duty line amount")).is_negative():
+            raise NegativeAmountError(t("duty line amount {money} is negative",
+                                        money=self.amount))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,10 +155,11 @@ class _Entry:
     entry_id: str = field(default_factory=new_entry_id)
 
     def __post_init__(self) -> None:
-        _text(self.entry_id, "entry id", max_len=64)
-        _text(self.shipment_id, "shipment id", max_len=64)
+        _text(self.entry_id, t("entry id"), max_len=64)
+        _text(self.shipment_id, t("shipment id"), max_len=64)
         if not isinstance(self.country, str) or not _COUNTRY.fullmatch(self.country):
-            raise InvalidEntryError(f"country {self.country!r} must be an ISO 3166 alpha-2 code")
+            raise InvalidEntryError(t("country {country!r} must be an ISO 3166 alpha-2 code",
+                                      country=self.country))
         _aware(self.recorded_at, "recorded_at")
 
 
@@ -170,13 +177,13 @@ class Assessment(_Entry):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not _ENTRY_ID.fullmatch(self.entry_id):
-            raise InvalidEntryError("an assessment id must be 1 to 21 characters A-Z or 0-9")
-        _text(self.customs_reference, "customs reference", max_len=128)
+            raise InvalidEntryError(t("an assessment id must be 1 to 21 characters A-Z or 0-9"))
+        _text(self.customs_reference, t("customs reference"), max_len=128)
         if not isinstance(self.lines, tuple) or not self.lines \
                 or not all(isinstance(line, DutyLine) for line in self.lines):
-            raise InvalidEntryError("an assessment needs a tuple of one or more duty lines")
+            raise InvalidEntryError(t("an assessment needs a tuple of one or more duty lines"))
         if len({line.amount.currency for line in self.lines}) != 1:
-            raise WrongCurrencyError("the duty lines of one assessment are in one currency")
+            raise WrongCurrencyError(t("the duty lines of one assessment are in one currency"))
         if self.due_at is not None:
             _aware(self.due_at, "due_at")
 
@@ -206,8 +213,8 @@ class Payment(_Entry):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _positive(self.money, "payment")
-        _text(self.provider_reference, "provider reference")
+        _positive(self.money, t("payment"))
+        _text(self.provider_reference, t("provider reference"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -221,8 +228,8 @@ class Refund(_Entry):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _positive(self.money, "refund")
-        _text(self.refund_reference, "refund reference")
+        _positive(self.money, t("refund"))
+        _text(self.refund_reference, t("refund reference"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -235,9 +242,9 @@ class Adjustment(_Entry):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if _money(self.money, "adjustment").is_zero():
-            raise ZeroAmountError("adjustment is zero")
-        _text(self.reason, "adjustment reason", max_len=500)
+        if _money(self.money, t("adjustment")).is_zero():
+            raise ZeroAmountError(t("adjustment is zero"))
+        _text(self.reason, t("adjustment reason"), max_len=500)
 
 
 Entry = Assessment | Payment | Refund | Adjustment
@@ -273,7 +280,7 @@ class Guarantee:
     accepted_at: datetime
 
     def __post_init__(self) -> None:
-        _text(self.guarantee_reference, "guarantee reference")
-        _text(self.shipment_id, "shipment id", max_len=64)
-        _positive(self.money, "guarantee")
+        _text(self.guarantee_reference, t("guarantee reference"))
+        _text(self.shipment_id, t("shipment id"), max_len=64)
+        _positive(self.money, t("guarantee"))
         _aware(self.accepted_at, "accepted_at")

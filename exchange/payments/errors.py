@@ -69,7 +69,7 @@ from exchange.errors import (
     UnavailableError,
     UsageError,
 )
-from exchange.i18n import t
+from exchange.i18n import Text, t
 
 if TYPE_CHECKING:
     from exchange.payments.ledger import ReleaseDecision
@@ -195,7 +195,7 @@ class ReleaseRefusedError(LedgerError):
     code = "ledger.release-refused"
 
     def __init__(self, decision: ReleaseDecision):
-        super().__init__(decision.reason or "release refused")
+        super().__init__(decision.why)
         self.decision = decision
 
 
@@ -208,9 +208,11 @@ class CamtError(LedgerError):
     code = "camt054"
     title = t("The bank file is refused; nothing of it was recorded")
 
-    def __init__(self, message: str, *, line: int | None = None, column: int | None = None):
+    def __init__(self, message: str | Text, *, line: int | None = None,
+                 column: int | None = None):
         where: dict[str, Any] = {k: v for k, v in (("line", line), ("column", column)) if v}
-        super().__init__(message if line is None else f"line {line}: {message}", **where)
+        super().__init__(message if line is None else
+                         t("line {line}: {message}", line=line, message=message), **where)
         self.line = line
         self.column = column
 

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 from adapters.contract import CustomsDecision, DecisionKind
 
 from exchange.delivery.errors import DecisionRefused
+from exchange.errors import ExchangeError
+from exchange.i18n import Text, t
 from exchange.payments.entries import Assessment, DutyLine, entry_id_for
 from exchange.payments.errors import LedgerError, MoneyError
 from exchange.payments.ledger import decide_release
@@ -62,9 +64,14 @@ def ledger_gate(members: Members, *, due_days: int = 30,
     return gate
 
 
+def _why(exc: Exception) -> Text | str:
+    """An error's message in the reader's language (a library's own words as they are)."""
+    return exc.text or exc.message if isinstance(exc, ExchangeError) else str(exc)
+
+
 def _leg_currency(members: Members, country: str) -> str:
     if country not in members:
-        raise DecisionRefused(f"{country} is not a member of this exchange",
+        raise DecisionRefused(t("{country} is not a member of this exchange", country=country),
                               code="decision.unknown-leg")
     return members[country].currency
 
@@ -73,16 +80,19 @@ def _assess(uow: UnitOfWork, shipment: ShipmentRow, leg: LegRow, decision: Custo
             currency: str, now: datetime, due_after: timedelta | None) -> None:
     lines = []
     for n, line in enumerate(decision.duty_lines, 1):
-        where = f"duty line {n} ({line.tax_type})"
         if line.currency != currency:
-            raise DecisionRefused(f"{where} is in {line.currency}; {leg.country} customs "
-                                  f"assess in {currency} only", code="decision.wrong-currency")
+            raise DecisionRefused(t(
+                "duty line {n} ({tax_type}) is in {currency}; {country} customs assess in "
+                "{accepted} only", n=n, tax_type=line.tax_type, currency=line.currency,
+                country=leg.country, accepted=currency), code="decision.wrong-currency")
         try:
             lines.append(DutyLine(tax_type=line.tax_type, base=Decimal(line.base),
                                   rate=Decimal(line.rate), amount=Money(line.amount, currency)))
         except (LedgerError, InvalidOperation) as exc:
             code = exc.code if isinstance(exc, LedgerError) else "money.invalid-amount"
-            raise DecisionRefused(f"{where}: {exc}", code=f"decision.{code}") from None
+            raise DecisionRefused(t("duty line {n} ({tax_type}): {reason}", n=n,
+                                    tax_type=line.tax_type, reason=_why(exc)),
+                                  code=f"decision.{code}") from None
     try:
         assessment = Assessment(
             entry_id=entry_id_for(leg.country, decision.decision_id), shipment_id=shipment.id,
@@ -92,7 +102,7 @@ def _assess(uow: UnitOfWork, shipment: ShipmentRow, leg: LegRow, decision: Custo
         post_entries(uow, [assessment], currencies=lambda _: {leg.country: currency},
                      actor_id=None)
     except LedgerError as exc:
-        raise DecisionRefused(f"assessment refused: {exc}",
+        raise DecisionRefused(t("assessment refused: {reason}", reason=_why(exc)),
                               code=f"decision.{exc.code}") from None
 
 
@@ -101,19 +111,21 @@ def _guarantee(uow: UnitOfWork, shipment: ShipmentRow, leg: LegRow,
     reference = decision.guarantee_reference
     amount, code = decision.guarantee_amount, decision.guarantee_currency
     if not reference or amount in (None, "") or not code:
-        raise DecisionRefused("a guarantee-accepted decision needs guarantee_reference, "
-                              "guarantee_amount and guarantee_currency",
+        raise DecisionRefused(t("a guarantee-accepted decision needs guarantee_reference, "
+                                "guarantee_amount and guarantee_currency"),
                               code="decision.guarantee-incomplete")
     currency = _leg_currency(members, leg.country)
     if code != currency:
-        raise DecisionRefused(f"the guarantee is in {code}; {leg.country} takes {currency} "
-                              "only", code="decision.wrong-currency")
+        raise DecisionRefused(t("the guarantee is in {currency}; {country} takes {accepted} "
+                                "only", currency=code, country=leg.country, accepted=currency),
+                              code="decision.wrong-currency")
     try:
         money = Money(str(amount), currency)
     except MoneyError as exc:
-        raise DecisionRefused(f"guarantee amount: {exc}", code=f"decision.{exc.code}") from None
+        raise DecisionRefused(t("guarantee amount: {reason}", reason=_why(exc)),
+                              code=f"decision.{exc.code}") from None
     if not money.is_positive():
-        raise DecisionRefused(f"guarantee amount {money} must be above zero",
+        raise DecisionRefused(t("guarantee amount {money} must be above zero", money=money),
                               code="decision.negative-amount")
     ledger: LedgerRepository = uow.ledger
     uow.events.lock(shipment.id)
@@ -121,8 +133,9 @@ def _guarantee(uow: UnitOfWork, shipment: ShipmentRow, leg: LegRow,
         if row.reference == reference:
             if row.amount_minor == money.to_minor():
                 return
-            raise DecisionRefused(f"guarantee {reference} was already accepted with "
-                                  f"{Money.from_minor(row.amount_minor, row.currency)}",
+            raise DecisionRefused(t("guarantee {reference} was already accepted with {money}",
+                                    reference=reference,
+                                    money=Money.from_minor(row.amount_minor, row.currency)),
                                   code="decision.guarantee-conflict")
     ledger.add_guarantee(GuaranteeRow(
         shipment_id=shipment.id, country=leg.country, reference=reference,
@@ -142,5 +155,5 @@ def _release(uow: UnitOfWork, shipment: ShipmentRow, leg: LegRow) -> None:
     guarantees = [guarantee_of(g) for g in ledger.guarantees(shipment.id, leg.country)]
     decision = decide_release(leg_balance(row), guarantees)
     if not decision.allowed:
-        raise DecisionRefused(f"release refused: {decision.reason}",
+        raise DecisionRefused(t("release refused: {reason}", reason=decision.why),
                               code="decision.release-refused")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from exchange.i18n import Text, t
 from exchange.payments.balances import (
     Balance,
     LegStatus,
@@ -80,36 +81,44 @@ def check_entry(entry: Entry, *, shipment_id: str, accepted_currency: str | None
     raises a :class:`LedgerError` subclass otherwise.
     """
     if not isinstance(entry, _ENTRIES):
-        raise InvalidEntryError(f"not a ledger entry: {type(entry).__name__}")
+        raise InvalidEntryError(t("not a ledger entry: {type}", type=type(entry).__name__))
     if entry.shipment_id != shipment_id:
-        raise WrongShipmentError(
-            f"entry for shipment {entry.shipment_id!r} posted to {shipment_id!r}")
+        raise WrongShipmentError(t("entry for shipment {entry!r} posted to {shipment!r}",
+                                   entry=entry.shipment_id, shipment=shipment_id))
     if accepted_currency is None:
-        raise UnknownLegError(f"{entry.country} is not on the route of shipment {shipment_id}")
+        raise UnknownLegError(t("{country} is not on the route of shipment {shipment_id}",
+                                country=entry.country, shipment_id=shipment_id))
     if entry.money.currency != accepted_currency:
-        raise WrongCurrencyError(
-            f"{entry.country} accepts only {accepted_currency}, not {entry.money.currency}")
+        raise WrongCurrencyError(t("{country} accepts only {accepted}, not {currency}",
+                                   country=entry.country, accepted=accepted_currency,
+                                   currency=entry.money.currency))
     for other in earlier:
         if _substance(other) == _substance(entry):
             return other
-        what = (f"entry id {entry.entry_id}" if other.entry_id == entry.entry_id else
-                f"{other.kind} reference {idempotency_key(other)[1]!r}")  # type: ignore[index]
-        raise ReferenceConflictError(
-            f"{what} was already recorded with {other.money} on {other.country}; "
-            f"refusing {entry.money} on {entry.country}")
+        amounts = {"money": other.money, "country": other.country, "new_money": entry.money,
+                   "new_country": entry.country}
+        if other.entry_id == entry.entry_id:
+            raise ReferenceConflictError(t(
+                "entry id {entry_id} was already recorded with {money} on {country}; "
+                "refusing {new_money} on {new_country}", entry_id=entry.entry_id, **amounts))
+        raise ReferenceConflictError(t(
+            "{kind} reference {reference!r} was already recorded with {money} on {country}; "
+            "refusing {new_money} on {new_country}", kind=str(other.kind),
+            reference=idempotency_key(other)[1], **amounts))  # type: ignore[index]
     if isinstance(entry, Assessment):
         return None
     if balance is None or balance.assessments == 0:
-        raise NotAssessedError(
-            f"no assessment on {entry.country} for shipment {shipment_id}: "
-            f"nothing to {entry.kind} yet")
+        raise NotAssessedError(t(
+            "no assessment on {country} for shipment {shipment_id}: nothing to {kind} yet",
+            country=entry.country, shipment_id=shipment_id, kind=str(entry.kind)))
     if isinstance(entry, Refund) and entry.money > balance.net_paid:
-        raise RefundExceedsPaidError(
-            f"refund {entry.money} exceeds the {balance.net_paid} paid on {entry.country}")
+        raise RefundExceedsPaidError(t("refund {money} exceeds the {paid} paid on {country}",
+                                       money=entry.money, paid=balance.net_paid,
+                                       country=entry.country))
     if isinstance(entry, Adjustment) and (balance.due + entry.money).is_negative():
-        raise AdjustmentBelowZeroError(
-            f"adjustment {entry.money} would bring the amount due on {entry.country} "
-            f"({balance.due}) below zero")
+        raise AdjustmentBelowZeroError(t(
+            "adjustment {money} would bring the amount due on {country} ({due}) below zero",
+            money=entry.money, country=entry.country, due=balance.due))
     return None
 
 
@@ -135,12 +144,14 @@ class Ledger:
                  entries: Iterable[Entry] = ()):
         if not isinstance(shipment_id, str) or not shipment_id.strip() \
                 or len(shipment_id) > 64:
-            raise InvalidEntryError("shipment id must be a non-empty string of at most 64 chars")
+            raise InvalidEntryError(
+                t("shipment id must be a non-empty string of at most 64 chars"))
         self.shipment_id = shipment_id
         self.currencies: dict[str, str] = {}
         for country, code in currencies.items():
             if not isinstance(country, str) or not _COUNTRY.fullmatch(country):
-                raise UnknownLegError(f"country {country!r} is not an ISO 3166 alpha-2 code")
+                raise UnknownLegError(t("country {country!r} is not an ISO 3166 alpha-2 code",
+                                        country=country))
             self.currencies[country] = currency(code).code
         self._entries: list[Entry] = []
         self._by_id: dict[str, Entry] = {}
@@ -192,7 +203,8 @@ class Ledger:
         """Totals of one leg (in its accepted currency unless ``currency`` is given)."""
         code = currency or self.currencies.get(country)
         if code is None:
-            raise UnknownLegError(f"{country} is not on the route of shipment {self.shipment_id}")
+            raise UnknownLegError(t("{country} is not on the route of shipment {shipment_id}",
+                                    country=country, shipment_id=self.shipment_id))
         sums = self._sums.get((country, code), {})
         money = {kind: Money(sums.get(kind, 0), code) for kind in EntryKind}
         return Balance(country, code, money[EntryKind.ASSESSMENT], money[EntryKind.ADJUSTMENT],
@@ -221,14 +233,19 @@ class Ledger:
 class ReleaseDecision:
     """The answer of :func:`check_release`. ``code`` is None when allowed, else one of
     ``ledger.release.outstanding`` (nothing covers it) or
-    ``ledger.release.guarantee-insufficient`` (accepted guarantees cover too little)."""
+    ``ledger.release.guarantee-insufficient`` (accepted guarantees cover too little);
+    ``why`` says so in the reader's language, ``reason`` in English."""
 
     allowed: bool
     country: str
     outstanding: Money
-    reason: str
+    why: Text
     code: str | None = None
     guarantees: tuple[str, ...] = ()
+
+    @property
+    def reason(self) -> str:
+        return str(self.why)
 
     def to_dict(self) -> dict[str, object]:
         return {"allowed": self.allowed, "country": self.country, "code": self.code,
@@ -242,7 +259,8 @@ def decide_release(balance: Balance, guarantees: Iterable[Guarantee] = ()) -> Re
     those of the shipment) together cover the outstanding amount."""
     country, outstanding = balance.country, balance.outstanding
     if outstanding.is_zero():
-        return ReleaseDecision(True, country, outstanding, f"nothing outstanding on {country}")
+        return ReleaseDecision(True, country, outstanding,
+                               t("nothing outstanding on {country}", country=country))
     usable = [g for g in guarantees
               if g.country == country and g.money.currency == outstanding.currency]
     refs = tuple(g.guarantee_reference for g in usable)
@@ -250,17 +268,18 @@ def decide_release(balance: Balance, guarantees: Iterable[Guarantee] = ()) -> Re
     for g in usable:
         covered += g.money
     if usable and covered >= outstanding:
-        return ReleaseDecision(True, country, outstanding,
-                               f"{outstanding} outstanding on {country} is covered by "
-                               f"guarantee {', '.join(refs)}", None, refs)
+        return ReleaseDecision(True, country, outstanding, t(
+            "{outstanding} outstanding on {country} is covered by guarantee {guarantees}",
+            outstanding=outstanding, country=country, guarantees=", ".join(refs)), None, refs)
     if usable:
-        return ReleaseDecision(False, country, outstanding,
-                               f"{outstanding} outstanding on {country}; guarantee "
-                               f"{', '.join(refs)} covers only {covered}",
-                               "ledger.release.guarantee-insufficient", refs)
-    return ReleaseDecision(False, country, outstanding,
-                           f"{outstanding} outstanding on {country} and no accepted "
-                           f"guarantee in {outstanding.currency}", "ledger.release.outstanding")
+        return ReleaseDecision(False, country, outstanding, t(
+            "{outstanding} outstanding on {country}; guarantee {guarantees} covers only "
+            "{covered}", outstanding=outstanding, country=country, guarantees=", ".join(refs),
+            covered=covered), "ledger.release.guarantee-insufficient", refs)
+    return ReleaseDecision(False, country, outstanding, t(
+        "{outstanding} outstanding on {country} and no accepted guarantee in {currency}",
+        outstanding=outstanding, country=country, currency=outstanding.currency),
+        "ledger.release.outstanding")
 
 
 def check_release(ledger: Ledger, country: str, *,

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 
+from exchange.i18n import t
 from exchange.payments.errors import (
     AmountOutOfRangeError,
     CurrencyMismatchError,
@@ -55,6 +56,9 @@ _CONTEXT = decimal.Context(prec=MAX_DIGITS + 12, rounding=decimal.ROUND_HALF_EVE
                                   decimal.Overflow, decimal.DivisionByZero])
 
 _MINOR_LIMIT = 10 ** MAX_DIGITS
+
+_OPERATIONS = {"add": t("add"), "subtract": t("subtract"), "compare": t("compare")}
+"""The arithmetic that refuses two currencies, as a reader's error names it."""
 
 _DECIMAL_TEXT = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
 
@@ -113,32 +117,34 @@ def currency(code: str | Currency) -> Currency:
     if isinstance(code, Currency):
         return code
     if not isinstance(code, str):
-        raise UnknownCurrencyError(f"currency code must be a string, not {type(code).__name__}")
+        raise UnknownCurrencyError(t("currency code must be a string, not {type}",
+                                     type=type(code).__name__))
     found = _table().get(code)
     if found is None:
         raise UnknownCurrencyError(
-            f"{code!r} is not an ISO 4217 currency with minor units (list one)")
+            t("{code!r} is not an ISO 4217 currency with minor units (list one)", code=code))
     return found
 
 
 def _to_decimal(amount: object) -> Decimal:
     if isinstance(amount, (bool, float)):
-        raise InvalidAmountError(
-            f"amount must be a Decimal, int or decimal string, not {type(amount).__name__}")
+        raise InvalidAmountError(t("amount must be a Decimal, int or decimal string, not {type}",
+                                   type=type(amount).__name__))
     if isinstance(amount, Decimal):
         value = amount
     elif isinstance(amount, int):
         value = Decimal(amount)
     elif isinstance(amount, str):
         if not _DECIMAL_TEXT.fullmatch(amount):
-            raise InvalidAmountError(
-                f"{amount!r} is not a decimal amount (digits, one optional '.' and sign)")
+            raise InvalidAmountError(t(
+                "{amount!r} is not a decimal amount (digits, one optional '.' and sign)",
+                amount=amount))
         value = Decimal(amount)
     else:
-        raise InvalidAmountError(
-            f"amount must be a Decimal, int or decimal string, not {type(amount).__name__}")
+        raise InvalidAmountError(t("amount must be a Decimal, int or decimal string, not {type}",
+                                   type=type(amount).__name__))
     if not value.is_finite():  # only a Decimal can get here non-finite
-        raise NonFiniteAmountError(f"amount {amount!r} is not a finite number")
+        raise NonFiniteAmountError(t("amount {amount!r} is not a finite number", amount=amount))
     return value
 
 
@@ -166,16 +172,18 @@ class Money:
         try:
             quantised = value.quantize(_QUANTUM[minor], context=_CONTEXT)
         except decimal.Inexact:
-            raise TooManyDecimalsError(
-                f"{amount} {cur.code}: {cur.code} has {minor} decimal place(s)"
-            ) from None
+            raise TooManyDecimalsError(t(
+                "{amount} {currency}: {currency} has {minor} decimal place(s)", amount=amount,
+                currency=cur.code, minor=minor)) from None
         except decimal.InvalidOperation:
-            raise AmountOutOfRangeError(f"{amount} {cur.code} is out of range") from None
+            raise AmountOutOfRangeError(t("{amount} {currency} is out of range", amount=amount,
+                                          currency=cur.code)) from None
         if not quantised:
             quantised = abs(quantised)  # no "-0.00"
         elif quantised.adjusted() + minor + 1 > MAX_DIGITS:  # digits (exponent is -minor)
-            raise AmountOutOfRangeError(
-                f"{amount} {cur.code} has more than {MAX_DIGITS} significant digits")
+            raise AmountOutOfRangeError(t(
+                "{amount} {currency} has more than {digits} significant digits", amount=amount,
+                currency=cur.code, digits=MAX_DIGITS))
         object.__setattr__(self, "amount", quantised)
         object.__setattr__(self, "currency", cur.code)
 
@@ -188,7 +196,8 @@ class Money:
     def from_minor(cls, units: int, currency_code: str | Currency) -> Money:
         """From an integer count of minor units: ``from_minor(1250, "KZT")`` is 12.50 KZT."""
         if isinstance(units, bool) or not isinstance(units, int):
-            raise InvalidAmountError(f"minor units must be an int, not {type(units).__name__}")
+            raise InvalidAmountError(t("minor units must be an int, not {type}",
+                                       type=type(units).__name__))
         cur = currency(currency_code)
         if -_MINOR_LIMIT < units < _MINOR_LIMIT and cls is Money:
             # exact at the minor unit by construction and within MAX_DIGITS: what the
@@ -219,8 +228,10 @@ class Money:
         if not isinstance(other, Money):
             raise TypeError(f"cannot {op} Money and {type(other).__name__}")
         if other.currency != self.currency:
-            raise CurrencyMismatchError(
-                f"cannot {op} {self.currency} and {other.currency}: currencies never mix")
+            raise CurrencyMismatchError(t(
+                "cannot {op} {currency} and {other}: currencies never mix",
+                op=_OPERATIONS.get(op, op),
+                currency=self.currency, other=other.currency))
         return other
 
     def __add__(self, other: Money) -> Money:

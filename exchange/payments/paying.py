@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from exchange.i18n import t
 from exchange.payments.access import PaymentKind, require_may_post, shipment_in_scope
 from exchange.payments.entries import Entry, Payment, Refund, entry_id_for, new_entry_id
 from exchange.payments.errors import CountryNeededError
@@ -70,10 +71,13 @@ def _choose_country(ledger: LedgerRepository, shipment: ShipmentRow, currency: s
     legs = [r for r in ledger.legs(shipment.id) if r.currency == currency and r.assessments]
     if len(legs) == 1:
         return legs[0].country
-    raise CountryNeededError(
-        f"say which country this {currency} payment is for (field 'country'): "
-        + ("no leg of this shipment is assessed in it" if not legs else
-           "several legs are assessed in it"))
+    if not legs:
+        raise CountryNeededError(t(
+            "say which country this {currency} payment is for (field 'country'): no leg of "
+            "this shipment is assessed in it", currency=currency))
+    raise CountryNeededError(t(
+        "say which country this {currency} payment is for (field 'country'): several legs "
+        "are assessed in it", currency=currency))
 
 
 def record_payment(request: PaymentRequest, *, uow: UnitOfWork, shipment: ShipmentRow,

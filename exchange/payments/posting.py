@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
 
+from exchange.i18n import t
 from exchange.payments.balances import Balance
 from exchange.payments.entries import Adjustment, Entry, EntryKind, idempotency_key
 from exchange.payments.errors import LedgerError, UnknownLegError
@@ -135,7 +136,8 @@ def post_entries(uow: UnitOfWork, entries: Iterable[Entry], *,
                 earlier[found.entry_id] = as_entry(found)
         try:
             if known[entry.shipment_id] is None:
-                raise UnknownLegError(f"no shipment {entry.shipment_id}")
+                raise UnknownLegError(t("no shipment {shipment_id}",
+                                        shipment_id=entry.shipment_id))
             existing = check_entry(entry, shipment_id=entry.shipment_id,
                                    accepted_currency=accepted, balance=balances.get(leg),
                                    earlier=earlier.values())

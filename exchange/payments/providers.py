@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from exchange.domain import PartyKind
 from exchange.errors import ConfigError
+from exchange.i18n import t
 from exchange.parties.errors import PartyNotFoundError
 from exchange.payments.errors import (
     NotAProviderError,
@@ -54,18 +55,19 @@ def secret_box(settings: PaymentsSettings, *, store: UnitOfWorkFactory | None = 
     path = settings.resolved_secrets_key_file()
     create = settings.secrets_key_file is None
     if create and store is not None and not path.exists() and _holds_sealed_secrets(store):
-        raise ConfigError(
-            f"the database holds payment providers' secrets sealed with a secrets key, but "
-            f"{path} does not exist (a database restored without its key?): put the secrets "
+        raise ConfigError(t(
+            "the database holds payment providers' secrets sealed with a secrets key, but "
+            "{path} does not exist (a database restored without its key?): put the secrets "
             "key file of the backup there, or point EXCHANGE_PAYMENTS_SECRETS_KEY_FILE at it. "
             "A new key would leave those secrets unreadable; if the key is lost, write a new "
             "one there yourself (`head -c 32 /dev/urandom | base64`, mode 0600) and give every "
             "payment provider a new secret (`exchange payments provider-secret`)",
-            setting="EXCHANGE_PAYMENTS_SECRETS_KEY_FILE")
+            path=str(path)), setting="EXCHANGE_PAYMENTS_SECRETS_KEY_FILE")
     try:
         return SecretBox.from_file(path, create=create)
     except SecretBoxError as exc:
-        raise ConfigError(exc.message, setting="EXCHANGE_PAYMENTS_SECRETS_KEY_FILE") from None
+        raise ConfigError(exc.text or exc.message,
+                          setting="EXCHANGE_PAYMENTS_SECRETS_KEY_FILE") from None
 
 
 def _holds_sealed_secrets(store: UnitOfWorkFactory) -> bool:
@@ -75,7 +77,8 @@ def _holds_sealed_secrets(store: UnitOfWorkFactory) -> bool:
             return any(SecretBox.is_sealed(row.secret) for row in ledger.secrets()) or any(
                 SecretBox.is_sealed(row.secret) for row in uow.notifications.subscriptions())
     except Exception as exc:  # noqa: BLE001 - any driver error (an unmigrated database)
-        raise ConfigError(f"cannot read the payment providers' secrets: {exc}",
+        raise ConfigError(t("cannot read the payment providers' secrets: {error}",
+                            error=str(exc)),
                           setting="EXCHANGE_DATABASE_URL") from None
 
 
@@ -121,10 +124,10 @@ def issue_provider_secret(party_id: str, *, store: UnitOfWorkFactory, box: Secre
     with store.writing() as uow:
         party = uow.parties.get(party_id)
         if party is None:
-            raise PartyNotFoundError(f"no party with id {party_id}")
+            raise PartyNotFoundError(t("no party with id {party_id}", party_id=party_id))
         if party.kind != PartyKind.PAYMENT_PROVIDER:
-            raise NotAProviderError(f"party {party_id} is a {party.kind}, not a "
-                                    "payment-provider")
+            raise NotAProviderError(t("party {party_id} is a {kind}, not a payment-provider",
+                                      party_id=party_id, kind=str(party.kind)))
         secret = new_provider_secret()
         set_provider_secret(uow, box, party_id, secret, now or utcnow())
         uow.commit()
@@ -142,17 +145,17 @@ def check_signature(secret: str | None, header: str | None, body: bytes, *,
     (nothing to check when there is no secret and signatures are not *required*)."""
     if secret is None:
         if required:
-            raise SignatureError("this payment provider has no signing secret yet; an "
-                                 "operator sets one with `exchange payments provider-secret`",
+            raise SignatureError(t("this payment provider has no signing secret yet; an "
+                                   "operator sets one with `exchange payments provider-secret`"),
                                  code="payments.signature-not-configured")
         return
     if not header:
-        raise SignatureError(f"this payment provider signs its requests: send {header_name}: "
-                             "sha256=<hex HMAC-SHA256 of the body>",
+        raise SignatureError(t("this payment provider signs its requests: send {header}: "
+                               "sha256=<hex HMAC-SHA256 of the body>", header=header_name),
                              code="payments.signature-missing")
     if not hmac.compare_digest(header.strip().encode(), sign_body(secret, body).encode()):
-        raise SignatureError(f"the {header_name} header does not match the body "
-                             "(HMAC-SHA256 with this provider's secret)",
+        raise SignatureError(t("the {header} header does not match the body "
+                               "(HMAC-SHA256 with this provider's secret)", header=header_name),
                              code="payments.signature-invalid")
 
 

@@ -19,6 +19,7 @@ from enum import StrEnum
 
 from stdnum.iso7064 import mod_97_10
 
+from exchange.i18n import Text, t
 from exchange.payments.camt054 import CamtNotification, CamtTransaction
 from exchange.payments.entries import Assessment, Payment, PaymentSource, entry_id_for
 from exchange.payments.errors import LedgerError
@@ -91,10 +92,17 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class Unmatched:
+    """A transaction left to an operator: ``why`` in the reader's language (a bank file's
+    own amount problem as written), ``message`` in English (what is stored)."""
+
     transaction: CamtTransaction
     reason: UnmatchedReason
-    message: str
+    why: Text | str
     candidates: tuple[AssessmentTarget, ...] = ()
+
+    @property
+    def message(self) -> str:
+        return str(self.why)
 
     def to_dict(self) -> dict[str, object]:
         return {"reason": str(self.reason), "message": self.message,
@@ -179,48 +187,56 @@ def match_transaction(tx: CamtTransaction, index: AssessmentIndex,
     *accounts* (compact, upper case; None: any) are those duties are paid to."""
     if accounts is not None and compact_account(tx.account) not in accounts:
         return Unmatched(tx, UnmatchedReason.OTHER_ACCOUNT,
-                         f"account {tx.account} is not one duties are paid to")
+                         t("account {account} is not one duties are paid to",
+                           account=tx.account))
     if not tx.credit:
-        return Unmatched(tx, UnmatchedReason.DEBIT, "a debit entry is not a payment in")
+        return Unmatched(tx, UnmatchedReason.DEBIT, t("a debit entry is not a payment in"))
     if not tx.booked:
-        return Unmatched(tx, UnmatchedReason.NOT_BOOKED, f"entry status is {tx.status}, not BOOK")
+        return Unmatched(tx, UnmatchedReason.NOT_BOOKED,
+                         t("entry status is {status}, not BOOK", status=tx.status))
     if tx.reversal:
-        return Unmatched(tx, UnmatchedReason.REVERSAL, "the bank reversed this entry")
+        return Unmatched(tx, UnmatchedReason.REVERSAL, t("the bank reversed this entry"))
     if not tx.identified:
         return Unmatched(tx, UnmatchedReason.UNIDENTIFIED,
-                         "no AcctSvcrRef, UETR, EndToEndId, TxId or NtryRef: it could not "
-                         "be recognised when imported again, so it is left to an operator")
+                         t("no AcctSvcrRef, UETR, EndToEndId, TxId or NtryRef: it could not "
+                           "be recognised when imported again, so it is left to an operator"))
     if tx.duplicate:
-        where = f" at line {tx.duplicate_of}" if tx.duplicate_of else ""
+        if tx.duplicate_of:
+            return Unmatched(tx, UnmatchedReason.DUPLICATE, t(
+                "an earlier transaction of this file at line {line} has the same reference",
+                line=tx.duplicate_of))
         return Unmatched(tx, UnmatchedReason.DUPLICATE,
-                         f"an earlier transaction of this file{where} has the same reference")
+                         t("an earlier transaction of this file has the same reference"))
     money = tx.money
     if money is None:
         if tx.amount_problem:
             return Unmatched(tx, UnmatchedReason.INVALID_AMOUNT, tx.amount_problem)
         return Unmatched(tx, UnmatchedReason.NO_AMOUNT,
-                         "the bank gave no amount for this transaction of a batch entry")
+                         t("the bank gave no amount for this transaction of a batch entry"))
     found, bad = _candidates(tx, index)
-    targets = [t for t in (index.get(ref) for ref in found) if t is not None]
-    legs = {(t.shipment_id, t.country) for t in targets}
+    targets = [target for target in (index.get(ref) for ref in found) if target is not None]
+    legs = {(target.shipment_id, target.country) for target in targets}
     if len(legs) > 1:
-        return Unmatched(tx, UnmatchedReason.AMBIGUOUS,
-                         "the remittance quotes assessments of "
-                         + ", ".join(f"{s}/{c}" for s, c in sorted(legs)), tuple(targets))
+        return Unmatched(tx, UnmatchedReason.AMBIGUOUS, t(
+            "the remittance quotes assessments of {legs}",
+            legs=", ".join(f"{s}/{c}" for s, c in sorted(legs))), tuple(targets))
     if not targets:
         if found:
             return Unmatched(tx, UnmatchedReason.UNKNOWN_REFERENCE,
-                             f"no open assessment has reference {', '.join(found)}")
+                             t("no open assessment has reference {references}",
+                               references=", ".join(found)))
         if bad:
             return Unmatched(tx, UnmatchedReason.INVALID_REFERENCE,
-                             f"{', '.join(bad)}: ISO 11649 check digits do not match")
+                             t("{references}: ISO 11649 check digits do not match",
+                               references=", ".join(bad)))
         return Unmatched(tx, UnmatchedReason.NO_REFERENCE,
-                         "no RF creditor reference in the remittance information")
+                         t("no RF creditor reference in the remittance information"))
     target = targets[0]
     if money.currency != target.currency:
         return Unmatched(tx, UnmatchedReason.WRONG_CURRENCY,
-                         f"{target.country} accepts {target.currency}, the bank booked "
-                         f"{money}", tuple(targets))
+                         t("{country} accepts {currency}, the bank booked {money}",
+                           country=target.country, currency=target.currency, money=money),
+                         tuple(targets))
     return Match(tx, target)
 
 

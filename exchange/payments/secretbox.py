@@ -26,6 +26,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from exchange.i18n import t
 from exchange.paths import private_dir
 from exchange.payments.errors import SecretBoxError
 
@@ -41,7 +42,7 @@ class SecretBox:
 
     def __init__(self, key: bytes):
         if len(key) != 32:
-            raise SecretBoxError("the secrets key must be 32 bytes (AES-256)")
+            raise SecretBoxError(t("the secrets key must be 32 bytes (AES-256)"))
         self._aead = AESGCM(key)
 
     @classmethod
@@ -55,22 +56,25 @@ class SecretBox:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except OSError as exc:
                 if not path.is_file():  # not the other process's new key: cannot make it
-                    raise SecretBoxError(f"cannot make the secrets key {path}: "
-                                         f"{exc.strerror or exc}") from None
+                    raise SecretBoxError(t("cannot make the secrets key {path}: {error}",
+                                           path=str(path), error=str(exc.strerror or exc))
+                                         ) from None
             else:
                 with os.fdopen(fd, "w", encoding="ascii") as out:
                     out.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
         try:
             text = path.read_text(encoding="ascii").strip()
         except (OSError, UnicodeDecodeError) as exc:
-            raise SecretBoxError(f"cannot read the secrets key {path}: "
-                                 f"{getattr(exc, 'strerror', None) or exc}") from None
+            raise SecretBoxError(t("cannot read the secrets key {path}: {error}", path=str(path),
+                                   error=str(getattr(exc, "strerror", None) or exc))) from None
         try:
             key = base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError):
-            raise SecretBoxError(f"the secrets key {path} is not base64") from None
+            raise SecretBoxError(t("the secrets key {path} is not base64", path=str(path))
+                                 ) from None
         if len(key) != 32:
-            raise SecretBoxError(f"the secrets key {path} holds {len(key)} bytes, not 32")
+            raise SecretBoxError(t("the secrets key {path} holds {size} bytes, not 32",
+                                   path=str(path), size=len(key)))
         return cls(key)
 
     @staticmethod
@@ -86,10 +90,10 @@ class SecretBox:
         """The secret sealed in *value* for *context*; SecretBoxError if it was sealed with
         another key, for another row, or changed."""
         if not self.is_sealed(value):
-            raise SecretBoxError("the stored secret is not sealed")
+            raise SecretBoxError(t("the stored secret is not sealed"))
         try:
             raw = base64.urlsafe_b64decode(value[len(PREFIX):].encode("ascii"))
             return self._aead.decrypt(raw[:_NONCE], raw[_NONCE:], context.encode()).decode()
         except (binascii.Error, ValueError, InvalidTag, UnicodeDecodeError):
-            raise SecretBoxError("the stored secret does not open with this secrets key "
-                                 "(another key, another row, or changed)") from None
+            raise SecretBoxError(t("the stored secret does not open with this secrets key "
+                                   "(another key, another row, or changed)")) from None

@@ -193,6 +193,53 @@ def test_bad_input_refused_nothing_recorded(payworld):
     assert uz(status(w, sid))["state"] == "refunded"
 
 
+
+@pytest.mark.parametrize(("accept", "language"), [("ru", "ru"), ("zh-CN,zh;q=0.9", "zh-Hans"),
+                                                  ("en-GB", "en")])
+def test_refusals_read_in_the_callers_language(payworld, accept, language):
+    """Issue 16: a payment refused by a ledger rule, a refund refused to a forwarder and a
+    release refused while duties are outstanding answer title and detail from the
+    catalogues, parameters filled in, with the language they are in."""
+    w = payworld
+    sid = new_shipment(w)
+    assess(w, sid, "100.00")
+    expected = {
+        "ru": [("В платеже отказано", "UZ принимает только UZS, а не KZT"),
+               ("В платеже отказано", "1.005 UZS: число знаков после запятой в UZS — 2"),
+               ("Доступ запрещён", ("возвраты вносит оператор или таможенный орган страны "
+                                    "участка маршрута (укажите 'country')")),
+               ("В решении отказано", ("в выпуске товаров отказано: задолженность 100.00 UZS "
+                                       "по UZ, и нет принятого обеспечения в UZS"))],
+        "zh-Hans": [("付款被拒绝", "UZ 仅接受 UZS，不接受 KZT"),
+                    ("付款被拒绝", "1.005 UZS：UZS 只有 2 位小数"),
+                    ("禁止访问", "退款由运营方或该路段所在国海关登记（请提供 'country'）"),
+                    ("决定被拒绝", "拒绝放行：UZ 的未缴金额为 100.00 UZS，且没有已接受的 UZS 担保")],
+        "en": [("The payment is refused", "UZ accepts only UZS, not KZT"),
+               ("The payment is refused", "1.005 UZS: UZS has 2 decimal place(s)"),
+               ("Forbidden", ("refunds are recorded by an operator or by the customs of the "
+                              "leg's country (give 'country')")),
+               ("The decision is refused", ("release refused: 100.00 UZS outstanding on UZ "
+                                            "and no accepted guarantee in UZS"))],
+    }[language]
+    with w.client("forwarder", **{"Accept-Language": accept}) as c:
+        answers = [
+            (c.post(f"/v1/shipments/{sid}/payments", json={
+                "amount": "1.00", "currency": "KZT", "country": "UZ", "reference": "L-1"}),
+             422, "ledger-wrong-currency"),
+            (c.post(f"/v1/shipments/{sid}/payments", json={
+                "amount": "1.005", "currency": "UZS", "country": "UZ", "reference": "L-2"}),
+             422, "money-too-many-decimals"),
+            (c.post(f"/v1/shipments/{sid}/payments", json={
+                "kind": "refund", "amount": "1.00", "currency": "UZS", "country": "UZ",
+                "reference": "L-3"}), 403, "forbidden")]
+    with w.client("customs_uz", **{"Accept-Language": accept}) as c:
+        answers.append((c.post(f"/v1/customs/UZ/shipments/{sid}/decisions",
+                               json={"kind": "released"}), 422, "decision-release-refused"))
+    for (answer, status_code, code), (title, detail) in zip(answers, expected):
+        body = assert_problem(answer, status_code, code)
+        assert (body["title"], body["detail"]) == (title, detail)
+        assert answer.headers["content-language"] == language
+
 def test_provider_signatures(payworld):
     w = payworld
     sid = new_shipment(w)
