@@ -37,8 +37,8 @@ def list_packs() -> None:
         table.add_column(say(col))
     any_profile = say(t("any profile"))
     for spec, installed in store.packs():
-        state = t("built in") if spec.builtin else t("installed") if installed else \
-            t("not installed")
+        state = (t("built in") if spec.builtin else t("installed") if installed
+                 else t("not installed"))
         sets = "; ".join(
             f"{r.name}: {', '.join(root for _, root in r.document_types)}"
             f" ({', '.join(r.profiles) or any_profile})" for r in spec.rule_sets)
