@@ -4,6 +4,7 @@ through ``register(app)``; heavy imports stay inside the command functions so th
 from __future__ import annotations
 
 import importlib
+from typing import Annotated, Optional
 
 import typer
 
@@ -31,6 +32,19 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+
+@app.callback()
+def _reader_language(
+    lang: Annotated[Optional[str], typer.Option(
+        "--lang", help="Language of the messages: en, ru or zh (default: the locale, "
+                       "LC_ALL / LC_MESSAGES / LANG).")] = None,
+) -> None:
+    from exchange.cli.lang import choose
+
+    choose(lang)
+
 
 for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)

@@ -1,6 +1,8 @@
 """`exchange adapters list|check|members` and `exchange simulate-customs`.
 
-Heavy imports (httpx, fastapi, uvicorn, pydifact) stay inside the commands.
+Heavy imports (httpx, fastapi, uvicorn, pydifact) stay inside the commands. The tab-separated
+lines of ``adapters list`` and ``adapters members``, the ``PASS``/``FAIL``/``SKIP`` lines of
+``adapters check`` and its ``--json`` report stay the same in every language.
 """
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from exchange.cli.output import EXIT_INVALID, fail
+from exchange.cli.output import EXIT_INVALID, echo, fail, warn
+from exchange.i18n import t
 
 if TYPE_CHECKING:
     from adapters.testing.simulator import SimulatorConfig
@@ -26,7 +29,7 @@ def _settings(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            fail(f"--setting {pair!r}: expected KEY=VALUE")
+            fail(t("--setting {pair}: expected KEY=VALUE", pair=repr(pair)))
         out[key.strip()] = value
     return out
 
@@ -73,8 +76,9 @@ def check(
         marks = {Outcome.PASSED: "PASS", Outcome.FAILED: "FAIL", Outcome.SKIPPED: "SKIP"}
         for r in report.results:
             typer.echo(f"{marks[r.outcome]}  {r.name:<24} {r.detail}")
-        verdict = "conforms" if report.passed else "does NOT conform"
-        typer.echo(f"{kind} ({report.country}) {verdict}")
+        echo(t("{kind} ({country}) conforms", kind=kind, country=report.country)
+             if report.passed else
+             t("{kind} ({country}) does NOT conform", kind=kind, country=report.country))
     if not report.passed:
         raise typer.Exit(EXIT_INVALID)
 
@@ -160,9 +164,10 @@ def simulate_customs(
 
     code = country.upper()
     if code not in CAREC_MEMBERS:
-        fail(f"--country {country!r} is not a CAREC member ({', '.join(CAREC_MEMBERS)})")
+        fail(t("--country {country} is not a CAREC member ({members})",
+               country=repr(country), members=", ".join(CAREC_MEMBERS)))
     if host not in ("127.0.0.1", "localhost", "::1"):
-        typer.echo(f"warning: listening on {host}, not only on loopback", err=True)
+        warn(t("listening on {host}, not only on loopback", host=host))
     try:
         config = SimulatorConfig(
             country=code, currency=currency or load_members()[code].currency,
@@ -179,26 +184,28 @@ def simulate_customs(
         return
     verifier = None
     if require_signature and trust_dir is None:
-        fail("--require-signature needs --trust-dir")
+        fail(t("--require-signature needs --trust-dir"))
     if trust_dir is not None:
         if not trust_dir.is_dir():
-            fail(f"--trust-dir {trust_dir}: not a folder")
+            fail(t("--trust-dir {path}: not a folder", path=trust_dir))
         from adapters.envelope_signing import EnvelopeSignatureCheck
 
         verifier = EnvelopeSignatureCheck(trust_dir, required=require_signature)
     tls = None
     if tls_cert or tls_key or client_ca:
         if not (tls_cert and tls_key):
-            fail("--tls-cert and --tls-key go together")
+            fail(t("{option} and {other} go together", option="--tls-cert",
+                   other="--tls-key"))
         for option, path in (("--tls-cert", tls_cert), ("--tls-key", tls_key),
                              ("--client-ca", client_ca)):
             if path is not None and not path.is_file():
-                fail(f"{option} {path}: no such file")
+                fail(t("{option} {path}: no such file", option=option, path=path))
         tls = TlsFiles(tls_cert, tls_key, client_ca)
     decision_signer = None
     if sign_key or sign_cert:
         if not (sign_key and sign_cert):
-            fail("--sign-key and --sign-cert go together")
+            fail(t("{option} and {other} go together", option="--sign-key",
+                   other="--sign-cert"))
         from adapters.envelope_signing import HubEnvelopeSigner
         from signing import SigningError
 
@@ -207,8 +214,8 @@ def simulate_customs(
         except SigningError as exc:
             fail(f"{exc.code}: {exc.message}")
     scheme = "https" if tls else "http"
-    typer.echo(f"customs simulator for {code} on {scheme}://{host}:{port}/v1/deliveries",
-               err=True)
+    url = f"{scheme}://{host}:{port}/v1/deliveries"
+    echo(t("customs simulator for {country} on {url}", country=code, url=url), err=True)
     serve(config, host=host, port=port, verifier=verifier, tls=tls,
           decision_signer=decision_signer)
 
@@ -220,20 +227,21 @@ def _serve_files(config: SimulatorConfig, outbox: Path | None, inbox: Path | Non
     from adapters.testing.edifact_simulator import EdifactCustomsSimulator
 
     if outbox is None or inbox is None:
-        fail("--edifact-outbox and --edifact-inbox go together")
+        fail(t("{option} and {other} go together", option="--edifact-outbox",
+               other="--edifact-inbox"))
     sim = EdifactCustomsSimulator(outbox, inbox, country=config.country,
                                   currency=config.currency,
                                   follow_up=[str(f) for f in config.follow_up])
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    typer.echo(f"customs simulator for {config.country}: CUSDEC from {outbox}, CUSRES to "
-               f"{inbox}", err=True)
+    echo(t("customs simulator for {country}: CUSDEC from {outbox}, CUSRES to {inbox}",
+           country=config.country, outbox=outbox, inbox=inbox), err=True)
     try:
         sim.serve(stop, poll_seconds=0.5)
     except KeyboardInterrupt:
         pass
-    typer.echo(f"answered {sim.answered}, duplicates {sim.duplicates}, failed {sim.failed}",
-               err=True)
+    echo(t("answered {answered}, duplicates {duplicates}, failed {failed}",
+           answered=sim.answered, duplicates=sim.duplicates, failed=sim.failed), err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -27,8 +27,9 @@ __all__ = ["CommandContext", "fail_with", "reported"]
 
 
 def fail_with(exc: ExchangeError) -> NoReturn:
-    """End the command with the error's message and its exit code."""
-    fail(exc.message, code=exit_code_of(exc))
+    """End the command with the error's message, in the reader's language, and its exit
+    code."""
+    fail(exc, code=exit_code_of(exc))
 
 
 @contextmanager

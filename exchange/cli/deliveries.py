@@ -1,5 +1,6 @@
 """`exchange deliveries list|replay`: dead letters and replays from the command line
-(:mod:`exchange.delivery.deliveries`)."""
+(:mod:`exchange.delivery.deliveries`). The lines of ``list`` (ids, statuses, ``key=value``
+fields) stay the same in every language; ``--format json`` is the one for scripts."""
 from __future__ import annotations
 
 import json
@@ -8,7 +9,8 @@ from typing import Annotated
 import typer
 
 from exchange.cli.context import CommandContext, reported
-from exchange.cli.output import fail
+from exchange.cli.output import echo, fail
+from exchange.i18n import t
 
 __all__ = ["register"]
 
@@ -29,9 +31,9 @@ def list_deliveries(
     from exchange.delivery.outbox import delivery_view
 
     if fmt not in ("text", "json"):
-        fail("--format must be text or json")
+        fail(t("--format must be text or json"))
     if dead and status and status != "dead":
-        fail("--dead and --status disagree")
+        fail(t("--dead and --status disagree"))
     query = deliveries.DeliveryQuery(status="dead" if dead else status, country=country,
                                      limit=limit)
     with CommandContext() as ctx, reported():
@@ -41,7 +43,7 @@ def list_deliveries(
         typer.echo(json.dumps({"items": rows}, indent=1))
         return
     if not rows:
-        typer.echo("no deliveries")
+        echo(t("no deliveries"))
     for r in rows:
         why = r["reason"] or r["last_error"] or ""
         typer.echo(f"{r['id']}  {r['country']}  {r['status']:<24} attempts={r['attempts']}  "
@@ -58,8 +60,8 @@ def replay(delivery_id: Annotated[str, typer.Argument(help="The delivery id.")])
     with CommandContext() as ctx, reported():
         delivery = deliveries.replay(deliveries.ReplayDelivery(delivery_id, "operator:cli"),
                                      uow=ctx.store())
-    typer.echo(f"delivery {delivery.id} to {delivery.country} queued again "
-               f"(document {delivery.document_id})")
+    echo(t("delivery {id} to {country} queued again (document {document})", id=delivery.id,
+           country=delivery.country, document=delivery.document_id))
 
 
 def register(app: typer.Typer) -> None:

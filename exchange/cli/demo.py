@@ -6,7 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from exchange.cli.output import fail
+from exchange.cli.output import echo, fail
+from exchange.i18n import t
 
 __all__ = ["register"]
 
@@ -28,6 +29,8 @@ def demo(
     import signal
     import time
 
+    from exchange.cli.lang import reader_locale
+    from exchange.i18n import message_of
     from exchange.showcase import Demo, DemoOptions
     from exchange.errors import ExchangeError
     from exchange.paths import exchange_home
@@ -42,21 +45,21 @@ def demo(
         body = run.submit_shipment()
         second = run.submit_mismatch()
         typer.echo("")
-        typer.echo(f"demo shipment {body['id']} KZ -> UZ -> AF submitted with "
-                   f"{len(body.get('documents', []))} signed documents; its dossier is "
-                   f"{body['dossier']['status']}")
-        typer.echo(f"second demo shipment {second['id']} KZ -> UZ -> AF: its dossier shows one "
-                   f"real problem:")
+        echo(t("demo shipment {id} KZ -> UZ -> AF submitted with {documents} signed "
+               "documents; its dossier is {status}", id=body["id"],
+               documents=len(body.get("documents", [])), status=body["dossier"]["status"]))
+        echo(t("second demo shipment {id} KZ -> UZ -> AF: its dossier shows one real "
+               "problem:", id=second["id"]))
         for finding in second["dossier"]["findings"]:
-            typer.echo(f"  {finding['severity']}: {finding['message']}")
+            echo(f"  {finding['severity']}: {message_of(finding, reader_locale())}")
         typer.echo("")
-        typer.echo("To use the exchange command on the demo's data, in another terminal:")
+        echo(t("To use the exchange command on the demo's data, in another terminal:"))
         for name, value in run.environment().items():
             typer.echo(f"  export {name}={shlex.quote(value)}")
         typer.echo("")
-        typer.echo(f"Dashboard:  {run.base_url}/ui/")
-        typer.echo(f"API docs:   {run.base_url}/docs")
-        typer.echo("Demo API keys (sign in to the dashboard with one of them):")
+        echo(t("Dashboard:  {url}", url=run.base_url + "/ui/"))
+        echo(t("API docs:   {url}", url=run.base_url + "/docs"))
+        echo(t("Demo API keys (sign in to the dashboard with one of them):"))
         for kind, country, name, token in run.keys:
             typer.echo(f"  {kind:<17} {country or '--':<3} {name:<46} {token}")
         typer.echo("")
@@ -64,19 +67,20 @@ def demo(
             deadline = time.monotonic() + 120
             while not run.deliveries_settled():
                 if time.monotonic() > deadline:
-                    fail("the demo shipment's deliveries did not settle within 120 s", code=1)
+                    fail(t("the demo shipment's deliveries did not settle within {seconds} s",
+                           seconds=120), code=1)
                 time.sleep(0.5)
-            typer.echo("demo deliveries settled; stopping (--smoke)")
+            echo(t("demo deliveries settled; stopping (--smoke)"))
             return
-        typer.echo("Press Ctrl-C to stop the demo.")
+        echo(t("Press Ctrl-C to stop the demo."))
         run.wait()
     except ExchangeError as exc:
-        fail(exc.message)
+        fail(exc)
     except RuntimeError as exc:
         fail(str(exc))
     finally:
         run.stop()
-        typer.echo("demo stopped")
+        echo(t("demo stopped"))
 
 
 def register(app: typer.Typer) -> None:

@@ -6,6 +6,8 @@ from typing import Annotated
 import typer
 
 from exchange.cli.context import CommandContext, reported
+from exchange.cli.output import echo
+from exchange.i18n import t
 
 __all__ = ["register"]
 
@@ -32,13 +34,15 @@ def dispatch(
                 n = dispatcher.run_once()
                 collected = collector.collect()
                 notified = notifier.run_once()
-                typer.echo(f"{n} deliveries attempted, {collected} customs decisions collected, "
-                           f"{notified} notifications attempted")
+                echo(t("{deliveries} deliveries attempted, {decisions} customs decisions "
+                       "collected, {notifications} notifications attempted", deliveries=n,
+                       decisions=collected, notifications=notified))
                 return
             stop = threading.Event()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: stop.set())
-            typer.echo(f"dispatcher {dispatcher.worker} running; Ctrl-C stops it", err=True)
+            echo(t("dispatcher {worker} running; Ctrl-C stops it", worker=dispatcher.worker),
+                 err=True)
             notifying = threading.Thread(target=notifier.run, args=(stop,), name="notifier",
                                          daemon=True)
             notifying.start()

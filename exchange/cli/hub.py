@@ -11,6 +11,8 @@ from typing import Annotated
 import typer
 
 from exchange.cli.context import CommandContext, reported
+from exchange.cli.output import echo
+from exchange.i18n import t
 
 __all__ = ["register"]
 
@@ -30,8 +32,8 @@ def certificate(
         pem = hub_certificate(hub_sealer(ctx.settings().hub))
     write_output(output, pem)
     if output != "-":
-        typer.echo(f"{output}: the hub's certificate; receivers pin it with "
-                   f"`exchange trust add --hub {output}`", err=True)
+        echo(t("{path}: the hub's certificate; receivers pin it with "
+               "`exchange trust add --hub {path}`", path=output), err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,5 +1,7 @@
 """`exchange payments import|unmatched|provider-secret`: the payments ledger from the
-command line (the same use cases as the API, on the configured database, as an operator)."""
+command line (the same use cases as the API, on the configured database, as an operator).
+The tab-separated lines (``payments unmatched``, the ``refused`` and ``unmatched`` lines of
+``payments import``) and ``--json`` stay the same in every language."""
 from __future__ import annotations
 
 import json
@@ -9,8 +11,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from exchange.cli.context import CommandContext, fail_with, reported
-from exchange.cli.output import fail
+from exchange.cli.output import echo, fail
 from exchange.errors import ExchangeError, exit_code_of
+from exchange.i18n import t
 
 if TYPE_CHECKING:
     from exchange.payments.bank_files import CamtImport
@@ -45,7 +48,7 @@ def import_file(
         try:
             contents.append((file, file.read_bytes()))
         except OSError as exc:
-            fail(f"cannot read {file}: {exc.strerror}")
+            fail(t("cannot read {path}: {reason}", path=file, reason=exc.strerror))
     refused = 0
     with CommandContext() as ctx:
         store, members, settings = ctx.store(), ctx.members(), ctx.settings()
@@ -57,8 +60,8 @@ def import_file(
                                         max_bytes=settings.payments.camt_max_bytes,
                                         accounts=settings.payments.bank_accounts)
             except CamtError as exc:
-                typer.echo(f"{file}: refused, nothing recorded: {exc.code}: {exc.message}",
-                           err=True)
+                echo(t("{path}: refused, nothing recorded: {code}: {reason}", path=file,
+                       code=exc.code, reason=exc.text or exc.message), err=True)
                 refused += 1
                 continue
             except ExchangeError as exc:
@@ -73,10 +76,12 @@ def _print_import(file: Path, result: CamtImport, as_json: bool) -> None:
         typer.echo(json.dumps({"file": str(file), **result.to_dict()}, indent=2))
         return
     report = result.report
-    typer.echo(f"{file.name}: {result.message}.{result.version} {result.message_id}, "
-               f"{result.transactions} transactions: {len(report.recorded)} recorded, "
-               f"{len(report.repeated)} already recorded, {len(report.refused)} refused, "
-               f"{len(report.unmatched)} unmatched")
+    echo(t("{file}: {message} {message_id}, {transactions} transactions: {recorded} "
+           "recorded, {repeated} already recorded, {refused} refused, {unmatched} unmatched",
+           file=file.name, message=result.message + "." + result.version,
+           message_id=result.message_id, transactions=result.transactions,
+           recorded=len(report.recorded), repeated=len(report.repeated),
+           refused=len(report.refused), unmatched=len(report.unmatched)))
     for payment, error in report.refused:
         typer.echo(f"refused\t{payment.provider_reference}\t{error.code}\t{error.message}")
     for u in report.unmatched:
@@ -108,8 +113,8 @@ def provider_secret(party_id: Annotated[str, typer.Argument(help="A payment-prov
     with CommandContext() as ctx, reported():
         box = secret_box(ctx.settings().payments, store=ctx.store())
         secret = issue_provider_secret(party_id, store=ctx.store(), box=box)
-    typer.echo(f"signing secret (shown once): {secret}")
-    typer.echo("sign each request: X-Signature: sha256=<hex HMAC-SHA256(secret, raw body)>")
+    echo(t("signing secret (shown once): {secret}", secret=secret))
+    echo(t("sign each request: X-Signature: sha256=<hex HMAC-SHA256(secret, raw body)>"))
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from exchange.cli.output import EXIT_INVALID, EXIT_OK, EXIT_USAGE, fail
+from exchange.cli.output import EXIT_INVALID, EXIT_OK, EXIT_USAGE, echo, fail, say
+from exchange.i18n import t
 
 __all__ = ["register"]
 
@@ -30,15 +31,18 @@ def list_packs() -> None:
     from exchange.validation.rulepacks import RuleStore
 
     store = RuleStore()
-    table = Table(title=f"Rule packs (store: {store.root})")
-    for col in ("pack", "version", "state", "rule sets: document types (profiles)", "title"):
-        table.add_column(col)
+    table = Table(title=say(t("Rule packs (store: {root})", root=store.root)))
+    for col in (t("pack"), t("version"), t("state"), t("rule sets: document types (profiles)"),
+                t("title")):
+        table.add_column(say(col))
+    any_profile = say(t("any profile"))
     for spec, installed in store.packs():
-        state = "built in" if spec.builtin else "installed" if installed else "not installed"
+        state = (t("built in") if spec.builtin else t("installed") if installed
+                 else t("not installed"))
         sets = "; ".join(
             f"{r.name}: {', '.join(root for _, root in r.document_types)}"
-            f" ({', '.join(r.profiles) or 'any profile'})" for r in spec.rule_sets)
-        table.add_row(spec.name, spec.version, state, sets, spec.title)
+            f" ({', '.join(r.profiles) or any_profile})" for r in spec.rule_sets)
+        table.add_row(spec.name, spec.version, say(state), sets, spec.title)
     Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
@@ -56,9 +60,10 @@ def install(
     try:
         result = RuleStore().install(name, source)
     except ExchangeError as exc:
-        fail(exc.message)
-    typer.echo(f"installed {result.pack.name} {result.pack.version} ({result.pack.title}): "
-               f"{result.files} files checked, in {result.path}")
+        fail(exc)
+    echo(t("installed {pack} {version} ({title}): {files} files checked, in {path}",
+           pack=result.pack.name, version=result.pack.version, title=result.pack.title,
+           files=result.files, path=result.path))
 
 
 @rules_app.command("check")
@@ -69,30 +74,34 @@ def check(
         "--pack", "-p", help="Run this pack (repeatable); default: every installed pack "
                              "with rules for the document's type.")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
-    lang: Annotated[str, typer.Option(
-        "--lang", help="Language of the messages where a rule has several (en, ru).")] = "en",
+    lang: Annotated[Optional[str], typer.Option(
+        "--lang", help="Language of the messages where a rule has several (en, ru; default: "
+                       "the locale, LC_ALL / LC_MESSAGES / LANG).")] = None,
 ) -> None:
     """Run rule packs on documents whether or not they are schema-valid.
 
     Exit code 0 when no error fired, 1 when one did (or a rule processor failed), 2 for
     usage or I/O errors and documents no pack covers.
     """
+    from exchange.cli.lang import choose, reader_locale
     from exchange.errors import ExchangeError
     from exchange.validation.rulecheck import check_rules, render_check_text
     from exchange.validation.rulepacks import RuleStore
     from exchange.validation.rules import RuleEngine
 
-    engine = RuleEngine(RuleStore(), lang=lang)
+    if lang:
+        choose(lang)
+    engine = RuleEngine(RuleStore(), lang="ru" if reader_locale() == "ru" else "en")
     results: list[dict[str, Any]] = []
     for name in files:
         try:
             data = sys.stdin.buffer.read() if name == "-" else open(name, "rb").read()
         except OSError as exc:
-            fail(f"{name}: cannot be read ({exc.strerror})")
+            fail(t("{path}: cannot be read ({reason})", path=name, reason=exc.strerror))
         try:
             results.append(check_rules(data, engine=engine, packs=packs or (), source=name))
         except ExchangeError as exc:
-            fail(exc.message)
+            fail(exc)
     if fmt is Format.json:
         sys.stdout.write(json.dumps({"tool": "exchange rules check", "documents": results},
                                     ensure_ascii=False) + "\n")

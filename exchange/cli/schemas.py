@@ -7,7 +7,8 @@ import sys
 
 import typer
 
-from exchange.cli.output import fail
+from exchange.cli.output import echo, fail, say
+from exchange.i18n import t
 
 __all__ = ["register"]
 
@@ -31,14 +32,15 @@ def list_packs(
             for d in spec.document_types:
                 typer.echo(f"{spec.name}\t{state}\t{d.root}\t{d.namespace}")
         return
-    table = Table(title=f"Schema packs (store: {store.root})")
-    for col in ("pack", "standard", "version", "state", "document types"):
-        table.add_column(col)
+    table = Table(title=say(t("Schema packs (store: {root})", root=store.root)))
+    for col in (t("pack"), t("standard"), t("version"), t("state"), t("document types")):
+        table.add_column(say(col))
     for spec, installed in store.packs():
         roots = [d.root for d in spec.document_types]
         table.add_row(spec.name, spec.standard, spec.version,
-                      "installed" if installed else "not installed",
-                      f"{len(roots)} ({', '.join(roots[:3])}, ...; --types lists all)")
+                      say(t("installed") if installed else t("not installed")),
+                      say(t("{count} ({roots}, ...; --types lists all)", count=len(roots),
+                            roots=", ".join(roots[:3]))))
     Console(width=None if sys.stdout.isatty() else 160).print(table)
 
 
@@ -57,9 +59,10 @@ def install(
     try:
         result = store.install(name, source)
     except ExchangeError as exc:
-        fail(exc.message)
-    typer.echo(f"installed {result.pack.name} ({result.pack.standard} {result.pack.version}): "
-               f"{result.files} files checked, in {result.path}")
+        fail(exc)
+    echo(t("installed {pack} ({standard} {version}): {files} files checked, in {path}",
+           pack=result.pack.name, standard=result.pack.standard, version=result.pack.version,
+           files=result.files, path=result.path))
 
 
 def register(app: typer.Typer) -> None:

@@ -1,5 +1,8 @@
 """`exchange serve`, `exchange db upgrade|backup|restore`, `exchange parties ...`,
-`exchange audit verify`."""
+`exchange audit verify`. The tab-separated lines of ``parties list`` and the ``BROKEN`` lines
+of ``audit verify`` stay the same in every language; the ids and keys that ``parties add``
+and ``parties keys rotate`` print follow a translated label (run with ``--lang en`` to parse
+them)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from exchange.cli.context import CommandContext, reported
-from exchange.cli.output import EXIT_INVALID, fail
+from exchange.cli.output import EXIT_INVALID, echo, fail
+from exchange.i18n import t
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -58,8 +62,8 @@ def serve(host: Annotated[str | None, typer.Option(help="Interface to listen on.
     services = ctx.services()  # fails fast on any bad setting, migrates once
     if dispatch and workers != 1:
         ctx.close()
-        fail("--dispatch runs with one worker; with several, run `exchange dispatch` "
-             "processes beside them")
+        fail(t("--dispatch runs with one worker; with several, run `exchange dispatch` "
+               "processes beside them"))
     if workers == 1:
         stop_dispatch = _start_dispatcher(services) if dispatch else None
         try:
@@ -119,8 +123,9 @@ def db_upgrade() -> None:
         try:
             revision = upgrade(store.engines)
         except Exception as exc:  # noqa: BLE001 - any driver error, named with the setting
-            fail(f"EXCHANGE_DATABASE_URL: cannot migrate the database: {exc}")
-    typer.echo(f"database at revision {revision}")
+            fail(t("EXCHANGE_DATABASE_URL: cannot migrate the database: {reason}",
+                   reason=str(exc)))
+    echo(t("database at revision {revision}", revision=revision))
 
 
 @db_app.command("backup")
@@ -133,10 +138,10 @@ def db_backup(file: Annotated[Path, typer.Argument(help="The backup file to writ
 
     with CommandContext() as ctx, reported():
         done = backup_database(ctx.settings().database.resolved_url(), file)
-    typer.echo(f"{done.engine} database at revision {done.revision or '-'} backed up to "
-               f"{done.path} ({done.size} bytes)")
-    typer.echo("keep with it: the hub key and certificate, the secrets key (hub/secrets.key) "
-               "and the trust folders")
+    echo(t("{engine} database at revision {revision} backed up to {path} ({size} bytes)",
+           engine=done.engine, revision=done.revision or "-", path=done.path, size=done.size))
+    echo(t("keep with it: the hub key and certificate, the secrets key (hub/secrets.key) "
+           "and the trust folders"))
 
 
 @db_app.command("restore")
@@ -151,10 +156,12 @@ def db_restore(
 
     with CommandContext() as ctx, reported():
         done = restore_database(ctx.settings().database.resolved_url(), file, force=force)
-    typer.echo(f"{done.path} restored into {done.target} (revision {done.revision or '-'}"
-               f"{', replacing what it held' if done.replaced else ''})")
-    typer.echo("next: put back the secrets key (hub/secrets.key) and the hub key, then "
-               "`exchange audit verify`; `exchange serve` applies newer migrations")
+    params = {"path": done.path, "target": done.target, "revision": done.revision or "-"}
+    echo(t("{path} restored into {target} (revision {revision}, replacing what it held)",
+           **params) if done.replaced else
+         t("{path} restored into {target} (revision {revision})", **params))
+    echo(t("next: put back the secrets key (hub/secrets.key) and the hub key, then "
+           "`exchange audit verify`; `exchange serve` applies newer migrations"))
 
 
 @parties_app.command("add")
@@ -170,14 +177,14 @@ def parties_add(
     try:
         party_kind = PartyKind(kind)
     except ValueError:
-        fail(f"--kind must be one of {', '.join(k.value for k in PartyKind)}")
+        fail(t("--kind must be one of {kinds}", kinds=", ".join(k.value for k in PartyKind)))
     with CommandContext() as ctx, reported():
         party, key = register_party(ctx.store(), kind=party_kind, name=name, country=country,
                                     members=frozenset(ctx.members().countries))
-    typer.echo(f"party {party.id} ({party.kind}, {party.name}"
-               f"{', ' + party.country if party.country else ''})")
-    typer.echo(f"key id {key.key_id}")
-    typer.echo(f"API key (shown once): {key.token}")
+    echo(t("party {id} ({kind}, {name}, {country})", id=party.id, kind=party.kind,
+           name=party.name, country=party.country) if party.country else
+         t("party {id} ({kind}, {name})", id=party.id, kind=party.kind, name=party.name))
+    _print_key(key.key_id, key.token)
 
 
 @parties_app.command("list")
@@ -200,10 +207,14 @@ def _key_change(key_id: str, rotate: bool) -> None:
 
     with CommandContext() as ctx, reported():
         issued = change_key(ctx.store(), key_id, rotate=rotate)
-    typer.echo(f"key {key_id} revoked")
+    echo(t("key {key} revoked", key=key_id))
     if issued is not None:
-        typer.echo(f"key id {issued.key_id}")
-        typer.echo(f"API key (shown once): {issued.token}")
+        _print_key(issued.key_id, issued.token)
+
+
+def _print_key(key_id: str, token: str) -> None:
+    echo(t("key id {key}", key=key_id))
+    echo(t("API key (shown once): {token}", token=token))
 
 
 @keys_app.command("rotate")
@@ -236,13 +247,14 @@ def audit_verify() -> None:
                     if found is not None:
                         broken.append(found)
         except Exception as exc:  # noqa: BLE001 - any driver error, named with the setting
-            fail(f"EXCHANGE_DATABASE_URL: cannot read the event log: {exc}")
+            fail(t("EXCHANGE_DATABASE_URL: cannot read the event log: {reason}",
+                   reason=str(exc)))
     for b in broken:
         typer.echo(f"BROKEN {b}")
     if broken:
-        typer.echo(f"{len(broken)} of {count} chains broken", err=True)
+        echo(t("{broken} of {count} chains broken", broken=len(broken), count=count), err=True)
         raise typer.Exit(EXIT_INVALID)
-    typer.echo(f"{count} chains verified, all intact")
+    echo(t("{count} chains verified, all intact", count=count))
 
 
 def register(app: typer.Typer) -> None:

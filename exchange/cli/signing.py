@@ -1,5 +1,7 @@
 """`exchange sign`, `exchange verify` and `exchange trust list|add`.
 
+``verify --format json`` and the ``REFUSED`` line of a document that cannot be parsed stay
+the same in every language; the signature summary lines come from :mod:`signing` in English.
 Exit codes: 0 signed / every signature valid and trusted; 1 a document or signature is
 invalid (or unsafe to parse); 2 usage, key, trust-list or I/O problem (nothing was signed).
 Passphrases come from an environment variable or a file, never from the command line.
@@ -11,13 +13,15 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional, cast
 
 import typer
 
-from exchange.cli.output import EXIT_INVALID, EXIT_OK, fail
+from exchange.cli.output import EXIT_INVALID, EXIT_OK, echo, fail, say, warn
+from exchange.i18n import Text, gettext, t
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -60,7 +64,7 @@ def _read_input(path: str) -> bytes:
     try:
         return Path(path).read_bytes()
     except OSError as exc:
-        fail(f"{path}: cannot be read ({exc.strerror})")
+        fail(t("{path}: cannot be read ({reason})", path=path, reason=exc.strerror))
 
 
 def _parse(data: bytes, source: str) -> etree._ElementTree:
@@ -84,7 +88,7 @@ def write_output(path: str, data: bytes) -> None:
             fh.write(data)
         os.replace(tmp, target)
     except OSError as exc:
-        fail(f"{path}: cannot be written ({exc.strerror})")
+        fail(t("{path}: cannot be written ({reason})", path=path, reason=exc.strerror))
 
 
 def sign(
@@ -113,9 +117,9 @@ def sign(
     from signing.placement import is_ubl
 
     if pkcs12 is None and (key is None or cert is None):
-        fail("give --key and --cert, or --pkcs12")
+        fail(t("give --key and --cert, or --pkcs12"))
     if pkcs12 is not None and (key is not None or cert is not None):
-        fail("give either --pkcs12 or --key/--cert, not both")
+        fail(t("give either --pkcs12 or --key/--cert, not both"))
     try:
         passphrase = read_passphrase(env=passphrase_env, file=passphrase_file)
         identity = load_identity(key, cert, pkcs12_file=pkcs12, passphrase=passphrase)
@@ -129,7 +133,7 @@ def sign(
         validator, schema = _schema_for(tree, source)
         # The document as given is checked first: its findings point at its own lines.
         _fail_if_invalid(validator.validate_tree(tree, source, data=data), source,
-                         f"{source} is not valid; nothing was signed")
+                         t("{source} is not valid; nothing was signed", source=source))
     try:
         signed = signer.sign(tree, schema=schema)
     except SigningError as exc:
@@ -137,15 +141,16 @@ def sign(
     out = etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
     if validator is not None:  # the signature itself must leave the document valid
         _fail_if_invalid(validator.validate(out, source="<signed document>"), source,
-                         f"{source} is valid, but the signed document would not be (a fault "
-                         f"of the signing step, not of the document); nothing written")
+                         t("{source} is valid, but the signed document would not be (a "
+                           "fault of the signing step, not of the document); nothing written",
+                           source=source))
     write_output(output, out)
     if output != "-":
-        typer.echo(f"{output}: signed by {identity.certificate.subject.rfc4514_string()}",
-                   err=True)
+        echo(t("{path}: signed by {subject}", path=output,
+               subject=identity.certificate.subject.rfc4514_string()), err=True)
 
 
-def _fail_if_invalid(report: ValidationReport, source: str, summary: str) -> None:
+def _fail_if_invalid(report: ValidationReport, source: str, summary: Text) -> None:
     from exchange.cli.lang import reader_locale
     from exchange.validation.formats import finding_lines
 
@@ -168,15 +173,16 @@ def _schema_for(tree: etree._ElementTree, source: str) -> tuple[Validator, Path]
 
     ns = etree.QName(tree.getroot()).namespace
     if ns is None:  # not for UBL documents (the only ones signed with a schema)
-        fail(f"{source}: the document element has no namespace, so no schema pack defines it")
+        fail(t("{source}: the document element has no namespace, so no schema pack "
+               "defines it", source=source))
     validator = Validator(SchemaStore())
     try:
         return validator, validator.schema_path(ns)
     except KeyError:
-        fail(f"{source}: no installed schema pack defines {ns}; "
-             "install it with `exchange schemas install`")
+        fail(t("{source}: no installed schema pack defines {namespace}; "
+               "install it with `exchange schemas install`", source=source, namespace=ns))
     except ExchangeError as exc:
-        fail(f"{source}: {exc.message}")
+        fail(f"{source}: {say(exc.text or exc.message)}")
 
 
 def _trust_store(trust: Optional[Path]) -> TrustStore:
@@ -184,7 +190,7 @@ def _trust_store(trust: Optional[Path]) -> TrustStore:
 
     root = trust or default_trust_dir()
     if trust is not None and not trust.is_dir():
-        fail(f"{trust}: trust folder not found")
+        fail(t("{path}: trust folder not found", path=trust))
     return TrustStore(root)
 
 
@@ -202,6 +208,10 @@ def verify_tree(tree: etree._ElementTree, *, trust: TrustStore, country: str | N
     return report
 
 
+def _day(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d}" if moment else "-"
+
+
 _warned: set[str] = set()
 
 
@@ -210,7 +220,7 @@ def _warn_skipped(trust: TrustStore) -> None:
     for warning in trust.warnings():
         if warning not in _warned:
             _warned.add(warning)
-            typer.echo(f"warning: trust list: {warning}", err=True)
+            warn(t("trust list: {warning}", warning=warning))
 
 
 def verify(
@@ -255,8 +265,8 @@ def verify(
     if fmt is Format.json:
         typer.echo(json.dumps({"source": source, **report.to_dict()}, ensure_ascii=False))
     else:
-        verdict = "all signatures valid" if report.all_valid else "NOT VALID"
-        typer.echo(f"{source}: {verdict}")
+        echo(t("{source}: all signatures valid", source=source) if report.all_valid else
+             t("{source}: NOT VALID", source=source))
         for line in report.summary_lines():
             typer.echo(f"  {line}")
     raise typer.Exit(EXIT_OK if report.all_valid else EXIT_INVALID)
@@ -276,23 +286,27 @@ def trust_list(
     try:
         countries = store.countries()
         for a in store.hub_certificates():
-            typer.echo(f"hub (pinned): {a.subject}  valid to "
-                       f"{a.certificate.not_valid_after_utc:%Y-%m-%d}  sha256 "
-                       f"{fingerprint(a.certificate)}  ({a.path.name})")
+            echo(t("hub (pinned): {subject}  valid to {date}  sha256 {fingerprint}  ({file})",
+                   subject=a.subject, date=a.certificate.not_valid_after_utc.date(),
+                   fingerprint=fingerprint(a.certificate), file=a.path.name))
         if not countries:
-            typer.echo(f"no trust lists in {store.root}; add one with "
-                       "`exchange trust add --country CC CA.pem`")
+            echo(t("no trust lists in {path}; add one with "
+                   "`exchange trust add --country CC CA.pem`", path=store.root))
             _warn_skipped(store)
             return
         for cc in countries:
             anchors, crls = store.anchors(cc), store.crls(cc)
-            typer.echo(f"{cc}: {len(anchors)} CA certificate(s), {len(crls)} CRL(s)")
+            echo(t("{country}: {anchors} CA certificate(s), {crls} CRL(s)", country=cc,
+                   anchors=len(anchors), crls=len(crls)))
             for a in anchors:
-                typer.echo(f"  {a.subject}  valid to {a.certificate.not_valid_after_utc:%Y-%m-%d}"
-                           f"  sha256 {fingerprint(a.certificate)}  ({a.path.name})")
+                echo("  " + say(t("{subject}  valid to {date}  sha256 {fingerprint}  ({file})",
+                                  subject=a.subject,
+                                  date=a.certificate.not_valid_after_utc.date(),
+                                  fingerprint=fingerprint(a.certificate), file=a.path.name)))
             for c in crls:
-                typer.echo(f"  CRL {c.issuer.rfc4514_string()}  next update "
-                           f"{c.next_update_utc:%Y-%m-%d}  {len(list(c))} revoked")
+                echo("  " + say(t("CRL {issuer}  next update {date}  {count} revoked",
+                                  issuer=c.issuer.rfc4514_string(),
+                                  date=_day(c.next_update_utc), count=len(list(c)))))
         _warn_skipped(store)
     except TrustStoreError as exc:
         fail(f"[{exc.code}] {exc.message}")
@@ -315,14 +329,16 @@ def trust_add(
     from signing import TrustStore, TrustStoreError
 
     if hub == (country is not None):
-        fail("give --country CC (a CA certificate or CRL) or --hub (the hub's certificate)")
+        fail(t("give --country CC (a CA certificate or CRL) or --hub (the hub's certificate)"))
     store = TrustStore(trust or default_trust_dir())
     try:
         target = store.add_hub(source) if hub else store.add(cast(str, country), source)
     except TrustStoreError as exc:
         fail(f"[{exc.code}] {exc.message}")
-    where = "as the hub's pinned certificate" if hub else f"to the {country} trust list"
-    typer.echo(f"added {source} {where} as {target}")
+    echo(t("added {source} as the hub's pinned certificate as {target}", source=source,
+           target=target) if hub else
+         t("added {source} to the {country} trust list as {target}", source=source,
+           country=country, target=target))
 
 
 def verify_for_validate(trust: Optional[str], country: Optional[str], profile: str = "xades-bes",
@@ -365,8 +381,9 @@ def verify_for_validate(trust: Optional[str], country: Optional[str], profile: s
         result = report.to_dict(locale)
         if report.tree is None:
             result["signatures"] = {"ok": False, "all_valid": False, "signatures": [],
-                                    "summary_lines": ["signatures not checked: the document "
-                                                      "could not be parsed"]}
+                                    "summary_lines": [gettext(
+                                        locale or "en", "signatures not checked: the "
+                                        "document could not be parsed")]}
             return result
         verification = verify_tree(report.tree, trust=store, country=country,
                                    profile=profile)

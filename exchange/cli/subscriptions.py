@@ -1,5 +1,7 @@
 """`exchange subscriptions list|test|resume|delete`: parties' event subscriptions as the
-hub's operator sees them (:mod:`exchange.notifications.subscriptions`)."""
+hub's operator sees them (:mod:`exchange.notifications.subscriptions`). The lines of ``list``
+(ids, statuses, ``key=value`` fields) and its ``--format json`` stay the same in every
+language."""
 from __future__ import annotations
 
 import json
@@ -8,7 +10,8 @@ from typing import Annotated
 import typer
 
 from exchange.cli.context import CommandContext, reported
-from exchange.cli.output import EXIT_INVALID, fail
+from exchange.cli.output import EXIT_INVALID, echo, fail
+from exchange.i18n import t
 
 __all__ = ["register"]
 
@@ -25,7 +28,7 @@ def list_subscriptions(
     from exchange.notifications import subscriptions as subs
 
     if fmt not in ("text", "json"):
-        fail("--format must be text or json")
+        fail(t("--format must be text or json"))
     with CommandContext() as ctx, reported():
         items = subs.list_subscriptions(principal=None, store=ctx.store(),
                                         status="paused" if paused else None)
@@ -38,7 +41,7 @@ def list_subscriptions(
             "notifications": s.notifications} for s in items]}, indent=1))
         return
     if not items:
-        typer.echo("no subscriptions")
+        echo(t("no subscriptions"))
     for s in items:
         counts = " ".join(f"{k}={v}" for k, v in sorted(s.notifications.items()))
         typer.echo(f"{s.id}  {s.status:<6}  party={s.party_id}  failures={s.failures}  "
@@ -60,9 +63,11 @@ def test_event(subscription_id: Annotated[str, typer.Argument(help="The subscrip
                                     box=secret_box(settings.payments, store=store),
                                     settings=settings.notifications)
     if sent.delivered:
-        typer.echo(f"test event {sent.event_id} delivered (HTTP {sent.status_code})")
+        echo(t("test event {event} delivered (HTTP {status})", event=sent.event_id,
+               status=sent.status_code))
         return
-    typer.echo(f"test event {sent.event_id} not delivered: {sent.error}", err=True)
+    echo(t("test event {event} not delivered: {reason}", event=sent.event_id,
+           reason=sent.error), err=True)
     raise typer.Exit(EXIT_INVALID)
 
 
@@ -74,8 +79,8 @@ def resume(subscription_id: Annotated[str, typer.Argument(help="The subscription
 
     with CommandContext() as ctx, reported():
         s = subs.resume_subscription(subscription_id, principal=None, store=ctx.store())
-    typer.echo(f"subscription {s.id} active; {s.notifications.get('pending', 0)} "
-               "notifications queued")
+    echo(t("subscription {id} active; {pending} notifications queued", id=s.id,
+           pending=s.notifications.get("pending", 0)))
 
 
 @subscriptions_app.command("delete")
@@ -86,7 +91,7 @@ def delete(subscription_id: Annotated[str, typer.Argument(help="The subscription
 
     with CommandContext() as ctx, reported():
         subs.delete_subscription(subscription_id, principal=None, store=ctx.store())
-    typer.echo(f"subscription {subscription_id} deleted")
+    echo(t("subscription {id} deleted", id=subscription_id))
 
 
 def register(app: typer.Typer) -> None:

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from exchange.cli.output import EXIT_INVALID, EXIT_OK, EXIT_USAGE, fail
+from exchange.cli.output import EXIT_INVALID, EXIT_OK, EXIT_USAGE, error, fail, say
 from exchange.cli.signing import ProfileChoice
+from exchange.i18n import t
 
 if TYPE_CHECKING:
     from typing import Protocol, TypeVar
@@ -78,12 +79,14 @@ def validate(
     from exchange.validation.batch import collect_inputs, validate_inputs, validate_inputs_json
     from exchange.validation.formats import render_json, render_json_texts, render_junit, render_text
 
-    from exchange.cli.lang import reader_locale
+    from exchange.cli.lang import choose, reader_locale
 
-    locale = reader_locale(lang)
+    if lang:
+        choose(lang)  # the findings and every other line
+    locale = reader_locale()
     inputs, problems = collect_inputs(paths, stdin=lambda: sys.stdin.buffer.read())
     for problem in problems:
-        typer.echo(f"error: {problem.message}", err=True)
+        error(problem)
     if not inputs:
         raise typer.Exit(EXIT_USAGE)
     store = SchemaStore()
@@ -103,7 +106,7 @@ def validate(
         # --jobs); what the summary and the exit code need comes along as a brief.
         pairs = _run(inputs, store, jobs, validate_inputs_json, selection, rule_lang, locale)
         results = [brief for brief, _ in pairs]
-        text = render_json_texts(results, [t for _, t in pairs])
+        text = render_json_texts(results, [json_text for _, json_text in pairs])
     else:
         results = _run(inputs, store, jobs, validate_inputs, selection, rule_lang, locale)
         text = (render_text if fmt is Format.text else render_junit)(results)
@@ -112,12 +115,13 @@ def validate(
             with open(output, "w", encoding="utf-8") as fh:
                 fh.write(text)
         except OSError as exc:
-            fail(f"cannot write the report to {output}: {exc.strerror}")
+            fail(t("cannot write the report to {path}: {reason}", path=output,
+                   reason=exc.strerror))
     else:
         sys.stdout.write(text)
     not_checked = [r for r in results if "decision" not in r]
     for r in not_checked:
-        typer.echo(f"error: {r.get('io_error') or r.get('setup_error')}", err=True)
+        error(str(r.get("io_error") or r.get("setup_error")))
     if problems or not_checked:
         raise typer.Exit(EXIT_USAGE)
     invalid = any(r["decision"] != "accept" or not r.get("signatures", {}).get("ok", True)
@@ -140,7 +144,7 @@ def _rule_selection(values: list[str]) -> RuleSelection:
         for name in selection.packs:
             store.require(name)
     except ExchangeError as exc:
-        fail(exc.message)
+        fail(exc)
     return selection
 
 
@@ -151,7 +155,7 @@ def _run(inputs: list[Input], store: SchemaStore, jobs: int,
         from rich.progress import Progress
 
         with Progress(transient=True) as bar:
-            task = bar.add_task("validating", total=len(inputs))
+            task = bar.add_task(say(t("validating")), total=len(inputs))
             return list(validate_inputs(inputs, store=store, jobs=jobs, rules=rules, lang=lang,
                                         locale=locale,
                                         progress=lambda n: bar.advance(task, n)))
@@ -166,7 +170,7 @@ def _verifier(trust: str | None, country: str | None, profile: str, rules: RuleS
     try:
         from exchange.cli.signing import verify_for_validate
     except ImportError:
-        fail("--verify needs the signing package, which is not available")
+        fail(t("--verify needs the signing package, which is not available"))
     return verify_for_validate(trust, country, profile, rules, lang, locale)
 
 
