@@ -200,7 +200,7 @@ class _Repo:
 _KEYS, _PARTIES, _SHIPMENTS = ApiKeyRow.__table__, PartyRow.__table__, ShipmentRow.__table__
 _CREDENTIALS = (
     select(_KEYS.c.secret_sha256, _KEYS.c.revoked_at, _KEYS.c.party_id, _PARTIES.c.kind,
-           _PARTIES.c.name, _PARTIES.c.country)
+           _PARTIES.c.name, _PARTIES.c.country, _PARTIES.c.locale)
     .join(_PARTIES, _PARTIES.c.id == _KEYS.c.party_id)
     .where(_KEYS.c.key_id == bindparam("key_id")))
 _ORIGIN_OF_FORWARDER = select(_SHIPMENTS.c.origin).where(
@@ -240,9 +240,9 @@ class PartyRepository(_Repo):
         return self.session.get(ApiKeyRow, key_id)
 
     def credentials(self, key_id: str
-                    ) -> Row[str, datetime | None, str, str, str, str | None] | None:
-        """One Core row (secret_sha256, revoked_at, party_id, kind, name, country): what
-        authentication needs, without building ORM objects on every request."""
+                    ) -> Row[str, datetime | None, str, str, str, str | None, str | None] | None:
+        """One Core row (secret_sha256, revoked_at, party_id, kind, name, country, locale):
+        what authentication needs, without building ORM objects on every request."""
         return self.session.execute(_CREDENTIALS, {"key_id": key_id}).first()
 
     def keys(self, party_id: str | None = None) -> Sequence[ApiKeyRow]:
