@@ -347,11 +347,18 @@ this pattern), so a cursor is refused only when it is not of the form."""
 
 
 def _encode_cursor(row: ShipmentRow) -> str:
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
-    return f"{(created - _EPOCH) // timedelta(microseconds=1)}~{row.id}"
+    return page_cursor(row.created_at, row.id)
+
+
+def page_cursor(at: datetime, row_id: str) -> str:
+    """The cursor of a page that starts after the row (*at*, *row_id*) of a list in
+    (time, id) order, newest first (shipments by creation, deliveries by last change)."""
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return f"{(at - _EPOCH) // timedelta(microseconds=1)}~{row_id}"
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """(time, id) of a :func:`page_cursor`; ValueError if it is not of the form."""
     found = _CURSOR.match(cursor)
     if found is None:
         raise ValueError("the page cursor is not one this server gave out")

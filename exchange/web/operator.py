@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from exchange.delivery import deliveries
 from exchange.delivery.deliveries import ReplayDelivery
+from exchange.documents.errors import CursorInvalid
 from exchange.domain import PartyKind
 from exchange.errors import ExchangeError, NotFoundError
 from exchange.http.metrics import read_health
@@ -17,12 +18,14 @@ from exchange.i18n import t
 from exchange.parties.keys import list_parties
 from exchange.services import Services
 from exchange.web.rendering import (
+    PAGE_SIZE,
     PageError,
     PageNotFound,
     PageRoute,
     ServicesDep,
     UserDep,
     explain,
+    next_page,
     render,
     require_kind,
 )
@@ -47,28 +50,35 @@ def _members(services: Services) -> list[dict[str, Any]]:
 
 
 def _overview(services: Services, filters: dict[str, str] | None = None) -> dict[str, Any]:
-    filters = {"country": "", "status": ""} | (filters or {})
+    """The operator page: a page of the dead letters (``after``: its cursor; the next page's
+    address keeps the filters), their counts, the parties and their keys."""
+    filters = {"country": "", "status": "", "after": ""} | (filters or {})
     parties = [{"id": item.party.id, "kind": item.party.kind, "name": item.party.name,
                 "country": item.party.country,
                 "keys": [{"key_id": k.key_id, "created_at": k.created_at,
                           "revoked_at": k.revoked_at} for k in item.keys]}
                for item in list_parties(services.uow)]
-    every = deliveries.failed_deliveries(uow=services.uow)
-    counts = {"dead": sum(1 for d in every if d.status == "dead"),
-              "rejected": sum(1 for d in every if d.status == "rejected")}
+    try:
+        page = deliveries.failed_page(deliveries.FailedQuery(
+            country=filters["country"] or None, status=filters["status"] or None,
+            limit=PAGE_SIZE, cursor=filters["after"] or None), uow=services.uow)
+    except CursorInvalid:
+        raise PageNotFound("page") from None
     failed = [{"id": d.id, "shipment_id": d.shipment_id, "country": d.country,
                "adapter": d.adapter, "status": d.status, "attempts": d.attempts,
                "reason": d.reason, "last_error": d.last_error, "updated_at": d.updated_at}
-              for d in every if (not filters["country"] or d.country == filters["country"])
-              and (not filters["status"] or d.status == filters["status"])]
-    return {"parties": parties, "failed": failed, "failed_counts": counts, "filters": filters}
+              for d in page.items]
+    return {"parties": parties, "failed": failed, "failed_counts": page.counts,
+            "failed_total": page.total, "filters": filters,
+            "failed_next": next_page("/ui/operator", filters, page.next_cursor)}
 
 
 def _filters(request: Request, services: Services) -> dict[str, str]:
     country = (request.query_params.get("country") or "").upper()
     status = request.query_params.get("status") or ""
     return {"country": country if country in services.member_codes else "",
-            "status": status if status in ("dead", "rejected") else ""}
+            "status": status if status in ("dead", "rejected") else "",
+            "after": (request.query_params.get("after") or "")[:200]}
 
 
 @router.get("", name="ui_operator")

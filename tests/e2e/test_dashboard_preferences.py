@@ -4,11 +4,15 @@ counts; the operator reads the webhook subscriptions and what became of their no
 axe-core finds no serious or critical violation on these pages."""
 from __future__ import annotations
 
+import re
+import uuid
+
 import httpx
 
+from tests.e2e.test_dashboard import WAYBILL
 from tests.e2e.test_dashboard_roles import Visit
 from tests.fixtures.browser import sign_in
-from tests.fixtures.server import add_party_cli
+from tests.fixtures.server import ROUTE, add_party_cli, create
 
 ENGLISH = "en-US,en;q=0.9"
 
@@ -58,3 +62,130 @@ def test_the_language_a_party_chose_follows_it_to_another_browser(world, browser
     first.reload()
     assert first.get_attribute("html", "lang") == "en"
     assert not visit.problems, visit.problems
+
+
+# ------------------------------------------------------------------- paging and counts
+def _store(world):
+    from exchange.config import DatabaseSettings
+    from exchange.store import UnitOfWorkFactory, create_engines
+
+    engines = create_engines(DatabaseSettings(url=world.db_url))
+    return engines, UnitOfWorkFactory(engines)
+
+
+def _failed_deliveries(world, shipment_id: str, statuses: list[str]) -> list[str]:
+    """Deliveries of the shipment's document the dispatcher gave up on, one a second apart
+    (to made-up countries: the unique key is document and country)."""
+    from datetime import timedelta
+
+    from exchange.store.deliveries import DeliveryRow
+    from exchange.store.repositories import utcnow
+
+    engines, store = _store(world)
+    try:
+        with store.writing() as uow:
+            doc = uow.documents.for_shipment(shipment_id)[0]
+            now, ids = utcnow(), []
+            for i, status in enumerate(statuses):
+                row = uow.deliveries.add(DeliveryRow(
+                    id=str(uuid.uuid4()), shipment_id=shipment_id, first_document_id=doc.id,
+                    document_id=doc.id, country=f"Q{chr(65 + i % 26)}"
+                    if i < 26 else f"Z{chr(65 + i % 26)}", adapter="edifact-file",
+                    attempts=8, next_attempt_at=now, created_at=now,
+                    updated_at=now - timedelta(seconds=i), status=status,
+                    last_error="outbox folder not writable"))
+                ids.append(row.id)
+            uow.commit()
+            return ids
+    finally:
+        engines.dispose()
+
+
+def _rows(page, table: str) -> int:
+    return page.locator(f"{table} tbody tr").count()
+
+
+def _links(page) -> list[str]:
+    return page.locator("#inbox-shipments td:first-child a").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))")
+
+
+def test_the_operator_pages_through_dead_letters_keeping_the_filter(world, browser_page):
+    base, visit = world.server.base_url, Visit("ru", "ru")
+    sid = create(world, documents=[("waybill.xml", WAYBILL)]).json()["id"]
+    dead = _failed_deliveries(world, sid, ["dead"] * 27 + ["rejected"] * 3)
+    page = _browser(browser_page, "ru-RU,ru;q=0.9")
+    sign_in(page, base, world.keys["operator"])
+    page.select_option("#f-status", "dead")
+    page.click("#dead form.filters button[type=submit]")
+    page.wait_for_load_state()
+    found = int(re.sub(r"\D", "", page.locator("#dead-count").inner_text()))
+    assert found >= 27  # every dead one, on every page
+    assert _rows(page, "#dead") == 25
+    assert len(set(page.locator("#dead .badge").all_inner_texts())) == 1  # dead only
+    visit(page, "operator-dead-letters-page-1")
+    seen = set(page.locator("#dead td.mono").all_inner_texts())
+    page.click("#dead a[rel=next]")
+    page.wait_for_load_state()
+    assert "status=dead" in page.url and "after=" in page.url
+    assert page.locator("#f-status").input_value() == "dead"  # the filter is kept
+    assert int(re.sub(r"\D", "", page.locator("#dead-count").inner_text())) == found
+    second = set(page.locator("#dead td.mono").all_inner_texts())
+    assert second and not second & seen  # no row twice
+    assert len(seen | second) == min(found, 50)
+    if found <= 50:
+        assert {d[:8] for d in dead[:27]} <= seen | second
+    assert len(set(page.locator("#dead .badge").all_inner_texts())) == 1
+    visit(page, "operator-dead-letters-page-2")
+    assert page.goto(f"{base}/ui/operator?after=not-a-cursor").status == 404
+    assert not visit.problems, visit.problems
+
+
+def test_the_customs_inbox_pages_through_shipments_keeping_the_filters(world, browser_page):
+    base, visit = world.server.base_url, Visit("ru", "ru")
+    booking = f"PAGE-{uuid.uuid4().hex[:6]}"
+    meta = {"route": ROUTE, "transport_mode": "road", "references": {"booking": booking}}
+    with world.client("forwarder") as c:
+        for _ in range(27):
+            assert c.post("/v1/shipments", json=meta).status_code == 201
+    page = _browser(browser_page, "ru-RU,ru;q=0.9")
+    sign_in(page, base, world.keys["customs_uz"])
+    page.fill("#q", booking)
+    page.select_option("#f-leg", "pending")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_load_state()
+    assert "(27)" in page.locator("#inbox-s-h").inner_text()
+    assert _rows(page, "#inbox-shipments") == 25
+    visit(page, "customs-inbox-page-1")
+    seen = set(_links(page))
+    page.click("#inbox-s-h ~ .pager a[rel=next]")
+    page.wait_for_load_state()
+    assert page.locator("#q").input_value() == booking  # filters kept
+    assert page.locator("#f-leg").input_value() == "pending"
+    assert "(27)" in page.locator("#inbox-s-h").inner_text()
+    assert _rows(page, "#inbox-shipments") == 2
+    assert page.locator("#inbox-s-h ~ .pager").count() == 0  # the last page
+    assert len(seen) == 25 and not seen & set(_links(page))  # no shipment twice
+    visit(page, "customs-inbox-page-2")
+    assert not visit.problems, visit.problems
+
+
+def test_the_inbox_service_pages_deliveries_with_counts(world):
+    from exchange.delivery.customs import customs_overview
+
+    for _ in range(2):
+        sid = create(world, documents=[("waybill.xml", WAYBILL)]).json()["id"]
+    engines, store = _store(world)
+    try:
+        every = customs_overview("UZ", uow=store, limit=1000)
+        assert any(e.delivery.shipment_id == sid for e in every.deliveries)
+        first = customs_overview("UZ", uow=store, limit=2)
+        assert first.deliveries_total == every.deliveries_total == len(every.deliveries)
+        assert len(first.deliveries) == 2 and first.deliveries_next
+        second = customs_overview("UZ", uow=store, limit=2,
+                                  deliveries_after=first.deliveries_next)
+        ids = [e.delivery.id for e in first.deliveries + second.deliveries]
+        assert ids == [e.delivery.id for e in every.deliveries][:len(ids)]
+        assert second.shipments == first.shipments  # the other list keeps its place
+    finally:
+        engines.dispose()
