@@ -52,8 +52,8 @@ from exchange.documents.status import shipment_state, shipment_status
 from exchange.domain import PartyKind, Route
 from exchange.i18n import Text, t
 from exchange.parties.keys import Principal
-from exchange.store.filters import ShipmentFilter
 from exchange.store.deliveries import DeliveryRow
+from exchange.store.filters import ShipmentFilter
 from exchange.store.models import DocumentRow, ShipmentRow
 from exchange.store.repositories import Scope
 from exchange.store.uow import UnitOfWork, UnitOfWorkFactory
