@@ -1,5 +1,6 @@
 """The operator's pages: members and adapters, parties and keys, dead deliveries with
-replay (:mod:`exchange.delivery.deliveries`), and the health page."""
+replay (:mod:`exchange.delivery.deliveries`), the webhook subscriptions with what became of
+their notifications (:mod:`exchange.notifications.subscriptions`), and the health page."""
 from __future__ import annotations
 
 from typing import Any
@@ -15,7 +16,8 @@ from exchange.domain import PartyKind
 from exchange.errors import ExchangeError, NotFoundError
 from exchange.http.metrics import read_health
 from exchange.i18n import t
-from exchange.parties.keys import list_parties
+from exchange.notifications.subscriptions import list_subscriptions
+from exchange.parties.keys import list_parties, party_names
 from exchange.services import Services
 from exchange.web.rendering import (
     PAGE_SIZE,
@@ -29,7 +31,7 @@ from exchange.web.rendering import (
     render,
     require_kind,
 )
-from exchange.web.session import check_csrf
+from exchange.web.session import SignedIn, check_csrf
 
 __all__ = ["router"]
 
@@ -95,6 +97,30 @@ async def health(request: Request, services: ServicesDep, user: UserDep) -> Resp
     require_kind(user, PartyKind.OPERATOR, what="operator page")
     figures = await run_in_threadpool(read_health, services)
     return render(request, "health.html", user, h=figures, members=_members(services))
+
+
+_QUEUED = ("waiting", "pending", "sending")
+
+
+def _subscriptions(services: Services, user: SignedIn) -> dict[str, Any]:
+    """Every party's subscriptions (as ``exchange subscriptions list`` shows them), each
+    with its notifications counted as delivered, queued, failing (to be retried) and dead."""
+    found = list_subscriptions(principal=user.principal, store=services.uow)
+    names = party_names(services.uow, {s.party_id for s in found})
+    rows = [{"s": s, "party": names.get(s.party_id, s.party_id[:8]),
+             "delivered": s.notifications.get("delivered", 0),
+             "queued": sum(s.notifications.get(k, 0) for k in _QUEUED),
+             "failing": s.notifications.get("retrying", 0),
+             "dead": s.notifications.get("dead", 0)} for s in found]
+    return {"subscriptions": rows,
+            "paused": sum(1 for s in found if s.status == "paused")}
+
+
+@router.get("/subscriptions", name="ui_subscriptions")
+async def subscriptions(request: Request, services: ServicesDep, user: UserDep) -> Response:
+    require_kind(user, PartyKind.OPERATOR, what="operator page")
+    data = await run_in_threadpool(_subscriptions, services, user)
+    return render(request, "subscriptions.html", user, **data)
 
 
 def _replay_all(services: Services, ids: list[str], actor_id: str

@@ -189,3 +189,80 @@ def test_the_inbox_service_pages_deliveries_with_counts(world):
         assert second.shipments == first.shipments  # the other list keeps its place
     finally:
         engines.dispose()
+
+
+# --------------------------------------------------------------- webhook subscriptions
+PUBLIC = "https://93.184.216.34/hooks/carec"  # a public address: never contacted here
+
+
+def _notifications(world, subscription_id: str, statuses: dict[str, int],
+                   paused: str | None = None) -> None:
+    """Notifications of the subscription as the notifier leaves them (none due to be sent:
+    the retrying ones are due in a day)."""
+    import json
+    from datetime import timedelta
+
+    from exchange.store.repositories import utcnow
+    from exchange.store.subscriptions import NotificationRow
+
+    engines, store = _store(world)
+    try:
+        with store.writing() as uow:
+            now, seq = utcnow(), 0
+            for status, n in statuses.items():
+                for _ in range(n):
+                    seq += 1
+                    uow.session.add(NotificationRow(
+                        subscription_id=subscription_id, stream=f"test:{subscription_id}",
+                        seq=seq, event_id=seq, types_json=json.dumps(["leg.released"]),
+                        status=status, attempts=1, next_attempt_at=now + timedelta(days=1),
+                        created_at=now, updated_at=now,
+                        delivered_at=now if status == "delivered" else None))
+            if paused:
+                row = uow.notifications.subscription(subscription_id)
+                row.status, row.paused_reason, row.paused_at = "paused", paused, now
+            uow.commit()
+    finally:
+        engines.dispose()
+
+
+def test_the_operator_reads_the_subscriptions_and_their_notifications(world, browser_page):
+    base, visit = world.server.base_url, Visit("ru", "ru")
+    made = {}
+    for role, kinds in (("forwarder", ["leg.released", "shipment.cleared"]),
+                        ("customs_uz", ["document.accepted"])):
+        with world.client(role) as c:
+            r = c.post("/v1/subscriptions", json={"url": f"{PUBLIC}/{role}", "kinds": kinds,
+                                                  "description": f"{role} TMS"})
+        assert r.status_code == 201, r.text
+        made[role] = r.json()["id"]
+    _notifications(world, made["forwarder"], {"delivered": 3, "retrying": 1, "dead": 2})
+    _notifications(world, made["customs_uz"], {"dead": 1},
+                   paused="the subscriber answered 410 Gone")
+
+    page = _browser(browser_page, "ru-RU,ru;q=0.9")
+    sign_in(page, base, world.keys["operator"])
+    page.click("nav.menu a[href='/ui/operator/subscriptions']")
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Подписки"
+    assert page.locator("nav.menu a[aria-current=page]").inner_text() == "Подписки"
+    forwarder = page.locator(f"#subscription-{made['forwarder'][:8]}")
+    text = forwarder.inner_text()
+    assert f"{PUBLIC}/forwarder" in text and "forwarder TMS" in text
+    assert "Выпуск товаров на участке маршрута" in text and "shipment.cleared" in text
+    assert "Активна" in text
+    assert [forwarder.locator(f".count-{k}").inner_text() for k in
+            ("delivered", "queued", "failing", "dead")] == ["3", "0", "1", "2"]
+    customs = page.locator(f"#subscription-{made['customs_uz'][:8]}")
+    assert "Приостановлена" in customs.inner_text()
+    assert "410 Gone" in customs.inner_text()
+    assert customs.locator(".count-dead").inner_text() == "1"
+    visit(page, "operator-subscriptions")
+
+    # no other role has the entry or the page
+    for role in ("forwarder", "customs_uz"):
+        other = _browser(browser_page, "ru-RU,ru;q=0.9")
+        sign_in(other, base, world.keys[role])
+        assert other.locator("nav.menu a[href='/ui/operator/subscriptions']").count() == 0
+        assert other.goto(f"{base}/ui/operator/subscriptions").status == 404
+    assert not visit.problems, visit.problems
