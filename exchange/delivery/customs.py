@@ -47,10 +47,12 @@ from exchange.delivery.errors import (
     ShipmentNotRouted,
 )
 from exchange.delivery.outbox import Delivery, acknowledge_delivery
+from exchange.documents.errors import CursorInvalid
 from exchange.documents.status import shipment_state, shipment_status
 from exchange.domain import PartyKind, Route
 from exchange.i18n import Text, t
 from exchange.parties.keys import Principal
+from exchange.store.deliveries import DeliveryRow
 from exchange.store.filters import ShipmentFilter
 from exchange.store.models import DocumentRow, ShipmentRow
 from exchange.store.repositories import Scope
@@ -147,12 +149,12 @@ class InboxEntry:
     """The shipment as the caller's *shipment_view* shows it."""
 
 
-def _entries(uow: UnitOfWork, query: InboxQuery, *, document_view: DocumentView | None,
-             shipment_view: ShipmentView | None) -> list[InboxEntry]:
+def _entries(uow: UnitOfWork, rows: Sequence[DeliveryRow], *,
+             document_view: DocumentView | None = None,
+             shipment_view: ShipmentView | None = None) -> list[InboxEntry]:
     shipments: dict[str, dict[str, Any] | None] = {}
     entries = []
-    for row in uow.deliveries.list(country=query.country, status=query.status,
-                                   limit=query.limit):
+    for row in rows:
         doc = uow.documents.get(row.shipment_id, row.document_id)
         if shipment_view is not None and row.shipment_id not in shipments:
             shipment = uow.shipments.get(row.shipment_id, _EVERY_SHIPMENT)
@@ -170,7 +172,9 @@ def customs_inbox(query: InboxQuery, *, uow: UnitOfWorkFactory,
     """Deliveries routed to the country, newest change first, with their documents and
     shipments as the views show them (none without views), read in one transaction."""
     with uow.reading() as u:
-        return _entries(u, query, document_view=document_view, shipment_view=shipment_view)
+        rows = u.deliveries.list(country=query.country, status=query.status,
+                                 limit=query.limit)
+        return _entries(u, rows, document_view=document_view, shipment_view=shipment_view)
 
 
 @dataclass(frozen=True)
@@ -190,7 +194,8 @@ class RoutedShipment:
 
 @dataclass(frozen=True)
 class CustomsOverview:
-    """What a customs officer's inbox page shows: deliveries and shipments routed there."""
+    """What a customs officer's inbox page shows: a page of the deliveries and one of the
+    shipments routed there, with the cursors of the next pages and the counts."""
 
     deliveries: list[InboxEntry]
     shipments: list[RoutedShipment]
@@ -198,6 +203,12 @@ class CustomsOverview:
     """The country's deliveries per status, over all of them."""
     leg_counts: dict[str, int] = field(default_factory=dict)
     """The country's legs per status, over all shipments."""
+    deliveries_total: int = 0
+    """How many deliveries match the filters, over every page."""
+    shipments_total: int = 0
+    """How many shipments match the filters, over every page."""
+    deliveries_next: str | None = None
+    shipments_next: str | None = None
 
 
 def _routed(row: ShipmentRow, country: str) -> RoutedShipment:
@@ -212,18 +223,32 @@ def _routed(row: ShipmentRow, country: str) -> RoutedShipment:
 
 def customs_overview(country: str, *, uow: UnitOfWorkFactory, limit: int = 100,
                      delivery_status: str | None = None, leg_status: str | None = None,
-                     search: str | None = None) -> CustomsOverview:
-    """The country's latest deliveries (with their document types; only *delivery_status*
-    when given) and the shipments routed through it (only those whose own leg is in
-    *leg_status*, whose references hold *search*), newest first, with the status of its own
-    leg, and the counts of both per status."""
+                     search: str | None = None, deliveries_after: str | None = None,
+                     shipments_after: str | None = None) -> CustomsOverview:
+    """A page of the country's deliveries, latest change first (with their document types;
+    only *delivery_status* when given), and a page of the shipments routed through it
+    (only those whose own leg is in *leg_status*, whose references hold *search*), newest
+    first, with the status of its own leg; each list after its cursor (:class:`
+    CursorInvalid` for one this server did not give out), with the counts of both per status
+    and of what the filters keep."""
+    scope = Scope(country=country)
+    shipment_filter = ShipmentFilter(search=search, through=country if leg_status else None,
+                                     leg_status=leg_status)
+    statuses = [delivery_status] if delivery_status else []
     with uow.reading() as u:
-        deliveries = _entries(u, InboxQuery(country, status=delivery_status, limit=limit),
-                              document_view=None, shipment_view=None)
-        rows, _ = u.shipments.page(Scope(country=country), limit=limit, filters=ShipmentFilter(
-            search=search, through=country if leg_status else None, leg_status=leg_status))
-        return CustomsOverview(deliveries, [_routed(row, country) for row in rows],
-                               u.deliveries.counts(country), u.shipments.leg_counts(country))
+        try:
+            rows, deliveries_next = u.deliveries.page(
+                statuses=statuses, country=country, limit=limit, cursor=deliveries_after)
+            shipments, shipments_next = u.shipments.page(
+                scope, limit=limit, cursor=shipments_after, filters=shipment_filter)
+        except ValueError as exc:
+            raise CursorInvalid(str(exc)) from None
+        return CustomsOverview(
+            _entries(u, rows), [_routed(row, country) for row in shipments],
+            u.deliveries.counts(country), u.shipments.leg_counts(country),
+            deliveries_total=u.deliveries.count(statuses=statuses, country=country),
+            shipments_total=u.shipments.count_in(scope, shipment_filter),
+            deliveries_next=deliveries_next, shipments_next=shipments_next)
 
 
 # --------------------------------------------------------------------- acknowledging

@@ -5,6 +5,7 @@ page and ``exchange deliveries list|replay`` all come here:
 
     authorise_operator(principal)                            # else OperatorsOnly (403)
     list_deliveries(DeliveryQuery(status="dead"), uow=services.uow)
+    failed_page(FailedQuery(country="AF", cursor=None), uow=services.uow)   # dead letters
     replay(ReplayDelivery(delivery_id, actor_id), uow=services.uow)
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from exchange.delivery.errors import OperatorsOnly
 from exchange.delivery.outbox import Delivery, replay_delivery
+from exchange.documents.errors import CursorInvalid
 from exchange.domain import PartyKind
 from exchange.parties.keys import Principal
 from exchange.store.deliveries import DeliveryStatus
@@ -21,8 +23,9 @@ from exchange.store.repositories import Scope
 from exchange.store.uow import UnitOfWorkFactory
 
 __all__ = [
-    "DeliveryListing", "DeliveryQuery", "ReplayDelivery", "authorise_operator",
-    "deliveries_of_shipment", "failed_deliveries", "list_deliveries", "replay",
+    "DeliveryListing", "DeliveryQuery", "FailedPage", "FailedQuery", "ReplayDelivery",
+    "authorise_operator", "deliveries_of_shipment", "failed_deliveries", "failed_page",
+    "list_deliveries", "replay",
 ]
 
 # Refusals go to the access log of the API and the dashboard alike.
@@ -68,6 +71,44 @@ def failed_deliveries(*, uow: UnitOfWorkFactory, limit: int = 200) -> list[Deliv
     with uow.reading() as u:
         return [Delivery.of(r) for status in FAILED
                 for r in u.deliveries.list(status=status, limit=limit)]
+
+
+@dataclass(frozen=True)
+class FailedQuery:
+    """A page of the dead letters: only *country*'s, only one of :data:`FAILED` (*status*)
+    when given; *cursor* as the previous page gave it."""
+
+    country: str | None = None
+    status: str | None = None
+    limit: int = 25
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class FailedPage:
+    items: list[Delivery]
+    """Latest change first."""
+    next_cursor: str | None
+    total: int
+    """How many match the query, over every page."""
+    counts: dict[str, int]
+    """Dead and rejected deliveries, over all of them."""
+
+
+def failed_page(query: FailedQuery, *, uow: UnitOfWorkFactory) -> FailedPage:
+    """One page of the dead letters, with their counts (:class:`CursorInvalid` for a
+    cursor this server did not give out)."""
+    statuses = [str(s) for s in FAILED if query.status in (None, s)]
+    with uow.reading() as u:
+        try:
+            rows, more = u.deliveries.page(statuses=statuses, country=query.country,
+                                           limit=query.limit, cursor=query.cursor)
+        except ValueError as exc:
+            raise CursorInvalid(str(exc)) from None
+        counts = u.deliveries.counts()
+        return FailedPage([Delivery.of(r) for r in rows], more,
+                          u.deliveries.count(statuses=statuses, country=query.country),
+                          {str(s): counts.get(s, 0) for s in FAILED})
 
 
 def deliveries_of_shipment(shipment_id: str, *, scope: Scope, uow: UnitOfWorkFactory

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from exchange import i18n
 from exchange.domain import Party, PartyKind
 from exchange.errors import UsageError
 from exchange.i18n import t
@@ -37,9 +38,11 @@ __all__ = [
     "add_party",
     "authenticate",
     "change_key",
+    "choose_locale",
     "issue_key",
     "list_parties",
     "party_names",
+    "preferred_locale",
     "register_party",
     "revoke_key",
     "rotate_key",
@@ -55,10 +58,12 @@ _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the party and the key used."""
+    """Who is calling: the party, the key used, and the language the party chose for its
+    pages (None: it chose none, the browser's language applies)."""
 
     party: Party
     key_id: str
+    locale: str | None = None
 
     @property
     def kind(self) -> PartyKind:
@@ -166,7 +171,8 @@ def authenticate(uow: UnitOfWork, authorization: str | None) -> Principal:
         log.warning("revoked key used", extra={"key_id": key_id})
         raise AuthError(t("the API key has been revoked"), code="auth.revoked")
     return Principal(Party(id=row.party_id, kind=PartyKind(row.kind), name=row.name,
-                           country=row.country), key_id=key_id)
+                           country=row.country), key_id=key_id,
+                     locale=row.locale if row.locale in i18n.LOCALES else None)
 
 
 # ------------------------------------------------------- use cases in their own transaction
@@ -188,6 +194,30 @@ def change_key(store: UnitOfWorkFactory, key_id: str, *, rotate: bool) -> Issued
             revoke_key(uow, key_id)
         uow.commit()
     return issued
+
+
+def choose_locale(store: UnitOfWorkFactory, party_id: str, locale: str | None) -> None:
+    """Keep the language *party_id* chose for its pages, wherever it signs in next (None:
+    forget it, the browser's language applies again); committed. A locale the exchange has
+    no catalogue for is refused."""
+    if locale is not None and locale not in i18n.LOCALES:
+        raise UsageError(t("No language {locale} here (known: {known}).", locale=locale,
+                           known=", ".join(i18n.LOCALES)))
+    with store.writing() as uow:
+        row = uow.parties.get(party_id)
+        if row is None:
+            raise PartyNotFoundError(f"no party with id {party_id}")
+        row.locale = locale
+        uow.commit()
+
+
+def preferred_locale(store: UnitOfWorkFactory, party_id: str) -> str | None:
+    """The language *party_id* chose for its pages, None if none."""
+    with store.reading() as uow:
+        row = uow.parties.get(party_id)
+        if row is None:
+            raise PartyNotFoundError(f"no party with id {party_id}")
+        return row.locale if row.locale in i18n.LOCALES else None
 
 
 @dataclass(frozen=True)

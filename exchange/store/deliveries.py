@@ -45,7 +45,7 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.sql.dml import Update
 
 from exchange.store.models import ID, TS, Base
-from exchange.store.repositories import _Repo
+from exchange.store.repositories import _decode_cursor, _Repo, page_cursor
 
 __all__ = [
     "FINAL_STATUSES",
@@ -220,6 +220,11 @@ def _finish_statement(keys: tuple[str, ...]) -> Update:
     return stmt
 
 
+def _matching(statuses: Sequence[str], country: str | None) -> list[ColumnElement[bool]]:
+    where = [DeliveryRow.status.in_(list(statuses))] if statuses else []
+    return where + ([DeliveryRow.country == country] if country else [])
+
+
 class DeliveryRepository(_Repo):
     def add(self, row: DeliveryRow) -> DeliveryRow:
         self.session.add(row)
@@ -306,6 +311,25 @@ class DeliveryRepository(_Repo):
         if country:
             stmt = stmt.where(DeliveryRow.country == country)
         return self.session.scalars(stmt).all()
+
+    def page(self, *, statuses: Sequence[str] = (), country: str | None = None, limit: int,
+             cursor: str | None = None) -> tuple[Sequence[DeliveryRow], str | None]:
+        """Latest change first, keyset-paginated on (updated_at, id) (ValueError for a
+        cursor not of the form), only *statuses* and *country* when given."""
+        stmt = select(DeliveryRow).where(*_matching(statuses, country))
+        if cursor:
+            at, delivery_id = _decode_cursor(cursor)
+            stmt = stmt.where((DeliveryRow.updated_at < at) | (
+                (DeliveryRow.updated_at == at) & (DeliveryRow.id < delivery_id)))
+        rows = self.session.scalars(stmt.order_by(
+            DeliveryRow.updated_at.desc(), DeliveryRow.id.desc()).limit(limit + 1)).all()
+        more, rows = len(rows) > limit, rows[:limit]
+        return rows, (page_cursor(rows[-1].updated_at, rows[-1].id) if more and rows else None)
+
+    def count(self, *, statuses: Sequence[str] = (), country: str | None = None) -> int:
+        """How many deliveries :meth:`page` pages through."""
+        return self.session.scalar(select(func.count()).select_from(DeliveryRow).where(
+            *_matching(statuses, country))) or 0
 
     def counts(self, country: str | None = None) -> dict[str, int]:
         """Deliveries per status (to one *country*, when given)."""

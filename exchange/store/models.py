@@ -68,6 +68,8 @@ class PartyRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     country: Mapped[str | None] = mapped_column(String(2))
     created_at: Mapped[datetime] = mapped_column(TS)
+    locale: Mapped[str | None] = mapped_column(String(16))
+    """The language the party chose for the dashboard (:data:`exchange.i18n.LOCALES`)."""
 
     keys: Mapped[list[ApiKeyRow]] = relationship(back_populates="party", lazy="raise")
 

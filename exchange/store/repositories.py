@@ -200,7 +200,7 @@ class _Repo:
 _KEYS, _PARTIES, _SHIPMENTS = ApiKeyRow.__table__, PartyRow.__table__, ShipmentRow.__table__
 _CREDENTIALS = (
     select(_KEYS.c.secret_sha256, _KEYS.c.revoked_at, _KEYS.c.party_id, _PARTIES.c.kind,
-           _PARTIES.c.name, _PARTIES.c.country)
+           _PARTIES.c.name, _PARTIES.c.country, _PARTIES.c.locale)
     .join(_PARTIES, _PARTIES.c.id == _KEYS.c.party_id)
     .where(_KEYS.c.key_id == bindparam("key_id")))
 _ORIGIN_OF_FORWARDER = select(_SHIPMENTS.c.origin).where(
@@ -240,9 +240,9 @@ class PartyRepository(_Repo):
         return self.session.get(ApiKeyRow, key_id)
 
     def credentials(self, key_id: str
-                    ) -> Row[str, datetime | None, str, str, str, str | None] | None:
-        """One Core row (secret_sha256, revoked_at, party_id, kind, name, country): what
-        authentication needs, without building ORM objects on every request."""
+                    ) -> Row[str, datetime | None, str, str, str, str | None, str | None] | None:
+        """One Core row (secret_sha256, revoked_at, party_id, kind, name, country, locale):
+        what authentication needs, without building ORM objects on every request."""
         return self.session.execute(_CREDENTIALS, {"key_id": key_id}).first()
 
     def keys(self, party_id: str | None = None) -> Sequence[ApiKeyRow]:
@@ -347,11 +347,18 @@ this pattern), so a cursor is refused only when it is not of the form."""
 
 
 def _encode_cursor(row: ShipmentRow) -> str:
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
-    return f"{(created - _EPOCH) // timedelta(microseconds=1)}~{row.id}"
+    return page_cursor(row.created_at, row.id)
+
+
+def page_cursor(at: datetime, row_id: str) -> str:
+    """The cursor of a page that starts after the row (*at*, *row_id*) of a list in
+    (time, id) order, newest first (shipments by creation, deliveries by last change)."""
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return f"{(at - _EPOCH) // timedelta(microseconds=1)}~{row_id}"
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """(time, id) of a :func:`page_cursor`; ValueError if it is not of the form."""
     found = _CURSOR.match(cursor)
     if found is None:
         raise ValueError("the page cursor is not one this server gave out")

@@ -24,18 +24,21 @@ from exchange.delivery.customs import (
     RecordDecision,
     customs_actor,
 )
+from exchange.documents.errors import CursorInvalid
 from exchange.domain import PartyKind
 from exchange.errors import ExchangeError, NotFoundError
 from exchange.i18n import t
 from exchange.services import Services
 from exchange.web.language import reader_locale
 from exchange.web.rendering import (
+    PAGE_SIZE,
     PageError,
     PageNotFound,
     PageRoute,
     ServicesDep,
     UserDep,
     explain,
+    next_page,
     render,
     require_kind,
 )
@@ -69,21 +72,36 @@ DELIVERY_STATUSES = ("pending", "sending", "sent", "delivered", "delivered-with-
                      "acknowledged", "rejected", "retrying", "dead")
 
 
-def _inbox(services: Services, country: str, filters: dict[str, str] | None = None
-           ) -> dict[str, Any]:
-    filters = filters or {}
-    overview = customs.customs_overview(
-        country, uow=services.uow, delivery_status=filters.get("delivery") or None,
-        leg_status=filters.get("leg") or None, search=filters.get("q") or None)
+def _inbox(services: Services, country: str, filters: dict[str, str] | None = None, *,
+           operator: bool = False) -> dict[str, Any]:
+    """A page of each of the inbox's lists (``after``: the shipments', ``documents_after``:
+    the deliveries'), the next pages' addresses keeping the filters and the other list's
+    place, and the counts."""
+    filters = {"q": "", "leg": "", "delivery": "", "after": "", "documents_after": ""} | (
+        filters or {})
+    try:
+        overview = customs.customs_overview(
+            country, uow=services.uow, limit=PAGE_SIZE,
+            delivery_status=filters["delivery"] or None, leg_status=filters["leg"] or None,
+            search=filters["q"] or None, deliveries_after=filters["documents_after"] or None,
+            shipments_after=filters["after"] or None)
+    except CursorInvalid:
+        raise PageNotFound("page") from None
     deliveries = [{"id": e.delivery.id, "shipment_id": e.delivery.shipment_id,
                    "document_id": e.delivery.document_id, "document_type": e.document_type,
                    "status": e.delivery.status, "adapter": e.delivery.adapter,
                    "updated_at": e.delivery.updated_at, "reason": e.delivery.reason}
                   for e in overview.deliveries]
+    here = filters | ({"country": country} if operator else {})
     return {"deliveries": deliveries, "shipments": overview.shipments,
             "delivery_counts": overview.delivery_counts, "leg_counts": overview.leg_counts,
-            "filters": {"q": "", "leg": "", "delivery": ""} | filters,
-            "leg_statuses": LEG_STATUSES, "delivery_statuses": DELIVERY_STATUSES}
+            "deliveries_total": overview.deliveries_total,
+            "shipments_total": overview.shipments_total,
+            "shipments_next": next_page("/ui/customs", here, overview.shipments_next),
+            "deliveries_next": next_page("/ui/customs", here, overview.deliveries_next,
+                                         name="documents_after"),
+            "filters": filters, "leg_statuses": LEG_STATUSES,
+            "delivery_statuses": DELIVERY_STATUSES}
 
 
 def _filters(request: Request) -> dict[str, str]:
@@ -91,14 +109,17 @@ def _filters(request: Request) -> dict[str, str]:
     delivery = request.query_params.get("delivery") or ""
     return {"q": (request.query_params.get("q") or "").strip()[:64],
             "leg": leg if leg in LEG_STATUSES else "",
-            "delivery": delivery if delivery in DELIVERY_STATUSES else ""}
+            "delivery": delivery if delivery in DELIVERY_STATUSES else "",
+            "after": (request.query_params.get("after") or "")[:200],
+            "documents_after": (request.query_params.get("documents_after") or "")[:200]}
 
 
 @router.get("/customs", name="ui_inbox")
 async def inbox(request: Request, services: ServicesDep, user: UserDep) -> Response:
     require_kind(user, PartyKind.CUSTOMS, PartyKind.OPERATOR, what="customs inbox")
     country = _country_of(user, services, request.query_params.get("country"))
-    data = await run_in_threadpool(_inbox, services, country, _filters(request))
+    data = await run_in_threadpool(_inbox, services, country, _filters(request),
+                                   operator=user.principal.kind is PartyKind.OPERATOR)
     return render(request, "inbox.html", user, country=country,
                   members=services.members.countries,
                   notice=request.query_params.get("notice"), **data)

@@ -1,8 +1,11 @@
 """The reader's language and time zone, and the template helpers that use them.
 
-The language is the one the reader chose with the switch on every page (kept in the
-``exchange_lang`` cookie, a year, this dashboard only), else the browser's
-``Accept-Language`` (:func:`exchange.i18n.negotiate`), else English. The time zone is the
+The language is the one the signed-in party chose with the switch on any page (kept with the
+party, :func:`exchange.parties.keys.choose_locale`, so it follows the party to another
+browser), else the one chosen in this browser (the ``exchange_lang`` cookie, a year, this
+dashboard only: the sign-in page has no party yet), else the browser's ``Accept-Language``
+(:func:`exchange.i18n.negotiate`), else English. The switch is a link (a GET): the key's
+cookie is SameSite=Strict, so a link from another site never reaches a party's preference. The time zone is the
 browser's own (``exchange_tz``, set by ``static/dashboard.js`` from
 ``Intl.DateTimeFormat``), else UTC; a name the time-zone database does not know is ignored.
 
@@ -24,10 +27,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Request
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from exchange import i18n
+from exchange.http.deps import ServicesDep
+from exchange.parties.keys import Principal, choose_locale
 from exchange.web import words
+from exchange.web.session import current
 
 __all__ = ["LANG_COOKIE", "ZONE_COOKIE", "install_helpers", "reader_locale", "reader_zone",
            "router"]
@@ -39,8 +46,12 @@ router = APIRouter(prefix="/ui")
 
 
 def reader_locale(request: Request) -> str:
+    """The signed-in party's language, else this browser's choice, else its
+    ``Accept-Language``, else English."""
+    principal = getattr(request.state, "principal", None)
+    party_choice = principal.locale if isinstance(principal, Principal) else None
     return i18n.negotiate(request.headers.get("accept-language"),
-                          preference=request.cookies.get(LANG_COOKIE))
+                          preference=party_choice or request.cookies.get(LANG_COOKIE))
 
 
 def reader_zone(request: Request) -> str:
@@ -67,11 +78,15 @@ def _safe_back(target: str | None) -> str:
 
 
 @router.get("/language", name="ui_language", include_in_schema=False)
-def choose_language(request: Request) -> Response:
-    """The language switch: keep the choice in a cookie and go back to the page."""
+async def choose_language(request: Request, services: ServicesDep) -> Response:
+    """The language switch: keep the choice with the signed-in party and in a cookie (for
+    the sign-in page), and go back to the page."""
     chosen = request.query_params.get("to") or ""
     response = RedirectResponse(_safe_back(request.query_params.get("next")), status_code=303)
     if chosen in i18n.LOCALES:
+        user = await current(request, services)
+        if user is not None:
+            await run_in_threadpool(choose_locale, services.uow, user.party.id, chosen)
         response.set_cookie(LANG_COOKIE, chosen, max_age=_YEAR, path="/ui", samesite="lax",
                             httponly=True, secure=request.url.scheme == "https")
     return response

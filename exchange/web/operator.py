@@ -1,5 +1,6 @@
 """The operator's pages: members and adapters, parties and keys, dead deliveries with
-replay (:mod:`exchange.delivery.deliveries`), and the health page."""
+replay (:mod:`exchange.delivery.deliveries`), the webhook subscriptions with what became of
+their notifications (:mod:`exchange.notifications.subscriptions`), and the health page."""
 from __future__ import annotations
 
 from typing import Any
@@ -10,23 +11,27 @@ from starlette.responses import RedirectResponse, Response
 
 from exchange.delivery import deliveries
 from exchange.delivery.deliveries import ReplayDelivery
+from exchange.documents.errors import CursorInvalid
 from exchange.domain import PartyKind
 from exchange.errors import ExchangeError, NotFoundError
 from exchange.http.metrics import read_health
 from exchange.i18n import t
-from exchange.parties.keys import list_parties
+from exchange.notifications.subscriptions import list_subscriptions
+from exchange.parties.keys import list_parties, party_names
 from exchange.services import Services
 from exchange.web.rendering import (
+    PAGE_SIZE,
     PageError,
     PageNotFound,
     PageRoute,
     ServicesDep,
     UserDep,
     explain,
+    next_page,
     render,
     require_kind,
 )
-from exchange.web.session import check_csrf
+from exchange.web.session import SignedIn, check_csrf
 
 __all__ = ["router"]
 
@@ -47,28 +52,35 @@ def _members(services: Services) -> list[dict[str, Any]]:
 
 
 def _overview(services: Services, filters: dict[str, str] | None = None) -> dict[str, Any]:
-    filters = {"country": "", "status": ""} | (filters or {})
+    """The operator page: a page of the dead letters (``after``: its cursor; the next page's
+    address keeps the filters), their counts, the parties and their keys."""
+    filters = {"country": "", "status": "", "after": ""} | (filters or {})
     parties = [{"id": item.party.id, "kind": item.party.kind, "name": item.party.name,
                 "country": item.party.country,
                 "keys": [{"key_id": k.key_id, "created_at": k.created_at,
                           "revoked_at": k.revoked_at} for k in item.keys]}
                for item in list_parties(services.uow)]
-    every = deliveries.failed_deliveries(uow=services.uow)
-    counts = {"dead": sum(1 for d in every if d.status == "dead"),
-              "rejected": sum(1 for d in every if d.status == "rejected")}
+    try:
+        page = deliveries.failed_page(deliveries.FailedQuery(
+            country=filters["country"] or None, status=filters["status"] or None,
+            limit=PAGE_SIZE, cursor=filters["after"] or None), uow=services.uow)
+    except CursorInvalid:
+        raise PageNotFound("page") from None
     failed = [{"id": d.id, "shipment_id": d.shipment_id, "country": d.country,
                "adapter": d.adapter, "status": d.status, "attempts": d.attempts,
                "reason": d.reason, "last_error": d.last_error, "updated_at": d.updated_at}
-              for d in every if (not filters["country"] or d.country == filters["country"])
-              and (not filters["status"] or d.status == filters["status"])]
-    return {"parties": parties, "failed": failed, "failed_counts": counts, "filters": filters}
+              for d in page.items]
+    return {"parties": parties, "failed": failed, "failed_counts": page.counts,
+            "failed_total": page.total, "filters": filters,
+            "failed_next": next_page("/ui/operator", filters, page.next_cursor)}
 
 
 def _filters(request: Request, services: Services) -> dict[str, str]:
     country = (request.query_params.get("country") or "").upper()
     status = request.query_params.get("status") or ""
     return {"country": country if country in services.member_codes else "",
-            "status": status if status in ("dead", "rejected") else ""}
+            "status": status if status in ("dead", "rejected") else "",
+            "after": (request.query_params.get("after") or "")[:200]}
 
 
 @router.get("", name="ui_operator")
@@ -85,6 +97,30 @@ async def health(request: Request, services: ServicesDep, user: UserDep) -> Resp
     require_kind(user, PartyKind.OPERATOR, what="operator page")
     figures = await run_in_threadpool(read_health, services)
     return render(request, "health.html", user, h=figures, members=_members(services))
+
+
+_QUEUED = ("waiting", "pending", "sending")
+
+
+def _subscriptions(services: Services, user: SignedIn) -> dict[str, Any]:
+    """Every party's subscriptions (as ``exchange subscriptions list`` shows them), each
+    with its notifications counted as delivered, queued, failing (to be retried) and dead."""
+    found = list_subscriptions(principal=user.principal, store=services.uow)
+    names = party_names(services.uow, {s.party_id for s in found})
+    rows = [{"s": s, "party": names.get(s.party_id, s.party_id[:8]),
+             "delivered": s.notifications.get("delivered", 0),
+             "queued": sum(s.notifications.get(k, 0) for k in _QUEUED),
+             "failing": s.notifications.get("retrying", 0),
+             "dead": s.notifications.get("dead", 0)} for s in found]
+    return {"subscriptions": rows,
+            "paused": sum(1 for s in found if s.status == "paused")}
+
+
+@router.get("/subscriptions", name="ui_subscriptions")
+async def subscriptions(request: Request, services: ServicesDep, user: UserDep) -> Response:
+    require_kind(user, PartyKind.OPERATOR, what="operator page")
+    data = await run_in_threadpool(_subscriptions, services, user)
+    return render(request, "subscriptions.html", user, **data)
 
 
 def _replay_all(services: Services, ids: list[str], actor_id: str

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -35,6 +36,7 @@ from exchange.web.language import html_lang, install_helpers, reader_locale, rea
 from exchange.web.session import SignedIn, current
 
 __all__ = [
+    "PAGE_SIZE",
     "PageError",
     "PageNotFound",
     "ServicesDep",
@@ -44,6 +46,7 @@ __all__ = [
     "explain",
     "findings_of",
     "install_page_errors",
+    "next_page",
     "render",
     "require_kind",
     "say",
@@ -58,6 +61,8 @@ install_helpers(templates.env)
 access_log = logging.getLogger("exchange.api.access")
 log = logging.getLogger(__name__)
 _MAX_LINES = 5000
+PAGE_SIZE = 25
+"""Rows on a page of a list (shipments, a customs inbox, the dead letters)."""
 
 @dataclass(frozen=True)
 class PageError:
@@ -220,6 +225,15 @@ def install_page_errors(app: FastAPI) -> None:
     async def _not_found(request: Request, exc: PageNotFound) -> Response:
         user = await current(request, get_services(request))
         return render(request, "not_found.html", user, status=404, what=exc.what)
+
+
+def next_page(path: str, params: Mapping[str, str | None], cursor: str | None, *,
+              name: str = "after") -> str | None:
+    """The address of a list's next page (``_macros.pager``): the same filters (and the
+    cursors of the page's other lists), and the cursor the service gave in *name*."""
+    if not cursor:
+        return None
+    return f"{path}?{urlencode({k: v for k, v in params.items() if v} | {name: cursor})}"
 
 
 def findings_of(report: dict[str, Any] | None) -> list[dict[str, Any]]:

@@ -25,7 +25,14 @@ from exchange.parties.keys import party_names, scope_of
 from exchange.payments.views import awaiting_payment
 from exchange.services import Services
 from exchange.web.language import reader_locale
-from exchange.web.rendering import PageNotFound, PageRoute, UserDep, render
+from exchange.web.rendering import (
+    PAGE_SIZE,
+    PageNotFound,
+    PageRoute,
+    UserDep,
+    next_page,
+    render,
+)
 from exchange.web.session import SignedIn
 from exchange.web.timeline import document_word, timeline
 
@@ -35,7 +42,6 @@ router = APIRouter(prefix="/ui", route_class=PageRoute)
 
 DECISION_KINDS = ("acknowledged", "accepted", "rejected", "hold", "query", "assessment",
                   "guarantee-accepted", "released")
-PAGE_SIZE = 25
 LEG_STATUSES = ("pending", "acknowledged", "accepted", "assessed", "guaranteed", "held",
                 "query", "rejected", "released")
 
@@ -67,12 +73,8 @@ def _list(services: Services, user: SignedIn, request: Request) -> dict[str, Any
     for item in page.items:
         item["state"] = shipment_state([_Leg(leg["country"], leg["status"])
                                         for leg in item["legs"]])
-    more = None
-    if page.next_cursor:
-        params = {k: v for k, v in filters.items() if v} | {"after": page.next_cursor}
-        from urllib.parse import urlencode
-        more = f"/ui/shipments?{urlencode(params)}"
-    return {"items": page.items, "total": page.total, "next_url": more, "filters": filters,
+    return {"items": page.items, "total": page.total, "filters": filters,
+            "next_url": next_page("/ui/shipments", filters, page.next_cursor),
             "leg_statuses": LEG_STATUSES}
 
 

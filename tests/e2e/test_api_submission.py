@@ -323,3 +323,35 @@ def test_bad_signatures_are_refused_with_the_reason(world, pki, validator, case)
     assert body["signature"]["valid"] is False
     after = world.counts()
     assert after["documents"] == before["documents"]
+
+
+def test_the_created_shipments_dossier_reads_in_the_callers_language(world):
+    """The 201 answer of POST /v1/shipments says its dossier's findings in the language of
+    Accept-Language, as GET /v1/shipments/{id} does."""
+    from dataclasses import replace
+
+    from lxml import etree
+
+    from exchange.showcase.corridor import MISMATCH, corridor_documents
+
+    # the demo's dossier with its one inconsistency, on this world's route (no signature)
+    corridor = replace(MISMATCH, origin=ROUTE["origin"], transit=tuple(ROUTE["transit"]),
+                       destination=ROUTE["destination"])
+    documents = [(name, etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))
+                 for name, tree in corridor_documents(UBL_EXAMPLES, corridor)]
+    answers = {lang: create(world, documents=documents, **{"Accept-Language": lang})
+               for lang in ("ru", "zh-CN,zh;q=0.9", "en-GB")}
+    for lang, r in answers.items():
+        assert r.status_code == 201, r.text
+        findings = r.json()["dossier"]["findings"]
+        assert findings, "the import declaration says the goods left China"
+        messages = [f["message"] for f in findings]
+        if lang == "ru":
+            assert all(any("\u0400" <= ch <= "\u04ff" for ch in m) for m in messages), messages
+        elif lang.startswith("zh"):
+            assert all(any("\u4e00" <= ch <= "\u9fff" for ch in m) for m in messages), messages
+        else:
+            assert all(m.isascii() for m in messages), messages
+        with world.client("forwarder", **{"Accept-Language": lang}) as c:
+            tracked = c.get(f"/v1/shipments/{r.json()['id']}").json()["dossier"]["findings"]
+        assert [f["message"] for f in tracked] == messages

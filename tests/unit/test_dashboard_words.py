@@ -11,10 +11,12 @@ from adapters.contract import DecisionKind
 from exchange import i18n
 from exchange.delivery.decisions import LEG_STATUS
 from exchange.domain import LegRole, PartyKind, TransportMode
+from exchange.notifications.kinds import NotificationKind
 from exchange.payments.balances import PaymentState
 from exchange.payments.entries import EntryKind
 from exchange.payments.reconciliation import UnmatchedReason
 from exchange.store.deliveries import DeliveryStatus
+from exchange.store.subscriptions import SubscriptionStatus
 from exchange.validation.report import Decision, LayerStatus, Severity
 from exchange.web.words import TABLES, word
 from signing.report import Reason
@@ -25,7 +27,8 @@ ENUMS: list[tuple[str, type[StrEnum] | list[str]]] = [
     ("party", PartyKind), ("mode", TransportMode), ("validation", Decision),
     ("layer", LayerStatus), ("layer", ["well-formedness", "schema", "code-lists"]),
     ("severity", Severity), ("entry", EntryKind), ("unmatched", UnmatchedReason),
-    ("signature", Reason),
+    ("signature", Reason), ("subscription", SubscriptionStatus),
+    ("notification", NotificationKind),
 ]
 
 

@@ -57,6 +57,19 @@ CREATE_BODY = request_body(json=ShipmentIn, multipart=ShipmentForm,
                            json_examples={"road": EXAMPLE})
 
 
+def _in_language(view: dict[str, Any], locale: str) -> dict[str, Any]:
+    """A shipment's view with the messages of its findings (each document's validation,
+    the dossier's) in *locale*, as the caller's Accept-Language asks."""
+    for doc in view.get("documents", []):
+        if doc.get("validation"):
+            doc["validation"] = localize(doc["validation"], locale)
+    dossier = view.get("dossier")
+    if dossier and dossier.get("findings"):
+        dossier["findings"] = [{**f, "message": message_of(f, locale)}
+                               for f in dossier["findings"]]
+    return view
+
+
 def _answer(result: submission.ShipmentResult, locale: str) -> Answer:
     if result.shipment is None:
         refused = result.refused[0].inspected.refusal
@@ -64,7 +77,7 @@ def _answer(result: submission.ShipmentResult, locale: str) -> Answer:
         return Answer(422, problem_body(
             422, refused.code, "Documents refused", result.refusal_detail, "/v1/shipments",
             documents=[o.to_dict(locale) for o in result.outcomes]), PROBLEM_JSON)
-    return Answer(201, result.shipment,
+    return Answer(201, _in_language(result.shipment, locale),
                   headers={"Location": f"/v1/shipments/{result.shipment_id}"})
 
 
@@ -101,7 +114,7 @@ async def create(request: Request, services: ServicesDep, principal: ForwarderDe
         prior = await run_in_threadpool(replay, services, principal, key, fp)
         if prior is not None:
             return prior.response()
-    locale = negotiate(request.headers.get("accept-language"))  # of the validation findings
+    locale = negotiate(request.headers.get("accept-language"))  # of the findings' messages
     answer = await run_in_threadpool(_create, services, principal, key, fp, cmd, locale)
     return answer.response()
 
@@ -129,12 +142,4 @@ def get_shipment(shipment_id: str, request: Request, services: ServicesDep,
                                        payments=services.payments_view)
     except ShipmentNotFound:
         raise not_found(principal, shipment_id) from None
-    locale = negotiate(request.headers.get("accept-language"))  # of the findings' messages
-    for doc in found.get("documents", []):
-        if doc.get("validation"):
-            doc["validation"] = localize(doc["validation"], locale)
-    dossier = found.get("dossier")
-    if dossier and dossier.get("findings"):
-        dossier["findings"] = [{**f, "message": message_of(f, locale)}
-                               for f in dossier["findings"]]
-    return found
+    return _in_language(found, negotiate(request.headers.get("accept-language")))
