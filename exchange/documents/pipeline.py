@@ -31,6 +31,7 @@ from lxml import etree
 from exchange.documents.dossier import extract_facts
 from exchange.documents.errors import DocumentNotFound, DocumentSuperseded, DocumentTypeMismatch
 from exchange.domain import EventKind, Route, TransportMode
+from exchange.i18n import t
 from exchange.store.models import DocumentRow, LegRow, ShipmentRow
 from exchange.store.repositories import utcnow
 from exchange.store.uow import UnitOfWork
@@ -299,14 +300,17 @@ def store_document(ins: Inspected, shipment: ShipmentRow, *, uow: UnitOfWork, ac
     if ins.input.supersedes:
         old = uow.documents.get(shipment.id, ins.input.supersedes)
         if old is None:
-            raise DocumentNotFound(f"document {ins.input.supersedes} (to be superseded) is "
-                                   f"not in shipment {shipment.id}")
+            raise DocumentNotFound(t("document {document_id} (to be superseded) is not in "
+                                     "shipment {shipment_id}", document_id=ins.input.supersedes,
+                                     shipment_id=shipment.id))
         newer = uow.documents.superseding(old.id)
         if newer is not None:
-            raise DocumentSuperseded(f"document {old.id} is already superseded by {newer.id}; "
-                                     "amend the latest version")
+            raise DocumentSuperseded(t("document {document_id} is already superseded by "
+                                       "{newer_id}; amend the latest version",
+                                       document_id=old.id, newer_id=newer.id))
         if old.root != ins.root:
-            raise DocumentTypeMismatch(f"a {ins.root} cannot supersede a {old.root}")
+            raise DocumentTypeMismatch(t("a {root} cannot supersede a {old_root}", root=ins.root,
+                                         old_root=old.root))
         version, supersedes = old.version + 1, old.id
     row = DocumentRow(
         id=str(uuid.uuid4()), shipment_id=shipment.id, submitted_by=actor_id, version=version,
