@@ -21,7 +21,7 @@ from exchange.domain import PartyKind, TransportMode
 from exchange.errors import ExchangeError
 from exchange.http.deps import ServicesDep
 from exchange.http.uploads import UploadError, parse_shipment, read_document_part, read_form
-from exchange.i18n import t
+from exchange.i18n import Text, t
 from exchange.parties.keys import scope_of
 from exchange.services import Services
 from exchange.web.rendering import (
@@ -125,8 +125,8 @@ def _shipment_json(values: dict[str, str]) -> dict[str, Any]:
             continue
         key, sep, value = line.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"references, line {n}: write each reference as name=value "
-                             f"(got {line.strip()!r})")
+            raise ValueError(t("references, line {line}: write each reference as name=value "
+                               "(got {given!r})", line=n, given=line.strip()))
         refs[key.strip()] = value.strip()
     transit = [c.strip().upper() for c in values["transit"].replace(",", " ").split()]
     return {"route": {"origin": values["origin"].upper(), "transit": transit,
@@ -188,7 +188,8 @@ async def create_shipment(request: Request, services: ServicesDep, user: UserDep
     except ExchangeError as exc:  # a bad route, an expired form
         error = explain(exc)
     except ValueError as exc:  # a bad reference line
-        error = PageError(t("Write each reference on its own line as name=value."), str(exc))
+        said = exc.args[0] if exc.args and isinstance(exc.args[0], Text) else str(exc)
+        error = PageError(t("Write each reference on its own line as name=value."), said)
     else:
         if result.created:
             return RedirectResponse(f"/ui/shipments/{result.shipment_id}?notice=created",
