@@ -288,15 +288,18 @@ def _check_lengths(fields: DecisionFields) -> None:
                 if len(getattr(fields, name) or "") > limit]
     for n, reason in enumerate(fields.reasons):
         if not reason.code or len(reason.code) > _MAX_REASON_CODE:
-            too_long.append(t("{field}: 1 to {limit} characters", field=f"reasons.{n}.code",
+            name = f"reasons.{n}.code"
+            too_long.append(t("{field}: 1 to {limit} characters", field=name,
                               limit=_MAX_REASON_CODE))
         if len(reason.text) > _MAX_REASON_TEXT:
-            too_long.append(t("{field}: at most {limit} characters", field=f"reasons.{n}.text",
+            name = f"reasons.{n}.text"
+            too_long.append(t("{field}: at most {limit} characters", field=name,
                               limit=_MAX_REASON_TEXT))
     for n, line in enumerate(fields.duty_lines):
         if len(line.tax_type) > _MAX_TAX_TYPE:
-            too_long.append(t("{field}: at most {limit} characters",
-                              field=f"duty_lines.{n}.tax_type", limit=_MAX_TAX_TYPE))
+            name = f"duty_lines.{n}.tax_type"
+            too_long.append(t("{field}: at most {limit} characters", field=name,
+                              limit=_MAX_TAX_TYPE))
     if too_long:
         message = too_long[0]
         for more in too_long[1:]:
