@@ -37,7 +37,7 @@ from exchange.documents.pipeline import (
 )
 from exchange.documents.views import PaymentsView, shipment_view
 from exchange.domain import Route, RouteError
-from exchange.i18n import t
+from exchange.i18n import Text, t
 from exchange.store import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
@@ -84,12 +84,12 @@ class ShipmentResult:
         return tuple(o for o in self.outcomes if o.status is OutcomeStatus.REFUSED)
 
     @property
-    def refusal_detail(self) -> str:
+    def refusal_detail(self) -> str | Text:
         """Why nothing was created, in one sentence (empty when the shipment was created)."""
         if self.created:
             return ""
-        return (f"{len(self.refused)} of {len(self.outcomes)} documents refused; the shipment "
-                "was not created")
+        return t("{refused} of {count} documents refused; the shipment was not created",
+                 refused=len(self.refused), count=len(self.outcomes))
 
 
 def check_route(route: Route, *, members: frozenset[str]) -> Route:
