@@ -15,7 +15,7 @@ import pytest
 from exchange.domain import PartyKind
 
 with warnings.catch_warnings():  # starlette would rather have httpx2, which is not installed
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
 MISSING = "00000000-0000-0000-0000-000000000000"
