@@ -35,6 +35,7 @@ from exchange.web.rendering import (
     render,
     require_kind,
 )
+from exchange.web.language import reader_locale
 from exchange.web.session import SignedIn, check_csrf
 from exchange.web.timeline import document_word
 
@@ -134,11 +135,14 @@ def _shipment_json(values: dict[str, str]) -> dict[str, Any]:
             "transport_mode": values["transport_mode"], "references": refs}
 
 
-def _results(result: submission.ShipmentResult) -> list[dict[str, Any]]:
-    """Each document's outcome, a refused one with its findings against its lines."""
+def _results(result: submission.ShipmentResult, locale: str) -> list[dict[str, Any]]:
+    """Each document's outcome, a refused one with its findings against its lines (its
+    refusal's title and detail in *locale*)."""
     out = []
     for outcome in result.outcomes:
         item = outcome.to_dict()
+        if outcome.inspected.refusal is not None:
+            item["refusal"] = outcome.to_dict(locale)["refusal"]
         findings = findings_of(item.get("validation"))
         refusal = item.get("refusal") or {}
         out.append({**item, "findings": findings,
@@ -197,6 +201,6 @@ async def create_shipment(request: Request, services: ServicesDep, user: UserDep
         error = PageError(t("The shipment was not created: some documents were refused. "
                             "Nothing was kept; correct them and send the form again."),
                           result.refusal_detail)
-        results = _results(result)
+        results = _results(result, reader_locale(request))
     return _form_page(request, user, services, status=422, form=values, error=error,
                       results=results)
