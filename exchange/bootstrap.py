@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from exchange.config import ConfigError, Settings
 from exchange.delivery.decisions import DecisionGate
 from exchange.documents.pipeline import AcceptedHook, Sealer, SignatureChecker
+from exchange.i18n import t
 from exchange.services import Services
 from exchange.store import UnitOfWorkFactory, create_engines, upgrade
 
@@ -71,14 +72,14 @@ def open_store(settings: Settings, *, migrate: bool) -> UnitOfWorkFactory:
     try:
         engines = create_engines(settings.database)
     except Exception as exc:  # a folder that cannot be made, a driver that will not load
-        raise ConfigError(f"cannot open the database: {exc}",
+        raise ConfigError(t("cannot open the database: {error}", error=str(exc)),
                           setting="EXCHANGE_DATABASE_URL") from None
     try:
         if migrate:
             upgrade(engines)
     except Exception as exc:
         engines.dispose()
-        raise ConfigError(f"cannot open or migrate the database: {exc}",
+        raise ConfigError(t("cannot open or migrate the database: {error}", error=str(exc)),
                           setting="EXCHANGE_DATABASE_URL") from None
     return UnitOfWorkFactory(engines)
 
@@ -148,7 +149,7 @@ def build_services(settings: Settings, *, migrate: bool | None = None,
         box = secret_box(settings.payments, store=factory)
     except RoutingError as exc:
         factory.engines.dispose()
-        raise ConfigError(exc.message, setting="EXCHANGE_ROUTING_FILE") from None
+        raise ConfigError(exc.text or exc.message, setting="EXCHANGE_ROUTING_FILE") from None
     except ConfigError:
         factory.engines.dispose()
         raise

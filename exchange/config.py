@@ -27,6 +27,7 @@ from pydantic_settings import (
 )
 
 from exchange.errors import ConfigError
+from exchange.i18n import Text, t
 from exchange.paths import exchange_home
 
 __all__ = [
@@ -78,9 +79,8 @@ class DatabaseSettings(_Group):
             return None
         scheme = url.split(":", 1)[0]
         if scheme not in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg", "postgresql"):
-            raise ValueError(
-                f"unsupported database {scheme!r}; use sqlite:///PATH or "
-                "postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB")
+            raise ValueError(t("unsupported database {scheme!r}; use sqlite:///PATH or "
+                               "postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB", scheme=scheme))
         if scheme == "postgresql":
             url = "postgresql+psycopg" + url[len("postgresql"):]
         return url
@@ -117,7 +117,8 @@ class HubSettings(_Group):
             try:
                 text = self.key_passphrase_file.read_text(encoding="utf-8")
             except OSError as exc:
-                raise ConfigError(f"cannot read {self.key_passphrase_file}: {exc.strerror}",
+                raise ConfigError(t("cannot read {file}: {error}",
+                                    file=str(self.key_passphrase_file), error=exc.strerror),
                                   setting="EXCHANGE_HUB_KEY_PASSPHRASE_FILE") from None
             return text.splitlines()[0].encode() if text else b""
         return None
@@ -312,17 +313,22 @@ def load_settings(**overrides: Any) -> Settings:  # Any: pydantic's keyword argu
     """Read the settings; raise :class:`ConfigError` naming the first bad setting."""
     config_file = os.environ.get(CONFIG_ENV)
     if config_file and not Path(config_file).is_file():
-        raise ConfigError(f"no such configuration file: {config_file}", setting=CONFIG_ENV)
+        raise ConfigError(t("no such configuration file: {file}", file=config_file),
+                          setting=CONFIG_ENV)
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(p for p in err["loc"] if not isinstance(p, int))
-        message = err["msg"].removeprefix("Value error, ")
+        cause = (err.get("ctx") or {}).get("error")
+        message: str | Text = err["msg"].removeprefix("Value error, ")
+        if isinstance(cause, ValueError) and cause.args and isinstance(cause.args[0], Text):
+            message = cause.args[0]  # a check of ours, in the reader's language
         if err.get("type") == "extra_forbidden":
-            message = "unknown setting"
+            message = t("unknown setting")
         raise ConfigError(message, setting=setting_name(loc)) from None
     except Exception as exc:  # a config file that is not TOML
         if config_file:
-            raise ConfigError(f"cannot read {config_file}: {exc}", setting=CONFIG_ENV) from None
+            raise ConfigError(t("cannot read {file}: {error}", file=config_file, error=str(exc)),
+                              setting=CONFIG_ENV) from None
         raise

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from exchange.errors import UsageError
-from exchange.i18n import t
+from exchange.i18n import Text, t
 
 __all__ = [
     "rfc3339",
@@ -78,7 +78,15 @@ class Party:
 
     def __post_init__(self) -> None:
         if self.kind is PartyKind.CUSTOMS and not self.country:
-            raise DomainError("a customs party needs its country")
+            raise DomainError(t("a customs party needs its country"))
+
+
+_ORIGIN_NOT_MEMBER = t("origin country {country!r} is not a CAREC member of this exchange "
+                       "(members: {members})")
+_TRANSIT_NOT_MEMBER = t("transit country {country!r} is not a CAREC member of this exchange "
+                        "(members: {members})")
+_DESTINATION_NOT_MEMBER = t("destination country {country!r} is not a CAREC member of this "
+                            "exchange (members: {members})")
 
 
 @dataclass(frozen=True)
@@ -101,14 +109,15 @@ class Route:
 
     def check(self, members: frozenset[str] | set[str]) -> None:
         """Refuse non-members and a country that appears twice."""
-        for where, cc in (("origin", self.origin), *(("transit", c) for c in self.transit),
-                          ("destination", self.destination)):
+        listed = ", ".join(sorted(members))
+        for where, cc in ((_ORIGIN_NOT_MEMBER, self.origin),
+                          *((_TRANSIT_NOT_MEMBER, c) for c in self.transit),
+                          (_DESTINATION_NOT_MEMBER, self.destination)):
             if cc not in members:
-                raise RouteError(f"{where} country {cc!r} is not a CAREC member of this "
-                                 f"exchange (members: {', '.join(sorted(members))})")
+                raise RouteError(Text(where.msgid, {"country": cc, "members": listed}))
         if len(set(self.countries)) != len(self.countries):
-            raise RouteError("a country appears more than once on the route "
-                             f"{' -> '.join(self.countries)}")
+            raise RouteError(t("a country appears more than once on the route {route}",
+                               route=" -> ".join(self.countries)))
 
 
 def rfc3339(value: datetime) -> str:

@@ -15,6 +15,7 @@ from exchange.domain import PartyKind
 from exchange.parties.keys import Principal, authenticate, scope_of
 from exchange.store import Scope
 from exchange.http.problems import Problem
+from exchange.i18n import t
 from exchange.api.openapi import bearer
 
 __all__ = [
@@ -91,9 +92,9 @@ ScopeDep = Annotated[Scope, Depends(get_scope)]
 
 def get_forwarder(principal: PrincipalDep) -> Principal:
     if principal.kind is not PartyKind.FORWARDER:
-        raise Problem(403, "forbidden", "Forbidden",
-                      f"only freight forwarders submit shipments and documents; this key "
-                      f"belongs to a {principal.kind} party")
+        raise Problem(403, "forbidden", t("Forbidden"),
+                      t("only freight forwarders submit shipments and documents; this key "
+                        "belongs to a {kind} party", kind=str(principal.kind)))
     return principal
 
 
@@ -105,4 +106,5 @@ def not_found(principal: Principal, shipment_id: str) -> Problem:
     """404 for a shipment that is missing or outside the caller's scope (logged)."""
     log.warning("shipment %s not found or out of scope for party %s (%s, key %s)",
                 shipment_id, principal.party.id, principal.kind, principal.key_id)
-    return Problem(404, "not-found", "Not found", f"no shipment {shipment_id}")
+    return Problem(404, "not-found", t("Not found"),
+                   t("no shipment {shipment_id}", shipment_id=shipment_id))

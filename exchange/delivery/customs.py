@@ -85,7 +85,7 @@ def authorise_customs(principal: Principal, country: str) -> None:
         return
     access_log.warning(
         "customs %s endpoints refused to party %s (%s)", country, party.id, party.kind)
-    raise CustomsSideClosed(f"no customs inbox {country}")
+    raise CustomsSideClosed(t("no customs inbox {country}", country=country))
 
 
 @dataclass(frozen=True)
@@ -115,10 +115,10 @@ def customs_actor(principal: Principal, country: str, *, members: Members) -> Cu
         access_log.warning("customs %s decision or acknowledgement refused to operator %s: "
                            "no help desk for that member", country, party.id)
         raise CustomsAuthorityOnly(
-            f"customs decisions and acknowledgements for {country} are its customs "
-            f"authority's to record, not the operator's; the hub's help desk keys them in "
-            f"only for a member whose entry in the members file has "
-            f"help_desk_decisions = true", country=country)
+            t("customs decisions and acknowledgements for {country} are its customs "
+              "authority's to record, not the operator's; the hub's help desk keys them in "
+              "only for a member whose entry in the members file has "
+              "help_desk_decisions = true", country=country), country=country)
     return CustomsActor(country, party.id, on_behalf_of=country)
 
 
@@ -308,18 +308,28 @@ _MAX_REASON_CODE, _MAX_REASON_TEXT, _MAX_TAX_TYPE = 64, 2000, 64
 
 
 def _check_lengths(fields: DecisionFields) -> None:
-    too_long = [f"{name}: at most {limit} characters" for name, limit in _MAX_LENGTH.items()
+    too_long = [t("{field}: at most {limit} characters", field=name, limit=limit)
+                for name, limit in _MAX_LENGTH.items()
                 if len(getattr(fields, name) or "") > limit]
     for n, reason in enumerate(fields.reasons):
         if not reason.code or len(reason.code) > _MAX_REASON_CODE:
-            too_long.append(f"reasons.{n}.code: 1 to {_MAX_REASON_CODE} characters")
+            name = f"reasons.{n}.code"
+            too_long.append(t("{field}: 1 to {limit} characters", field=name,
+                              limit=_MAX_REASON_CODE))
         if len(reason.text) > _MAX_REASON_TEXT:
-            too_long.append(f"reasons.{n}.text: at most {_MAX_REASON_TEXT} characters")
+            name = f"reasons.{n}.text"
+            too_long.append(t("{field}: at most {limit} characters", field=name,
+                              limit=_MAX_REASON_TEXT))
     for n, line in enumerate(fields.duty_lines):
         if len(line.tax_type) > _MAX_TAX_TYPE:
-            too_long.append(f"duty_lines.{n}.tax_type: at most {_MAX_TAX_TYPE} characters")
+            name = f"duty_lines.{n}.tax_type"
+            too_long.append(t("{field}: at most {limit} characters", field=name,
+                              limit=_MAX_TAX_TYPE))
     if too_long:
-        raise DecisionInvalid("; ".join(too_long))
+        message = too_long[0]
+        for more in too_long[1:]:
+            message = t("{message}; {more}", message=message, more=more)
+        raise DecisionInvalid(message)
 
 
 def decision_from_fields(fields: DecisionFields, *, country: str, shipment_id: str
@@ -330,8 +340,8 @@ def decision_from_fields(fields: DecisionFields, *, country: str, shipment_id: s
     try:
         kind = DecisionKind(fields.kind)
     except ValueError:
-        raise DecisionInvalid(f"kind: {fields.kind!r} is not one of "
-                              f"{', '.join(DecisionKind)}") from None
+        raise DecisionInvalid(t("kind: {kind!r} is not one of {kinds}", kind=fields.kind,
+                                kinds=", ".join(DecisionKind))) from None
     _check_lengths(fields)
     try:
         return CustomsDecision(
@@ -360,14 +370,16 @@ def decision_from_document(data: bytes, *, country: str, shipment_id: str
     except (AdapterError, ValueError) as exc:
         raise DecisionInvalid(str(exc), title=t("The decision document is not valid")) from None
     if len(decisions) != 1:
-        raise DecisionInvalid(f"the document holds {len(decisions)} decisions",
+        raise DecisionInvalid(t("the document holds {count} decisions", count=len(decisions)),
                               title=t("One decision per request"))
     decision = decisions[0]
     if decision.country != country:
-        raise DecisionInvalid(f"the decision is from {decision.country}, posted to {country}",
+        raise DecisionInvalid(t("the decision is from {from_country}, posted to {country}",
+                                from_country=decision.country, country=country),
                               title=t("Wrong country"))
     if decision.shipment_id not in (None, shipment_id):
-        raise DecisionInvalid(f"the decision names shipment {decision.shipment_id}",
+        raise DecisionInvalid(t("the decision names shipment {shipment_id}",
+                                shipment_id=decision.shipment_id),
                               title=t("Wrong shipment"))
     if decision.shipment_id is None:
         decision = dataclasses.replace(decision, shipment_id=shipment_id)
@@ -413,8 +425,9 @@ def decide(cmd: RecordDecision, *, uow: UnitOfWorkFactory,
     (``keyed_in_by``, ``on_behalf_of``). Commits."""
     decision, actor = cmd.decision, cmd.actor
     if decision.country != actor.country:
-        raise DecisionInvalid(f"the decision is from {decision.country}, recorded for "
-                              f"{actor.country}", title=t("Wrong country"))
+        raise DecisionInvalid(t("the decision is from {from_country}, recorded for {country}",
+                                from_country=decision.country, country=actor.country),
+                              title=t("Wrong country"))
     report = verify_decision_signature(decision, checker)
     with uow.writing() as u:
         try:
@@ -423,8 +436,9 @@ def decide(cmd: RecordDecision, *, uow: UnitOfWorkFactory,
                                        signature_report=report,
                                        on_behalf_of=actor.on_behalf_of)
         except ShipmentNotRouted:
-            raise ShipmentNotRouted(f"no shipment {decision.shipment_id} routed to "
-                                    f"{decision.country}") from None
+            raise ShipmentNotRouted(t("no shipment {shipment_id} routed to {country}",
+                                      shipment_id=decision.shipment_id,
+                                      country=decision.country)) from None
         legs = tuple(Leg(leg.country, leg.role, leg.status)
                      for leg in recorded.shipment.legs)
         stored = json.loads(recorded.row.decision_json)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from adapters.contract import CustomsDecision, DecisionKind
 from exchange.delivery.errors import DecisionConflict, DecisionRefused, ShipmentNotRouted
 from exchange.delivery.outbox import acknowledge_delivery
+from exchange.i18n import Text, t
 from exchange.store.deliveries import DecisionRow, DeliveryStatus
 from exchange.store.models import LegRow, ShipmentRow
 from exchange.store.repositories import Scope, utcnow
@@ -89,8 +90,8 @@ def record_decision(uow: UnitOfWork, decision: CustomsDecision, *, actor_id: str
         if shipment is not None else None
     if shipment is None or leg is None:
         raise ShipmentNotRouted(
-            f"shipment {decision.shipment_id or '(unknown)'} is not routed to "
-            f"{decision.country}")
+            t("shipment {shipment_id} is not routed to {country}",
+              shipment_id=decision.shipment_id or "(unknown)", country=decision.country))
     content = decision.to_dict() | {"shipment_id": shipment.id}
     payload = content | ({"on_behalf_of": on_behalf_of, "keyed_in_by": actor_id}
                          if on_behalf_of else {})
@@ -100,12 +101,13 @@ def record_decision(uow: UnitOfWork, decision: CustomsDecision, *, actor_id: str
         if {k: v for k, v in stored.items() if k not in _KEYED_IN} == content:
             return Recorded(existing, False, shipment)
         raise DecisionConflict(
-            f"decision {decision.decision_id} of {decision.country} was already recorded "
-            "with other content; decision ids cannot be reused")
+            t("decision {decision_id} of {country} was already recorded with other content; "
+              "decision ids cannot be reused", decision_id=decision.decision_id,
+              country=decision.country))
     if leg.status in _FINAL and decision.kind is not DecisionKind.RELEASED:
         raise DecisionRefused(
-            f"the {decision.country} leg is already released; a {decision.kind} decision "
-            "cannot follow", code="decision.leg-released")
+            t("the {country} leg is already released; a {kind} decision cannot follow",
+              country=decision.country, kind=str(decision.kind)), code="decision.leg-released")
     for gate in gates:
         gate(uow, shipment, leg, decision, context or {})
     row = uow.decisions.add(DecisionRow(
@@ -144,15 +146,20 @@ def verify_decision_signature(decision: CustomsDecision, checker: SignatureCheck
     try:
         tree = parse_xml(decision.signed_xml)
     except XmlError as exc:
-        raise DecisionRefused(f"the signed decision is not safe XML: {exc.message}",
+        raise DecisionRefused(t("the signed decision is not safe XML: {error}", error=exc.message),
                               code="decision.signature-invalid") from None
     check = checker.check(tree, decision.signed_xml, country=decision.country) \
         if checker is not None else None
     if check is None or not check.present or not check.valid:
-        reason = (check.report.get("reason") if check is not None and check.present
-                  else "no trust list to check it against" if check is None
-                  else "the decision carries no signature")
+        reason: str | Text
+        if check is not None and check.present:
+            reason = str(check.report.get("reason"))
+        elif check is None:
+            reason = t("no trust list to check it against")
+        else:
+            reason = t("the decision carries no signature")
         raise DecisionRefused(
-            f"the {decision.country} customs signature on decision {decision.decision_id} "
-            f"does not verify: {reason}", code="decision.signature-invalid")
+            t("the {country} customs signature on decision {decision_id} does not verify: "
+              "{reason}", country=decision.country, decision_id=decision.decision_id,
+              reason=reason), code="decision.signature-invalid")
     return check.report

@@ -17,6 +17,7 @@ from exchange.delivery.errors import OperatorsOnly
 from exchange.delivery.outbox import Delivery, replay_delivery
 from exchange.documents.errors import CursorInvalid
 from exchange.domain import PartyKind
+from exchange.i18n import t
 from exchange.parties.keys import Principal
 from exchange.store.deliveries import DeliveryStatus
 from exchange.store.repositories import Scope
@@ -40,8 +41,8 @@ def authorise_operator(principal: Principal) -> None:
     if principal.kind is not PartyKind.OPERATOR:
         access_log.warning("deliveries refused to party %s (%s)", principal.party.id,
                            principal.kind)
-        raise OperatorsOnly(f"only operators manage deliveries; this key belongs to a "
-                            f"{principal.kind} party")
+        raise OperatorsOnly(t("only operators manage deliveries; this key belongs to a {kind} "
+                              "party", kind=str(principal.kind)))
 
 
 @dataclass(frozen=True)

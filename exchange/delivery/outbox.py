@@ -21,6 +21,7 @@ from adapters.members import Members
 from exchange.domain import rfc3339
 from exchange.delivery.errors import DeliveryNotFound, NotAcknowledgeable, NotReplayable
 from exchange.delivery.routing import RoutingRules
+from exchange.i18n import t
 from exchange.store.deliveries import DeliveryRow, DeliveryStatus
 from exchange.store.models import DocumentRow, ShipmentRow
 from exchange.store.repositories import utcnow
@@ -86,11 +87,11 @@ def replay_delivery(uow: UnitOfWork, delivery_id: str, *, actor_id: str,
     it carried has been amended since, the replay carries the latest version."""
     row = uow.deliveries.get(delivery_id)
     if row is None:
-        raise DeliveryNotFound(f"no delivery {delivery_id}")
+        raise DeliveryNotFound(t("no delivery {delivery_id}", delivery_id=delivery_id))
     if row.status not in (DeliveryStatus.DEAD, DeliveryStatus.REJECTED):
         raise NotReplayable(
-            f"delivery {delivery_id} is {row.status}; only dead or rejected deliveries can be "
-            "replayed")
+            t("delivery {delivery_id} is {status}; only dead or rejected deliveries can be "
+              "replayed", delivery_id=delivery_id, status=str(row.status)))
     latest = row.document_id
     while (newer := uow.documents.superseding(latest)) is not None:
         latest = newer.id
@@ -118,14 +119,15 @@ def acknowledge_delivery(uow: UnitOfWork, delivery_id: str, *, country: str, act
     the member the hub's help desk (*actor_id*, an operator) acknowledges it for."""
     row = uow.deliveries.get(delivery_id)
     if row is None or row.country != country:
-        raise DeliveryNotFound(f"no delivery {delivery_id} for {country}")
+        raise DeliveryNotFound(t("no delivery {delivery_id} for {country}",
+                                 delivery_id=delivery_id, country=country))
     if row.status == DeliveryStatus.ACKNOWLEDGED:
         return row
     if row.status not in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED,
                           DeliveryStatus.DELIVERED_WITH_WARNINGS, DeliveryStatus.PENDING,
                           DeliveryStatus.RETRYING, DeliveryStatus.SENDING):
-        raise NotAcknowledgeable(f"delivery {delivery_id} is {row.status}; it cannot be "
-                                 "acknowledged")
+        raise NotAcknowledgeable(t("delivery {delivery_id} is {status}; it cannot be "
+                                   "acknowledged", delivery_id=delivery_id, status=str(row.status)))
     now = utcnow()
     row.status = DeliveryStatus.ACKNOWLEDGED
     row.receipt_reference = reference or row.receipt_reference

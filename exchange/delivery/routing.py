@@ -23,6 +23,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from exchange.delivery.errors import RoutingError
+from exchange.i18n import t
 
 __all__ = ["DEFAULT_RULES", "Position", "RoutingError", "RoutingRules", "load_routing_rules"]
 
@@ -63,14 +64,16 @@ class RoutingRules:
             if isinstance(positions, str):
                 positions = [positions]
             if not isinstance(positions, Sequence) or not positions:
-                raise RoutingError(f"{source}: {doc_type} needs a list of positions "
-                                   f"({', '.join(p.value for p in Position)})")
+                raise RoutingError(t("{source}: {document_type} needs a list of positions "
+                                     "({positions})", source=source, document_type=doc_type,
+                                     positions=", ".join(p.value for p in Position)))
             try:
                 rules[doc_type] = tuple(Position(p) for p in positions)
             except ValueError:
                 raise RoutingError(
-                    f"{source}: {doc_type} = {list(positions)!r}: positions are "
-                    f"{', '.join(p.value for p in Position)}") from None
+                    t("{source}: {document_type} = {given}: positions are {positions}",
+                      source=source, document_type=doc_type, given=repr(list(positions)),
+                      positions=", ".join(p.value for p in Position))) from None
         return cls(rules)
 
     def receivers(self, document_type: str, route: Sequence[str]) -> tuple[str, ...]:
@@ -93,10 +96,12 @@ def load_routing_rules(path: Path | None) -> RoutingRules:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise RoutingError(f"cannot read the routing file {path}: {exc.strerror}") from None
+        raise RoutingError(t("cannot read the routing file {path}: {error}", path=str(path),
+                             error=exc.strerror)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise RoutingError(f"{path}: not valid TOML: {exc}") from None
+        raise RoutingError(t("{path}: not valid TOML: {error}", path=str(path),
+                             error=str(exc))) from None
     rules = data.get("rules")
     if not isinstance(rules, dict):
-        raise RoutingError(f"{path}: needs a [rules] table")
+        raise RoutingError(t("{path}: needs a [rules] table", path=str(path)))
     return RoutingRules.from_mapping(rules, source=str(path))

@@ -31,6 +31,7 @@ from lxml import etree
 from exchange.documents.dossier import extract_facts
 from exchange.documents.errors import DocumentNotFound, DocumentSuperseded, DocumentTypeMismatch
 from exchange.domain import EventKind, Route, TransportMode
+from exchange.i18n import Text, render, t
 from exchange.store.models import DocumentRow, LegRow, ShipmentRow
 from exchange.store.repositories import utcnow
 from exchange.store.uow import UnitOfWork
@@ -128,8 +129,9 @@ class Refusal:
 
     code: str  # document-invalid | document-type-not-accepted | xml-unsafe | signature-required
     #            | signature-invalid
-    title: str
-    detail: str
+    title: Text
+    detail: str | Text
+    """A :class:`Text`, or a library's own words (the XML parser's, the signature check's)."""
 
 
 @dataclass(frozen=True)
@@ -175,8 +177,8 @@ class Outcome:
         if self.duplicate_of:
             out["duplicate_of"] = self.duplicate_of
         if i.refusal:
-            out["refusal"] = {"code": i.refusal.code, "title": i.refusal.title,
-                              "detail": i.refusal.detail}
+            out["refusal"] = {"code": i.refusal.code, "title": render(i.refusal.title, locale),
+                              "detail": render(i.refusal.detail, locale)}
         return out
 
 
@@ -197,7 +199,7 @@ def inspect_document(doc: DocumentInput, *, validator: Validator,
         unsafe = isinstance(exc, UnsafeXmlError)
         return Inspected(doc, sha, size, unreadable, refusal=Refusal(
             "xml-unsafe" if unsafe else "document-invalid",
-            "Unsafe XML refused" if unsafe else "The document is not well-formed XML",
+            t("Unsafe XML refused") if unsafe else t("The document is not well-formed XML"),
             exc.message))
     report = validator.validate_tree(tree, source=doc.filename or "document", sha256=sha,
                                      size=size, rules=rules, data=data)
@@ -205,16 +207,18 @@ def inspect_document(doc: DocumentInput, *, validator: Validator,
     if not report.accepted:
         n = len(report.errors())
         return Inspected(doc, sha, size, validation, refusal=Refusal(
-            "document-invalid", "The document is not valid",
-            f"{n} error{'s' if n != 1 else ''}; see the validation report"))
+            "document-invalid", t("The document is not valid"),
+            t("{count} errors; see the validation report", count=n) if n != 1 else
+            t("1 error; see the validation report")))
     qname = etree.QName(tree.getroot())
     spec = validator.store.catalog.get(report.pack or "")
     if spec is not None and not spec.shipment_documents:
         return Inspected(doc, sha, size, validation, refusal=Refusal(
-            "document-type-not-accepted", "This kind of document is not a shipment document",
-            f"{qname.localname} ({qname.namespace}) is a {spec.standard} file, which the "
-            "exchange reads elsewhere (bank files: POST /v1/payments/camt054 or "
-            "`exchange payments import`), never as a shipment's document"))
+            "document-type-not-accepted", t("This kind of document is not a shipment document"),
+            t("{root} ({namespace}) is a {standard} file, which the exchange reads elsewhere "
+              "(bank files: POST /v1/payments/camt054 or `exchange payments import`), never "
+              "as a shipment's document", root=qname.localname, namespace=qname.namespace,
+              standard=spec.standard)))
     valid = Inspected(doc, sha, size, validation, root=qname.localname,
                       namespace=qname.namespace or "", pack=report.pack,
                       pack_version=report.pack_version)
@@ -226,12 +230,13 @@ def inspect_document(doc: DocumentInput, *, validator: Validator,
                          "required": require_signature, "country": origin}
         if check.present and not check.valid:
             return replace(valid, signature=signature, refusal=Refusal(
-                "signature-invalid", "The sender's signature does not verify",
-                str(check.report.get("reason") or "see the signature report")))
+                "signature-invalid", t("The sender's signature does not verify"),
+                str(check.report.get("reason") or "") or t("see the signature report")))
     if require_signature and not signature["present"]:
         return replace(valid, signature=signature, refusal=Refusal(
-            "signature-required", "A signature is required",
-            f"senders from {origin} must sign their documents (members file)"))
+            "signature-required", t("A signature is required"),
+            t("senders from {country} must sign their documents (members file)",
+              country=origin)))
     sealed = sealer.seal(tree, data)
     facts = extract_facts(tree).to_dict()
     return replace(valid, signature=signature, sealed=sealed, facts=facts)
@@ -299,14 +304,17 @@ def store_document(ins: Inspected, shipment: ShipmentRow, *, uow: UnitOfWork, ac
     if ins.input.supersedes:
         old = uow.documents.get(shipment.id, ins.input.supersedes)
         if old is None:
-            raise DocumentNotFound(f"document {ins.input.supersedes} (to be superseded) is "
-                                   f"not in shipment {shipment.id}")
+            raise DocumentNotFound(t("document {document_id} (to be superseded) is not in "
+                                     "shipment {shipment_id}", document_id=ins.input.supersedes,
+                                     shipment_id=shipment.id))
         newer = uow.documents.superseding(old.id)
         if newer is not None:
-            raise DocumentSuperseded(f"document {old.id} is already superseded by {newer.id}; "
-                                     "amend the latest version")
+            raise DocumentSuperseded(t("document {document_id} is already superseded by "
+                                       "{newer_id}; amend the latest version",
+                                       document_id=old.id, newer_id=newer.id))
         if old.root != ins.root:
-            raise DocumentTypeMismatch(f"a {ins.root} cannot supersede a {old.root}")
+            raise DocumentTypeMismatch(t("a {root} cannot supersede a {old_root}", root=ins.root,
+                                         old_root=old.root))
         version, supersedes = old.version + 1, old.id
     row = DocumentRow(
         id=str(uuid.uuid4()), shipment_id=shipment.id, submitted_by=actor_id, version=version,

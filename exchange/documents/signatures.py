@@ -26,6 +26,7 @@ from lxml import etree
 from exchange.config import ConfigError, HubSettings
 from exchange.documents.errors import HubCertificateUnavailable
 from exchange.documents.pipeline import Sealer, SignatureCheck
+from exchange.i18n import t
 from exchange.paths import private_dir
 
 if TYPE_CHECKING:  # signing is imported when first used: `exchange` commands start faster
@@ -75,8 +76,8 @@ def hub_certificate(sealer: Sealer) -> bytes:
     """The certificate (and chain) the hub seals with, PEM, for anyone to pin; raises
     :class:`HubCertificateUnavailable` when the sealer is not the hub's identity."""
     if not isinstance(sealer, HubSealer):
-        raise HubCertificateUnavailable("this exchange seals documents with no certificate "
-                                        "it publishes")
+        raise HubCertificateUnavailable(t("this exchange seals documents with no certificate "
+                                          "it publishes"))
     return sealer.certificates_pem()
 
 
@@ -169,7 +170,7 @@ def hub_sealer(hub: HubSettings, *, schema_path: Callable[[str], Path] | None = 
     for path, setting in ((key_file, "EXCHANGE_HUB_KEY_FILE"),
                           (cert_file, "EXCHANGE_HUB_CERT_FILE")):
         if not path.is_file():
-            raise ConfigError(f"no such file: {path}", setting=setting)
+            raise ConfigError(t("no such file: {path}", path=str(path)), setting=setting)
     try:
         identity = load_identity(key_file, cert_file, passphrase=hub.passphrase())
     except PassphraseError as exc:
@@ -201,8 +202,9 @@ class MemberChecker:
         for member in members:
             trust_dir = Path(member.trust_dir)
             if trust_dir.name != member.code:
-                raise ConfigError(f"{member.code}: trust_dir {trust_dir} must be a folder named "
-                                  f"{member.code} (one folder per country)",
+                raise ConfigError(t("{country}: trust_dir {trust_dir} must be a folder named "
+                                    "{country} (one folder per country)",
+                                    country=member.code, trust_dir=str(trust_dir)),
                                   setting="EXCHANGE_MEMBERS_FILE")
             self._stores[member.code] = TrustStore(trust_dir.parent)
 

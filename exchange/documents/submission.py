@@ -37,6 +37,7 @@ from exchange.documents.pipeline import (
 )
 from exchange.documents.views import PaymentsView, shipment_view
 from exchange.domain import Route, RouteError
+from exchange.i18n import Text, t
 from exchange.store import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
@@ -83,12 +84,12 @@ class ShipmentResult:
         return tuple(o for o in self.outcomes if o.status is OutcomeStatus.REFUSED)
 
     @property
-    def refusal_detail(self) -> str:
+    def refusal_detail(self) -> str | Text:
         """Why nothing was created, in one sentence (empty when the shipment was created)."""
         if self.created:
             return ""
-        return (f"{len(self.refused)} of {len(self.outcomes)} documents refused; the shipment "
-                "was not created")
+        return t("{refused} of {count} documents refused; the shipment was not created",
+                 refused=len(self.refused), count=len(self.outcomes))
 
 
 def check_route(route: Route, *, members: frozenset[str]) -> Route:
@@ -99,7 +100,7 @@ def check_route(route: Route, *, members: frozenset[str]) -> Route:
     try:
         route.check(members)
     except RouteError as exc:
-        raise RouteInvalid(exc.message) from None
+        raise RouteInvalid(exc.text or exc.message) from None
     return route
 
 
@@ -165,6 +166,6 @@ def add_document(prepared: PreparedDocument, *, uow: UnitOfWork,
     cmd = prepared.command
     shipment = uow.shipments.of_forwarder(cmd.shipment_id, cmd.forwarder_id)
     if shipment is None:
-        raise ShipmentNotFound(f"no shipment {cmd.shipment_id}")
+        raise ShipmentNotFound(t("no shipment {shipment_id}", shipment_id=cmd.shipment_id))
     return store_document(prepared.inspected, shipment, uow=uow, actor_id=cmd.forwarder_id,
                           on_accepted=on_accepted)

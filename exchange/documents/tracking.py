@@ -19,6 +19,7 @@ from exchange.audit import verify_chain
 from exchange.config import DossierSettings
 from exchange.documents.errors import CursorInvalid, DocumentNotFound, ShipmentNotFound
 from exchange.documents.views import PaymentsView, event_view, shipment_summary, shipment_view
+from exchange.i18n import t
 from exchange.store import Scope, ShipmentFilter, UnitOfWork, UnitOfWorkFactory
 from exchange.store.models import DocumentRow, ShipmentRow
 
@@ -61,7 +62,7 @@ def readable_shipments(uow: UnitOfWork, scope: Scope, shipment_ids: Sequence[str
 def _shipment(uow: UnitOfWork, query: ShipmentQuery, *, legs: bool = True) -> ShipmentRow:
     row = uow.shipments.get(query.shipment_id, query.scope, legs=legs)
     if row is None:
-        raise ShipmentNotFound(f"no shipment {query.shipment_id}")
+        raise ShipmentNotFound(t("no shipment {shipment_id}", shipment_id=query.shipment_id))
     return row
 
 
@@ -139,7 +140,7 @@ def list_shipments(query: ShipmentsQuery, *, uow_factory: UnitOfWorkFactory) -> 
             rows, cursor = uow.shipments.page(query.scope, limit=query.limit,
                                               cursor=query.cursor, filters=filters)
         except ValueError as exc:
-            raise CursorInvalid(str(exc)) from None
+            raise CursorInvalid(t("the page cursor is not one this server gave out")) from None
         items = []
         for row in rows:
             item = shipment_summary(row)
@@ -223,8 +224,8 @@ def _document(uow: UnitOfWork, query: DocumentQuery) -> DocumentRow:
     _shipment(uow, ShipmentQuery(query.shipment_id, query.scope), legs=False)
     row = uow.documents.get(query.shipment_id, query.document_id, with_bytes=True)
     if row is None:
-        raise DocumentNotFound(f"no document {query.document_id} in shipment "
-                               f"{query.shipment_id}")
+        raise DocumentNotFound(t("no document {document_id} in shipment {shipment_id}",
+                                 document_id=query.document_id, shipment_id=query.shipment_id))
     return row
 
 
@@ -237,7 +238,7 @@ def document_file(query: DocumentQuery, *, version: DocumentVersion,
     sealed = version is DocumentVersion.SEALED
     data = row.sealed if sealed else row.original
     if data is None:
-        raise DocumentNotFound("this document has no sealed version")
+        raise DocumentNotFound(t("this document has no sealed version"))
     name = row.filename or f"{row.root}-{row.id}.xml"
     return DocumentFile(data=data, sha256=(row.sealed_sha256 if sealed else row.sha256) or "",
                         media_type=row.media_type,

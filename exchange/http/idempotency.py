@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from exchange.audit import canonical_json
 from exchange.http.problems import Problem
+from exchange.i18n import t
 from exchange.parties.keys import Principal
 from exchange.services import Services
 from exchange.store import UnitOfWork
@@ -57,8 +58,8 @@ def fingerprint(*parts: object) -> str:
 
 def check_key(key: str | None) -> str | None:
     if key is not None and not _KEY.match(key):
-        raise Problem(400, "idempotency-key-invalid", "Bad Idempotency-Key",
-                      "the Idempotency-Key header must be 1 to 255 visible ASCII characters")
+        raise Problem(400, "idempotency-key-invalid", t("Bad Idempotency-Key"),
+                      t("the Idempotency-Key header must be 1 to 255 visible ASCII characters"))
     return key
 
 
@@ -67,9 +68,9 @@ def _stored(uow: UnitOfWork, party_id: str, key: str, fp: str) -> Answer | None:
     if row is None:
         return None
     if row.request_sha256 != fp:
-        raise Problem(422, "idempotency-key-reused", "Idempotency-Key reused",
-                      f"the Idempotency-Key {key!r} was already used for another request; "
-                      "use a new key for a new request")
+        raise Problem(422, "idempotency-key-reused", t("Idempotency-Key reused"),
+                      t("the Idempotency-Key {key!r} was already used for another request; "
+                        "use a new key for a new request", key=key))
     return Answer(row.status_code, json.loads(row.body), row.media_type,
                   {"Idempotent-Replayed": "true"})
 

@@ -26,19 +26,18 @@ from exchange.errors import ForbiddenError
 from exchange.http.edge import EDGE_STATE, Edge
 from exchange.http.logs import RequestIdMiddleware, configure_logging
 from exchange.http.metrics import Metrics, MetricsListener
+from exchange.i18n import t
 from exchange.parties.keys import authenticate
 from exchange.services import Services
 
 __all__ = ["install_observability"]
 
-_OPERATORS_ONLY = ("only operators read the metrics; this key belongs to a {kind} party")
-
-
 def _check_operator(services: Services, authorization: str | None) -> None:
     with services.uow.lookups() as uow:
         principal = authenticate(uow, authorization)
     if principal.kind is not PartyKind.OPERATOR:
-        raise ForbiddenError(_OPERATORS_ONLY.format(kind=principal.kind))
+        raise ForbiddenError(t("only operators read the metrics; this key belongs to a {kind} party",
+                               kind=str(principal.kind)))
 
 
 def install_observability(app: FastAPI, services: Services) -> None:

@@ -20,6 +20,7 @@ from exchange.config import LimitsSettings
 from exchange.documents.pipeline import CreateShipment, DocumentInput
 from exchange.domain import Route, TransportMode
 from exchange.http.problems import Problem, invalid_request
+from exchange.i18n import Text, t
 
 __all__ = [
     "SUPERSEDES_MAX",
@@ -38,6 +39,10 @@ XML_TYPES = ("application/xml", "text/xml")
 SUPERSEDES_MAX = 36
 """The longest document id (a UUID) that ``supersedes`` may name."""
 COUNTRY = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code of a member")
+
+
+_SHIPMENT_INVALID = t("The shipment is not valid")
+_TOO_LARGE = t("Document too large")
 
 
 class UploadError(Problem):
@@ -75,11 +80,21 @@ def _media(request: Request) -> str:
 
 
 def _unsupported(media: str, allowed: str) -> UploadError:
-    return UploadError(415, "unsupported-media-type", "Unsupported media type",
-                       f"Content-Type {media or '(none)'!r} is not accepted here; send {allowed}")
+    return UploadError(415, "unsupported-media-type", t("Unsupported media type"),
+                       t("Content-Type {media!r} is not accepted here; send {allowed}",
+                         media=media or "(none)", allowed=allowed))
 
 
-def _part_error(part: str, kind: str, message: str) -> dict[str, Any]:
+def _joined(errors: Sequence[dict[str, Any]]) -> Text:
+    """``field: message; field: message``, each message in the reader's language."""
+    said = [t("{field}: {message}", field=e["field"], message=e["message"]) for e in errors]
+    detail = said[0]
+    for more in said[1:]:
+        detail = t("{message}; {more}", message=detail, more=more)
+    return detail
+
+
+def _part_error(part: str, kind: str, message: Text) -> dict[str, Any]:
     """An ``errors`` entry for a multipart part (the shape of
     :func:`exchange.http.problems.field_errors`)."""
     location: list[str | int] = ["body", *(int(p) if p.isdigit() else p
@@ -96,7 +111,7 @@ def parse_shipment(raw: str | bytes | dict[str, Any], prefix: Sequence[str] = ("
             return ShipmentIn.model_validate_json(raw)
         return ShipmentIn.model_validate(raw)
     except ValidationError as exc:
-        raise invalid_request(exc.errors(), prefix=prefix, title="The shipment is not valid",
+        raise invalid_request(exc.errors(), prefix=prefix, title=_SHIPMENT_INVALID,
                               kind=UploadError) from None
 
 
@@ -104,13 +119,13 @@ async def read_document_part(part: UploadFile | str, limits: LimitsSettings, nam
                              ) -> DocumentInput:
     """A document from the multipart part called *name*, within the document size limit."""
     if not isinstance(part, UploadFile):
-        raise UploadError(422, "request-invalid", "Bad document part",
-                          f"the {name!r} part must be a file (with a filename)")
+        raise UploadError(422, "request-invalid", t("Bad document part"),
+                          t("the {name!r} part must be a file (with a filename)", name=name))
     data = await part.read(limits.max_document_bytes + 1)
     if len(data) > limits.max_document_bytes:
-        raise UploadError(413, "document-too-large", "Document too large",
-                          f"{part.filename or name} is over the document limit of "
-                          f"{limits.max_document_bytes:,} bytes",
+        raise UploadError(413, "document-too-large", _TOO_LARGE,
+                          t("{name} is over the document limit of {limit:,} bytes",
+                            name=part.filename or name, limit=limits.max_document_bytes),
                           limit=limits.max_document_bytes)
     return DocumentInput(data=data, filename=part.filename)
 
@@ -132,8 +147,8 @@ async def read_shipment_request(request: Request, limits: LimitsSettings
         errors: list[dict[str, Any]] = []
         meta, shipment = form.get("shipment"), None
         if meta is None:
-            errors.append(_part_error("shipment", "missing", "the multipart body needs a "
-                                      "'shipment' part with the shipment JSON"))
+            errors.append(_part_error("shipment", "missing", t(
+                "the multipart body needs a 'shipment' part with the shipment JSON")))
         else:
             try:
                 shipment = parse_shipment(await meta.read(1024 * 1024)
@@ -146,14 +161,13 @@ async def read_shipment_request(request: Request, limits: LimitsSettings
             if isinstance(part, UploadFile):
                 docs.append(await read_document_part(part, limits, "documents"))
             else:
-                errors.append(_part_error(f"documents.{i}", "not_a_file",
-                                          "a document part must be a file (with a filename)"))
+                errors.append(_part_error(f"documents.{i}", "not_a_file", t(
+                    "a document part must be a file (with a filename)")))
         errors += [_part_error(name, "extra_forbidden",
-                               "unknown part (expected 'shipment' and 'documents')")
+                               t("unknown part (expected 'shipment' and 'documents')"))
                    for name in sorted(set(form.keys()) - {"shipment", "documents"})]
         if errors:
-            raise UploadError(422, "request-invalid", "The shipment is not valid",
-                              "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+            raise UploadError(422, "request-invalid", _SHIPMENT_INVALID, _joined(errors),
                               errors=errors)
         assert shipment is not None
         return shipment, docs
@@ -166,9 +180,9 @@ async def read_document_request(request: Request, limits: LimitsSettings,
     if media in XML_TYPES:
         data = await request.body()
         if len(data) > limits.max_document_bytes:
-            raise UploadError(413, "document-too-large", "Document too large",
-                              f"the document is over the limit of "
-                              f"{limits.max_document_bytes:,} bytes",
+            raise UploadError(413, "document-too-large", _TOO_LARGE,
+                              t("the document is over the limit of {limit:,} bytes",
+                                limit=limits.max_document_bytes),
                               limit=limits.max_document_bytes)
         return DocumentInput(data=data, filename=filename, supersedes=supersedes)
     if media == "multipart/form-data":
@@ -177,18 +191,18 @@ async def read_document_request(request: Request, limits: LimitsSettings,
         errors = []
         if len(parts) != 1:
             errors.append(_part_error("document", "missing" if not parts else "too_many",
-                                      f"send exactly one 'document' file part "
-                                      f"(got {len(parts)})"))
+                                      t("send exactly one 'document' file part (got {count})",
+                                        count=len(parts))))
         elif not isinstance(parts[0], UploadFile):
             errors.append(_part_error("document", "not_a_file",
-                                      "the document part must be a file (with a filename)"))
+                                      t("the document part must be a file (with a filename)")))
         if sup is not None and (not isinstance(sup, str) or len(sup) > SUPERSEDES_MAX):
-            errors.append(_part_error("supersedes", "string_too_long", "the id of the version "
-                                      f"this amends: at most {SUPERSEDES_MAX} characters"))
+            errors.append(_part_error("supersedes", "string_too_long", t(
+                "the id of the version this amends: at most {limit} characters",
+                limit=SUPERSEDES_MAX)))
         if errors:
-            raise UploadError(422, "request-invalid", "The document request is not valid",
-                              "; ".join(f"{e['field']}: {e['message']}" for e in errors),
-                              errors=errors)
+            raise UploadError(422, "request-invalid", t("The document request is not valid"),
+                              _joined(errors), errors=errors)
         doc = await read_document_part(parts[0], limits, "document")
         return DocumentInput(data=doc.data, filename=doc.filename or filename,
                              supersedes=sup if isinstance(sup, str) and sup else supersedes)

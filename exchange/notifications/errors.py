@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from exchange.errors import ConflictError, ForbiddenError, NotFoundError, UsageError
-from exchange.i18n import t
+from exchange.i18n import Text, t
 
 __all__ = [
     "SubscriptionForbidden", "SubscriptionInvalid", "SubscriptionLimit", "SubscriptionNotFound",
@@ -70,7 +70,7 @@ class UnknownKind(SubscriptionInvalid):
     code = "subscription.kind-unknown"
     title = t("Unknown event kind")
 
-    def __init__(self, message: str, *, allowed: list[str], **extra: Any):
+    def __init__(self, message: str | Text, *, allowed: list[str], **extra: Any):
         super().__init__(message, allowed=allowed, **extra)
 
 

@@ -22,6 +22,7 @@ from typing import Protocol
 
 from exchange.config import NotificationsSettings
 from exchange.domain import PartyKind
+from exchange.i18n import t
 from exchange.notifications.errors import (
     SubscriptionForbidden,
     SubscriptionLimit,
@@ -123,11 +124,13 @@ def _check_kinds(kinds: list[str]) -> list[str]:
     allowed = [k.value for k in NotificationKind]
     unknown = [k for k in kinds if k not in allowed]
     if unknown:
-        raise UnknownKind(f"unknown event kind{'s' if len(unknown) > 1 else ''} "
-                          f"{', '.join(map(repr, unknown))}; one can subscribe to "
-                          f"{', '.join(allowed)}", allowed=allowed)
+        named, subscribable = ", ".join(map(repr, unknown)), ", ".join(allowed)
+        raise UnknownKind(t("unknown event kinds {kinds}; one can subscribe to {allowed}",
+                            kinds=named, allowed=subscribable) if len(unknown) > 1 else
+                          t("unknown event kind {kinds}; one can subscribe to {allowed}",
+                            kinds=named, allowed=subscribable), allowed=allowed)
     if not kinds:
-        raise UnknownKind("name at least one event kind", allowed=allowed)
+        raise UnknownKind(t("name at least one event kind"), allowed=allowed)
     return sorted(set(kinds), key=allowed.index)
 
 
@@ -138,17 +141,17 @@ def create_subscription(cmd: CreateSubscription, *, principal: Principal,
     the secret, store the subscription sealed. Events from now on are notified."""
     party = principal.party
     if party.kind is PartyKind.PAYMENT_PROVIDER:
-        raise SubscriptionForbidden("a payment provider reads no shipment, so it has nothing "
-                                    "to be notified of")
+        raise SubscriptionForbidden(t("a payment provider reads no shipment, so it has "
+                                      "nothing to be notified of"))
     kinds = _check_kinds(list(cmd.kinds))
     check_target(cmd.url, allow_private=settings.allow_private_targets)
     secret, now = new_secret(), utcnow()
     sid = str(uuid.uuid4())
     with store.writing() as uow:
         if uow.notifications.count_of_party(party.id) >= settings.max_per_party:
-            raise SubscriptionLimit(f"party {party.id} already holds {settings.max_per_party} "
-                                    "subscriptions (notifications.max_per_party); delete one "
-                                    "first")
+            raise SubscriptionLimit(t("party {party_id} already holds {limit} subscriptions "
+                                      "(notifications.max_per_party); delete one first",
+                                      party_id=party.id, limit=settings.max_per_party))
         row = uow.notifications.add_subscription(SubscriptionRow(
             id=sid, party_id=party.id, url=cmd.url, kinds_json=json.dumps(kinds),
             secret=box.seal(secret, context=_context(sid)), description=cmd.description,
@@ -166,7 +169,8 @@ def _owned(uow: UnitOfWork, subscription_id: str, principal: Principal | None
     row = uow.notifications.subscription(subscription_id)
     if row is None or (principal is not None and principal.kind is not PartyKind.OPERATOR
                        and row.party_id != principal.party.id):
-        raise SubscriptionNotFound(f"no subscription {subscription_id}")
+        raise SubscriptionNotFound(t("no subscription {subscription_id}",
+                                     subscription_id=subscription_id))
     return row
 
 

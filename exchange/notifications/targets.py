@@ -19,6 +19,7 @@ import ipaddress
 import socket
 from urllib.parse import SplitResult, urlsplit
 
+from exchange.i18n import t
 from exchange.notifications.errors import (
     TargetCredentials,
     TargetInvalid,
@@ -35,27 +36,29 @@ MAX_URL_LENGTH = 2048
 def parse_target(url: str) -> SplitResult:
     """The URL's parts once its form is checked (scheme, host, no credentials, no fragment)."""
     if len(url) > MAX_URL_LENGTH:
-        raise TargetInvalid(f"the URL is longer than {MAX_URL_LENGTH} characters")
+        raise TargetInvalid(t("the URL is longer than {limit} characters", limit=MAX_URL_LENGTH))
     if any(c.isspace() or ord(c) < 0x20 for c in url):
-        raise TargetInvalid("the URL contains white space or control characters")
+        raise TargetInvalid(t("the URL contains white space or control characters"))
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise TargetInvalid(f"{url!r} is not a valid URL: {exc}") from None
+        raise TargetInvalid(t("{url!r} is not a valid URL: {error}", url=url, error=str(exc))) from None
     if parts.scheme.lower() not in ("http", "https"):
-        raise TargetScheme(f"notifications are sent over http or https, not "
-                           f"{parts.scheme or 'a URL without a scheme'!r}: {url!r}")
+        raise TargetScheme(t("notifications are sent over http or https, not {scheme!r}: "
+                             "{url!r}", scheme=parts.scheme, url=url) if parts.scheme else
+                           t("notifications are sent over http or https, not a URL without a "
+                             "scheme: {url!r}", url=url))
     if parts.username is not None or parts.password is not None:
-        raise TargetCredentials("the URL carries a user name or password; authenticate "
-                                "notifications by their signature (the subscription's "
-                                "secret) instead")
+        raise TargetCredentials(t("the URL carries a user name or password; authenticate "
+                                  "notifications by their signature (the subscription's "
+                                  "secret) instead"))
     if not parts.hostname:
-        raise TargetInvalid(f"{url!r} has no host")
+        raise TargetInvalid(t("{url!r} has no host", url=url))
     if parts.fragment:
-        raise TargetInvalid("the URL has a fragment (#...), which is never sent")
+        raise TargetInvalid(t("the URL has a fragment (#...), which is never sent"))
     if port == 0:
-        raise TargetInvalid("port 0 is not a port one can send to")
+        raise TargetInvalid(t("port 0 is not a port one can send to"))
     return parts
 
 
@@ -79,11 +82,13 @@ def check_target(url: str, *, allow_private: bool) -> SplitResult:
             host, parts.port or (443 if parts.scheme == "https" else 80),
             type=socket.SOCK_STREAM)}
     except (socket.gaierror, UnicodeError) as exc:
-        raise TargetUnresolvable(f"the host {host!r} does not resolve: {exc}") from None
+        raise TargetUnresolvable(t("the host {host!r} does not resolve: {error}", host=host,
+                                   error=str(exc))) from None
     inner = sorted(a for a in addresses if not _public(str(a)))
     if inner:
         raise TargetPrivate(
-            f"the host {host!r} resolves to {', '.join(map(str, inner))}, which is not a public "
-            "address; notifications go to public addresses only, unless the operator sets "
-            "EXCHANGE_NOTIFICATIONS_ALLOW_PRIVATE_TARGETS")
+            t("the host {host!r} resolves to {addresses}, which is not a public address; "
+              "notifications go to public addresses only, unless the operator sets "
+              "EXCHANGE_NOTIFICATIONS_ALLOW_PRIVATE_TARGETS", host=host,
+              addresses=", ".join(map(str, inner))))
     return parts

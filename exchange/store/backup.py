@@ -44,6 +44,7 @@ from sqlalchemy import MetaData, create_engine, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
+from exchange.i18n import t
 from exchange.paths import create_private_file
 from exchange.store.errors import BackupError, BackupToolError, RestoreRefused
 from exchange.store.engine import is_sqlite, sqlite_file
@@ -84,7 +85,7 @@ def backup_database(url: str, target: Path) -> BackupDone:
     while the exchange runs. Raises :class:`BackupError` or :class:`BackupToolError`."""
     target = Path(os.path.abspath(target.expanduser()))
     if target.is_dir():
-        raise BackupError(f"{target} is a folder; name the backup file")
+        raise BackupError(t("{target} is a folder; name the backup file", target=str(target)))
     if not is_sqlite(url):
         _tool(postgres_commands(url, target)[0])  # else: the command to run by hand
     tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
@@ -92,7 +93,8 @@ def backup_database(url: str, target: Path) -> BackupDone:
     try:
         create_private_file(tmp)  # 0600 before anything is written into it
     except OSError as exc:
-        raise BackupError(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise BackupError(t("cannot write {target}: {error}", target=str(target),
+                            error=exc.strerror or str(exc))) from None
     try:
         if is_sqlite(url):
             engine, revision = "sqlite", _sqlite_backup(url, tmp, target)
@@ -100,7 +102,8 @@ def backup_database(url: str, target: Path) -> BackupDone:
             engine, revision = "postgresql", _revision(url)
             _run_pg(postgres_commands(url, tmp)[0], url)
             if not _magic(tmp).startswith(PGDUMP_MAGIC):
-                raise BackupToolError(f"pg_dump did not write a custom-format archive to {tmp}")
+                raise BackupToolError(t("pg_dump did not write a custom-format archive to {file}",
+                                        file=str(tmp)))
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -116,13 +119,17 @@ def restore_database(url: str, source: Path, *, force: bool = False) -> RestoreD
     try:
         magic = _magic(source)
     except OSError as exc:
-        raise BackupError(f"cannot read {source}: {exc.strerror or exc}") from None
+        raise BackupError(t("cannot read {source}: {error}", source=str(source),
+                            error=exc.strerror or str(exc))) from None
     sqlite = is_sqlite(url)
     if not magic.startswith(SQLITE_MAGIC if sqlite else PGDUMP_MAGIC):
-        wanted = "an SQLite backup" if sqlite else "a pg_dump custom-format archive"
-        raise BackupError(f"{source} is not {wanted}; EXCHANGE_DATABASE_URL names "
-                          f"{'an SQLite' if sqlite else 'a PostgreSQL'} database, and a "
-                          "backup is restored into a database of the same engine")
+        raise BackupError(t("{source} is not an SQLite backup; EXCHANGE_DATABASE_URL names an "
+                            "SQLite database, and a backup is restored into a database of "
+                            "the same engine", source=str(source)) if sqlite else
+                          t("{source} is not a pg_dump custom-format archive; "
+                            "EXCHANGE_DATABASE_URL names a PostgreSQL database, and a backup "
+                            "is restored into a database of the same engine",
+                            source=str(source)))
     if sqlite:
         return _sqlite_restore(url, source, force=force)
     return _postgres_restore(url, source, force=force)
@@ -144,17 +151,19 @@ def postgres_commands(url: str, file: Path) -> tuple[list[str], list[str]]:
 def _sqlite_path(url: str) -> Path:
     path = sqlite_file(url)
     if path is None:
-        raise BackupError("EXCHANGE_DATABASE_URL names an SQLite database in memory: there "
-                          "is nothing to back up or restore")
+        raise BackupError(t("EXCHANGE_DATABASE_URL names an SQLite database in memory: "
+                            "there is nothing to back up or restore"))
     return Path(os.path.abspath(path))
 
 
 def _sqlite_backup(url: str, tmp: Path, target: Path) -> str | None:
     database = _sqlite_path(url)
     if not database.is_file():
-        raise BackupError(f"there is no database at {database} (EXCHANGE_DATABASE_URL)")
+        raise BackupError(t("there is no database at {database} (EXCHANGE_DATABASE_URL)",
+                            database=str(database)))
     if target == database:
-        raise BackupError(f"{target} is the database itself; name another file")
+        raise BackupError(t("{target} is the database itself; name another file",
+                            target=str(target)))
     try:
         source = sqlite3.connect(database, timeout=30)
         try:
@@ -169,19 +178,21 @@ def _sqlite_backup(url: str, tmp: Path, target: Path) -> str | None:
         finally:
             source.close()
     except sqlite3.Error as exc:
-        raise BackupError(f"cannot back up {database}: {exc}") from None
+        raise BackupError(t("cannot back up {database}: {error}", database=str(database),
+                            error=str(exc))) from None
 
 
 def _sqlite_restore(url: str, backup: Path, *, force: bool) -> RestoreDone:
     database = _sqlite_path(url)
     if backup == database:
-        raise BackupError(f"{backup} is the database itself")
+        raise BackupError(t("{backup} is the database itself", backup=str(backup)))
     try:
         source = sqlite3.connect(f"{backup.as_uri()}?mode=ro", uri=True)
         try:
             _check_sqlite(source, backup)
             if _sqlite_revision(source) is None:
-                raise BackupError(f"{backup} is an SQLite database, but not the exchange's")
+                raise BackupError(t("{backup} is an SQLite database, but not the exchange's",
+                                    backup=str(backup)))
             held = _sqlite_tables_with_rows(database) if database.exists() else []
             if held and not force:
                 raise _refused(str(database), held)
@@ -196,14 +207,16 @@ def _sqlite_restore(url: str, backup: Path, *, force: bool) -> RestoreDone:
         finally:
             source.close()
     except sqlite3.Error as exc:
-        raise BackupError(f"cannot restore {backup} into {database}: {exc}") from None
+        raise BackupError(t("cannot restore {backup} into {database}: {error}", backup=str(backup),
+                            database=str(database), error=str(exc))) from None
     return RestoreDone(backup, "sqlite", str(database), revision, replaced=bool(held))
 
 
 def _check_sqlite(conn: sqlite3.Connection, path: Path) -> None:
     result = conn.execute("PRAGMA quick_check").fetchone()
     if result is None or result[0] != "ok":
-        raise BackupError(f"{path} is damaged (quick_check: {result[0] if result else '?'})")
+        raise BackupError(t("{file} is damaged (quick_check: {result})", file=str(path),
+                            result=str(result[0]) if result else "?"))
 
 
 def _sqlite_revision(conn: sqlite3.Connection) -> str | None:
@@ -247,7 +260,8 @@ def _postgres_restore(url: str, backup: Path, *, force: bool) -> RestoreDone:
     except RestoreRefused:
         raise
     except Exception as exc:  # noqa: BLE001 - any driver error: server, rights, URL
-        raise BackupError(f"cannot prepare {shown} for the restore: {exc}") from None
+        raise BackupError(t("cannot prepare {database} for the restore: {error}", database=shown,
+                            error=str(exc))) from None
     finally:
         engine.dispose()
     _run_pg(command, url)
@@ -264,7 +278,7 @@ def _revision(url: str) -> str | None:
             return None if value is None else str(value)
     except Exception as exc:  # noqa: BLE001 - any driver error
         shown = make_url(url).render_as_string(hide_password=True)
-        raise BackupError(f"cannot read {shown}: {exc}") from None
+        raise BackupError(t("cannot read {source}: {error}", source=shown, error=str(exc))) from None
     finally:
         engine.dispose()
 
@@ -274,9 +288,10 @@ def _tool(command: list[str]) -> str:
     found = shutil.which(command[0])
     if found is None:
         raise BackupToolError(
-            f"{command[0]} is not on PATH: install the PostgreSQL client (the server's major "
-            f"version or newer) or put its folder on PATH, or run it yourself, with the "
-            f"password in PGPASSWORD or ~/.pgpass: {shlex.join(command)}")
+            t("{tool} is not on PATH: install the PostgreSQL client (the server's major "
+              "version or newer) or put its folder on PATH, or run it yourself, with the "
+              "password in PGPASSWORD or ~/.pgpass: {command}", tool=command[0],
+              command=shlex.join(command)))
     return found
 
 
@@ -290,15 +305,16 @@ def _run_pg(command: list[str], url: str) -> None:
                           check=False)
     if done.returncode:
         detail = (done.stderr or done.stdout).strip()[-2000:]
-        raise BackupToolError(f"{tool} failed (exit {done.returncode}): {detail}")
+        raise BackupToolError(t("{tool} failed (exit {code}): {error}", tool=tool,
+                                code=done.returncode, error=detail))
 
 
 # ------------------------------------------------------------------ shared
 def _refused(target: str, held: list[str]) -> RestoreRefused:
     return RestoreRefused(
-        f"{target} already holds data (rows in {', '.join(held[:5])}"
-        f"{', ...' if len(held) > 5 else ''}): restore into a fresh data directory or an "
-        "empty database, or pass --force to replace what it holds")
+        t("{target} already holds data (rows in {tables}): restore into a fresh data directory "
+          "or an empty database, or pass --force to replace what it holds", target=target,
+          tables=", ".join(held[:5]) + (", ..." if len(held) > 5 else "")))
 
 
 def _magic(path: Path) -> bytes:

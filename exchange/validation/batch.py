@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from exchange.errors import InputError, PackNotInstalledError
+from exchange.i18n import t
 from exchange.validation.packs import SchemaStore
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ def collect_inputs(args: Iterable[str], *, stdin: Callable[[], bytes]) -> tuple[
     for arg in args:
         if arg == "-":
             if stdin_used:
-                problems.append(InputError("'-' (standard input) can be given only once"))
+                problems.append(InputError(t("'-' (standard input) can be given only once")))
                 continue
             stdin_used = True
             inputs.append(Input("<stdin>", data=stdin()))
@@ -53,23 +54,26 @@ def collect_inputs(args: Iterable[str], *, stdin: Callable[[], bytes]) -> tuple[
         path = Path(arg)
         if path.is_dir():
             if not os.access(path, os.R_OK | os.X_OK):
-                problems.append(InputError(
-                    f"{arg}: folder cannot be read (permission denied); check its permissions"))
+                problems.append(InputError(t(
+                    "{path}: folder cannot be read (permission denied); check its permissions",
+                    path=arg)))
                 continue
             try:
                 found = _xml_files(str(path))
             except OSError as exc:
-                problems.append(InputError(f"{arg}: folder cannot be read ({exc.strerror})"))
+                problems.append(InputError(t("{path}: folder cannot be read ({error})",
+                                             path=arg, error=exc.strerror)))
                 continue
             if not found:
-                problems.append(InputError(
-                    f"{arg}: no *.xml files in this folder or below; give files or another "
-                    "folder"))
+                problems.append(InputError(t(
+                    "{path}: no *.xml files in this folder or below; give files or another "
+                    "folder", path=arg)))
             inputs.extend(Input(name, path=Path(name)) for name in found)
         elif path.exists():
             inputs.append(Input(arg, path=path))
         else:
-            problems.append(InputError(f"{arg}: no such file or folder; check the path"))
+            problems.append(InputError(t("{path}: no such file or folder; check the path",
+                                         path=arg)))
     return inputs, problems
 
 

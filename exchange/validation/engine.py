@@ -24,6 +24,7 @@ from lxml import etree
 from signing.safexml import DEFAULT_LIMITS, XmlError, XmlLimits, compile_schema, parse_xml
 
 from exchange.errors import PackNotInstalledError
+from exchange.i18n import t
 from exchange.validation.packs import DocumentType, PackSpec, SchemaStore
 from exchange.validation.profiles import Profile, load_profiles, profile_for
 from exchange.validation.codelists import CodeLists, check_code_lists, load_code_lists
@@ -200,9 +201,9 @@ class Validator:
         spec, doc = found
         if spec.name not in self._installed and not self._check_installed(spec.name):
             raise PackNotInstalledError(
-                f"{qname.localname} is a {spec.standard} {spec.version} document, but the "
-                f"schema pack {spec.name!r} is not installed; run: exchange schemas install "
-                f"{spec.name}")
+                t("{root} is a {standard} {version} document, but the schema pack {name!r} is "
+                  "not installed; run: exchange schemas install {name}", root=qname.localname,
+                  standard=spec.standard, version=spec.version, name=spec.name))
         common: _Context = {"source": source, "sha256": sha256, "size": size, "tree": tree,
                             "pack": spec.name, "pack_version": spec.version,
                             "standard": spec.standard, "document_type": doc}

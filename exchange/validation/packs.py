@@ -28,6 +28,7 @@ from exchange.errors import (
     PackSourceError,
     UnknownPackError,
 )
+from exchange.i18n import t
 from exchange.paths import schema_store_dir
 
 __all__ = [
@@ -112,8 +113,12 @@ def get_pack(name: str, catalog: dict[str, _P] | None = None, *, kind: str = "sc
     try:
         return catalog[name]
     except KeyError:
-        known = ", ".join(sorted(catalog)) or "none"
-        raise UnknownPackError(f"unknown {kind} pack {name!r} (known packs: {known})") from None
+        known = ", ".join(sorted(catalog))
+        if kind == "rule":
+            raise UnknownPackError(t("unknown rule pack {name!r} (known packs: {known})",
+                                     name=name, known=known or "none")) from None
+        raise UnknownPackError(t("unknown schema pack {name!r} (known packs: {known})",
+                                 name=name, known=known or "none")) from None
 
 
 # --------------------------------------------------------------------------- sources
@@ -136,8 +141,8 @@ class _FolderSource(_Source):
         hits = list(root.rglob(PurePosixPath(probe).name))
         base = next((h for h in hits if h.as_posix().endswith("/" + probe)), None)
         if base is None:
-            raise PackSourceError(
-                f"{root} does not hold this pack: {probe} was not found in it")
+            raise PackSourceError(t("{source} does not hold this pack: {probe} was not found in "
+                                    "it", source=str(root), probe=probe))
         self.root = Path(base.as_posix()[: -len(probe)])
         super().__init__()
 
@@ -146,7 +151,8 @@ class _FolderSource(_Source):
         if not path.is_file():
             return None
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise PackSourceError(f"{rel} is larger than {MAX_FILE_BYTES:,} bytes")
+            raise PackSourceError(t("{file} is larger than {limit:,} bytes", file=rel,
+                                    limit=MAX_FILE_BYTES))
         return path.read_bytes()
 
 
@@ -155,11 +161,13 @@ class _ZipSource(_Source):
         try:
             self.zf = zipfile.ZipFile(stream)
         except (zipfile.BadZipFile, OSError) as exc:
-            raise PackSourceError(f"{label} is not a readable zip file: {exc}") from None
+            raise PackSourceError(t("{source} is not a readable zip file: {error}", source=label,
+                                    error=str(exc))) from None
         names = self.zf.namelist()
         match = next((n for n in names if n == probe or n.endswith("/" + probe)), None)
         if match is None:
-            raise PackSourceError(f"{label} does not hold this pack: {probe} is not in it")
+            raise PackSourceError(t("{source} does not hold this pack: {probe} is not in it",
+                                    source=label, probe=probe))
         super().__init__(match[: -len(probe)])
 
     def read(self, rel: str) -> bytes | None:
@@ -168,11 +176,13 @@ class _ZipSource(_Source):
         except KeyError:
             return None
         if info.file_size > MAX_FILE_BYTES:
-            raise PackSourceError(f"{rel} is larger than {MAX_FILE_BYTES:,} bytes")
+            raise PackSourceError(t("{file} is larger than {limit:,} bytes", file=rel,
+                                    limit=MAX_FILE_BYTES))
         with self.zf.open(info) as fh:
             data = fh.read(MAX_FILE_BYTES + 1)
         if len(data) > MAX_FILE_BYTES:
-            raise PackSourceError(f"{rel} expands beyond {MAX_FILE_BYTES:,} bytes")
+            raise PackSourceError(t("{file} expands beyond {limit:,} bytes", file=rel,
+                                    limit=MAX_FILE_BYTES))
         return data
 
     def close(self) -> None:
@@ -186,17 +196,20 @@ def _download(url: str) -> Path:
     try:
         with httpx.stream("GET", url, follow_redirects=True, timeout=60.0) as resp:
             if resp.status_code != 200:
-                raise PackSourceError(f"downloading {url} failed: HTTP {resp.status_code}")
+                raise PackSourceError(t("downloading {url} failed: HTTP {status}", url=url,
+                                        status=resp.status_code))
             size = 0
             for chunk in resp.iter_bytes():
                 size += len(chunk)
                 if size > MAX_DOWNLOAD_BYTES:
-                    raise PackSourceError(f"{url} is larger than {MAX_DOWNLOAD_BYTES:,} bytes")
+                    raise PackSourceError(t("{url} is larger than {limit:,} bytes", url=url,
+                                            limit=MAX_DOWNLOAD_BYTES))
                 tmp.write(chunk)
     except httpx.HTTPError as exc:
         tmp.close()
         os.unlink(tmp.name)
-        raise PackSourceError(f"downloading {url} failed: {exc}") from None
+        raise PackSourceError(t("downloading {url} failed: {error}", url=url,
+                                error=str(exc))) from None
     except BaseException:
         tmp.close()
         os.unlink(tmp.name)
@@ -242,9 +255,13 @@ class PinnedStore(Generic[_P]):
     def require(self, name: str) -> Path:
         self.spec(name)
         if not self.is_installed(name):
-            raise PackNotInstalledError(
-                f"{self.kind} pack {name!r} is not installed in {self.root}; "
-                f"run: {self.install_command} {name}")
+            if self.kind == "rule":
+                raise PackNotInstalledError(t("rule pack {name!r} is not installed; run: "
+                                              "{command} {name}", name=name,
+                                              command=self.install_command))
+            raise PackNotInstalledError(t("schema pack {name!r} is not installed; run: "
+                                          "{command} {name}", name=name,
+                                          command=self.install_command))
         return self.pack_dir(name)
 
     def packs(self) -> Iterator[tuple[_P, bool]]:
@@ -281,16 +298,19 @@ class PinnedStore(Generic[_P]):
                 path.unlink(missing_ok=True)  # the open handle keeps the data readable
         path = Path(url).expanduser()
         if not path.exists():
-            raise PackSourceError(f"{path} does not exist (give a folder, a .zip file or a URL)")
+            raise PackSourceError(t("{source} does not exist (give a folder, a .zip file or a URL)",
+                                    source=str(path)))
         if path.is_dir():
             try:
                 return _FolderSource(path, probe)
             except PermissionError as exc:
-                raise PackSourceError(f"{path} cannot be read: {exc}") from None
+                raise PackSourceError(t("{source} cannot be read: {error}", source=str(path),
+                                        error=str(exc))) from None
         try:
             return _ZipSource(path.open("rb"), probe, str(path))
         except PermissionError as exc:
-            raise PackSourceError(f"{path} cannot be read: {exc}") from None
+            raise PackSourceError(t("{source} cannot be read: {error}", source=str(path),
+                                        error=str(exc))) from None
 
     def _stage(self, spec: _P, src: _Source) -> Path:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -299,13 +319,14 @@ class PinnedStore(Generic[_P]):
             for rel, expected in spec.files.items():
                 data = src.read(rel)
                 if data is None:
-                    raise DigestMismatchError(
-                        f"{rel} is missing from the source; the pack was not installed")
+                    raise DigestMismatchError(t("{file} is missing from the source; the pack was not "
+                                               "installed", file=rel))
                 actual = hashlib.sha256(data).hexdigest()
                 if actual != expected:
                     raise DigestMismatchError(
-                        f"{rel} does not match its pinned digest (expected sha256 {expected}, "
-                        f"got {actual}); the pack was not installed")
+                        t("{file} does not match its pinned digest (expected sha256 "
+                          "{expected}, got {actual}); the pack was not installed", file=rel,
+                          expected=expected, actual=actual))
                 out = staging / rel
                 out.parent.mkdir(parents=True, exist_ok=True)
                 out.write_bytes(data)

@@ -31,6 +31,7 @@ from typing import Any
 
 from signing.safexml import XmlError
 
+from exchange.i18n import Text, t
 from exchange.validation.codelists import read_genericode
 from exchange.validation.errors import ProfileError
 from exchange.validation.report import Severity
@@ -75,66 +76,76 @@ def load_profiles(path: Path) -> tuple[Profile, ...]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ProfileError(f"{path}: cannot be read ({exc.strerror})") from None
+        raise ProfileError(t("{file}: cannot be read ({error})", file=str(path),
+                             error=exc.strerror)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"{path}: not a TOML file ({exc})") from None
+        raise ProfileError(t("{file}: not a TOML file ({error})", file=str(path),
+                             error=str(exc))) from None
     entries = data.get("profile", [])
     if not isinstance(entries, list):
-        raise ProfileError(f"{path}: 'profile' must be a list of tables ([[profile]])")
+        raise ProfileError(t("{file}: 'profile' must be a list of tables ([[profile]])",
+                             file=str(path)))
     profiles = [_profile(path, n, entry) for n, entry in enumerate(entries, start=1)]
     names = [p.name for p in profiles]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        raise ProfileError(f"{path}: profile names must differ: {', '.join(twice)}")
+        raise ProfileError(t("{file}: profile names must differ: {names}", file=str(path),
+                             names=", ".join(twice)))
     return tuple(profiles)
 
 
 def _profile(path: Path, n: int, entry: Any) -> Profile:
-    where = f"{path}: profile {n}"
+    where = t("{file}: profile {number}", file=str(path), number=n)
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) \
             or not entry["name"]:
-        raise ProfileError(f"{where}: give it a name (name = \"...\")")
-    where = f"{path}: profile {entry['name']!r}"
+        raise ProfileError(t("{where}: give it a name (name = \"...\")", where=where))
+    where = t("{file}: profile {name!r}", file=str(path), name=entry["name"])
     unknown = sorted(set(entry) - {"name", "documents", "code_lists"})
     if unknown:
-        raise ProfileError(f"{where}: unknown key(s) {', '.join(unknown)}; expected name, "
-                           "documents, code_lists")
+        raise ProfileError(t("{where}: unknown key(s) {keys}; expected name, documents, "
+                             "code_lists", where=where, keys=", ".join(unknown)))
     documents = entry.get("documents", [])
     if not isinstance(documents, list) or not all(isinstance(d, str) for d in documents):
-        raise ProfileError(f"{where}: documents must be a list of root element names")
+        raise ProfileError(t("{where}: documents must be a list of root element names",
+                             where=where))
     lists = entry.get("code_lists", {})
     if not isinstance(lists, dict):
-        raise ProfileError(f"{where}: code_lists must be a table")
+        raise ProfileError(t("{where}: code_lists must be a table", where=where))
     rules = {key: _rule(path, where, key, value) for key, value in lists.items()}
     return Profile(entry["name"], frozenset(documents), rules)
 
 
-def _rule(path: Path, where: str, key: str, value: Any) -> CodeListRule:
+def _rule(path: Path, where: Text, key: str, value: Any) -> CodeListRule:
     if key not in LISTS:
-        raise ProfileError(f"{where}: unknown code list {key!r}; expected one of "
-                           f"{', '.join(LISTS)}")
+        raise ProfileError(t("{where}: unknown code list {key!r}; expected one of {lists}",
+                             where=where, key=key, lists=", ".join(LISTS)))
     if not isinstance(value, dict) or set(value) - {"severity", "source"}:
-        raise ProfileError(f"{where}: code_lists.{key} takes severity and source")
+        raise ProfileError(t("{where}: code_lists.{key} takes severity and source", where=where,
+                             key=key))
     severity = value.get("severity")
     if severity is not None and severity not in ("error", "warning"):
-        raise ProfileError(f"{where}: code_lists.{key}.severity must be error or warning, "
-                           f"not {severity!r}")
+        raise ProfileError(t("{where}: code_lists.{key}.severity must be error or warning, "
+                             "not {severity!r}", where=where, key=key, severity=severity))
     source = value.get("source")
     if source is not None:
         if not isinstance(source, str):
-            raise ProfileError(f"{where}: code_lists.{key}.source must be a file name")
+            raise ProfileError(t("{where}: code_lists.{key}.source must be a file name",
+                                 where=where, key=key))
         source_path = Path(source).expanduser()
         if not source_path.is_absolute():
             source_path = (path.parent / source_path).resolve()
         if not source_path.is_file():
-            raise ProfileError(f"{where}: code_lists.{key}.source {source_path} does not exist")
+            raise ProfileError(t("{where}: code_lists.{key}.source {source} does not exist",
+                                 where=where, key=key, source=str(source_path)))
         try:
             codes = read_genericode(source_path)
         except (OSError, XmlError) as exc:
-            raise ProfileError(f"{where}: code_lists.{key}.source {source_path} cannot be "
-                               f"read ({exc})") from None
+            raise ProfileError(t("{where}: code_lists.{key}.source {source} cannot be read "
+                                 "({error})", where=where, key=key, source=str(source_path),
+                                 error=str(exc))) from None
         if not codes:
-            raise ProfileError(f"{where}: code_lists.{key}.source {source_path} holds no "
-                               "codes (a genericode CodeList with a 'code' column?)")
+            raise ProfileError(t("{where}: code_lists.{key}.source {source} holds no codes (a "
+                                 "genericode CodeList with a 'code' column?)", where=where,
+                                 key=key, source=str(source_path)))
         return CodeListRule(Severity(severity) if severity else None, source_path)
     return CodeListRule(Severity(severity) if severity else None, None)

@@ -21,6 +21,7 @@ from pathlib import Path
 import schemas
 
 from exchange.errors import PackError
+from exchange.i18n import t
 from exchange.paths import exchange_home
 from exchange.validation.packs import InstallResult, PinnedStore
 
@@ -71,10 +72,12 @@ class RulePackSpec:
 def _parse_rule_set(data: dict[str, object], where: Path) -> RuleSet:
     xslt, sch = data.get("xslt"), data.get("schematron")
     if (xslt is None) == (sch is None):
-        raise PackError(f"{where}: each [[rule_sets]] needs exactly one of xslt or schematron")
+        raise PackError(t("{file}: each [[rule_sets]] needs exactly one of xslt or schematron",
+                          file=str(where)))
     types = data.get("document_types")
     if not isinstance(types, list) or not types:
-        raise PackError(f"{where}: a rule set needs document_types (root and namespace)")
+        raise PackError(t("{file}: a rule set needs document_types (root and namespace)",
+                          file=str(where)))
     profiles = data.get("profiles", [])
     assert isinstance(profiles, list)
     return RuleSet(
@@ -133,6 +136,6 @@ class RuleStore(PinnedStore[RulePackSpec]):
     def install(self, name: str, source: str | None = None) -> InstallResult[RulePackSpec]:
         spec = self.spec(name)
         if spec.builtin:
-            raise PackError(f"rule pack {name!r} is built in (schemas/rules/{name}/): "
-                            "there is nothing to install")
+            raise PackError(t("rule pack {name!r} is built in (schemas/rules/{name}/): there is "
+                              "nothing to install", name=name))
         return super().install(name, source)

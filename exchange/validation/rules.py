@@ -31,6 +31,7 @@ from lxml import etree
 from signing.safexml import parse_xml
 
 from exchange.errors import PackNotInstalledError
+from exchange.i18n import t
 from exchange.validation.report import Finding, LayerResult, LayerStatus, Severity
 from exchange.validation.rulepacks import RulePackSpec, RuleSet, RuleStore
 from exchange.validation.svrl import SVRL_NS, RuleFinding, findings_from_svrl
@@ -272,9 +273,9 @@ class RuleEngine:
         for name in selection.packs:
             spec = self.store.spec(name)
             if not self._is_installed(name):
-                raise PackNotInstalledError(
-                    f"rule pack {name!r} is not installed in {self.store.root}; run: "
-                    f"exchange rules install {name}")
+                raise PackNotInstalledError(t("rule pack {name!r} is not installed; run: "
+                                              "{command} {name}", name=name,
+                                              command=self.store.install_command))
             rule_set = next((r for r in spec.rule_sets if r.covers(ns, root)), None)
             if rule_set is not None:
                 chosen[name] = (spec, rule_set)
@@ -315,10 +316,11 @@ class RuleEngine:
                 if not isinstance(exc, RuleProcessorError):
                     log.exception("rule pack %s %s failed", spec.name, spec.version)
                 failed = True
-                findings.append(Finding(
+                findings.append(Finding.of(
                     Severity.ERROR, "rules.processor-error",
-                    f"rule pack {spec.name} {spec.version} ({rule_set.name}) could not be "
-                    f"run, so the document is not accepted: {exc}"))
+                    t("rule pack {pack} {version} ({rule_set}) could not be run, so the "
+                      "document is not accepted: {error}", pack=spec.name, version=spec.version,
+                      rule_set=rule_set.name, error=str(exc))))
         applied = tuple(AppliedPack(s.name, s.version, r.name, s.title) for s, r in pairs)
         result = LayerResult.of(RULES, findings)
         status = LayerStatus.INVALID if failed else result.status

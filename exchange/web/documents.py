@@ -21,7 +21,7 @@ from exchange.domain import PartyKind, TransportMode
 from exchange.errors import ExchangeError
 from exchange.http.deps import ServicesDep
 from exchange.http.uploads import UploadError, parse_shipment, read_document_part, read_form
-from exchange.i18n import t
+from exchange.i18n import Text, t
 from exchange.parties.keys import scope_of
 from exchange.services import Services
 from exchange.web.rendering import (
@@ -35,6 +35,7 @@ from exchange.web.rendering import (
     render,
     require_kind,
 )
+from exchange.web.language import reader_locale
 from exchange.web.session import SignedIn, check_csrf
 from exchange.web.timeline import document_word
 
@@ -125,8 +126,8 @@ def _shipment_json(values: dict[str, str]) -> dict[str, Any]:
             continue
         key, sep, value = line.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"references, line {n}: write each reference as name=value "
-                             f"(got {line.strip()!r})")
+            raise ValueError(t("references, line {line}: write each reference as name=value "
+                               "(got {given!r})", line=n, given=line.strip()))
         refs[key.strip()] = value.strip()
     transit = [c.strip().upper() for c in values["transit"].replace(",", " ").split()]
     return {"route": {"origin": values["origin"].upper(), "transit": transit,
@@ -134,11 +135,14 @@ def _shipment_json(values: dict[str, str]) -> dict[str, Any]:
             "transport_mode": values["transport_mode"], "references": refs}
 
 
-def _results(result: submission.ShipmentResult) -> list[dict[str, Any]]:
-    """Each document's outcome, a refused one with its findings against its lines."""
+def _results(result: submission.ShipmentResult, locale: str) -> list[dict[str, Any]]:
+    """Each document's outcome, a refused one with its findings against its lines (its
+    refusal's title and detail in *locale*)."""
     out = []
     for outcome in result.outcomes:
         item = outcome.to_dict()
+        if outcome.inspected.refusal is not None:
+            item["refusal"] = outcome.to_dict(locale)["refusal"]
         findings = findings_of(item.get("validation"))
         refusal = item.get("refusal") or {}
         out.append({**item, "findings": findings,
@@ -188,7 +192,8 @@ async def create_shipment(request: Request, services: ServicesDep, user: UserDep
     except ExchangeError as exc:  # a bad route, an expired form
         error = explain(exc)
     except ValueError as exc:  # a bad reference line
-        error = PageError(t("Write each reference on its own line as name=value."), str(exc))
+        said = exc.args[0] if exc.args and isinstance(exc.args[0], Text) else str(exc)
+        error = PageError(t("Write each reference on its own line as name=value."), said)
     else:
         if result.created:
             return RedirectResponse(f"/ui/shipments/{result.shipment_id}?notice=created",
@@ -196,6 +201,6 @@ async def create_shipment(request: Request, services: ServicesDep, user: UserDep
         error = PageError(t("The shipment was not created: some documents were refused. "
                             "Nothing was kept; correct them and send the form again."),
                           result.refusal_detail)
-        results = _results(result)
+        results = _results(result, reader_locale(request))
     return _form_page(request, user, services, status=422, form=values, error=error,
                       results=results)

@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from exchange.domain import Party
 from exchange.errors import ExchangeError, UsageError
+from exchange.i18n import t
 from exchange.parties.keys import Principal, authenticate
 from exchange.services import Services
 
@@ -87,8 +88,8 @@ async def current(request: Request, services: Services) -> SignedIn | None:
 
 def check_csrf(user: SignedIn, given: str | None) -> None:
     if not given or not hmac.compare_digest(user.csrf, given):
-        raise CsrfError("the form has expired or did not come from this dashboard; "
-                        "reload the page and try again")
+        raise CsrfError(t("the form has expired or did not come from this dashboard; "
+                          "reload the page and try again"))
 
 
 def set_cookie(response: Response, request: Request, api_key: str) -> None:

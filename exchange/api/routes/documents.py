@@ -52,7 +52,7 @@ def _answer(outcome: Outcome, path: str, locale: str) -> Answer:
         inspected = outcome.inspected
         r = inspected.refusal
         assert r is not None
-        return Answer(422, problem_body(422, r.code, r.title, r.detail, path,
+        return Answer(422, problem_body(422, r.code, r.title, r.detail, path, locale=locale,
                                         validation=body["validation"],
                                         signature=inspected.signature), PROBLEM_JSON)
     if outcome.status is OutcomeStatus.DUPLICATE:

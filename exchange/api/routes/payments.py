@@ -28,6 +28,7 @@ from exchange.api.deps import PrincipalDep, ServicesDep
 from exchange.api.models import CamtImportOut, PaymentAnswerOut, PaymentsOut, UnmatchedOut
 from exchange.api.openapi import problems, request_body
 from exchange.http.problems import invalid_request
+from exchange.i18n import t
 from exchange.payments.reconciliation import UnmatchedReason
 from exchange.payments import paying
 from exchange.payments.bank_files import import_camt054, unmatched_transactions
@@ -112,7 +113,7 @@ async def post_payment(shipment_id: str, body: SignedBodyDep, services: Services
         payment = PaymentIn.model_validate_json(body)
     except ValidationError as exc:
         raise invalid_request(exc.errors(), prefix=("body",), code="payment-invalid",
-                              title="The payment is not valid") from None
+                              title=t("The payment is not valid")) from None
     answer = await run_in_threadpool(paying.post_payment, shipment_id, payment.request(),
                                      principal=principal, store=services.uow,
                                      members=services.members)

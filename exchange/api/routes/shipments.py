@@ -24,7 +24,7 @@ from exchange.http.idempotency import (
 )
 from exchange.http.problems import PROBLEM_JSON, problem_body
 from exchange.http.uploads import ShipmentIn, fingerprint_parts, read_shipment_request
-from exchange.i18n import message_of, negotiate
+from exchange.i18n import message_of, negotiate, t
 from exchange.validation.report import localize
 from exchange.parties.keys import Principal
 from exchange.services import Services
@@ -75,8 +75,8 @@ def _answer(result: submission.ShipmentResult, locale: str) -> Answer:
         refused = result.refused[0].inspected.refusal
         assert refused is not None
         return Answer(422, problem_body(
-            422, refused.code, "Documents refused", result.refusal_detail, "/v1/shipments",
-            documents=[o.to_dict(locale) for o in result.outcomes]), PROBLEM_JSON)
+            422, refused.code, t("Documents refused"), result.refusal_detail, "/v1/shipments",
+            locale=locale, documents=[o.to_dict(locale) for o in result.outcomes]), PROBLEM_JSON)
     return Answer(201, _in_language(result.shipment, locale),
                   headers={"Location": f"/v1/shipments/{result.shipment_id}"})
 
