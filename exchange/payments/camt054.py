@@ -49,11 +49,9 @@ if TYPE_CHECKING:
     from signing.safexml import XmlLimits
 
 __all__ = [
-    "MESSAGES", "CamtNotification", "CamtTransaction", "identify", "parse_camt",
-    "read_camt054", "read_camt054_tree",
-    # the errors raised here (their home: exchange.payments.errors)
-    "CamtError", "CamtMalformedError", "CamtStructureError", "CamtUnsafeError",
-    "CamtVersionError",
+    "MESSAGES", "CamtNotification", "CamtTransaction", "identify", "parse_camt", "read_camt054",
+    "read_camt054_tree",  # and the errors raised here (their home: exchange.payments.errors)
+    "CamtError", "CamtMalformedError", "CamtStructureError", "CamtUnsafeError", "CamtVersionError",
 ]
 
 _NAMESPACE = re.compile(r"urn:iso:std:iso:20022:tech:xsd:camt\.(05[34])\.001\.([0-9]{2})")
@@ -140,9 +138,8 @@ def parse_camt(data: bytes, *, limits: XmlLimits | None = None) -> etree._Elemen
 
 
 def read_camt054(data: bytes, *, limits: XmlLimits | None = None) -> CamtNotification:
-    """Parse (safely, once) and read a camt.054 or camt.053 file; raise a
-    :class:`CamtError`. ``limits`` (a :class:`signing.safexml.XmlLimits`) raises the size
-    limit for large bank files; the default is safexml's."""
+    """Parse (safely, once) and read a camt.054 or camt.053 file; raise a :class:`CamtError`.
+    ``limits`` (:class:`signing.safexml.XmlLimits`) raises the size limit for large files."""
     return read_camt054_tree(parse_camt(data, limits=limits))
 
 
@@ -177,8 +174,7 @@ def read_camt054_tree(tree: etree._ElementTree | etree._Element) -> CamtNotifica
     seen: dict[str, list[int | None]] = {}  # key -> lines of the transactions carrying it
     reports = r.all(body, report_tag)
     if not reports:
-        raise CamtStructureError(t("no {element} in {parent}", element=report_tag,
-                                   parent=body_tag), line=body.sourceline)
+        raise _missing(body_tag, report_tag, body.sourceline)
     plans = _Plans(namespace)
     for report in reports:
         account = r.account(report)
@@ -222,8 +218,7 @@ class _Reader:
     def one(self, el: etree._Element, path: str) -> etree._Element:
         found = el.find(self._path(path))
         if found is None:
-            raise CamtStructureError(t("{parent} has no {path}", parent=_local(el), path=path),
-                                     line=el.sourceline)
+            raise _missing(_local(el), path, el.sourceline)
         return found
 
     def opt(self, el: etree._Element, path: str) -> str | None:
@@ -232,16 +227,14 @@ class _Reader:
     def text(self, el: etree._Element, path: str) -> str:
         value = self.opt(el, path)
         if value is None:
-            raise CamtStructureError(t("{parent} has no {path}", parent=_local(el), path=path),
-                                     line=el.sourceline)
+            raise _missing(_local(el), path, el.sourceline)
         return value
 
     def account(self, report: etree._Element) -> str:
         acct = self.one(report, "Acct")
         account = self.opt(acct, "Id/IBAN") or self.opt(acct, "Id/Othr/Id")
         if account is None:
-            raise CamtStructureError(t("{parent} has no {path}", parent="Acct",
-                                       path="Id/IBAN or Id/Othr/Id"), line=acct.sourceline)
+            raise _missing("Acct", "Id/IBAN or Id/Othr/Id", acct.sourceline)
         return account
 
 
@@ -329,8 +322,7 @@ class _Entry:
     def status(self) -> str:
         sts = _first(self.found, "Sts")
         if sts is None:
-            raise CamtStructureError(t("{parent} has no {path}", parent="Ntry", path="Sts"),
-                                     line=self.line)
+            raise _missing("Ntry", "Sts", self.line)
         code = self.opt("Sts/Cd") or self.opt("Sts/Prtry") or _strip(sts)
         if code is None:
             raise CamtStructureError(t("Ntry/Sts has no status code"), line=sts.sourceline)
@@ -345,19 +337,16 @@ class _Entry:
                 return datetime.fromisoformat(stamp).date()
         except ValueError:
             raise CamtStructureError(t("booking date {date!r} is not an ISO date",
-                                       date=day or stamp),
-                                     line=self.line) from None
+                                       date=day or stamp), line=self.line) from None
         return None
 
     def read(self, account: str) -> list[CamtTransaction]:
         amt = _first(self.found, "Amt")
         if amt is None:
-            raise CamtStructureError(t("{parent} has no {path}", parent="Ntry", path="Amt"),
-                                     line=self.line)
+            raise _missing("Ntry", "Amt", self.line)
         indicator = self.opt("CdtDbtInd")
         if indicator is None:
-            raise CamtStructureError(t("{parent} has no {path}", parent="Ntry",
-                                       path="CdtDbtInd"), line=self.line)
+            raise _missing("Ntry", "CdtDbtInd", self.line)
         credit = _credit(indicator, _line(_first(self.found, "CdtDbtInd")))
         reversal = (self.opt("RvslInd") or "false").lower() == "true"
         status, booked = self.status(), self.booking_date()
@@ -438,6 +427,10 @@ def _money(amt: etree._Element | None) -> tuple[Money | None, str | None]:
         return Money(text, code), None
     except MoneyError as exc:
         return None, f"{where}{exc.message} ({exc.code})"
+
+
+def _missing(parent: str, path: str, line: int | None) -> CamtStructureError:
+    return CamtStructureError(t("{parent} has no {path}", parent=parent, path=path), line=line)
 
 
 def _credit(value: str, line: int | None) -> bool:
