@@ -34,6 +34,7 @@ __all__ = [
     "PROBLEM_JSON",
     "RETRY_AFTER_SECONDS",
     "Problem",
+    "content_language",
     "database_unavailable",
     "field_errors",
     "invalid_request",
@@ -76,6 +77,12 @@ def reader_locale(headers: Mapping[str, str] | None) -> str:
     """The language of the answer: the request's ``Accept-Language`` (weights honoured),
     else English."""
     return negotiate(headers.get("accept-language") if headers is not None else None)
+
+
+def content_language(locale: str) -> dict[str, str]:
+    """The headers of an answer whose words are in *locale* (it varies with the request's
+    ``Accept-Language``)."""
+    return {"Content-Language": locale.replace("_", "-"), "Vary": "Accept-Language"}
 
 
 class Problem(Exception):
@@ -218,8 +225,7 @@ def problem_response(problem: Problem, instance: str | None = None,
                         locale=locale, **problem.extra)
     if (rid := request_id()) is not None:  # the X-Request-ID of this request (exchange.web)
         body.setdefault("request_id", rid)
-    headers = {**problem.headers, "Content-Language": locale.replace("_", "-"),
-               "Vary": "Accept-Language"}
+    headers = {**problem.headers, **content_language(locale)}
     return Response(json.dumps(body), status_code=problem.status, media_type=PROBLEM_JSON,
                     headers=headers)
 

@@ -148,6 +148,9 @@ def _results(result: submission.ShipmentResult, locale: str) -> list[dict[str, A
         out.append({**item, "findings": findings,
                     "must_sign": refusal.get("code") == "signature-required",
                     "bad_signature": refusal.get("code") == "signature-invalid",
+                    # a library's own words (English) are marked as such for the reader
+                    "detail_in_english": outcome.inspected.refusal is not None
+                    and not isinstance(outcome.inspected.refusal.detail, Text),
                     "lines": document_lines(outcome.inspected.input.data, findings)
                     if item.get("status") == "refused" else []})
     return out

@@ -22,7 +22,7 @@ from exchange.http.idempotency import (
     fingerprint,
     replay,
 )
-from exchange.http.problems import PROBLEM_JSON, problem_body
+from exchange.http.problems import PROBLEM_JSON, content_language, problem_body
 from exchange.http.uploads import SUPERSEDES_MAX, fingerprint_parts, read_document_request
 from exchange.i18n import negotiate
 from exchange.parties.keys import Principal
@@ -47,20 +47,22 @@ SUBMIT_BODY = request_body(
 
 
 def _answer(outcome: Outcome, path: str, locale: str) -> Answer:
+    """The answer, its findings and refusal in *locale* (``Content-Language``)."""
     body = outcome.to_dict(locale)
+    language = content_language(locale)
     if outcome.status is OutcomeStatus.REFUSED:
         inspected = outcome.inspected
         r = inspected.refusal
         assert r is not None
         return Answer(422, problem_body(422, r.code, r.title, r.detail, path, locale=locale,
                                         validation=body["validation"],
-                                        signature=inspected.signature), PROBLEM_JSON)
+                                        signature=inspected.signature), PROBLEM_JSON, language)
     if outcome.status is OutcomeStatus.DUPLICATE:
         body["links"] = {"duplicate_of": f"{path}/{outcome.duplicate_of}"}
-        return Answer(200, body)
+        return Answer(200, body, headers=language)
     body["links"] = {"self": f"{path}/{outcome.document_id}",
                      "sealed": f"{path}/{outcome.document_id}?version=sealed"}
-    return Answer(201, body, headers={"Location": f"{path}/{outcome.document_id}"})
+    return Answer(201, body, headers={"Location": f"{path}/{outcome.document_id}", **language})
 
 
 def _submit(services: Services, principal: Principal, key: str | None, fp: str,

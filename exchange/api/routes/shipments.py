@@ -22,7 +22,7 @@ from exchange.http.idempotency import (
     fingerprint,
     replay,
 )
-from exchange.http.problems import PROBLEM_JSON, problem_body
+from exchange.http.problems import PROBLEM_JSON, content_language, problem_body
 from exchange.http.uploads import ShipmentIn, fingerprint_parts, read_shipment_request
 from exchange.i18n import message_of, negotiate, t
 from exchange.validation.report import localize
@@ -76,9 +76,11 @@ def _answer(result: submission.ShipmentResult, locale: str) -> Answer:
         assert refused is not None
         return Answer(422, problem_body(
             422, refused.code, t("Documents refused"), result.refusal_detail, "/v1/shipments",
-            locale=locale, documents=[o.to_dict(locale) for o in result.outcomes]), PROBLEM_JSON)
+            locale=locale, documents=[o.to_dict(locale) for o in result.outcomes]), PROBLEM_JSON,
+            content_language(locale))
     return Answer(201, _in_language(result.shipment, locale),
-                  headers={"Location": f"/v1/shipments/{result.shipment_id}"})
+                  headers={"Location": f"/v1/shipments/{result.shipment_id}",
+                           **content_language(locale)})
 
 
 def _create(services: Services, principal: Principal, key: str | None, fp: str,
