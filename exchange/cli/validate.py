@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from exchange.cli.lang import _
 from exchange.cli.output import EXIT_INVALID, EXIT_OK, EXIT_USAGE, error, fail, say
 from exchange.cli.signing import ProfileChoice
 from exchange.i18n import t
@@ -44,37 +45,31 @@ class Format(StrEnum):
 
 def validate(
     paths: Annotated[list[str], typer.Argument(
-        help="Files, folders (searched recursively for *.xml) or - for standard input.",
+        help=_("Files, folders (searched recursively for *.xml) or - for standard input."),
         show_default=False)],
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help=_("Output format."))] = Format.text,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=64,
-                                      help="Validate in N parallel processes.")] = 1,
+                                      help=_("Validate in N parallel processes."))] = 1,
     output: Annotated[Optional[str], typer.Option(
-        "--output", "-o", help="Write the report to this file instead of standard output.")
+        "--output", "-o", help=_("Write the report to this file instead of standard output."))
     ] = None,
     verify: Annotated[bool, typer.Option(
-        "--verify", help="Also verify the documents' XML signatures.")] = False,
+        "--verify", help=_("Also verify the documents' XML signatures."))] = False,
     trust: Annotated[Optional[str], typer.Option(
-        "--trust", help="Trust-list folder for --verify (default: the store's).")] = None,
+        "--trust", help=_("Trust-list folder for --verify (default: the store's)."))] = None,
     country: Annotated[Optional[str], typer.Option(
-        "--country", help="With --verify: signers must chain to this member country.")] = None,
+        "--country", help=_("With --verify: signers must chain to this member country."))] = None,
     profile: Annotated[ProfileChoice, typer.Option(
-        "--profile", help="With --verify: xades-bes (XAdES-BES required) or xmldsig (plain "
-                          "XML-DSig accepted).")] = ProfileChoice.xades_bes,
+        "--profile", help=_("With --verify: xades-bes (XAdES-BES required) or xmldsig (plain "
+                            "XML-DSig accepted)."))] = ProfileChoice.xades_bes,
     rules: Annotated[Optional[list[str]], typer.Option(
-        "--rules", help="Business rules: auto (the installed packs that apply to each "
-                        "document's type and profile), none, or pack names (repeatable).")
+        "--rules", help=_("Business rules: auto (the installed packs that apply to each "
+                          "document's type and profile), none, or pack names (repeatable)."))
     ] = None,
     lang: Annotated[Optional[str], typer.Option(
-        "--lang", help="Language of the findings: en, ru or zh (default: the locale, "
-        "LC_ALL / LC_MESSAGES / LANG); rule messages where a rule has it.")] = None,
+        "--lang", help=_("Language of the findings: en, ru or zh (default: the locale, "
+        "LC_ALL / LC_MESSAGES / LANG); rule messages where a rule has it."))] = None,
 ) -> None:
-    """Validate trade documents against their standard's schema, code lists and business
-    rules (the rule packs that apply; see `exchange rules list`).
-
-    Exit code 0 when every document is valid, 1 when any is invalid, 2 for usage or
-    I/O errors (nothing missing is silently skipped).
-    """
     from exchange.validation.packs import SchemaStore
     from exchange.validation.batch import collect_inputs, validate_inputs, validate_inputs_json
     from exchange.validation.formats import render_json, render_json_texts, render_junit, render_text
@@ -175,4 +170,8 @@ def _verifier(trust: str | None, country: str | None, profile: str, rules: RuleS
 
 
 def register(app: typer.Typer) -> None:
-    app.command("validate")(validate)
+    app.command("validate", help=_(
+        "Validate trade documents against their standard's schema, code lists and business "
+        "rules (the rule packs that apply; see `exchange rules list`).\n\nExit code 0 when "
+        "every document is valid, 1 when any is invalid, 2 for usage or I/O errors (nothing "
+        "missing is silently skipped)."))(validate)
