@@ -105,7 +105,7 @@ def check(
         sys.stdout.write(json.dumps({"tool": "exchange rules check", "documents": results},
                                     ensure_ascii=False) + "\n")
     else:
-        sys.stdout.write(render_check_text(results))
+        sys.stdout.write(render_check_text(results, reader_locale()))
     if any(r["decision"] == "not-checked" for r in results):
         raise typer.Exit(EXIT_USAGE)
     raise typer.Exit(EXIT_INVALID if any(r["decision"] == "reject" for r in results)

@@ -156,10 +156,11 @@ def _fail_if_invalid(report: ValidationReport, source: str, summary: Text) -> No
 
     if report.accepted:
         return
-    result = report.to_dict(reader_locale())
+    locale = reader_locale()
+    result = report.to_dict(locale)
     for layer in result["layers"]:  # errors only: warnings do not stop the signing
         layer["findings"] = [f for f in layer["findings"] if f["severity"] == "error"]
-    for line in finding_lines(result):
+    for line in finding_lines(result, locale=locale):
         typer.echo(line, err=True)
     fail(summary, EXIT_INVALID)
 

@@ -70,11 +70,15 @@ def validate(
         "--lang", help=_("Language of the findings: en, ru or zh (default: the locale, "
         "LC_ALL / LC_MESSAGES / LANG); rule messages where a rule has it."))] = None,
 ) -> None:
-    from exchange.validation.packs import SchemaStore
-    from exchange.validation.batch import collect_inputs, validate_inputs, validate_inputs_json
-    from exchange.validation.formats import render_json, render_json_texts, render_junit, render_text
-
     from exchange.cli.lang import choose, reader_locale
+    from exchange.validation.batch import collect_inputs, validate_inputs, validate_inputs_json
+    from exchange.validation.formats import (
+        render_json,
+        render_json_texts,
+        render_junit,
+        render_text,
+    )
+    from exchange.validation.packs import SchemaStore
 
     if lang:
         choose(lang)  # the findings and every other line
@@ -94,8 +98,8 @@ def validate(
 
     if verifier is not None:
         results = [verifier(item, store) for item in inputs]
-        text = {Format.text: render_text, Format.json: render_json,
-                Format.junit: render_junit}[fmt](results)
+        text = render_text(results, locale) if fmt is Format.text else \
+            (render_json if fmt is Format.json else render_junit)(results)
     elif fmt is Format.json:
         # Each document's JSON is made where it was validated (in the worker with
         # --jobs); what the summary and the exit code need comes along as a brief.
@@ -104,7 +108,7 @@ def validate(
         text = render_json_texts(results, [json_text for _, json_text in pairs])
     else:
         results = _run(inputs, store, jobs, validate_inputs, selection, rule_lang, locale)
-        text = (render_text if fmt is Format.text else render_junit)(results)
+        text = render_text(results, locale) if fmt is Format.text else render_junit(results)
     if output:
         try:
             with open(output, "w", encoding="utf-8") as fh:
