@@ -80,6 +80,8 @@ def test_help_is_in_the_locale_language_or_the_lang_option(run_cli, in_locale):
     assert "…" not in zh.stdout.decode()  # Chinese lines fold, none is cut short
     ru_rules = run_cli("rules", "check", "--help", env=in_locale("ru_RU.UTF-8"))
     assert "Применить пакеты бизнес-правил" in ru_rules.stdout.decode()
+    own = run_cli("validate", "--lang=ru", "--help", env=in_locale("C"))  # the command's --lang
+    assert "Проверить торговые документы" in own.stdout.decode()
     c = run_cli("validate", "--help", env=in_locale("C"))
     assert c.returncode == 0 and "Validate trade documents" in c.stdout.decode()
     assert "Output format." in c.stdout.decode()
