@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from exchange.cli.lang import _
 from exchange.cli.output import EXIT_INVALID, echo, fail, warn
 from exchange.i18n import t
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-adapters_app = typer.Typer(help="Customs adapters: kinds, conformance checks, members file.",
+adapters_app = typer.Typer(help=_("Customs adapters: kinds, conformance checks, members file."),
                            no_args_is_help=True)
 
 
@@ -34,9 +35,9 @@ def _settings(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-@adapters_app.command("list")
+@adapters_app.command("list", help=_(
+    "Installed adapter kinds (entry-point group exchange.adapters) and their settings."))
 def list_kinds() -> None:
-    """Installed adapter kinds (entry-point group exchange.adapters) and their settings."""
     from adapters.errors import AdapterError
     from adapters.registry import default_registry
 
@@ -53,16 +54,16 @@ def list_kinds() -> None:
             typer.echo(f"    {s.name} ({s.type}, {need}){': ' + s.help if s.help else ''}")
 
 
-@adapters_app.command("check")
+@adapters_app.command("check", help=_(
+    "Run the conformance scenarios against an adapter kind (exit 1 if one fails)."))
 def check(
-    kind: Annotated[str, typer.Argument(help="Adapter kind, e.g. https-push.")],
+    kind: Annotated[str, typer.Argument(help=_("Adapter kind, e.g. https-push."))],
     setting: Annotated[Optional[list[str]], typer.Option(
-        "--setting", help="KEY=VALUE adapter setting (repeatable); overrides the kit's.")
+        "--setting", help=_("KEY=VALUE adapter setting (repeatable); overrides the kit's."))
     ] = None,
-    country: Annotated[str, typer.Option(help="Receiving member country.")] = "UZ",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    country: Annotated[str, typer.Option(help=_("Receiving member country."))] = "UZ",
+    as_json: Annotated[bool, typer.Option("--json", help=_("Print the report as JSON."))] = False,
 ) -> None:
-    """Run the conformance scenarios against an adapter kind (exit 1 if one fails)."""
     from adapters.testing.conformance import Outcome, check_adapter
     from adapters.errors import AdapterConfigError
 
@@ -83,12 +84,12 @@ def check(
         raise typer.Exit(EXIT_INVALID)
 
 
-@adapters_app.command("members")
+@adapters_app.command("members", help=_(
+    "Check a members file and list its members (exit 2 naming the line if it is bad)."))
 def members(
     file: Annotated[Optional[Path], typer.Option(
-        "--file", help="Members file (default: the shipped adapters/members.toml).")] = None,
+        "--file", help=_("Members file (default: the shipped adapters/members.toml)."))] = None,
 ) -> None:
-    """Check a members file and list its members (exit 2 naming the line if it is bad)."""
     from adapters.errors import MembersFileError
     from adapters.members import load_members
 
@@ -102,57 +103,55 @@ def members(
 
 
 def simulate_customs(
-    country: Annotated[str, typer.Option(help="Member country the simulator stands in for.")],
-    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8701,
-    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")
+    country: Annotated[str, typer.Option(help=_("Member country the simulator stands in for."))],
+    port: Annotated[int, typer.Option(help=_("TCP port to listen on."))] = 8701,
+    host: Annotated[str, typer.Option(help=_("Address to listen on (loopback by default)."))
                     ] = "127.0.0.1",
     follow_up: Annotated[str, typer.Option(
-        "--follow-up", help="Decisions after the acknowledgement, comma-separated: "
-        "assessment, query, rejection, acceptance, release (or 'none').")] = "assessment",
-    delay: Annotated[float, typer.Option(help="Seconds before follow-up decisions.")] = 0.0,
+        "--follow-up", help=_("Decisions after the acknowledgement, comma-separated: "
+        "assessment, query, rejection, acceptance, release (or 'none')."))] = "assessment",
+    delay: Annotated[float, typer.Option(help=_("Seconds before follow-up decisions."))] = 0.0,
     push_answer: Annotated[str, typer.Option(
-        "--push-answer", help="acknowledge | reject (422 at push time).")] = "acknowledge",
+        "--push-answer", help=_("acknowledge | reject (422 at push time)."))] = "acknowledge",
     misbehave: Annotated[str, typer.Option(
-        help="none | timeout | 500 | drop-connection | slow | answer-twice.")] = "none",
+        help=_("none | timeout | 500 | drop-connection | slow | answer-twice."))] = "none",
     misbehave_times: Annotated[int, typer.Option(
-        "--misbehave-times", help="Misbehave for the first N pushes only (0: always).")] = 0,
+        "--misbehave-times", help=_("Misbehave for the first N pushes only (0: always)."))] = 0,
     slow_seconds: Annotated[float, typer.Option(
-        "--slow-seconds", help="How late 'slow' answers.")] = 1.0,
+        "--slow-seconds", help=_("How late 'slow' answers."))] = 1.0,
     hang_seconds: Annotated[float, typer.Option(
-        "--hang-seconds", help="How long 'timeout' holds the request before answering.")
+        "--hang-seconds", help=_("How long 'timeout' holds the request before answering."))
     ] = 30.0,
     callback_url: Annotated[Optional[str], typer.Option(
-        "--callback-url", help="Also POST decisions (CustomsDecisions XML) to this URL.")
+        "--callback-url", help=_("Also POST decisions (CustomsDecisions XML) to this URL."))
     ] = None,
     currency: Annotated[Optional[str], typer.Option(
-        help="Currency of assessments (default: the member's, from the members file).")
+        help=_("Currency of assessments (default: the member's, from the members file)."))
     ] = None,
     trust_dir: Annotated[Optional[Path], typer.Option(
-        "--trust-dir", help="Trust folder (<CC>/*.pem) the hub's envelope signatures must "
-        "chain to; without it signatures are not checked.")] = None,
+        "--trust-dir", help=_("Trust folder (<CC>/*.pem) the hub's envelope signatures must "
+        "chain to; without it signatures are not checked."))] = None,
     require_signature: Annotated[bool, typer.Option(
-        "--require-signature", help="Refuse unsigned envelopes (needs --trust-dir).")
+        "--require-signature", help=_("Refuse unsigned envelopes (needs --trust-dir)."))
     ] = False,
     tls_cert: Annotated[Optional[Path], typer.Option(
-        "--tls-cert", help="Serve HTTPS with this certificate (PEM).")] = None,
-    tls_key: Annotated[Optional[Path], typer.Option("--tls-key", help="Its key (PEM).")
+        "--tls-cert", help=_("Serve HTTPS with this certificate (PEM)."))] = None,
+    tls_key: Annotated[Optional[Path], typer.Option("--tls-key", help=_("Its key (PEM)."))
                        ] = None,
     client_ca: Annotated[Optional[Path], typer.Option(
-        "--client-ca", help="Require client certificates issued by this CA (mutual TLS).")
+        "--client-ca", help=_("Require client certificates issued by this CA (mutual TLS)."))
     ] = None,
     sign_key: Annotated[Optional[Path], typer.Option(
-        "--sign-key", help="Sign follow-up decisions with this customs key (PEM).")] = None,
+        "--sign-key", help=_("Sign follow-up decisions with this customs key (PEM)."))] = None,
     sign_cert: Annotated[Optional[Path], typer.Option(
-        "--sign-cert", help="Certificate of --sign-key (PEM).")] = None,
+        "--sign-cert", help=_("Certificate of --sign-key (PEM)."))] = None,
     edifact_outbox: Annotated[Optional[Path], typer.Option(
-        "--edifact-outbox", help="File channel instead of HTTP: the folder the hub writes "
-        "CUSDEC to (the edifact-file adapter's outbox_dir).")] = None,
+        "--edifact-outbox", help=_("File channel instead of HTTP: the folder the hub writes "
+        "CUSDEC to (the edifact-file adapter's outbox_dir)."))] = None,
     edifact_inbox: Annotated[Optional[Path], typer.Option(
-        "--edifact-inbox", help="The folder CUSRES answers are written to (the adapter's "
-        "inbox_dir).")] = None,
+        "--edifact-inbox", help=_("The folder CUSRES answers are written to (the adapter's "
+        "inbox_dir)."))] = None,
 ) -> None:
-    """Run a national customs simulator over HTTP (POST /v1/deliveries, GET /v1/decisions),
-    or on the EDIFACT file channel with --edifact-outbox/--edifact-inbox."""
     from adapters.members import CAREC_MEMBERS, load_members
     from adapters.testing.simulator import (
         FollowUp,
@@ -246,4 +245,6 @@ def _serve_files(config: SimulatorConfig, outbox: Path | None, inbox: Path | Non
 
 def register(app: typer.Typer) -> None:
     app.add_typer(adapters_app, name="adapters")
-    app.command("simulate-customs")(simulate_customs)
+    app.command("simulate-customs", help=_(
+        "Run a national customs simulator over HTTP (POST /v1/deliveries, GET /v1/decisions), "
+        "or on the EDIFACT file channel with --edifact-outbox/--edifact-inbox."))(simulate_customs)

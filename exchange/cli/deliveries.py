@@ -9,24 +9,25 @@ from typing import Annotated
 import typer
 
 from exchange.cli.context import CommandContext, reported
+from exchange.cli.lang import _
 from exchange.cli.output import echo, fail
 from exchange.i18n import t
 
 __all__ = ["register"]
 
-deliveries_app = typer.Typer(help="List and replay deliveries to customs systems.",
+deliveries_app = typer.Typer(help=_("List and replay deliveries to customs systems."),
                              no_args_is_help=True)
 
 
-@deliveries_app.command("list")
+@deliveries_app.command("list", help=_(
+    "List deliveries, newest change first."))
 def list_deliveries(
-    dead: Annotated[bool, typer.Option("--dead", help="Only dead deliveries.")] = False,
-    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
-    country: Annotated[str | None, typer.Option(help="Only this receiving country.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    dead: Annotated[bool, typer.Option("--dead", help=_("Only dead deliveries."))] = False,
+    status: Annotated[str | None, typer.Option(help=_("Only this status."))] = None,
+    country: Annotated[str | None, typer.Option(help=_("Only this receiving country."))] = None,
+    fmt: Annotated[str, typer.Option("--format", help=_("text or json"))] = "text",
     limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
 ) -> None:
-    """List deliveries, newest change first."""
     from exchange.delivery import deliveries
     from exchange.delivery.outbox import delivery_view
 
@@ -51,10 +52,10 @@ def list_deliveries(
                    + (f"\n    {why}" if why else ""))
 
 
-@deliveries_app.command("replay")
-def replay(delivery_id: Annotated[str, typer.Argument(help="The delivery id.")]) -> None:
-    """Queue a dead or rejected delivery again, with the same delivery id (and the latest
-    amendment of its document, if the forwarder has submitted one)."""
+@deliveries_app.command("replay", help=_(
+    "Queue a dead or rejected delivery again, with the same delivery id (and the latest "
+    "amendment of its document, if the forwarder has submitted one)."))
+def replay(delivery_id: Annotated[str, typer.Argument(help=_("The delivery id."))]) -> None:
     from exchange.delivery import deliveries
 
     with CommandContext() as ctx, reported():

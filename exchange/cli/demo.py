@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from exchange.cli.lang import _
 from exchange.cli.output import echo, fail
 from exchange.i18n import t
 
@@ -14,16 +15,14 @@ __all__ = ["register"]
 
 def demo(
     standards: Annotated[Optional[Path], typer.Option(
-        help="Local copy of the UBL 2.4 package (folder or zip); default: the official "
-             "download.")] = None,
-    port: Annotated[int, typer.Option(help="Port of the exchange (another free port is "
-                                           "taken if it is busy).")] = 8080,
+        help=_("Local copy of the UBL 2.4 package (folder or zip); default: the official "
+               "download."))] = None,
+    port: Annotated[int, typer.Option(help=_("Port of the exchange (another free port is "
+                                             "taken if it is busy)."))] = 8080,
     smoke: Annotated[bool, typer.Option(
-        "--smoke", help="Exit once the demo shipment's deliveries have settled (for CI).")
+        "--smoke", help=_("Exit once the demo shipment's deliveries have settled (for CI)."))
     ] = False,
 ) -> None:
-    """Start a demo exchange: schema pack, demo CAs, members, parties, the exchange with its
-    dispatcher and customs simulators, and a demo shipment KZ -> UZ -> AF. Ctrl-C stops it."""
     import logging
     import shlex
     import signal
@@ -84,4 +83,7 @@ def demo(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("demo")(demo)
+    app.command("demo", help=_(
+        "Start a demo exchange: schema pack, demo CAs, members, parties, the exchange with "
+        "its dispatcher and customs simulators, and a demo shipment KZ -> UZ -> AF. Ctrl-C "
+        "stops it."))(demo)

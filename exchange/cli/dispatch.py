@@ -6,6 +6,7 @@ from typing import Annotated
 import typer
 
 from exchange.cli.context import CommandContext, reported
+from exchange.cli.lang import _
 from exchange.cli.output import echo
 from exchange.i18n import t
 
@@ -13,11 +14,8 @@ __all__ = ["register"]
 
 
 def dispatch(
-    once: Annotated[bool, typer.Option("--once", help="One batch, then exit.")] = False,
+    once: Annotated[bool, typer.Option("--once", help=_("One batch, then exit."))] = False,
 ) -> None:
-    """Deliver queued documents to the customs systems on their routes, collect the answers
-    and send event notifications to subscribers, until interrupted (several dispatchers may
-    share one PostgreSQL database)."""
     import signal
     import threading
 
@@ -59,4 +57,7 @@ def dispatch(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("dispatch")(dispatch)
+    app.command("dispatch", help=_(
+        "Deliver queued documents to the customs systems on their routes, collect the answers "
+        "and send event notifications to subscribers, until interrupted (several dispatchers "
+        "may share one PostgreSQL database)."))(dispatch)

@@ -11,20 +11,21 @@ from typing import Annotated
 import typer
 
 from exchange.cli.context import CommandContext, reported
+from exchange.cli.lang import _
 from exchange.cli.output import echo
 from exchange.i18n import t
 
 __all__ = ["register"]
 
-hub_app = typer.Typer(help="The exchange hub's own identity (its seal).", no_args_is_help=True)
+hub_app = typer.Typer(help=_("The exchange hub's own identity (its seal)."), no_args_is_help=True)
 
 
-@hub_app.command("certificate")
+@hub_app.command("certificate", help=_(
+    "Print the hub's certificate and its chain (PEM), as GET /v1/hub/certificate does."))
 def certificate(
     output: Annotated[str, typer.Option(
-        "--output", "-o", help="Write the PEM here (- for standard output).")] = "-",
+        "--output", "-o", help=_("Write the PEM here (- for standard output)."))] = "-",
 ) -> None:
-    """Print the hub's certificate and its chain (PEM), as GET /v1/hub/certificate does."""
     from exchange.cli.signing import write_output
     from exchange.documents.signatures import hub_certificate, hub_sealer
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from exchange.cli.context import CommandContext, fail_with, reported
+from exchange.cli.lang import _
 from exchange.cli.output import echo, fail
 from exchange.errors import ExchangeError, exit_code_of
 from exchange.i18n import t
@@ -20,24 +21,24 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-payments_app = typer.Typer(help="Payments: bank files (camt.054, camt.053), unmatched "
-                                "transactions, payment-provider secrets.",
+payments_app = typer.Typer(help=_("Payments: bank files (camt.054, camt.053), unmatched "
+                                  "transactions, payment-provider secrets."),
                            no_args_is_help=True)
 
 
-@payments_app.command("import")
+@payments_app.command("import", help=_(
+    "Match bank files' credits to assessments by RF reference and record them as payments; "
+    "list every other transaction with its reason. A file that is broken (not valid against "
+    "its version's XSD...) is refused whole, with its line, and the next file still imported; "
+    "then the exit status is 1."))
 def import_file(
     files: Annotated[list[Path], typer.Argument(
-        help="camt.054 notifications or camt.053 statements (XML, .001.02 or later, with "
-             "their XSDs in the iso20022-camt schema pack), each imported on its own.")],
+        help=_("camt.054 notifications or camt.053 statements (XML, .001.02 or later, with "
+               "their XSDs in the iso20022-camt schema pack), each imported on its own."))],
     as_json: Annotated[bool, typer.Option(
-        "--json", help="Print each file's full report as JSON (one object per file).")]
+        "--json", help=_("Print each file's full report as JSON (one object per file)."))]
     = False,
 ) -> None:
-    """Match bank files' credits to assessments by RF reference and record them as
-    payments; list every other transaction with its reason. A file that is broken (not
-    valid against its version's XSD...) is refused whole, with its line, and the next
-    file still imported; then the exit status is 1."""
     from exchange.payments.bank_files import import_camt054
     from exchange.payments.errors import CamtError
     from exchange.validation import Validator
@@ -88,12 +89,12 @@ def _print_import(file: Path, result: CamtImport, as_json: bool) -> None:
         typer.echo(f"unmatched\t{u.transaction.idempotency_key}\t{u.reason}\t{u.message}")
 
 
-@payments_app.command("unmatched")
+@payments_app.command("unmatched", help=_(
+    "Bank transactions that matched no assessment, newest first."))
 def list_unmatched(
-    reason: Annotated[str | None, typer.Option(help="Only this reason.")] = None,
+    reason: Annotated[str | None, typer.Option(help=_("Only this reason."))] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
 ) -> None:
-    """Bank transactions that matched no assessment, newest first."""
     from exchange.payments.bank_files import unmatched_transactions
 
     with CommandContext() as ctx, reported():
@@ -103,11 +104,11 @@ def list_unmatched(
                    f"{item.message}")
 
 
-@payments_app.command("provider-secret")
-def provider_secret(party_id: Annotated[str, typer.Argument(help="A payment-provider party.")]
+@payments_app.command("provider-secret", help=_(
+    "Make (or replace) the HMAC secret a payment provider signs its requests with; printed "
+    "once."))
+def provider_secret(party_id: Annotated[str, typer.Argument(help=_("A payment-provider party."))]
                     ) -> None:
-    """Make (or replace) the HMAC secret a payment provider signs its requests with;
-    printed once."""
     from exchange.payments.providers import issue_provider_secret, secret_box
 
     with CommandContext() as ctx, reported():

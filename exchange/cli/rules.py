@@ -9,12 +9,13 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from exchange.cli.lang import _
 from exchange.cli.output import EXIT_INVALID, EXIT_OK, EXIT_USAGE, echo, fail, say
 from exchange.i18n import t
 
 __all__ = ["register"]
 
-rules_app = typer.Typer(help="List, install and run business-rule packs.", no_args_is_help=True)
+rules_app = typer.Typer(help=_("List, install and run business-rule packs."), no_args_is_help=True)
 
 
 class Format(StrEnum):
@@ -22,9 +23,9 @@ class Format(StrEnum):
     json = "json"
 
 
-@rules_app.command("list")
+@rules_app.command("list", help=_(
+    "Show the rule packs of the catalog: version, state, what each applies to."))
 def list_packs() -> None:
-    """Show the rule packs of the catalog: version, state, what each applies to."""
     from rich.console import Console
     from rich.table import Table
 
@@ -46,14 +47,14 @@ def list_packs() -> None:
     Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
-@rules_app.command("install")
+@rules_app.command("install", help=_(
+    "Install a rule pack into the rule store, checking every file's pinned SHA-256."))
 def install(
-    name: Annotated[str, typer.Argument(help="Pack name, e.g. en16931.")],
+    name: Annotated[str, typer.Argument(help=_("Pack name, e.g. en16931."))],
     source: Annotated[Optional[str], typer.Option(
-        "--from", help="Folder, .zip file or http(s) URL; default: the official download.")
+        "--from", help=_("Folder, .zip file or http(s) URL; default: the official download."))
     ] = None,
 ) -> None:
-    """Install a rule pack into the rule store, checking every file's pinned SHA-256."""
     from exchange.errors import ExchangeError
     from exchange.validation.rulepacks import RuleStore
 
@@ -66,23 +67,21 @@ def install(
            files=result.files, path=result.path))
 
 
-@rules_app.command("check")
+@rules_app.command("check", help=_(
+    "Run rule packs on documents whether or not they are schema-valid.\n\nExit code 0 when no "
+    "error fired, 1 when one did (or a rule processor failed), 2 for usage or I/O errors and "
+    "documents no pack covers."))
 def check(
-    files: Annotated[list[str], typer.Argument(help="XML documents (or fragments), or - for "
-                                                    "standard input.", show_default=False)],
+    files: Annotated[list[str], typer.Argument(help=_("XML documents (or fragments), or - for "
+                                                      "standard input."), show_default=False)],
     packs: Annotated[Optional[list[str]], typer.Option(
-        "--pack", "-p", help="Run this pack (repeatable); default: every installed pack "
-                             "with rules for the document's type.")] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+        "--pack", "-p", help=_("Run this pack (repeatable); default: every installed pack "
+                               "with rules for the document's type."))] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help=_("Output format."))] = Format.text,
     lang: Annotated[Optional[str], typer.Option(
-        "--lang", help="Language of the messages where a rule has several (en, ru; default: "
-                       "the locale, LC_ALL / LC_MESSAGES / LANG).")] = None,
+        "--lang", help=_("Language of the messages where a rule has several (en, ru; default: "
+                         "the locale, LC_ALL / LC_MESSAGES / LANG)."))] = None,
 ) -> None:
-    """Run rule packs on documents whether or not they are schema-valid.
-
-    Exit code 0 when no error fired, 1 when one did (or a rule processor failed), 2 for
-    usage or I/O errors and documents no pack covers.
-    """
     from exchange.cli.lang import choose, reader_locale
     from exchange.errors import ExchangeError
     from exchange.validation.rulecheck import check_rules, render_check_text
@@ -106,7 +105,7 @@ def check(
         sys.stdout.write(json.dumps({"tool": "exchange rules check", "documents": results},
                                     ensure_ascii=False) + "\n")
     else:
-        sys.stdout.write(render_check_text(results))
+        sys.stdout.write(render_check_text(results, reader_locale()))
     if any(r["decision"] == "not-checked" for r in results):
         raise typer.Exit(EXIT_USAGE)
     raise typer.Exit(EXIT_INVALID if any(r["decision"] == "reject" for r in results)

@@ -7,19 +7,20 @@ import sys
 
 import typer
 
+from exchange.cli.lang import _
 from exchange.cli.output import echo, fail, say
 from exchange.i18n import t
 
 __all__ = ["register"]
 
-schemas_app = typer.Typer(help="List and install standard schema packs.", no_args_is_help=True)
+schemas_app = typer.Typer(help=_("List and install standard schema packs."), no_args_is_help=True)
 
 
-@schemas_app.command("list")
+@schemas_app.command("list", help=_(
+    "Show the packs of the catalog, their versions, install state and document types."))
 def list_packs(
-    types: Annotated[bool, typer.Option("--types", help="List every document type.")] = False,
+    types: Annotated[bool, typer.Option("--types", help=_("List every document type."))] = False,
 ) -> None:
-    """Show the packs of the catalog, their versions, install state and document types."""
     from rich.console import Console
     from rich.table import Table
 
@@ -44,14 +45,14 @@ def list_packs(
     Console(width=None if sys.stdout.isatty() else 160).print(table)
 
 
-@schemas_app.command("install")
+@schemas_app.command("install", help=_(
+    "Install a pack into the schema store, checking every file's pinned SHA-256."))
 def install(
-    name: Annotated[str, typer.Argument(help="Pack name, e.g. ubl-2.4.")],
+    name: Annotated[str, typer.Argument(help=_("Pack name, e.g. ubl-2.4."))],
     source: Annotated[Optional[str], typer.Option(
-        "--from", help="Folder, .zip file or http(s) URL; default: the official download.")
+        "--from", help=_("Folder, .zip file or http(s) URL; default: the official download."))
     ] = None,
 ) -> None:
-    """Install a pack into the schema store, checking every file's pinned SHA-256."""
     from exchange.errors import ExchangeError
     from exchange.validation.packs import SchemaStore
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from exchange.cli.context import CommandContext, reported
+from exchange.cli.lang import _
 from exchange.cli.output import EXIT_INVALID, echo, fail
 from exchange.i18n import t
 
@@ -23,11 +24,11 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-db_app = typer.Typer(help="The exchange database.", no_args_is_help=True)
-parties_app = typer.Typer(help="Parties (forwarders, customs, operators) and their API keys.",
+db_app = typer.Typer(help=_("The exchange database."), no_args_is_help=True)
+parties_app = typer.Typer(help=_("Parties (forwarders, customs, operators) and their API keys."),
                           no_args_is_help=True)
-keys_app = typer.Typer(help="API keys of parties.", no_args_is_help=True)
-audit_app = typer.Typer(help="The tamper-evident event log.", no_args_is_help=True)
+keys_app = typer.Typer(help=_("API keys of parties."), no_args_is_help=True)
+audit_app = typer.Typer(help=_("The tamper-evident event log."), no_args_is_help=True)
 parties_app.add_typer(keys_app, name="keys")
 
 
@@ -41,16 +42,15 @@ def app_factory() -> FastAPI:
     return build_app(settings, services=build_services(settings, migrate=False))
 
 
-def serve(host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
-          port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
+def serve(host: Annotated[str | None, typer.Option(help=_("Interface to listen on."))] = None,
+          port: Annotated[int | None, typer.Option(help=_("TCP port."))] = None,
           workers: Annotated[int, typer.Option(
-              min=1, max=64, help="Worker processes sharing the port (all coordination "
-                                  "goes through the database).")] = 1,
-          log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+              min=1, max=64, help=_("Worker processes sharing the port (all coordination "
+                                    "goes through the database)."))] = 1,
+          log_level: Annotated[str, typer.Option(help=_("uvicorn log level."))] = "info",
           dispatch: Annotated[bool, typer.Option(
-              "--dispatch", help="Also run the outbox dispatcher in this process.")] = False
+              "--dispatch", help=_("Also run the outbox dispatcher in this process."))] = False
           ) -> None:
-    """Run the HTTP API under uvicorn (migrates the database first)."""
     import uvicorn
 
     from exchange.bootstrap import build_app, server_options
@@ -113,9 +113,9 @@ def _start_dispatcher(services: Services) -> Callable[[], None]:
     return stop_all
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", help=_(
+    "Apply the database migrations (also done at `exchange serve` start)."))
 def db_upgrade() -> None:
-    """Apply the database migrations (also done at `exchange serve` start)."""
     from exchange.store import upgrade
 
     with CommandContext() as ctx:
@@ -128,12 +128,12 @@ def db_upgrade() -> None:
     echo(t("database at revision {revision}", revision=revision))
 
 
-@db_app.command("backup")
-def db_backup(file: Annotated[Path, typer.Argument(help="The backup file to write (replaced "
-                                                        "if it exists; mode 0600).")]) -> None:
-    """Back up the database to FILE, consistent while the exchange runs (SQLite: the online
-    backup API; PostgreSQL: pg_dump --format=custom, from PATH). Keep the hub key, the
-    secrets key and the trust folders with it (README, Backups)."""
+@db_app.command("backup", help=_(
+    "Back up the database to FILE, consistent while the exchange runs (SQLite: the online "
+    "backup API; PostgreSQL: pg_dump --format=custom, from PATH). Keep the hub key, the "
+    "secrets key and the trust folders with it (README, Backups)."))
+def db_backup(file: Annotated[Path, typer.Argument(help=_("The backup file to write (replaced "
+                                                          "if it exists; mode 0600)."))]) -> None:
     from exchange.store.backup import backup_database
 
     with CommandContext() as ctx, reported():
@@ -144,14 +144,14 @@ def db_backup(file: Annotated[Path, typer.Argument(help="The backup file to writ
            "and the trust folders"))
 
 
-@db_app.command("restore")
+@db_app.command("restore", help=_(
+    "Restore FILE into the configured database, made fresh (a database that holds data is "
+    "refused without --force). Stop every exchange process on it first."))
 def db_restore(
-    file: Annotated[Path, typer.Argument(help="A backup made by `exchange db backup`.")],
+    file: Annotated[Path, typer.Argument(help=_("A backup made by `exchange db backup`."))],
     force: Annotated[bool, typer.Option(
-        "--force", help="Replace a database that already holds data.")] = False,
+        "--force", help=_("Replace a database that already holds data."))] = False,
 ) -> None:
-    """Restore FILE into the configured database, made fresh (a database that holds data is
-    refused without --force). Stop every exchange process on it first."""
     from exchange.store.backup import restore_database
 
     with CommandContext() as ctx, reported():
@@ -164,13 +164,13 @@ def db_restore(
            "`exchange audit verify`; `exchange serve` applies newer migrations"))
 
 
-@parties_app.command("add")
+@parties_app.command("add", help=_(
+    "Create a party and print its API key (shown once, store it now)."))
 def parties_add(
-    kind: Annotated[str, typer.Option(help="forwarder | customs | operator | payment-provider")],
-    name: Annotated[str, typer.Option(help="Display name.")],
-    country: Annotated[str | None, typer.Option(help="ISO code (customs: required).")] = None,
+    kind: Annotated[str, typer.Option(help=_("forwarder | customs | operator | payment-provider"))],
+    name: Annotated[str, typer.Option(help=_("Display name."))],
+    country: Annotated[str | None, typer.Option(help=_("ISO code (customs: required)."))] = None,
 ) -> None:
-    """Create a party and print its API key (shown once, store it now)."""
     from exchange.domain import PartyKind
     from exchange.parties.keys import register_party
 
@@ -187,9 +187,9 @@ def parties_add(
     _print_key(key.key_id, key.token)
 
 
-@parties_app.command("list")
+@parties_app.command("list", help=_(
+    "List parties and their keys (never the secrets)."))
 def parties_list() -> None:
-    """List parties and their keys (never the secrets)."""
     from exchange.parties.keys import list_parties
 
     with CommandContext() as ctx:
@@ -217,21 +217,21 @@ def _print_key(key_id: str, token: str) -> None:
     echo(t("API key (shown once): {token}", token=token))
 
 
-@keys_app.command("rotate")
-def keys_rotate(key_id: Annotated[str, typer.Argument(help="The key id to replace.")]) -> None:
-    """Issue a new key for the key's party and revoke the old one."""
+@keys_app.command("rotate", help=_(
+    "Issue a new key for the key's party and revoke the old one."))
+def keys_rotate(key_id: Annotated[str, typer.Argument(help=_("The key id to replace."))]) -> None:
     _key_change(key_id, rotate=True)
 
 
-@keys_app.command("revoke")
-def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id to revoke.")]) -> None:
-    """Revoke a key: requests with it answer 401 from now on."""
+@keys_app.command("revoke", help=_(
+    "Revoke a key: requests with it answer 401 from now on."))
+def keys_revoke(key_id: Annotated[str, typer.Argument(help=_("The key id to revoke."))]) -> None:
     _key_change(key_id, rotate=False)
 
 
-@audit_app.command("verify")
+@audit_app.command("verify", help=_(
+    "Check every event chain; name the first broken event (exit 1) if any."))
 def audit_verify() -> None:
-    """Check every event chain; name the first broken event (exit 1) if any."""
     from exchange.audit import verify_chain
 
     broken = []
@@ -258,7 +258,8 @@ def audit_verify() -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("serve")(serve)
+    app.command("serve", help=_(
+        "Run the HTTP API under uvicorn (migrates the database first)."))(serve)
     app.add_typer(db_app, name="db")
     app.add_typer(parties_app, name="parties")
     app.add_typer(audit_app, name="audit")

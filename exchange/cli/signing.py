@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional, cast
 
 import typer
 
+from exchange.cli.lang import _
 from exchange.cli.output import EXIT_INVALID, EXIT_OK, echo, fail, say, warn
 from exchange.i18n import Text, gettext, t
 
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["ProfileChoice", "default_trust_dir", "register", "verify_for_validate",
            "write_output"]
 
-trust_app = typer.Typer(help="Trust lists (CA certificates and CRLs) per member country.",
+trust_app = typer.Typer(help=_("Trust lists (CA certificates and CRLs) per member country."),
                         no_args_is_help=True)
 
 
@@ -92,25 +93,24 @@ def write_output(path: str, data: bytes) -> None:
 
 
 def sign(
-    source: Annotated[str, typer.Argument(help="XML document to sign, or - for standard input.",
+    source: Annotated[str, typer.Argument(help=_("XML document to sign, or - for standard input."),
                                           show_default=False)],
-    output: Annotated[str, typer.Option("--output", "-o", help="Signed document (- for stdout).",
+    output: Annotated[str, typer.Option("--output", "-o", help=_("Signed document (- for stdout)."),
                                         show_default=False)],
-    key: Annotated[Optional[Path], typer.Option("--key", help="PEM private key.")] = None,
+    key: Annotated[Optional[Path], typer.Option("--key", help=_("PEM private key."))] = None,
     cert: Annotated[Optional[Path], typer.Option(
-        "--cert", help="PEM certificate (intermediates may follow).")] = None,
+        "--cert", help=_("PEM certificate (intermediates may follow)."))] = None,
     pkcs12: Annotated[Optional[Path], typer.Option(
-        "--pkcs12", help="PKCS#12 file with key and certificate (instead of --key/--cert).")
+        "--pkcs12", help=_("PKCS#12 file with key and certificate (instead of --key/--cert)."))
     ] = None,
     passphrase_env: Annotated[Optional[str], typer.Option(
-        "--passphrase-env", metavar="VAR", help="Environment variable holding the passphrase.")
+        "--passphrase-env", metavar="VAR", help=_("Environment variable holding the passphrase."))
     ] = None,
     passphrase_file: Annotated[Optional[Path], typer.Option(
-        "--passphrase-file", help="File whose first line is the passphrase.")] = None,
-    digest: Annotated[str, typer.Option("--digest", help="sha256, sha384 or sha512.")] = "sha256",
+        "--passphrase-file", help=_("File whose first line is the passphrase."))] = None,
+    digest: Annotated[str, typer.Option(
+        "--digest", help=_("sha256, sha384 or sha512."))] = "sha256",
 ) -> None:
-    """Add an enveloped XAdES-BES signature. UBL documents get it in their UBL extension
-    with a matching cac:Signature, and are validated again after signing."""
     from lxml import etree
 
     from signing import Signer, SigningError, load_identity, read_passphrase
@@ -156,10 +156,11 @@ def _fail_if_invalid(report: ValidationReport, source: str, summary: Text) -> No
 
     if report.accepted:
         return
-    result = report.to_dict(reader_locale())
+    locale = reader_locale()
+    result = report.to_dict(locale)
     for layer in result["layers"]:  # errors only: warnings do not stop the signing
         layer["findings"] = [f for f in layer["findings"] if f["severity"] == "error"]
-    for line in finding_lines(result):
+    for line in finding_lines(result, locale=locale):
         typer.echo(line, err=True)
     fail(summary, EXIT_INVALID)
 
@@ -224,20 +225,17 @@ def _warn_skipped(trust: TrustStore) -> None:
 
 
 def verify(
-    source: Annotated[str, typer.Argument(help="Signed XML document, or - for standard input.",
+    source: Annotated[str, typer.Argument(help=_("Signed XML document, or - for standard input."),
                                           show_default=False)],
     trust: Annotated[Optional[Path], typer.Option(
-        "--trust", help="Trust folder (default: $EXCHANGE_HOME/trust).")] = None,
+        "--trust", help=_("Trust folder (default: $EXCHANGE_HOME/trust)."))] = None,
     country: Annotated[Optional[str], typer.Option(
-        "--country", help="Signers must chain to this member country's trust list.")] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+        "--country", help=_("Signers must chain to this member country's trust list."))] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help=_("Output format."))] = Format.text,
     profile: Annotated[ProfileChoice, typer.Option(
-        "--profile", help="xades-bes: XAdES-BES signed properties required; xmldsig: a plain "
-                          "enveloped XML-DSig signature is enough.")] = ProfileChoice.xades_bes,
+        "--profile", help=_("xades-bes: XAdES-BES signed properties required; xmldsig: a plain "
+                            "enveloped XML-DSig signature is enough."))] = ProfileChoice.xades_bes,
 ) -> None:
-    """Verify every signature of a document: integrity, algorithms, XAdES properties,
-    chain to the trust list (or the hub's pinned certificate), validity and revocation.
-    Exit 0 when all are valid; the report names the profile each signature meets."""
     from signing import TrustStoreError
     from signing.trust import check_country
 
@@ -272,13 +270,13 @@ def verify(
     raise typer.Exit(EXIT_OK if report.all_valid else EXIT_INVALID)
 
 
-@trust_app.command("list")
+@trust_app.command("list", help=_(
+    "Show each country's trust anchors (subject, expiry, SHA-256) and CRLs, the hub's pinned "
+    "certificate, and every file that was skipped (and why)."))
 def trust_list(
     trust: Annotated[Optional[Path], typer.Option(
-        "--trust", help="Trust folder (default: $EXCHANGE_HOME/trust).")] = None,
+        "--trust", help=_("Trust folder (default: $EXCHANGE_HOME/trust)."))] = None,
 ) -> None:
-    """Show each country's trust anchors (subject, expiry, SHA-256) and CRLs, the hub's
-    pinned certificate, and every file that was skipped (and why)."""
     from signing import TrustStoreError
     from signing.trust import fingerprint
 
@@ -312,20 +310,20 @@ def trust_list(
         fail(f"[{exc.code}] {exc.message}")
 
 
-@trust_app.command("add")
+@trust_app.command("add", help=_(
+    "Add a CA certificate (or a CRL) to a member country's trust list, or pin the hub's "
+    "certificate (--hub)."))
 def trust_add(
-    source: Annotated[Path, typer.Argument(help="CA certificate or CRL (PEM or DER).",
+    source: Annotated[Path, typer.Argument(help=_("CA certificate or CRL (PEM or DER)."),
                                            show_default=False)],
     country: Annotated[Optional[str], typer.Option(
-        "--country", help="ISO country code, e.g. KZ.", show_default=False)] = None,
+        "--country", help=_("ISO country code, e.g. KZ."), show_default=False)] = None,
     hub: Annotated[bool, typer.Option(
-        "--hub", help="Pin the exchange hub's certificate (from `exchange hub certificate` "
-                      "or GET /v1/hub/certificate), so its seal verifies.")] = False,
+        "--hub", help=_("Pin the exchange hub's certificate (from `exchange hub certificate` "
+                        "or GET /v1/hub/certificate), so its seal verifies."))] = False,
     trust: Annotated[Optional[Path], typer.Option(
-        "--trust", help="Trust folder (default: $EXCHANGE_HOME/trust).")] = None,
+        "--trust", help=_("Trust folder (default: $EXCHANGE_HOME/trust)."))] = None,
 ) -> None:
-    """Add a CA certificate (or a CRL) to a member country's trust list, or pin the hub's
-    certificate (--hub)."""
     from signing import TrustStore, TrustStoreError
 
     if hub == (country is not None):
@@ -396,6 +394,11 @@ def verify_for_validate(trust: Optional[str], country: Optional[str], profile: s
 
 
 def register(app: typer.Typer) -> None:
-    app.command("sign")(sign)
-    app.command("verify")(verify)
+    app.command("sign", help=_(
+        "Add an enveloped XAdES-BES signature. UBL documents get it in their UBL extension "
+        "with a matching cac:Signature, and are validated again after signing."))(sign)
+    app.command("verify", help=_(
+        "Verify every signature of a document: integrity, algorithms, XAdES properties, chain "
+        "to the trust list (or the hub's pinned certificate), validity and revocation. Exit 0 "
+        "when all are valid; the report names the profile each signature meets."))(verify)
     app.add_typer(trust_app, name="trust")

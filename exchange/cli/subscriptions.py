@@ -10,21 +10,22 @@ from typing import Annotated
 import typer
 
 from exchange.cli.context import CommandContext, reported
+from exchange.cli.lang import _
 from exchange.cli.output import EXIT_INVALID, echo, fail
 from exchange.i18n import t
 
 __all__ = ["register"]
 
-subscriptions_app = typer.Typer(help="Event subscriptions (webhooks) of the parties.",
+subscriptions_app = typer.Typer(help=_("Event subscriptions (webhooks) of the parties."),
                                 no_args_is_help=True)
 
 
-@subscriptions_app.command("list")
+@subscriptions_app.command("list", help=_(
+    "Every party's subscriptions: state, failures, notifications per status."))
 def list_subscriptions(
-    paused: Annotated[bool, typer.Option("--paused", help="Only paused ones.")] = False,
-    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    paused: Annotated[bool, typer.Option("--paused", help=_("Only paused ones."))] = False,
+    fmt: Annotated[str, typer.Option("--format", help=_("text or json"))] = "text",
 ) -> None:
-    """Every party's subscriptions: state, failures, notifications per status."""
     from exchange.notifications import subscriptions as subs
 
     if fmt not in ("text", "json"):
@@ -50,10 +51,10 @@ def list_subscriptions(
                    + (f"\n    paused: {s.paused_reason}" if s.paused_reason else ""))
 
 
-@subscriptions_app.command("test")
-def test_event(subscription_id: Annotated[str, typer.Argument(help="The subscription id.")]
+@subscriptions_app.command("test", help=_(
+    "Send a signed test event to a subscription now; exit 1 unless it answers 2xx."))
+def test_event(subscription_id: Annotated[str, typer.Argument(help=_("The subscription id."))]
                ) -> None:
-    """Send a signed test event to a subscription now; exit 1 unless it answers 2xx."""
     from exchange.notifications import subscriptions as subs
     from exchange.payments.providers import secret_box
 
@@ -71,10 +72,10 @@ def test_event(subscription_id: Annotated[str, typer.Argument(help="The subscrip
     raise typer.Exit(EXIT_INVALID)
 
 
-@subscriptions_app.command("resume")
-def resume(subscription_id: Annotated[str, typer.Argument(help="The subscription id.")]
+@subscriptions_app.command("resume", help=_(
+    "Resume a paused subscription; its dead notifications are sent again, in order."))
+def resume(subscription_id: Annotated[str, typer.Argument(help=_("The subscription id."))]
            ) -> None:
-    """Resume a paused subscription; its dead notifications are sent again, in order."""
     from exchange.notifications import subscriptions as subs
 
     with CommandContext() as ctx, reported():
@@ -83,10 +84,10 @@ def resume(subscription_id: Annotated[str, typer.Argument(help="The subscription
            pending=s.notifications.get("pending", 0)))
 
 
-@subscriptions_app.command("delete")
-def delete(subscription_id: Annotated[str, typer.Argument(help="The subscription id.")]
+@subscriptions_app.command("delete", help=_(
+    "Delete a subscription and the notifications not sent yet."))
+def delete(subscription_id: Annotated[str, typer.Argument(help=_("The subscription id."))]
            ) -> None:
-    """Delete a subscription and the notifications not sent yet."""
     from exchange.notifications import subscriptions as subs
 
     with CommandContext() as ctx, reported():

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from exchange.cli.lang import _
 from exchange.cli.output import EXIT_INVALID, EXIT_OK, EXIT_USAGE, error, fail, say
 from exchange.cli.signing import ProfileChoice
 from exchange.i18n import t
@@ -44,42 +45,40 @@ class Format(StrEnum):
 
 def validate(
     paths: Annotated[list[str], typer.Argument(
-        help="Files, folders (searched recursively for *.xml) or - for standard input.",
+        help=_("Files, folders (searched recursively for *.xml) or - for standard input."),
         show_default=False)],
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help=_("Output format."))] = Format.text,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=64,
-                                      help="Validate in N parallel processes.")] = 1,
+                                      help=_("Validate in N parallel processes."))] = 1,
     output: Annotated[Optional[str], typer.Option(
-        "--output", "-o", help="Write the report to this file instead of standard output.")
+        "--output", "-o", help=_("Write the report to this file instead of standard output."))
     ] = None,
     verify: Annotated[bool, typer.Option(
-        "--verify", help="Also verify the documents' XML signatures.")] = False,
+        "--verify", help=_("Also verify the documents' XML signatures."))] = False,
     trust: Annotated[Optional[str], typer.Option(
-        "--trust", help="Trust-list folder for --verify (default: the store's).")] = None,
+        "--trust", help=_("Trust-list folder for --verify (default: the store's)."))] = None,
     country: Annotated[Optional[str], typer.Option(
-        "--country", help="With --verify: signers must chain to this member country.")] = None,
+        "--country", help=_("With --verify: signers must chain to this member country."))] = None,
     profile: Annotated[ProfileChoice, typer.Option(
-        "--profile", help="With --verify: xades-bes (XAdES-BES required) or xmldsig (plain "
-                          "XML-DSig accepted).")] = ProfileChoice.xades_bes,
+        "--profile", help=_("With --verify: xades-bes (XAdES-BES required) or xmldsig (plain "
+                            "XML-DSig accepted)."))] = ProfileChoice.xades_bes,
     rules: Annotated[Optional[list[str]], typer.Option(
-        "--rules", help="Business rules: auto (the installed packs that apply to each "
-                        "document's type and profile), none, or pack names (repeatable).")
+        "--rules", help=_("Business rules: auto (the installed packs that apply to each "
+                          "document's type and profile), none, or pack names (repeatable)."))
     ] = None,
     lang: Annotated[Optional[str], typer.Option(
-        "--lang", help="Language of the findings: en, ru or zh (default: the locale, "
-        "LC_ALL / LC_MESSAGES / LANG); rule messages where a rule has it.")] = None,
+        "--lang", help=_("Language of the findings: en, ru or zh (default: the locale, "
+        "LC_ALL / LC_MESSAGES / LANG); rule messages where a rule has it."))] = None,
 ) -> None:
-    """Validate trade documents against their standard's schema, code lists and business
-    rules (the rule packs that apply; see `exchange rules list`).
-
-    Exit code 0 when every document is valid, 1 when any is invalid, 2 for usage or
-    I/O errors (nothing missing is silently skipped).
-    """
-    from exchange.validation.packs import SchemaStore
-    from exchange.validation.batch import collect_inputs, validate_inputs, validate_inputs_json
-    from exchange.validation.formats import render_json, render_json_texts, render_junit, render_text
-
     from exchange.cli.lang import choose, reader_locale
+    from exchange.validation.batch import collect_inputs, validate_inputs, validate_inputs_json
+    from exchange.validation.formats import (
+        render_json,
+        render_json_texts,
+        render_junit,
+        render_text,
+    )
+    from exchange.validation.packs import SchemaStore
 
     if lang:
         choose(lang)  # the findings and every other line
@@ -99,8 +98,8 @@ def validate(
 
     if verifier is not None:
         results = [verifier(item, store) for item in inputs]
-        text = {Format.text: render_text, Format.json: render_json,
-                Format.junit: render_junit}[fmt](results)
+        text = render_text(results, locale) if fmt is Format.text else \
+            (render_json if fmt is Format.json else render_junit)(results)
     elif fmt is Format.json:
         # Each document's JSON is made where it was validated (in the worker with
         # --jobs); what the summary and the exit code need comes along as a brief.
@@ -109,7 +108,7 @@ def validate(
         text = render_json_texts(results, [json_text for _, json_text in pairs])
     else:
         results = _run(inputs, store, jobs, validate_inputs, selection, rule_lang, locale)
-        text = (render_text if fmt is Format.text else render_junit)(results)
+        text = render_text(results, locale) if fmt is Format.text else render_junit(results)
     if output:
         try:
             with open(output, "w", encoding="utf-8") as fh:
@@ -175,4 +174,8 @@ def _verifier(trust: str | None, country: str | None, profile: str, rules: RuleS
 
 
 def register(app: typer.Typer) -> None:
-    app.command("validate")(validate)
+    app.command("validate", help=_(
+        "Validate trade documents against their standard's schema, code lists and business "
+        "rules (the rule packs that apply; see `exchange rules list`).\n\nExit code 0 when "
+        "every document is valid, 1 when any is invalid, 2 for usage or I/O errors (nothing "
+        "missing is silently skipped)."))(validate)

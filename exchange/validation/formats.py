@@ -1,7 +1,10 @@
 """Render validation results as text, JSON or JUnit XML.
 
 Results are the dicts of ``ValidationReport.to_dict()``, or ``{"source", "io_error"}`` /
-``{"source", "setup_error"}`` for inputs that could not be checked at all.
+``{"source", "setup_error"}`` for inputs that could not be checked at all. The text is for a
+person, in their language (the findings' own messages were rendered in it when the documents
+were validated); each finding line keeps its codes (severity, layer, rule, path) as they are.
+JSON and JUnit, for tools, are the same in every language.
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from typing import Any
 from lxml import etree
 
 from exchange import __version__
+from exchange.i18n import DEFAULT_LOCALE, gettext
 
 __all__ = ["finding_lines", "render_json", "render_json_texts", "render_junit", "render_text",
            "summarize"]
@@ -40,15 +44,17 @@ def _layer(layer: dict[str, Any]) -> str:
     return str(layer["name"]) + (", partial" if layer.get("partial") else "")
 
 
-def finding_lines(result: dict[str, Any], source: str | None = None) -> list[str]:
+def finding_lines(result: dict[str, Any], source: str | None = None,
+                  locale: str = DEFAULT_LOCALE) -> list[str]:
     """One line per finding of a report dict, ``source:line:column severity [layer] rule
     path: message`` (*source* defaults to the report's)."""
     name = source or result["source"]
     lines = []
     for layer in result["layers"]:
         if layer.get("packs"):
-            lines.append(f"{name}: [{layer['name']}] applied "
-                         + ", ".join(f"{p['name']} {p['version']}" for p in layer["packs"]))
+            lines.append(gettext(locale, "{source}: [{layer}] applied {packs}", source=name,
+                                 layer=layer["name"], packs=", ".join(
+                                     f"{p['name']} {p['version']}" for p in layer["packs"])))
         for f in layer["findings"]:
             path = f" {f['path']}" if f.get("path") else ""
             lines.append(f"{name}:{_where(f)} {f['severity']} [{_layer(layer)}] "
@@ -56,25 +62,34 @@ def finding_lines(result: dict[str, Any], source: str | None = None) -> list[str
     return lines
 
 
-def render_text(results: list[dict[str, Any]]) -> str:
+def render_text(results: list[dict[str, Any]], locale: str = DEFAULT_LOCALE) -> str:
     lines: list[str] = []
     for r in results:
         if "decision" not in r:
-            lines.append(f"{r['source']}: NOT CHECKED: {r.get('io_error') or r.get('setup_error')}")
+            lines.append(gettext(locale, "{source}: NOT CHECKED: {reason}", source=r["source"],
+                                 reason=r.get("io_error") or r.get("setup_error")))
             continue
         doc = r.get("document_type") or {}
         what = f"{doc.get('root')}, {r['pack']}" if r.get("pack") else \
-            "unknown document type"
-        verdict = "valid" if r["decision"] == "accept" else "INVALID"
-        extra = f", {r['warnings']} warning(s)" if r["warnings"] else ""
-        lines.append(f"{r['source']}: {verdict} ({what}){extra}")
-        lines.extend("  " + line for line in finding_lines(r))
+            gettext(locale, "unknown document type")
+        fields = {"source": r["source"], "what": what, "warnings": r["warnings"]}
+        if r["decision"] == "accept":
+            lines.append(gettext(locale, "{source}: valid ({what}), {warnings} warning(s)",
+                                 **fields) if r["warnings"] else
+                         gettext(locale, "{source}: valid ({what})", **fields))
+        else:
+            lines.append(gettext(locale, "{source}: INVALID ({what}), {warnings} warning(s)",
+                                 **fields) if r["warnings"] else
+                         gettext(locale, "{source}: INVALID ({what})", **fields))
+        lines.extend("  " + line for line in finding_lines(r, locale=locale))
         sig = r.get("signatures")
         if sig is not None:
             lines.extend("  " + s for s in sig.get("summary_lines", []))
     s = summarize(results)
-    lines.append(f"{s['documents']} document(s): {s['valid']} valid, {s['invalid']} invalid"
-                 + (f", {s['not_checked']} not checked" if s["not_checked"] else ""))
+    lines.append(gettext(locale, "{documents} document(s): {valid} valid, {invalid} invalid, "
+                         "{not_checked} not checked", **s) if s["not_checked"] else
+                 gettext(locale, "{documents} document(s): {valid} valid, {invalid} invalid",
+                         **s))
     return "\n".join(lines) + "\n"
 
 

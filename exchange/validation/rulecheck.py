@@ -17,6 +17,7 @@ from lxml import etree
 
 from signing.safexml import DEFAULT_LIMITS, XmlError, parse_xml
 
+from exchange.i18n import DEFAULT_LOCALE, gettext
 from exchange.validation.report import LayerStatus, Severity
 from exchange.validation.rules import RuleEngine, RuleSelection
 
@@ -53,19 +54,23 @@ def check_rules(data: bytes, *, engine: RuleEngine, packs: Sequence[str] = (),
             "warnings": warnings, "layer": layer.to_dict()}
 
 
-def render_check_text(results: list[dict[str, Any]]) -> str:
-    """One line per document, then one per finding: ``file:line: severity RULE [pack] path:
-    message``."""
+def render_check_text(results: list[dict[str, Any]], locale: str = DEFAULT_LOCALE) -> str:
+    """One line per document, in the reader's language, then one per finding: ``file:line:
+    severity RULE [pack] path: message``."""
     lines: list[str] = []
     for r in results:
         layer = r.get("layer") or {}
         packs = ", ".join(f"{p['name']} {p['version']}" for p in layer.get("packs", []))
         if r["decision"] == "not-checked":
-            lines.append(f"{r['source']}: NOT CHECKED: {r.get('problem')}")
+            lines.append(gettext(locale, "{source}: NOT CHECKED: {reason}", source=r["source"],
+                                 reason=r.get("problem")))
             continue
-        verdict = "passes" if r["decision"] == "accept" else "FAILS"
-        lines.append(f"{r['source']}: {verdict} ({packs}): {r['errors']} error(s), "
-                     f"{r['warnings']} warning(s)")
+        fields = {"source": r["source"], "packs": packs, "errors": r["errors"],
+                  "warnings": r["warnings"]}
+        lines.append(gettext(locale, "{source}: passes ({packs}): {errors} error(s), "
+                             "{warnings} warning(s)", **fields) if r["decision"] == "accept"
+                     else gettext(locale, "{source}: FAILS ({packs}): {errors} error(s), "
+                                  "{warnings} warning(s)", **fields))
         for f in layer.get("findings", []):
             where = f":{f['line']}" if f.get("line") else ""
             path = f" {f['path']}" if f.get("path") else ""
@@ -74,7 +79,10 @@ def render_check_text(results: list[dict[str, Any]]) -> str:
                          f"{f['message']}")
     checked = [r for r in results if r["decision"] != "not-checked"]
     failing = sum(1 for r in checked if r["decision"] == "reject")
-    lines.append(f"{len(results)} document(s): {len(checked) - failing} pass, {failing} fail"
-                 + (f", {len(results) - len(checked)} not checked"
-                    if len(checked) != len(results) else ""))
+    counts = {"documents": len(results), "passing": len(checked) - failing, "failing": failing,
+              "not_checked": len(results) - len(checked)}
+    lines.append(gettext(locale, "{documents} document(s): {passing} pass, {failing} fail, "
+                         "{not_checked} not checked", **counts) if counts["not_checked"] else
+                 gettext(locale, "{documents} document(s): {passing} pass, {failing} fail",
+                         **counts))
     return "\n".join(lines) + "\n"

@@ -65,3 +65,42 @@ def test_schemas_list_is_translated_and_its_script_lines_are_not(run_cli, in_loc
     assert "Schema packs (store" in c.stdout.decode() and "installed" in c.stdout.decode()
     assert run_cli("schemas", "list", "--types", env=in_locale("ru_RU.UTF-8")).stdout \
         == run_cli("schemas", "list", "--types", env=in_locale("C")).stdout
+
+
+def test_help_is_in_the_locale_language_or_the_lang_option(run_cli, in_locale):
+    """Typer builds the help as the commands register: from the locale, or from a `--lang`
+    among the arguments, read before the commands register."""
+    ru = run_cli("--help", env=in_locale("ru_RU.UTF-8"))
+    assert ru.returncode == 0, ru.stderr
+    assert "Обменный узел электронных документов" in ru.stdout.decode()
+    assert "Проверить торговые документы" in ru.stdout.decode()  # validate, in the list
+    zh = run_cli("--lang", "zh", "validate", "--help", env=in_locale("ru_RU.UTF-8"))
+    assert zh.returncode == 0, zh.stderr
+    assert "校验贸易单证" in zh.stdout.decode() and "输出格式" in zh.stdout.decode()
+    assert "…" not in zh.stdout.decode()  # Chinese lines fold, none is cut short
+    ru_rules = run_cli("rules", "check", "--help", env=in_locale("ru_RU.UTF-8"))
+    assert "Применить пакеты бизнес-правил" in ru_rules.stdout.decode()
+    own = run_cli("validate", "--lang=ru", "--help", env=in_locale("C"))  # the command's --lang
+    assert "Проверить торговые документы" in own.stdout.decode()
+    c = run_cli("validate", "--help", env=in_locale("C"))
+    assert c.returncode == 0 and "Validate trade documents" in c.stdout.decode()
+    assert "Output format." in c.stdout.decode()
+
+
+def test_the_validation_report_is_in_the_reader_language(run_cli, in_locale, tmp_path):
+    bad = tmp_path / "bad-date.xml"
+    bad.write_bytes(BAD_DATE)
+    good = tmp_path / "invoice.xml"
+    good.write_bytes(INVOICE)
+    ru = run_cli("validate", str(good), str(bad), env=in_locale("ru_RU.UTF-8"))
+    assert ru.returncode == 1
+    out = ru.stdout.decode()
+    assert f"{bad}: НЕ ПРОШЁЛ ПРОВЕРКУ (Invoice, ubl-2.4)" in out, out
+    assert f"{good}: прошёл проверку (Invoice, ubl-2.4)" in out
+    assert "документов: 2; прошли проверку: 1, не прошли: 1" in out
+    assert " error [" in out  # the finding lines keep their codes
+    zh = run_cli("--lang", "zh", "validate", str(good), str(bad), env=in_locale("C"))
+    assert "单证共 2 份：有效 1 份，无效 1 份" in zh.stdout.decode()
+    c = run_cli("validate", str(good), str(bad), env=in_locale("C"))
+    assert "2 document(s): 1 valid, 1 invalid" in c.stdout.decode()
+    assert f"{bad}: INVALID (Invoice, ubl-2.4)" in c.stdout.decode()
