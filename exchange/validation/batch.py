@@ -134,11 +134,12 @@ def _run_one(item: Input, validator: Validator, locale: str | None = None) -> di
     try:
         data = _read(item)
     except OSError as exc:
-        return {"source": item.name, "io_error": f"{item.name}: cannot be read ({exc.strerror})"}
+        return {"source": item.name, "io_error": t(
+            "{file}: cannot be read ({error})", file=item.name, error=exc.strerror).render(locale)}
     try:
         return validator.validate(data, item.name).to_dict(locale)
     except PackNotInstalledError as exc:
-        return {"source": item.name, "setup_error": exc.message}
+        return {"source": item.name, "setup_error": exc.detail(locale)}
 
 
 _BRIEF_KEYS = ("source", "decision", "errors", "warnings", "io_error", "setup_error")
