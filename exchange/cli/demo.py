@@ -36,7 +36,7 @@ def demo(
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
     run = Demo(DemoOptions(home=exchange_home(), standards=standards, port=port,
-                           say=lambda text: typer.echo(text)))
+                           say=echo))
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: run._stop.set())
     try:

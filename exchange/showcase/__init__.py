@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 
+from exchange.i18n import Text, t
 from exchange.showcase.corridor import (
     CORRIDOR, DOCUMENTS, MISMATCH, Corridor, corridor_documents,
 )
@@ -74,7 +75,7 @@ class DemoOptions:
     home: Path
     standards: Path | None = None
     port: int = 8080
-    say: Callable[[str], None] = print
+    say: Callable[[Text], None] = lambda text: print(text)  # noqa: E731 - English
 
 
 @dataclass
@@ -100,8 +101,9 @@ class Demo:
         if store.is_installed("ubl-2.4"):
             return
         source = str(self.options.standards) if self.options.standards else None
-        self.options.say(f"installing the UBL 2.4 schema pack from "
-                         f"{source or 'the official OASIS download'} ...")
+        self.options.say(t("installing the UBL 2.4 schema pack from {source} ...",
+                           source=source) if source else t(
+            "installing the UBL 2.4 schema pack from the official OASIS download ..."))
         store.install("ubl-2.4", source)
 
     def make_pki(self, members: Members) -> DemoPKI:
@@ -151,7 +153,8 @@ class Demo:
         os.environ["EXCHANGE_DATABASE_URL"] = f"sqlite:///{self.folder / 'exchange.db'}"
         members = load_members(members_file, base_dir=home)
         pki = self.make_pki(members)
-        self.options.say(f"demo PKI: a demo CA per member country in {self.folder / 'pki'}")
+        self.options.say(t("demo PKI: a demo CA per member country in {folder}",
+                           folder=str(self.folder / "pki")))
         self._start_simulators(members, ports)
         services = self._start_exchange(members)
         self._make_parties(services)
@@ -167,7 +170,8 @@ class Demo:
                 follow_up=(FollowUp.ASSESSMENT,), decision_delay_seconds=2.0),
                 port=port).start()
             self._stoppers.append(server.stop)
-            self.options.say(f"customs simulator for {country} on {server.base_url}")
+            self.options.say(t("customs simulator for {country} on {url}", country=country,
+                               url=server.base_url))
         from adapters.settings import path_setting
 
         for member in members:
@@ -182,8 +186,8 @@ class Demo:
                                       name=f"edifact-simulator-{member.code}")
             thread.start()
             self._threads.append(thread)
-            self.options.say(f"EDIFACT customs simulator for {member.code} on "
-                             f"{member.settings['outbox_dir']}")
+            self.options.say(t("EDIFACT customs simulator for {country} on {folder}",
+                               country=member.code, folder=str(member.settings["outbox_dir"])))
 
     def _start_exchange(self, members: Members) -> Services:
         import uvicorn
