@@ -23,7 +23,7 @@ def test_a_report_without_params_says_the_short_word() -> None:
 
 @pytest.mark.parametrize("data, start", [
     (b"x" * 2_000, "Размер документа 2,000 байт превышает предел 1,000 байт"),
-    ("<?xml version='1.0' encoding='UTF-16'?><a/>".encode(), "В XML-объявлении указано"),
+    (b"<?xml version='1.0' encoding='UTF-16'?><a/>", "В XML-объявлении указано"),
     (b"<?xml version='1.0' encoding='nope'?><a/>", "В XML-объявлении указана неизвестная"),
     (b"<a xmlns:xi='http://www.w3.org/2001/XInclude'><xi:include href='x'/></a>",
      "Документ использует XInclude (include)"),
