@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -20,6 +21,8 @@ MAX_DEPTH = 6
 class ChainResult:
     reason: Reason | None
     detail: str = ""
+    params: dict[str, Any] = field(default_factory=dict, compare=False)
+    """The values *detail* names (subjects, countries, dates as ISO 8601)."""
     anchor: Anchor | None = None
     revocation: str = "not checked"
     checks: tuple[str, ...] = ()
@@ -64,15 +67,19 @@ def _build(leaf: x509.Certificate, pool: list[x509.Certificate],
 
 
 def _validity(cert: x509.Certificate, when: dt.datetime, what: str, label: str
-              ) -> tuple[Reason, str] | None:
+              ) -> tuple[Reason, str, dict[str, Any]] | None:
+    params = {"subject": cert.subject.rfc4514_string(), "issuer": what != "certificate",
+              "at": when.isoformat(), "signing_time": label == "signing time"}
     if when < cert.not_valid_before_utc:
         return Reason.NOT_YET_VALID, (f"{what} {cert.subject.rfc4514_string()} is not valid "
                                       f"before {cert.not_valid_before_utc.isoformat()} "
-                                      f"({label} {when.isoformat()})")
+                                      f"({label} {when.isoformat()})"), {
+            **params, "not_before": cert.not_valid_before_utc.isoformat()}
     if when > cert.not_valid_after_utc:
         return Reason.EXPIRED, (f"{what} {cert.subject.rfc4514_string()} expired "
                                 f"{cert.not_valid_after_utc.isoformat()} "
-                                f"({label} {when.isoformat()})")
+                                f"({label} {when.isoformat()})"), {
+            **params, "not_after": cert.not_valid_after_utc.isoformat()}
     return None
 
 
@@ -85,7 +92,7 @@ def _key_usage_ok(cert: x509.Certificate) -> bool:
 
 
 def _revocation(path: list[x509.Certificate], anchor: Anchor, trust: TrustStore,
-                require_crl: bool) -> tuple[Reason | None, str, str]:
+                require_crl: bool) -> tuple[Reason | None, str, str, dict[str, Any]]:
     issuers = path[1:] + [anchor.certificate]
     statuses = []
     for cert, issuer in zip(path, issuers, strict=True):
@@ -96,17 +103,22 @@ def _revocation(path: list[x509.Certificate], anchor: Anchor, trust: TrustStore,
             statuses.append("no CRL")
             if require_crl:
                 return (Reason.NO_CRL, f"no CRL of {issuer.subject.rfc4514_string()} in the "
-                        f"{anchor.country} trust folder", "no CRL")
+                        f"{anchor.country} trust folder", "no CRL",
+                        {"issuer": issuer.subject.rfc4514_string(), "country": anchor.country})
             continue
         for crl in held:
             entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
             if entry is not None:
                 return (Reason.REVOKED, f"certificate {cert.subject.rfc4514_string()} "
                         f"(serial {cert.serial_number:x}) was revoked on "
-                        f"{entry.revocation_date_utc.isoformat()}", "revoked")
+                        f"{entry.revocation_date_utc.isoformat()}", "revoked",
+                        {"subject": cert.subject.rfc4514_string(),
+                         "serial": f"{cert.serial_number:x}",
+                         "revoked_at": entry.revocation_date_utc.isoformat()})
         statuses.append("not revoked")
     return None, "", "checked against CRL" if "no CRL" not in statuses else (
-        "partly checked (no CRL for some issuers)" if "not revoked" in statuses else "no CRL")
+        "partly checked (no CRL for some issuers)" if "not revoked" in statuses else "no CRL"
+    ), {}
 
 
 def check_certificate(leaf: x509.Certificate, embedded: list[x509.Certificate], *,
@@ -130,18 +142,23 @@ def check_certificate(leaf: x509.Certificate, embedded: list[x509.Certificate], 
         found = _build(leaf, pool, wanted)
         if found is None:
             also = f"; besides, {bad[1]}" if bad else ""
+            besides = {"besides": str(bad[0])} if bad else {}
             if country:
                 others = [a for a in trust.all_anchors() if a.country != country]
                 other = _build(leaf, pool, others)
                 if other is not None:
                     return ChainResult(Reason.WRONG_COUNTRY, (
                         f"the signer chains to {other[1].subject} of {other[1].country}, not "
-                        f"to a trust anchor of {country}{also}"), anchor=other[1])
+                        f"to a trust anchor of {country}{also}"), anchor=other[1], params={
+                        "anchor": other[1].subject, "signer_country": other[1].country,
+                        "country": country, **besides})
             where = f"the {country} trust list" if country else "any trust list"
             return ChainResult(Reason.UNTRUSTED_CHAIN, (
-                f"issuer {leaf.issuer.rfc4514_string()} does not chain to {where}{also}"))
+                f"issuer {leaf.issuer.rfc4514_string()} does not chain to {where}{also}"),
+                params={"issuer": leaf.issuer.rfc4514_string(), "country": country or "",
+                        **besides})
     if bad:
-        return ChainResult(bad[0], bad[1])
+        return ChainResult(bad[0], bad[1], params=bad[2])
     checks.append("validity period")
     if not _key_usage_ok(leaf):
         return ChainResult(Reason.KEY_USAGE, "the certificate's key usage allows neither "
@@ -149,7 +166,7 @@ def check_certificate(leaf: x509.Certificate, embedded: list[x509.Certificate], 
     checks.append("key usage")
     if trust is None:
         return ChainResult(Reason.UNTRUSTED_CHAIN, "no trust list to check the signer against",
-                           checks=tuple(checks))
+                           checks=tuple(checks), params={"no_trust_list": True})
     if hub is not None:
         checks.append("pinned hub certificate")
         return ChainResult(None, anchor=hub, revocation="not checked (pinned certificate)",
@@ -159,11 +176,12 @@ def check_certificate(leaf: x509.Certificate, embedded: list[x509.Certificate], 
     for ca in path[1:] + [anchor.certificate]:
         bad = _validity(ca, now, "issuer certificate", "now")
         if bad:
-            return ChainResult(bad[0], bad[1], anchor=anchor, checks=tuple(checks))
+            return ChainResult(bad[0], bad[1], anchor=anchor, checks=tuple(checks),
+                               params=bad[2])
     checks.append(f"chain to {anchor.country} trust anchor")
-    reason, detail, revocation = _revocation(path, anchor, trust, require_crl)
+    reason, detail, revocation, params = _revocation(path, anchor, trust, require_crl)
     if reason:
         return ChainResult(reason, detail, anchor=anchor, revocation=revocation,
-                           checks=tuple(checks))
+                           checks=tuple(checks), params=params)
     checks.append("revocation")
     return ChainResult(None, anchor=anchor, revocation=revocation, checks=tuple(checks))

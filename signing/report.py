@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from lxml import etree
 
@@ -68,6 +68,7 @@ class SignatureReportDict(TypedDict):
     valid: bool
     reason: str | None
     detail: str
+    params: dict[str, Any]
     reference: str | None
     signer: SignerInfoDict | None
     signing_time: str | None
@@ -117,6 +118,9 @@ class SignatureReport:
     valid: bool
     reason: Reason | None = None
     detail: str = ""
+    params: dict[str, Any] = field(default_factory=dict, compare=False)
+    """The values *detail* names (subjects, countries, dates as ISO 8601, the reference),
+    for callers that say the reason in other words (the English *detail* stays)."""
     reference: str | None = None
     """The reference URI a digest mismatch was found on."""
     signer: SignerInfo | None = None
@@ -138,7 +142,7 @@ class SignatureReport:
         return {
             "index": self.index, "id": self.id, "path": self.path, "location": self.location,
             "valid": self.valid, "reason": str(self.reason) if self.reason else None,
-            "detail": self.detail, "reference": self.reference,
+            "detail": self.detail, "params": dict(self.params), "reference": self.reference,
             "signer": self.signer.to_dict() if self.signer else None,
             "signing_time": self.signing_time.isoformat() if self.signing_time else None,
             "anchor": self.anchor, "country": self.country, "covers": self.covers,

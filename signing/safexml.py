@@ -27,6 +27,7 @@ import codecs
 import re
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from lxml import etree
 
@@ -45,15 +46,19 @@ LIBXML2_MAX_DEPTH = 256
 
 
 class XmlError(ValueError):
-    """Root of the XML parsing errors. ``code`` is stable; ``line``/``column`` when known."""
+    """Root of the XML parsing errors. ``code`` is stable; ``line``/``column`` when known;
+    ``params``: the values the English ``message`` names (``limit``, ``encoding``, the
+    parser's own words as ``parser``...), for callers that say it in other words."""
 
     code = "xml.error"
 
-    def __init__(self, message: str, *, line: int | None = None, column: int | None = None):
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None,
+                 params: dict[str, Any] | None = None):
         super().__init__(message)
         self.message = message
         self.line = line
         self.column = column
+        self.params: dict[str, Any] = params or {}
 
 
 class MalformedXmlError(XmlError):
@@ -68,8 +73,8 @@ class UnsafeXmlError(XmlError):
     code = "xml.unsafe"
 
     def __init__(self, message: str, *, code: str, line: int | None = None,
-                 column: int | None = None):
-        super().__init__(message, line=line, column=column)
+                 column: int | None = None, params: dict[str, Any] | None = None):
+        super().__init__(message, line=line, column=column, params=params)
         self.code = code
 
 
@@ -177,20 +182,24 @@ def _check_encoding(data: bytes) -> str:
             name = codecs.lookup(declared).name
         except LookupError:
             raise UnsafeXmlError(f"unknown encoding {declared!r} in the XML declaration",
-                                 code="xml.encoding-unknown", line=1) from None
+                                 code="xml.encoding-unknown", line=1,
+                                 params={"encoding": declared}) from None
     is_16 = name.startswith("utf-16")
     if family.startswith("utf-16") and not is_16:
         raise UnsafeXmlError(
             f"the document is encoded in UTF-16 but its XML declaration says {declared!r}",
-            code="xml.encoding-mismatch", line=1)
+            code="xml.encoding-mismatch", line=1, params={"declared": declared,
+                                                          "actual": "UTF-16"})
     if not family.startswith("utf-16") and is_16:
         raise UnsafeXmlError(
             f"the XML declaration says {declared!r} but the bytes are not UTF-16 "
-            "(no byte-order mark, 8-bit content)", code="xml.encoding-mismatch", line=1)
+            "(no byte-order mark, 8-bit content)", code="xml.encoding-mismatch", line=1,
+            params={"declared": declared, "actual": "8-bit"})
     if family == "utf-8" and name != "utf-8":
         raise UnsafeXmlError(
             f"the document starts with a UTF-8 byte-order mark but declares {declared!r}",
-            code="xml.encoding-mismatch", line=1)
+            code="xml.encoding-mismatch", line=1, params={"declared": declared,
+                                                          "actual": "UTF-8"})
     codec = family if (is_16 and name == "utf-16") else name
     if codec in _ASCII_SUPERSETS and data.isascii():
         return codec  # ASCII bytes decode under every one of these codecs
@@ -201,7 +210,8 @@ def _check_encoding(data: bytes) -> str:
         raise UnsafeXmlError(
             f"the bytes are not valid {declared or name} (as the document declares): "
             f"{exc.reason} at byte offset {exc.start + bom}",
-            code="xml.encoding-mismatch", line=line) from None
+            code="xml.encoding-mismatch", line=line,
+            params={"encoding": declared or name, "offset": exc.start + bom}) from None
     return codec
 
 
@@ -216,9 +226,10 @@ def parse_xml(data: bytes, *, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Elem
     if len(data) > limits.max_bytes:
         raise UnsafeXmlError(
             f"document is {len(data):,} bytes, over the limit of {limits.max_bytes:,} bytes",
-            code="xml.too-large")
+            code="xml.too-large", params={"size": len(data), "limit": limits.max_bytes})
     if not data or data.isspace():  # what `not data.strip()` says, without a copy
-        raise MalformedXmlError("the document is empty", line=1, column=1)
+        raise MalformedXmlError("the document is empty", line=1, column=1,
+                                params={"empty": True})
     codec = _check_encoding(data)
     # A DOCTYPE can only stand before the root element; refuse it before the parser
     # reads any declaration. (A UTF-16 DOCTYPE is caught by the docinfo check below.)
@@ -241,7 +252,8 @@ def parse_xml(data: bytes, *, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Elem
     if _may_declare_xinclude(data, codec):
         for el in root.iter(_XINCLUDE_ANY):
             raise UnsafeXmlError("XInclude is not allowed in documents",
-                                 code="xml.xinclude-forbidden", line=el.sourceline)
+                                 code="xml.xinclude-forbidden", line=el.sourceline,
+                                 params={"element": etree.QName(el).localname})
     return tree
 
 
@@ -290,8 +302,11 @@ def _syntax_error(exc: etree.XMLSyntaxError) -> XmlError:
     if "excessive depth" in lowered or "maximum depth" in lowered:
         return UnsafeXmlError(
             f"elements are nested deeper than {LIBXML2_MAX_DEPTH} levels",
-            code="xml.too-deep", line=line, column=column)
+            code="xml.too-deep", line=line, column=column,
+            params={"limit": LIBXML2_MAX_DEPTH})
     if "entity" in lowered and ("not defined" in lowered or "undeclared" in lowered):
         return UnsafeXmlError(f"entity references are not allowed: {msg}",
-                              code="xml.entity-forbidden", line=line, column=column)
-    return MalformedXmlError(f"not well-formed XML: {msg}", line=line, column=column)
+                              code="xml.entity-forbidden", line=line, column=column,
+                              params={"parser": msg})
+    return MalformedXmlError(f"not well-formed XML: {msg}", line=line, column=column,
+                             params={"parser": msg})

@@ -134,9 +134,11 @@ def _check_key(cert: x509.Certificate, policy: VerificationPolicy) -> None:
     key = cert.public_key()
     if isinstance(key, rsa.RSAPublicKey) and key.key_size < policy.min_rsa_bits:
         raise Refusal(Reason.WEAK_KEY, f"RSA key of {key.key_size} bits (at least "
-                       f"{policy.min_rsa_bits} required)")
+                       f"{policy.min_rsa_bits} required)",
+                       params={"bits": key.key_size, "min_bits": policy.min_rsa_bits})
     if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name not in policy.curves:
-        raise Refusal(Reason.WEAK_KEY, f"EC curve {key.curve.name} not allowed")
+        raise Refusal(Reason.WEAK_KEY, f"EC curve {key.curve.name} not allowed",
+                       params={"curve": key.curve.name})
 
 
 def _crypto(root: etree._Element, sig: etree._Element, policy: VerificationPolicy,
@@ -166,7 +168,8 @@ def _crypto(root: etree._Element, sig: etree._Element, policy: VerificationPolic
         msg = str(exc)
         m = re.search(r"reference \d+ \((.*)\)", msg)
         if m:
-            raise Refusal(Reason.DIGEST_MISMATCH, msg, m.group(1)) from None
+            raise Refusal(Reason.DIGEST_MISMATCH, msg, m.group(1),
+                          params={"reference": m.group(1)}) from None
         raise Refusal(Reason.XADES_INVALID, msg) from None
     except InvalidSignature as exc:
         raise Refusal(Reason.BAD_SIGNATURE_VALUE, str(exc)) from None
@@ -306,7 +309,7 @@ def _verify_one(root: etree._Element, sig: etree._Element, index: int, *,
             if policy.require_whole_document:
                 raise Refusal(Reason.PARTIAL_COVERAGE, "the signature covers only "
                                f"{root.getroottree().getpath(target)}, not the whole document",
-                               uri)
+                               uri, params={"element": root.getroottree().getpath(target)})
         content = next((r.signed_xml for r in results if r.signed_xml is not None
                         and etree.QName(r.signed_xml).localname not in
                         ("SignedProperties", "KeyInfo")), None)
@@ -316,14 +319,17 @@ def _verify_one(root: etree._Element, sig: etree._Element, index: int, *,
         if signing_time and signing_time > now + policy.clock_skew:
             raise Refusal(Reason.SIGNING_TIME_IN_FUTURE, (
                 f"SigningTime {signing_time.isoformat()} is later than now "
-                f"({now.isoformat()}) plus the allowed skew {policy.clock_skew}"))
+                f"({now.isoformat()}) plus the allowed skew {policy.clock_skew}"),
+                params={"signing_time": signing_time.isoformat(), "now": now.isoformat()})
         if policy.refuse_comments_in_text:
             found = _comment_in_text(root if target is None else target)
             if found is not None:
                 c, holder = found
                 raise Refusal(Reason.COMMENT_IN_SIGNED_TEXT, (
                     f"a comment inside the text of {root.getroottree().getpath(holder)} "
-                    f"(line {c.sourceline}); canonicalisation drops it, readers would not"))
+                    f"(line {c.sourceline}); canonicalisation drops it, readers would not"),
+                    params={"element": root.getroottree().getpath(holder),
+                            "line": c.sourceline})
         chain = check_certificate(leaf, certs, trust=trust, country=country,
                                   signing_time=signing_time, now=now,
                                   require_crl=policy.require_crl)
@@ -333,11 +339,12 @@ def _verify_one(root: etree._Element, sig: etree._Element, index: int, *,
         state["checks"] = ("location", "algorithms", "references", "signature value",
                            "xades" if xades else "no xades", *chain.checks)
         if chain.reason:
-            raise Refusal(chain.reason, chain.detail)
+            raise Refusal(chain.reason, chain.detail, params=chain.params)
         return SignatureReport(**base, valid=True, signed_content=content, **state)
     except Refusal as refusal:
         return SignatureReport(**base, valid=False, reason=refusal.reason,
-                               detail=refusal.detail, reference=refusal.reference, **state)
+                               detail=refusal.detail, reference=refusal.reference,
+                               params=refusal.params, **state)
 
 
 def verify_document(document: etree._ElementTree | etree._Element, *,

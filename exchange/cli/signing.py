@@ -1,7 +1,8 @@
 """`exchange sign`, `exchange verify` and `exchange trust list|add`.
 
-``verify --format json`` and the ``REFUSED`` line of a document that cannot be parsed stay
-the same in every language; the signature summary lines come from :mod:`signing` in English.
+``verify --format json`` stays the same in every language (the library's words, its codes);
+the text output says each signature's verdict and why a document cannot be parsed in the
+reader's language (:mod:`exchange.verdicts`), behind the same stable ``[code]``.
 Exit codes: 0 signed / every signature valid and trusted; 1 a document or signature is
 invalid (or unsafe to parse); 2 usage, key, trust-list or I/O problem (nothing was signed).
 Passphrases come from an environment variable or a file, never from the command line.
@@ -22,7 +23,7 @@ import typer
 
 from exchange.cli.lang import _
 from exchange.cli.output import EXIT_INVALID, EXIT_OK, echo, fail, say, warn
-from exchange.i18n import Text, gettext, t
+from exchange.i18n import Text, gettext, render, t
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -74,8 +75,10 @@ def _parse(data: bytes, source: str) -> etree._ElementTree:
     try:
         return parse_xml(data)
     except XmlError as exc:
+        from exchange.verdicts import xml_refusal
+
         where = f":{exc.line}:{exc.column}" if exc.line else ""
-        fail(f"{source}{where}: [{exc.code}] {exc.message}", EXIT_INVALID)
+        fail(f"{source}{where}: [{exc.code}] {say(xml_refusal(exc))}", EXIT_INVALID)
 
 
 def write_output(path: str, data: bytes) -> None:
@@ -256,8 +259,10 @@ def verify(
                 "code": exc.code, "message": exc.message, "line": exc.line,
                 "column": exc.column}}))
         else:
+            from exchange.verdicts import xml_refusal
+
             where = f":{exc.line}:{exc.column}" if exc.line else ""
-            typer.echo(f"{source}{where}: REFUSED [{exc.code}] {exc.message}")
+            typer.echo(f"{source}{where}: REFUSED [{exc.code}] {say(xml_refusal(exc))}")
         raise typer.Exit(EXIT_INVALID) from None
     report = verify_tree(tree, trust=store, country=country, profile=profile.value)
     if fmt is Format.json:
@@ -265,8 +270,10 @@ def verify(
     else:
         echo(t("{source}: all signatures valid", source=source) if report.all_valid else
              t("{source}: NOT VALID", source=source))
-        for line in report.summary_lines():
-            typer.echo(f"  {line}")
+        from exchange.verdicts import signature_lines
+
+        for line in signature_lines(report.to_dict()):
+            echo("  " + say(line))
     raise typer.Exit(EXIT_OK if report.all_valid else EXIT_INVALID)
 
 
@@ -383,11 +390,14 @@ def verify_for_validate(trust: Optional[str], country: Optional[str], profile: s
                                         locale or "en", "signatures not checked: the "
                                         "document could not be parsed")]}
             return result
+        from exchange.verdicts import signature_lines
+
         verification = verify_tree(report.tree, trust=store, country=country,
-                                   profile=profile)
-        result["signatures"] = {"ok": verification.all_valid,
-                                "summary_lines": verification.summary_lines(),
-                                **verification.to_dict()}
+                                   profile=profile).to_dict()
+        result["signatures"] = {"ok": verification["all_valid"],
+                                "summary_lines": [render(line, locale) for line in
+                                                  signature_lines(verification)],
+                                **verification}
         return result
 
     return run

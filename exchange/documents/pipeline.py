@@ -36,6 +36,7 @@ from exchange.store.models import DocumentRow, LegRow, ShipmentRow
 from exchange.store.repositories import utcnow
 from exchange.store.uow import UnitOfWork
 from exchange.validation.report import localize
+from exchange.verdicts import localize_signature, signature_refusal, xml_refusal
 from signing.safexml import DEFAULT_LIMITS, UnsafeXmlError, XmlError, XmlLimits, parse_xml
 
 if TYPE_CHECKING:
@@ -170,7 +171,7 @@ class Outcome:
         out: dict[str, Any] = {
             "status": str(self.status), "filename": i.input.filename, "sha256": i.sha256,
             "size": i.size, "document_type": i.root, "validation": localize(i.validation, locale),
-            "signature": i.signature,
+            "signature": localize_signature(i.signature, locale),
         }
         if self.document_id:
             out["id"], out["version"] = self.document_id, self.version
@@ -200,7 +201,7 @@ def inspect_document(doc: DocumentInput, *, validator: Validator,
         return Inspected(doc, sha, size, unreadable, refusal=Refusal(
             "xml-unsafe" if unsafe else "document-invalid",
             t("Unsafe XML refused") if unsafe else t("The document is not well-formed XML"),
-            exc.message))
+            xml_refusal(exc)))
     report = validator.validate_tree(tree, source=doc.filename or "document", sha256=sha,
                                      size=size, rules=rules, data=data)
     validation = report.to_dict()
@@ -231,7 +232,7 @@ def inspect_document(doc: DocumentInput, *, validator: Validator,
         if check.present and not check.valid:
             return replace(valid, signature=signature, refusal=Refusal(
                 "signature-invalid", t("The sender's signature does not verify"),
-                str(check.report.get("reason") or "") or t("see the signature report")))
+                signature_refusal(check.report)))
     if require_signature and not signature["present"]:
         return replace(valid, signature=signature, refusal=Refusal(
             "signature-required", t("A signature is required"),

@@ -31,6 +31,7 @@ from exchange.validation.codelists import CodeLists, check_code_lists, load_code
 from exchange.validation.locate import Locator
 from exchange.validation.paths import element_path, shorten_names
 from exchange.validation.report import Finding, LayerResult, LayerStatus, Severity, ValidationReport
+from exchange.verdicts import xml_refusal
 
 if TYPE_CHECKING:
     from exchange.validation.rules import RuleEngine, RuleSelection
@@ -141,8 +142,7 @@ class Validator:
         try:
             tree = parse_xml(data, limits=self.limits)
         except XmlError as exc:
-            finding = Finding(Severity.ERROR, exc.code, exc.message, line=exc.line,
-                              column=exc.column)
+            finding = _unreadable(exc)
             return ValidationReport(
                 source=source, sha256=digest, size=size,
                 layers=(LayerResult(WELL_FORMED, LayerStatus.INVALID, (finding,)),
@@ -260,6 +260,16 @@ class Validator:
                 line=e.line or None, column=e.column or None,
                 path=_readable_path(tree, e.path, nsmap)))
         return findings
+
+
+def _unreadable(exc: XmlError) -> Finding:
+    """The well-formedness finding of a document the parser refused, in the reader's words
+    (the parser's own message in ``detail``)."""
+    text = xml_refusal(exc)
+    if isinstance(text, str):
+        return Finding(Severity.ERROR, exc.code, text, line=exc.line, column=exc.column)
+    return Finding.of(Severity.ERROR, exc.code, text, line=exc.line, column=exc.column,
+                      detail=exc.message)
 
 
 def _readable_path(tree: etree._ElementTree, path: str | None, nsmap: dict[str | None, str]

@@ -23,6 +23,7 @@ from exchange.http.deps import ServicesDep
 from exchange.http.uploads import UploadError, parse_shipment, read_document_part, read_form
 from exchange.i18n import Text, t
 from exchange.parties.keys import scope_of
+from exchange.verdicts import signature_verdict
 from exchange.services import Services
 from exchange.web.rendering import (
     PageError,
@@ -48,13 +49,15 @@ _FIELDS = ("origin", "transit", "destination", "transport_mode", "references")
 
 def signature_summary(report: dict[str, Any] | None) -> dict[str, Any]:
     """The signature report in a reader's terms: signed or not, and per signature who
-    signed, when, under which country's trust list, valid or why not."""
+    signed, when, under which country's trust list, valid or why not and what to do."""
     report = report or {}
     signatures = [{"signer": (s.get("signer") or {}).get("subject"),
                    "issuer": (s.get("signer") or {}).get("issuer"),
                    "signed_at": s.get("signing_time"), "country": s.get("country"),
                    "anchor": s.get("anchor"), "valid": bool(s.get("valid")),
-                   "reason": s.get("reason")}
+                   "reason": s.get("reason"),
+                   "why": None if s.get("valid") or not s.get("reason") else
+                   signature_verdict(s.get("reason"), s.get("params"))}
                   for s in report.get("signatures") or []]
     return {"present": bool(report.get("present")), "valid": bool(report.get("valid")),
             "required": bool(report.get("required")),

@@ -8,6 +8,7 @@ that every value of every enum has its word, so a new status cannot reach a page
 from __future__ import annotations
 
 from exchange.i18n import Text, t
+from exchange.verdicts import SIGNATURE_WORDS
 
 __all__ = ["TABLES", "word"]
 
@@ -73,35 +74,7 @@ TABLES: dict[str, dict[str, Text]] = {
         "ambiguous": t("References of more than one assessment"),
         "wrong-currency": t("Paid in another currency than assessed"),
     },
-    "signature": {
-        "no-signature": t("there is no signature"),
-        "signature-location": t("the signature is in a place it may not be"),
-        "enveloping-signature": t("the document is inside the signature (enveloping): sign it "
-                                  "with an enveloped signature instead"),
-        "detached-signature": t("the signature covers a file outside the document (detached): "
-                                "sign the document itself instead"),
-        "manifest-not-supported": t("the signature covers the document through a manifest, "
-                                    "which is not accepted: sign the document directly"),
-        "malformed-signature": t("the signature is malformed"),
-        "unsupported-algorithm": t("the signature uses an algorithm that is not accepted"),
-        "unsupported-transform": t("the signature uses a transform that is not accepted"),
-        "weak-key": t("the signing key is too weak"),
-        "partial-coverage": t("the signature does not cover the whole document"),
-        "ambiguous-reference": t("the signature points at more than one element"),
-        "digest-mismatch": t("the document was changed after it was signed"),
-        "bad-signature-value": t("the signature value does not match the document"),
-        "xades-invalid": t("the signature's XAdES properties are not valid"),
-        "xades-required": t("a XAdES signature is required; this is a plain XML signature"),
-        "signing-time-in-future": t("the signing time is in the future"),
-        "comment-in-signed-text": t("the signed text holds a comment"),
-        "untrusted-chain": t("the certificate is not on the country's trust list"),
-        "wrong-country": t("the certificate belongs to another country's trust list"),
-        "expired": t("the certificate had expired"),
-        "not-yet-valid": t("the certificate was not yet valid"),
-        "key-usage": t("the certificate may not be used for signing"),
-        "revoked": t("the certificate is revoked"),
-        "no-crl": t("the certificate's revocation list is missing"),
-    },
+    "signature": SIGNATURE_WORDS,
 }
 
 

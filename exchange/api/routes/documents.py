@@ -56,7 +56,7 @@ def _answer(outcome: Outcome, path: str, locale: str) -> Answer:
         assert r is not None
         return Answer(422, problem_body(422, r.code, r.title, r.detail, path, locale=locale,
                                         validation=body["validation"],
-                                        signature=inspected.signature), PROBLEM_JSON, language)
+                                        signature=body["signature"]), PROBLEM_JSON, language)
     if outcome.status is OutcomeStatus.DUPLICATE:
         body["links"] = {"duplicate_of": f"{path}/{outcome.duplicate_of}"}
         return Answer(200, body, headers=language)

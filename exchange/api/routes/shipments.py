@@ -26,6 +26,7 @@ from exchange.http.problems import PROBLEM_JSON, content_language, problem_body
 from exchange.http.uploads import ShipmentIn, fingerprint_parts, read_shipment_request
 from exchange.i18n import message_of, negotiate, t
 from exchange.validation.report import localize
+from exchange.verdicts import localize_signature
 from exchange.parties.keys import Principal
 from exchange.services import Services
 from exchange.store import UnitOfWork
@@ -59,10 +60,13 @@ CREATE_BODY = request_body(json=ShipmentIn, multipart=ShipmentForm,
 
 def _in_language(view: dict[str, Any], locale: str) -> dict[str, Any]:
     """A shipment's view with the messages of its findings (each document's validation,
-    the dossier's) in *locale*, as the caller's Accept-Language asks."""
+    the dossier's) and of its documents' bad signatures in *locale*, as the caller's
+    Accept-Language asks."""
     for doc in view.get("documents", []):
         if doc.get("validation"):
             doc["validation"] = localize(doc["validation"], locale)
+        if doc.get("signature"):
+            doc["signature"] = localize_signature(doc["signature"], locale)
     dossier = view.get("dossier")
     if dossier and dossier.get("findings"):
         dossier["findings"] = [{**f, "message": message_of(f, locale)}
