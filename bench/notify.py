@@ -10,10 +10,11 @@ answers 200 and notes when each event id arrived). Prints
       ``notifications.concurrency`` 8), N shipments with one accepted document each;
   (b) a plain httpx loop posting the same bodies, signed the same way, one after another,
       run before and after (a) and averaged;
-the ratio (a) / (b) (target >= 0.7); (d) the ceiling: the same notifier with a sender that
-answers "delivered" at once, its CPU time per event (the store path: fan-out, claim, record,
-promote) added to the plain loop's CPU time per POST bounds what one process sharing one GIL
-can reach; and the time from a customs decision's commit to its
+the ratio (a) / (b) (target >= 0.7); (e) the same POSTs from as many threads as the
+notifier sends with (one client each) and no store: the ceiling of the sending alone at that
+concurrency; (d) the same notifier with a sender that answers "delivered" at once: the CPU
+time per event of the store path (fan-out, claim, record, promote), which added to (e)'s time
+per event bounds what one notifier process (one GIL) can reach; and the time from a customs decision's commit to its
 notification's arrival at p50 / p99 while shipments are submitted and decided at a steady
 40 per second with a notifier running as ``exchange dispatch`` runs it.
 """
@@ -29,6 +30,7 @@ import tempfile
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -64,9 +66,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def do_GET(self) -> None:
-        with self.lock:
+        with self.lock:  # /count while (a) runs: /stats is O(arrivals), it would slow (a)
             body = json.dumps({"posts": self.posts[0], "arrivals": self.arrivals}).encode() \
-                if self.path == "/stats" else b"{}"
+                if self.path == "/stats" else json.dumps({"posts": self.posts[0]}).encode() \
+                if self.path == "/count" else b"{}"
             if self.path == "/reset":
                 self.arrivals.clear()
                 self.posts[0] = 0
@@ -82,6 +85,12 @@ def _cpu_busy() -> float:
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = fields[3] + fields[4]  # idle, iowait
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _process_cpu(pid: int) -> float:
+    """Seconds of CPU process *pid* has used (user + system), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class _Delivered:
@@ -113,6 +122,9 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=40.0, help="submissions/s for latency")
     ap.add_argument("--seconds", type=float, default=15.0)
     ap.add_argument("--concurrency", type=int, help="notifications.concurrency (default: the setting's)")
+    ap.add_argument("--ahead", type=int, help="rows claimed per sending slot (default: AHEAD)")
+    ap.add_argument("--record-window", type=float, help="ms the loop waits for more outcomes "
+                    "before a write (default: the notifier's)")
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
@@ -127,6 +139,7 @@ def main() -> None:
     from exchange.delivery.routing import RoutingRules
     from exchange.domain import Party, PartyKind
     from exchange.notifications import subscriptions as subs
+    from exchange.notifications import notifier as notifier_module
     from exchange.notifications.notifier import Notifier
     from exchange.notifications.sender import event_body
     from exchange.notifications.signing import SIGNATURE_HEADER, sign
@@ -135,6 +148,10 @@ def main() -> None:
     from exchange.store import UnitOfWorkFactory, create_engines, upgrade
     from exchange.store.notifications import ClaimedNotification
 
+    if args.ahead:
+        notifier_module.AHEAD = args.ahead  # read by every step
+    tuning = {"record_window": args.record_window / 1000} if args.record_window is not None \
+        else {}
     work = Path(tempfile.mkdtemp(prefix="bench-notify-"))
     os.environ["EXCHANGE_HOME"] = str(work)
     pg = None
@@ -188,10 +205,12 @@ def main() -> None:
 
         plain_cpu: list[float] = []
         plain_busy: list[float] = []
+        plain_sub: list[float] = []
 
         def plain_loop() -> float:
             with httpx.Client(timeout=10.0, trust_env=False) as client:
                 start, cpu, busy = time.perf_counter(), time.process_time(), _cpu_busy()
+                sub_cpu = _process_cpu(proc.pid)
                 for event_id, body in bodies:
                     r = client.post(f"{base}/plain", content=body, headers={
                         "Content-Type": "application/json",
@@ -200,20 +219,51 @@ def main() -> None:
                     r.raise_for_status()
                 plain_cpu.append((time.process_time() - cpu) / len(bodies))
                 plain_busy.append((_cpu_busy() - busy) / len(bodies))
+                plain_sub.append((_process_cpu(proc.pid) - sub_cpu) / len(bodies))
                 return len(bodies) / (time.perf_counter() - start)
 
+        def threaded_posts(threads: int) -> float:
+            """(e) the same POSTs from *threads* threads, one client each (as the notifier's
+            senders), no store: what the sending alone can reach at that concurrency."""
+            local = threading.local()
+            clients: list[httpx.Client] = []
+
+            def post(item: tuple[str, bytes]) -> None:
+                client = getattr(local, "client", None)
+                if client is None:
+                    client = local.client = httpx.Client(timeout=10.0, trust_env=False)
+                    clients.append(client)
+                event_id, body = item
+                client.post(f"{base}/threads", content=body, headers={
+                    "Content-Type": "application/json",
+                    SIGNATURE_HEADER: sign(made.secret, body),
+                    "Exchange-Event-Id": f"threads-{event_id}", "Exchange-Attempt": "1"}
+                    ).raise_for_status()
+
+            with ThreadPoolExecutor(threads) as pool:
+                start = time.perf_counter()
+                list(pool.map(post, bodies))
+                rate = len(bodies) / (time.perf_counter() - start)
+            for client in clients:
+                client.close()
+            return rate
+
         plains = [plain_loop()]
+        threaded = threaded_posts(settings.concurrency)
         httpx.get(f"{base}/reset")
-        notifier = Notifier(store, box=box, settings=settings)
+        notifier = Notifier(store, box=box, settings=settings, **tuning)
         stop = threading.Event()
         start, busy = time.perf_counter(), _cpu_busy()
+        own_cpu, sub_cpu = time.process_time(), _process_cpu(proc.pid)
         runner = threading.Thread(target=notifier.run, args=(stop,))
         runner.start()
-        while httpx.get(f"{base}/stats").json()["posts"] < n:
+        while httpx.get(f"{base}/count").json()["posts"] < n:
             time.sleep(0.01)
         elapsed = time.perf_counter() - start
         exchange_rate = n / elapsed
         exchange_busy = _cpu_busy() - busy
+        exchange_own = time.process_time() - own_cpu
+        exchange_sub = _process_cpu(proc.pid) - sub_cpu
         stop.set()
         runner.join()
         notifier.close()
@@ -224,7 +274,8 @@ def main() -> None:
         # "delivered" at once (no HTTP): what the store path alone costs, in CPU time
         for i in range(n):
             submit(store, hook, forwarder.id, 2_000_000 + i)
-        notifier = Notifier(store, box=box, settings=settings, sender=_Delivered(settings))
+        notifier = Notifier(store, box=box, settings=settings, sender=_Delivered(settings),
+                            **tuning)
         stop = threading.Event()
         start, cpu = time.perf_counter(), time.process_time()
         runner = threading.Thread(target=notifier.run, args=(stop,))
@@ -237,7 +288,9 @@ def main() -> None:
         runner.join()
         notifier.close()
         post_cpu = statistics.mean(plain_cpu)
-        ceiling = 1 / (store_cpu + post_cpu)
+        # the sending at the configured concurrency (e) holds the one GIL all the time, so
+        # the store path's CPU adds to each event's time: the most one notifier process can do
+        ceiling = 1 / (1 / threaded + store_cpu)
 
         # (c) decision -> notification under 40 submissions (and decisions) per second
         httpx.get(f"{base}/reset")
@@ -277,7 +330,8 @@ def main() -> None:
         p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
         print(f"engine: {args.engine}; events: {n} (document.accepted, one per shipment), "
               f"to a loopback subscriber process")
-        print(f"(a) exchange notifier ({settings.concurrency} threads, default): "
+        print(f"(a) exchange notifier ({settings.concurrency} threads, "
+              f"{notifier_module.AHEAD} rows ahead per thread): "
               f"{exchange_rate:8.0f} events/s")
         print(f"(b) plain httpx loop:  {plain:8.0f} posts/s (before (a): {plains[0]:.0f}, "
               f"after: {plains[1]:.0f})")
@@ -285,12 +339,19 @@ def main() -> None:
         cores = os.cpu_count() or 1
         print(f"    machine CPU per event (every process): (a) {exchange_busy / n * 1e3:.2f} ms "
               f"({exchange_busy / elapsed:.1f} of {cores} cores busy), (b) "
-              f"{statistics.mean(plain_busy) * 1e3:.2f} ms")
+              f"{statistics.mean(plain_busy) * 1e3:.2f} ms; of which the notifier's (the "
+              f"plain loop's) process {exchange_own / n * 1e3:.2f} ms ({post_cpu * 1e3:.2f}), "
+              f"the subscriber's {exchange_sub / n * 1e3:.2f} ms "
+              f"({statistics.mean(plain_sub) * 1e3:.2f})")
+        print(f"(e) the same POSTs from {settings.concurrency} threads, no store: "
+              f"{threaded:8.0f} posts/s, (e) / (b) {threaded / plain:.2f}: the most the notifier "
+              f"can reach at this concurrency; (a) / (e) {exchange_rate / threaded:.2f}")
         print(f"(d) the store path alone (sender answers at once, no HTTP): {store_rate:8.0f} "
               f"events/s, {store_cpu * 1e3:.3f} ms CPU each; a POST costs the plain loop "
               f"{post_cpu * 1e3:.3f} ms CPU")
-        print(f"    ceiling of one process (one GIL: store CPU + POST CPU per event): "
-              f"{ceiling:8.0f} events/s, ratio <= {ceiling / plain:.2f}")
+        print(f"    ceiling of one notifier process (the sending of (e) plus the store "
+              f"path's CPU per event, on one GIL): {ceiling:8.0f} events/s, (a) / (b) <= "
+              f"{ceiling / plain:.2f}; (a) reaches {exchange_rate / ceiling:.2f} of it")
         print(f"decision -> notification at {args.rate:.0f} submissions+decisions/s for "
               f"{args.seconds:.0f} s ({len(lat)} of {len(decided)} arrived; notifier poll "
               f"{settings.poll_seconds:g} s): p50 {p50:.0f} ms, p99 {p99:.0f} ms")
