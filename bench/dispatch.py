@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 import time
 from pathlib import Path
 
@@ -140,6 +141,32 @@ def plain_loop(port: int, payloads, prefix: str) -> float:
         return len(payloads) / (time.perf_counter() - start)
 
 
+def threaded_posts(port: int, payloads, prefix: str, threads: int) -> float:
+    """(e): (b)'s posts from *threads* threads, one client each (as the dispatcher's
+    workers), with no store: what the sending alone reaches at that concurrency."""
+    local = threading.local()
+    clients: list[httpx.Client] = []
+
+    def post(item) -> None:
+        client = getattr(local, "client", None)
+        if client is None:
+            client = local.client = httpx.Client(timeout=10.0)
+            clients.append(client)
+        delivery_id, payload = item
+        body = payload.body.replace(delivery_id.encode(), f"{prefix}-{delivery_id}".encode())
+        client.post(f"http://127.0.0.1:{port}/v1/deliveries", content=body,
+                    headers={"Content-Type": payload.media_type,
+                             "Idempotency-Key": f"{prefix}-{delivery_id}"}).raise_for_status()
+
+    with ThreadPoolExecutor(threads) as pool:
+        start = time.perf_counter()
+        list(pool.map(post, payloads))
+        rate = len(payloads) / (time.perf_counter() - start)
+    for client in clients:
+        client.close()
+    return rate
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--deliveries", type=int, default=5000)
@@ -188,6 +215,7 @@ def main() -> None:
             dispatcher.close()
         plains.append(plain_loop(port, payloads, "plain2"))
         plain = statistics.mean(plains)
+        threaded = threaded_posts(port, payloads, "threads", default)
 
         # (c) submission -> delivery latency under a steady submission load
         adapters = build_adapters([members["UZ"]])
@@ -233,6 +261,9 @@ def main() -> None:
               f"after: {plains[1]:.0f})")
         print(f"ratio (a, {default} threads, as configured) / (b): {results[default] / plain:.2f}"
               f"   (target >= 0.7)")
+        print(f"(e) (b)'s posts from {default} threads, no store: {threaded:8.0f} posts/s, "
+              f"(e) / (b) {threaded / plain:.2f}; (a, {default} threads) / (e) "
+              f"{results[default] / threaded:.2f}")
         print(f"ratio (a, 1 thread) / (b): {results[1] / plain:.2f}   (for comparison: one "
               f"delivery on the wire at a time, like (b))")
         print(f"submission -> delivery at {args.rate:.0f} submissions/s for {args.seconds:.0f} s"
