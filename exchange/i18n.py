@@ -18,7 +18,7 @@ Two ways to mark a message:
 * :func:`gettext` translates at once, for code that already knows the locale (a page, a
   command).
 
-Catalogues are read with Babel (``read_po``) once per process, so a checkout works without a
+Catalogues are read with Babel (``read_po``, imported on first use) once per process, so a checkout works without a
 compile step. Dates, numbers and money are formatted with Babel's locale data
 (:func:`format_datetime`, :func:`format_decimal`, :func:`format_money`).
 """
@@ -31,12 +31,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from babel import Locale, UnknownLocaleError
-from babel import dates as babel_dates
-from babel import numbers as babel_numbers
-from babel.messages.pofile import read_po
+if TYPE_CHECKING:
+    from babel import Locale
 
 __all__ = [
     "DEFAULT_LOCALE", "LOCALES", "LOCALE_DIR", "Text", "catalogue", "format_datetime",
@@ -113,6 +111,8 @@ def catalogue(locale: str) -> dict[str, str]:
     messages: dict[str, str] = {}
     if locale == DEFAULT_LOCALE or not folder.is_dir():
         return messages
+    from babel.messages.pofile import read_po
+
     for path in sorted(folder.glob("*.po")):
         with path.open("rb") as handle:
             for message in read_po(handle, locale=_babel_locale(locale)):
@@ -133,6 +133,8 @@ def locale_of(tag: str | None) -> str:
         return DEFAULT_LOCALE
     if tag in LOCALES:
         return tag
+    from babel import Locale, UnknownLocaleError
+
     try:
         parsed = Locale.parse(tag.replace("-", "_"))
     except (ValueError, UnknownLocaleError):
@@ -164,23 +166,33 @@ def language_name(locale: str) -> str:
 def format_datetime(value: datetime, locale: str, *, zone: tzinfo | str | None = "UTC",
                     format: str = "medium") -> str:
     """A timestamp in the reader's locale and time zone (UTC unless one is given)."""
+    from babel import dates as babel_dates
+
     where = babel_dates.get_timezone(zone) if isinstance(zone, str) or zone is None else zone
     return babel_dates.format_datetime(value, format=format, tzinfo=where,
                                        locale=_babel_locale(locale))
 
 
 def format_decimal(value: Decimal | int | float, locale: str) -> str:
+    from babel import numbers as babel_numbers
+
     return babel_numbers.format_decimal(value, locale=_babel_locale(locale))
 
 
 def format_money(amount: Decimal, currency: str, locale: str) -> str:
     """An amount always with its currency, in the reader's locale (``1 234,50 KZT`` ...)."""
+    from babel import numbers as babel_numbers
+
     return babel_numbers.format_currency(amount, currency, locale=_babel_locale(locale),
                                          format_type="standard", currency_digits=False,
                                          format="#,##0.00 ¤¤")
 
 
 def _babel_locale(locale: str) -> Locale:
+    # Babel is imported where first needed: an English command that formats nothing (most
+    # runs of the CLI, which imports this module through every error class) never loads it
+    from babel import Locale
+
     return Locale.parse("zh_Hans_CN" if locale == "zh_Hans" else locale)
 
 
