@@ -15,6 +15,7 @@ import time
 from exchange.config import DatabaseSettings
 from exchange.store import UnitOfWorkFactory, create_engines, upgrade
 from tests.fixtures.corridor import corridor_documents, corridor_members
+from tests.fixtures.waiting import wait_until
 from tests.integration.test_dispatch import submit_corridor
 
 CONCURRENCY = 8          # the default of dispatch.concurrency
@@ -44,15 +45,6 @@ def _start(tmp_path, url: str, members_file, n: int) -> tuple[subprocess.Popen, 
                             stdout=log, stderr=subprocess.STDOUT), log
 
 
-def _wait_until(predicate, what: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _statuses(store, ids=None) -> dict[str, str]:
     with store.reading() as uow:
         return {d.id: d.status for d in uow.deliveries.list(limit=10_000)
@@ -74,7 +66,7 @@ def test_re_sends_per_kill_never_exceed_the_pushes_in_flight(db_url, tmp_path,
     try:
         for kill in range(1, KILLS + 1):
             target = sim.state.stats()["deliveries"] + PUSHES_BEFORE_KILL
-            _wait_until(lambda target=target: sim.state.stats()["deliveries"] >= target,
+            wait_until(lambda target=target: sim.state.stats()["deliveries"] >= target,
                         f"deliveries before kill {kill}")
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)
@@ -85,12 +77,12 @@ def test_re_sends_per_kill_never_exceed_the_pushes_in_flight(db_url, tmp_path,
             proc, log = _start(tmp_path, db_url, members.path, kill)
             # the rows the dead dispatcher held come back after their lease and are sent
             # again; every duplicate until they are recorded is what this kill cost
-            _wait_until(lambda held=held: "sending" not in _statuses(store, held).values(),
+            wait_until(lambda held=held: "sending" not in _statuses(store, held).values(),
                         f"the rows held at kill {kill} to be recorded")
             after = sim.state.stats()
             measured.append((kill, len(held), after["duplicates"] - at_kill["duplicates"]))
         sim.configure(misbehaviour="none")  # the rest quickly
-        _wait_until(lambda: not {"pending", "retrying", "sending"} & set(
+        wait_until(lambda: not {"pending", "retrying", "sending"} & set(
             _statuses(store).values()), "the queue to drain")
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -7,13 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from exchange.config import DatabaseSettings
 from exchange.store import UnitOfWorkFactory, create_engines, upgrade
 from tests.fixtures.corridor import corridor_documents, corridor_members
+from tests.fixtures.waiting import wait_until
 from tests.integration.test_dispatch import submit_corridor
 
 SHIPMENTS = 25  # 2 documents each for UZ: 50 pushes, plus the KZ and AF deliveries
@@ -49,15 +49,6 @@ def _start(env, log):
                             stdout=log, stderr=subprocess.STDOUT)
 
 
-def _wait_until(predicate, timeout=90.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _open(store):
     with store.reading() as uow:
         counts = uow.deliveries.counts()
@@ -87,7 +78,7 @@ def test_sigkill_in_the_middle_of_a_batch_then_restart(db_url, tmp_path, start_s
     with open(tmp_path / "dispatch-1.log", "wb") as log:
         first = _start(env, log)
         try:
-            _wait_until(lambda: sim.state.stats()["deliveries"] >= 10, what="first pushes")
+            wait_until(lambda: sim.state.stats()["deliveries"] >= 10, what="first pushes")
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)
         finally:
@@ -99,7 +90,7 @@ def test_sigkill_in_the_middle_of_a_batch_then_restart(db_url, tmp_path, start_s
     with open(tmp_path / "dispatch-2.log", "wb") as log:
         second = _start(env, log)
         try:
-            _wait_until(lambda: _open(store)[0] == 0, what="the queue to drain")
+            wait_until(lambda: _open(store)[0] == 0, what="the queue to drain")
         finally:
             second.send_signal(signal.SIGTERM)
             second.wait(timeout=20)
@@ -120,7 +111,7 @@ def test_two_dispatcher_processes_on_one_postgresql(postgres_server, tmp_path,
     logs = [open(tmp_path / f"dispatch-{i}.log", "wb") for i in range(2)]
     procs = [_start(env, log) for log in logs]
     try:
-        _wait_until(lambda: _open(store)[0] == 0, what="the queue to drain")
+        wait_until(lambda: _open(store)[0] == 0, what="the queue to drain")
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -155,7 +146,7 @@ def test_serve_with_dispatch_delivers_what_it_accepts(server_env, tmp_path, star
         r = httpx.post(f"{server.base_url}/v1/shipments", files=files, timeout=60,
                        headers={"Authorization": f"Bearer {key}"})
         assert r.status_code == 201, r.text
-        _wait_until(lambda: sim.state.stats()["deliveries"] == 1, what="the push to UZ")
+        wait_until(lambda: sim.state.stats()["deliveries"] == 1, what="the push to UZ")
     finally:
         server.stop()
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it (exit status -15)

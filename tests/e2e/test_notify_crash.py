@@ -22,6 +22,7 @@ from exchange.parties.keys import Principal, add_party
 from exchange.payments.secretbox import SecretBox
 from exchange.store import UnitOfWorkFactory, create_engines, upgrade
 from tests.fixtures.corridor import corridor_documents, corridor_members
+from tests.fixtures.waiting import wait_until
 from tests.integration.test_dispatch import submit_corridor
 
 CONCURRENCY = 8
@@ -36,15 +37,6 @@ def _start(tmp_path, env: dict[str, str], n: int) -> tuple[subprocess.Popen, obj
     log = open(tmp_path / f"dispatch-{n}.log", "wb")  # noqa: SIM115 - closed by the caller
     return subprocess.Popen([sys.executable, "-m", "exchange", "dispatch"], env=env,
                             stdout=log, stderr=subprocess.STDOUT), log
-
-
-def _wait_until(predicate, what: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _sending(store) -> set[int]:
@@ -98,7 +90,7 @@ def test_a_killed_notifier_loses_nothing_and_keeps_the_order(db_url, tmp_path, s
     try:
         for kill in range(1, KILLS + 1):
             target = len(sub.requests()) + BEFORE_KILL
-            _wait_until(lambda target=target: len(sub.requests()) >= target,
+            wait_until(lambda target=target: len(sub.requests()) >= target,
                         f"notifications before kill {kill}")
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)
@@ -110,14 +102,14 @@ def test_a_killed_notifier_loses_nothing_and_keeps_the_order(db_url, tmp_path, s
             proc, log = _start(tmp_path, env, kill)
             # what the dead notifier held comes back after its lease and is sent again;
             # every repeat until those are recorded is what this kill cost
-            _wait_until(lambda held=held: not held & _sending(store),
+            wait_until(lambda held=held: not held & _sending(store),
                         f"the notifications held at kill {kill} to be recorded", timeout=60)
             again = [r for r in sub.requests()[at_kill:] if r.event_id in seen]
             assert held, f"kill {kill} found nothing on the wire"
             measured.append((kill, len(again)))
         sub.set_delay(0)
         everything = {i for ids in expected.values() for i in ids}
-        _wait_until(lambda: everything <= {r.event_id for r in sub.requests()},
+        wait_until(lambda: everything <= {r.event_id for r in sub.requests()},
                     "every notification to arrive")
         out = subprocess.run([sys.executable, "-m", "exchange", "subscriptions", "list",
                               "--format", "json"], env=env, capture_output=True, text=True, check=False,

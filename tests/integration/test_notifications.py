@@ -28,6 +28,7 @@ from exchange.payments.paying import PaymentRequest, record_payment
 from exchange.payments.secretbox import SecretBox
 from exchange.store.models import ShipmentRow
 from tests.fixtures.corridor import corridor_members
+from tests.fixtures.waiting import wait_until
 from tests.integration.test_dispatch import adapters_for, submit_corridor
 
 MEMBERS = load_members()
@@ -80,15 +81,6 @@ def told(store, sid) -> list[tuple[str, int, str]]:
     with store.reading() as uow:
         return [(str(e.id), e.seq, e.hash) for e in uow.events.list(sid)
                 if e.kind in TOLD or e.kind.startswith("customs.")]
-
-
-def wait_for(predicate, what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -148,7 +140,7 @@ def test_a_corridor_told_in_order_signed_redelivered_and_only_to_its_readers(
     try:
         want = {who: {i for stream in streams.values() for i, _, _ in stream}
                 for who, streams in expected.items()}
-        wait_for(lambda: all(want[who] <= {r.event_id for r in sub.requests(f"/{who}")
+        wait_until(lambda: all(want[who] <= {r.event_id for r in sub.requests(f"/{who}")
                                            if r.answered == 200} for who in want),
                  "every notification to arrive")
         time.sleep(0.5)  # nothing more should come
