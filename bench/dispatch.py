@@ -24,8 +24,8 @@ import subprocess
 import sys
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -37,11 +37,11 @@ from adapters.members import default_members_path, load_members
 from exchange.bootstrap import build_adapters
 from exchange.config import DatabaseSettings, DispatchSettings
 from exchange.delivery.dispatcher import Dispatcher, RetryPolicy
-from exchange.domain import PartyKind, Route, TransportMode
 from exchange.delivery.outbox import routing_hook
-from exchange.parties.keys import add_party
-from exchange.documents.pipeline import CreateShipment, DocumentInput, Inspected, create_shipment
 from exchange.delivery.routing import RoutingRules
+from exchange.documents.pipeline import CreateShipment, DocumentInput, Inspected, create_shipment
+from exchange.domain import PartyKind, Route, TransportMode
+from exchange.parties.keys import add_party
 from exchange.store import UnitOfWorkFactory, create_engines, upgrade
 
 DOC = (REPO.parent / "shared/standards/ubl-2.4/xml/UBL-ExportCustomsDeclaration-2.3-Example.xml"
@@ -141,30 +141,39 @@ def plain_loop(port: int, payloads, prefix: str) -> float:
         return len(payloads) / (time.perf_counter() - start)
 
 
-def threaded_posts(port: int, payloads, prefix: str, threads: int) -> float:
-    """(e): (b)'s posts from *threads* threads, one client each (as the dispatcher's
-    workers), with no store: what the sending alone reaches at that concurrency."""
+def threaded_rate(items, threads: int, post) -> float:
+    """Items per second when ``post(client, item)`` runs from *threads* threads, one httpx
+    client each (as the dispatcher's workers and the notifier's senders), with no store:
+    what the sending alone reaches at that concurrency (line (e) here and in bench/notify)."""
     local = threading.local()
     clients: list[httpx.Client] = []
 
-    def post(item) -> None:
+    def one(item) -> None:
         client = getattr(local, "client", None)
         if client is None:
-            client = local.client = httpx.Client(timeout=10.0)
+            client = local.client = httpx.Client(timeout=10.0, trust_env=False)
             clients.append(client)
+        post(client, item)
+
+    with ThreadPoolExecutor(threads) as pool:
+        start = time.perf_counter()
+        list(pool.map(one, items))
+        rate = len(items) / (time.perf_counter() - start)
+    for client in clients:
+        client.close()
+    return rate
+
+
+def threaded_posts(port: int, payloads, prefix: str, threads: int) -> float:
+    """(e): (b)'s posts from *threads* threads."""
+    def post(client: httpx.Client, item) -> None:
         delivery_id, payload = item
         body = payload.body.replace(delivery_id.encode(), f"{prefix}-{delivery_id}".encode())
         client.post(f"http://127.0.0.1:{port}/v1/deliveries", content=body,
                     headers={"Content-Type": payload.media_type,
                              "Idempotency-Key": f"{prefix}-{delivery_id}"}).raise_for_status()
 
-    with ThreadPoolExecutor(threads) as pool:
-        start = time.perf_counter()
-        list(pool.map(post, payloads))
-        rate = len(payloads) / (time.perf_counter() - start)
-    for client in clients:
-        client.close()
-    return rate
+    return threaded_rate(payloads, threads, post)
 
 
 def main() -> None:

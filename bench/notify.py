@@ -30,7 +30,6 @@ import tempfile
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -41,7 +40,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from exchange.notifications.sender import SendResult  # noqa: E402
+from exchange.notifications.sender import SendResult
 
 
 # ------------------------------------------------------------------ the subscriber process
@@ -132,14 +131,14 @@ def main() -> None:
         return
 
     from adapters.contract import CustomsDecision, DecisionKind
-    from bench.dispatch import free_port, members_file, submit
+    from bench.dispatch import free_port, members_file, submit, threaded_rate
     from exchange.config import DatabaseSettings, NotificationsSettings
     from exchange.delivery.decisions import record_decision
     from exchange.delivery.outbox import routing_hook
     from exchange.delivery.routing import RoutingRules
     from exchange.domain import Party, PartyKind
-    from exchange.notifications import subscriptions as subs
     from exchange.notifications import notifier as notifier_module
+    from exchange.notifications import subscriptions as subs
     from exchange.notifications.notifier import Notifier
     from exchange.notifications.sender import event_body
     from exchange.notifications.signing import SIGNATURE_HEADER, sign
@@ -223,16 +222,8 @@ def main() -> None:
                 return len(bodies) / (time.perf_counter() - start)
 
         def threaded_posts(threads: int) -> float:
-            """(e) the same POSTs from *threads* threads, one client each (as the notifier's
-            senders), no store: what the sending alone can reach at that concurrency."""
-            local = threading.local()
-            clients: list[httpx.Client] = []
-
-            def post(item: tuple[str, bytes]) -> None:
-                client = getattr(local, "client", None)
-                if client is None:
-                    client = local.client = httpx.Client(timeout=10.0, trust_env=False)
-                    clients.append(client)
+            """(e) the same POSTs from *threads* threads, no store."""
+            def post(client: httpx.Client, item: tuple[str, bytes]) -> None:
                 event_id, body = item
                 client.post(f"{base}/threads", content=body, headers={
                     "Content-Type": "application/json",
@@ -240,13 +231,7 @@ def main() -> None:
                     "Exchange-Event-Id": f"threads-{event_id}", "Exchange-Attempt": "1"}
                     ).raise_for_status()
 
-            with ThreadPoolExecutor(threads) as pool:
-                start = time.perf_counter()
-                list(pool.map(post, bodies))
-                rate = len(bodies) / (time.perf_counter() - start)
-            for client in clients:
-                client.close()
-            return rate
+            return threaded_rate(bodies, threads, post)
 
         plains = [plain_loop()]
         threaded = threaded_posts(settings.concurrency)
