@@ -143,3 +143,20 @@ def test_enveloped_manifest_is_named_as_not_supported(pki, tmp_path, policy):
     assert sig.reference == "#manifest-1"
     assert "manifests are not supported" in sig.detail and 'URI=""' in sig.detail
     assert "covers no part" not in sig.detail
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in DSS.glob("*.xml")))
+def test_every_dss_refusal_is_said_in_full_in_russian_and_chinese(name):
+    """The verdict sentence of each signature another implementation made, refused here for
+    its own reason, has every value it names (never the short fallback word)."""
+    from exchange.verdicts import SIGNATURE_WORDS, signature_verdict
+
+    refused = [s for s in _verify(name, trust=TrustStore(DSS / "no-trust-here")).signatures
+               if not s.valid]
+    assert refused, name
+    for sig in refused:
+        verdict = signature_verdict(str(sig.reason), sig.params)
+        assert verdict.msgid != SIGNATURE_WORDS[str(sig.reason)].msgid, (sig.reason, sig.params)
+        for locale, script in (("ru", "[А-Яа-я]"), ("zh_Hans", "[\u4e00-\u9fff]")):
+            said = verdict.render(locale)
+            assert re.search(script, said) and "{" not in said, (locale, said)
