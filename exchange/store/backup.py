@@ -57,6 +57,9 @@ __all__ = [
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
 REVISIONS_TABLE = "alembic_version"
+_COMPANIONS = ("-wal", "-shm", "-journal", "-writer.lock")
+"""The files beside an SQLite database that belong to it (see exchange.store.uow for the
+lock); a backup never replaces one."""
 
 
 @dataclass(frozen=True)
@@ -161,9 +164,15 @@ def _sqlite_backup(url: str, tmp: Path, target: Path) -> str | None:
     if not database.is_file():
         raise BackupError(t("there is no database at {database} (EXCHANGE_DATABASE_URL)",
                             database=str(database)))
-    if target == database:
+    real, files = _database_files(database)
+    named = Path(os.path.realpath(target))  # through symbolic links, as the rename would go
+    if named == real:
         raise BackupError(t("{target} is the database itself; name another file",
                             target=str(target)))
+    if named in files:
+        raise BackupError(t("{target} is a file of the database {database} (its journal or "
+                            "lock), which the exchange uses; name another file",
+                            target=str(target), database=str(database)))
     try:
         source = sqlite3.connect(database, timeout=30)
         try:
@@ -184,7 +193,7 @@ def _sqlite_backup(url: str, tmp: Path, target: Path) -> str | None:
 
 def _sqlite_restore(url: str, backup: Path, *, force: bool) -> RestoreDone:
     database = _sqlite_path(url)
-    if backup == database:
+    if Path(os.path.realpath(backup)) == _database_files(database)[0]:
         raise BackupError(t("{backup} is the database itself", backup=str(backup)))
     try:
         source = sqlite3.connect(f"{backup.as_uri()}?mode=ro", uri=True)
@@ -210,6 +219,13 @@ def _sqlite_restore(url: str, backup: Path, *, force: bool) -> RestoreDone:
         raise BackupError(t("cannot restore {backup} into {database}: {error}", backup=str(backup),
                             database=str(database), error=str(exc))) from None
     return RestoreDone(backup, "sqlite", str(database), revision, replaced=bool(held))
+
+
+def _database_files(database: Path) -> tuple[Path, tuple[Path, ...]]:
+    """The database file with symbolic links resolved, and the files SQLite and the exchange
+    keep beside it (``-wal``, ``-shm``, ``-journal``, the writers' lock)."""
+    real = Path(os.path.realpath(database))
+    return real, tuple(real.with_name(real.name + end) for end in _COMPANIONS)
 
 
 def _check_sqlite(conn: sqlite3.Connection, path: Path) -> None:

@@ -99,6 +99,35 @@ def test_wrong_files_are_refused(tmp_path):
         restore_database(url, tmp_path / "missing")
 
 
+
+def test_a_backup_never_replaces_the_live_database_or_its_files(tmp_path):
+    """The backup's target is compared as the file it is, not as the path typed: the
+    database through a symbolic link, or its ``-wal``/``-shm``/journal/lock file beside it,
+    would be replaced by the rename and lose (or corrupt) what the running exchange
+    committed (a ``-wal`` replaced under a running server loses every commit since the
+    last checkpoint)."""
+    live = tmp_path / "data" / "exchange.db"
+    url = f"sqlite:///{live}"
+    store = _store(url)
+    try:
+        register_party(store, kind=PartyKind.OPERATOR, name="committed")  # -wal, -shm exist
+        (tmp_path / "link").symlink_to(live.parent)
+        targets = [tmp_path / "link" / "exchange.db", tmp_path / "link" / "exchange.db-wal",
+                   *(live.with_name(live.name + end) for end in ("-wal", "-shm", "-journal",
+                                                                 "-writer.lock"))]
+        for target in targets:
+            before = target.stat().st_ino if target.exists() else None
+            with pytest.raises(BackupError, match="database"):
+                backup_database(url, target)
+            assert (target.stat().st_ino if target.exists() else None) == before, target
+        with pytest.raises(BackupError, match="the database itself"):
+            restore_database(url, tmp_path / "link" / "exchange.db", force=True)
+    finally:
+        store.engines.dispose()
+    assert _names(url) == ["committed"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "link"]
+
+
 def _sqlite_file(folder):
     path = folder / "other.sqlite"
     with sqlite3.connect(path) as conn:
