@@ -26,7 +26,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from exchange.errors import ConfigError
+from exchange.errors import ConfigError, field_message
 from exchange.i18n import Text, t
 from exchange.paths import exchange_home
 
@@ -321,7 +321,9 @@ def load_settings(**overrides: Any) -> Settings:  # Any: pydantic's keyword argu
         err = exc.errors()[0]
         loc = tuple(p for p in err["loc"] if not isinstance(p, int))
         cause = (err.get("ctx") or {}).get("error")
-        message: str | Text = err["msg"].removeprefix("Value error, ")
+        message = field_message(err)  # the catalogue's words for pydantic's error type
+        if isinstance(message, str):
+            message = message.removeprefix("Value error, ")
         if isinstance(cause, ValueError) and cause.args and isinstance(cause.args[0], Text):
             message = cause.args[0]  # a check of ours, in the reader's language
         if err.get("type") == "extra_forbidden":

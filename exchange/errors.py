@@ -31,16 +31,18 @@ come from :mod:`signing.safexml` (``XmlError`` and subclasses).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from exchange.i18n import Text, t
+from exchange.i18n import Text, placeholders, t
 
 __all__ = [
     "ConfigError", "EXIT_CODES", "EXIT_INVALID", "EXIT_OK", "EXIT_UNAVAILABLE", "EXIT_USAGE", "HTTP_STATUS", "AuthenticationError", "ConflictError", "DigestMismatchError",
-    "DocumentError", "ExchangeError", "ForbiddenError", "InputError", "NotFoundError",
+    "DocumentError", "ExchangeError", "FIELD_MESSAGES", "ForbiddenError", "InputError",
+    "NotFoundError",
     "PackError", "PackNotInstalledError", "PackSourceError", "RefusedError",
     "UnavailableError", "UnknownDocumentTypeError", "UnknownPackError", "UsageError",
-    "exit_code_of", "http_status_of",
+    "exit_code_of", "field_message", "http_status_of",
 ]
 
 
@@ -211,3 +213,59 @@ def http_status_of(exc: ExchangeError) -> int:
 
 def exit_code_of(exc: ExchangeError) -> int:
     return _lookup(EXIT_CODES, exc)
+
+
+# ------------------------------------------------- a bad field or setting, in words
+FIELD_MESSAGES: dict[str, Text] = {
+    "missing": t("this field is required"),
+    "extra_forbidden": t("this field is not allowed here"),
+    "string_type": t("must be a text"),
+    "string_too_short": t("must have at least {min_length} characters"),
+    "string_too_long": t("must have at most {max_length} characters"),
+    "string_pattern_mismatch": t("must match the pattern {pattern}"),
+    "int_parsing": t("must be a whole number"),
+    "int_type": t("must be a whole number"),
+    "decimal_parsing": t("must be a decimal number, such as 125.50"),
+    "decimal_type": t("must be a decimal number, such as 125.50"),
+    "float_parsing": t("must be a number"),
+    "decimal_max_places": t("must have at most {decimal_places} decimal places"),
+    "decimal_max_digits": t("must have at most {max_digits} digits"),
+    "greater_than": t("must be greater than {gt}"),
+    "greater_than_equal": t("must be {ge} or more"),
+    "less_than": t("must be less than {lt}"),
+    "less_than_equal": t("must be {le} or less"),
+    "enum": t("must be one of: {expected}"),
+    "literal_error": t("must be one of: {expected}"),
+    "bool_parsing": t("must be true or false"),
+    "date_from_datetime_parsing": t("must be a date as YYYY-MM-DD, such as 2026-12-07"),
+    "date_parsing": t("must be a date as YYYY-MM-DD, such as 2026-12-07"),
+    "datetime_parsing": t("must be a date and time with its UTC offset, such as "
+                          "2026-12-07T09:30:00+05:00"),
+    "datetime_from_date_parsing": t("must be a date and time with its UTC offset, such as "
+                                    "2026-12-07T09:30:00+05:00"),
+    "timezone_aware": t("must have a UTC offset, such as +05:00"),
+    "list_type": t("must be a list"),
+    "too_short": t("must have at least {min_length} items"),
+    "too_long": t("must have at most {max_length} items"),
+    "dict_type": t("must be an object"),
+    "model_attributes_type": t("must be an object"),
+    "json_invalid": t("is not valid JSON"),
+    "url_parsing": t("must be a URL"),
+    "url_scheme": t("must be a URL with one of the schemes {expected_schemes}"),
+    "uuid_parsing": t("must be a UUID"),
+}
+"""pydantic's error type -> the message a person reads (its ``ctx`` fills the placeholders);
+a type not listed (a check of our own, ``value_error``) keeps pydantic's message."""
+
+
+def field_message(error: Mapping[str, Any]) -> str | Text:
+    """The message of one pydantic validation error (``type``, ``ctx``, ``msg``): the
+    catalogue's where its type is known, else pydantic's own words."""
+    known = FIELD_MESSAGES.get(str(error.get("type")))
+    if known is None:
+        return str(error.get("msg", ""))
+    context = dict(error.get("ctx") or {})
+    missing = placeholders(known.msgid) - set(context)
+    if missing:
+        return str(error.get("msg", ""))
+    return t(known.msgid, **{key: str(context[key]) for key in placeholders(known.msgid)})

@@ -26,9 +26,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
-from exchange.errors import AuthenticationError, ExchangeError, UnavailableError, http_status_of
+from exchange.errors import (
+    AuthenticationError, ExchangeError, UnavailableError, field_message, http_status_of,
+)
 from exchange.http.logs import request_id
-from exchange.i18n import DEFAULT_LOCALE, Text, negotiate, placeholders, render, t
+from exchange.i18n import DEFAULT_LOCALE, Text, negotiate, render, t
 
 __all__ = [
     "PROBLEM_JSON",
@@ -98,59 +100,6 @@ class Problem(Exception):
         self.headers, self.extra = headers or {}, extra
 
 
-_FIELD_MESSAGES: dict[str, Text] = {
-    "missing": t("this field is required"),
-    "extra_forbidden": t("this field is not allowed here"),
-    "string_type": t("must be a text"),
-    "string_too_short": t("must have at least {min_length} characters"),
-    "string_too_long": t("must have at most {max_length} characters"),
-    "string_pattern_mismatch": t("must match the pattern {pattern}"),
-    "int_parsing": t("must be a whole number"),
-    "int_type": t("must be a whole number"),
-    "decimal_parsing": t("must be a decimal number, such as 125.50"),
-    "decimal_type": t("must be a decimal number, such as 125.50"),
-    "float_parsing": t("must be a number"),
-    "decimal_max_places": t("must have at most {decimal_places} decimal places"),
-    "decimal_max_digits": t("must have at most {max_digits} digits"),
-    "greater_than": t("must be greater than {gt}"),
-    "greater_than_equal": t("must be {ge} or more"),
-    "less_than": t("must be less than {lt}"),
-    "less_than_equal": t("must be {le} or less"),
-    "enum": t("must be one of: {expected}"),
-    "literal_error": t("must be one of: {expected}"),
-    "bool_parsing": t("must be true or false"),
-    "date_from_datetime_parsing": t("must be a date as YYYY-MM-DD, such as 2026-12-07"),
-    "date_parsing": t("must be a date as YYYY-MM-DD, such as 2026-12-07"),
-    "datetime_parsing": t("must be a date and time with its UTC offset, such as "
-                          "2026-12-07T09:30:00+05:00"),
-    "datetime_from_date_parsing": t("must be a date and time with its UTC offset, such as "
-                                    "2026-12-07T09:30:00+05:00"),
-    "timezone_aware": t("must have a UTC offset, such as +05:00"),
-    "list_type": t("must be a list"),
-    "too_short": t("must have at least {min_length} items"),
-    "too_long": t("must have at most {max_length} items"),
-    "dict_type": t("must be an object"),
-    "model_attributes_type": t("must be an object"),
-    "json_invalid": t("is not valid JSON"),
-    "url_parsing": t("must be a URL"),
-    "url_scheme": t("must be a URL with one of the schemes {expected_schemes}"),
-    "uuid_parsing": t("must be a UUID"),
-}
-"""pydantic's error type -> the message a person reads (its ``ctx`` fills the placeholders);
-a type not listed (a check of our own, ``value_error``) keeps pydantic's message."""
-
-
-def _field_message(error: Mapping[str, Any]) -> str | Text:
-    known = _FIELD_MESSAGES.get(str(error.get("type")))
-    if known is None:
-        return str(error.get("msg", ""))
-    context = dict(error.get("ctx") or {})
-    missing = placeholders(known.msgid) - set(context)
-    if missing:
-        return str(error.get("msg", ""))
-    return t(known.msgid, **{key: str(context[key]) for key in placeholders(known.msgid)})
-
-
 def field_errors(errors: Iterable[Mapping[str, Any]], prefix: Sequence[str | int] = ()
                  ) -> list[dict[str, Any]]:
     """Each error of a pydantic validation (``loc``, ``msg``, ``type``) as the problem's
@@ -161,7 +110,7 @@ def field_errors(errors: Iterable[Mapping[str, Any]], prefix: Sequence[str | int
     for e in errors:
         location = [*prefix, *e.get("loc", ())]
         out.append({"field": ".".join(map(str, location)) or "body", "location": location,
-                    "message": _field_message(e), "type": e.get("type")})
+                    "message": field_message(e), "type": e.get("type")})
     return out
 
 

@@ -76,3 +76,21 @@ def test_file_that_is_not_toml_is_named(monkeypatch, tmp_path):
     monkeypatch.setenv("EXCHANGE_CONFIG", str(cfg))
     with pytest.raises(ConfigError, match="EXCHANGE_CONFIG"):
         load_settings()
+
+
+@pytest.mark.parametrize("env, value, english", [
+    ("EXCHANGE_SERVER_METRICS", "public", "must be one of: 'operator', 'open' or 'loopback'"),
+    ("EXCHANGE_SERVER_HEADER_TIMEOUT_SECONDS", "0", "must be greater than 0.0"),
+    ("EXCHANGE_SERVER_MAX_CONNECTIONS", "lots", "must be a whole number"),
+    ("EXCHANGE_LIMITS_MAX_HEADER_COUNT", "5", "must be 10 or more"),
+])
+def test_a_bad_setting_is_said_in_the_reader_language(monkeypatch, env, value, english):
+    """pydantic's own words for a bad value (``Input should be ...``) are English only; a
+    setting's error says it with the catalogues' field messages, as a bad request field."""
+    monkeypatch.setenv(env, value)
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert err.value.detail() == str(err.value) == f"{env}: {english}"
+    for locale in ("ru", "zh_Hans"):
+        said = err.value.detail(locale)
+        assert said != english and "Input should" not in said, (locale, said)
