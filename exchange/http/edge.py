@@ -19,7 +19,8 @@ with, per connection:
 The limits come from the application: :func:`exchange.http.observability.install_observability`
 puts an :class:`Edge` into the ASGI lifespan state (key :data:`EDGE_STATE`), which uvicorn
 hands to every connection; without it (lifespan off) the settings' defaults hold. A refusal
-answers problem+json, is logged on one line (``exchange.http``) and counted in the metrics
+answers problem+json (in the language of the ``Accept-Language`` received so far, said in
+``Content-Language``), is logged on one line (``exchange.http``) and counted in the metrics
 with the route ``(edge)``. It then closes gently: the answer is sent, the sending side shut,
 and what the client still sends is read and dropped for :data:`LINGER_SECONDS`, so that the
 client reads the answer rather than a connection reset.
@@ -39,8 +40,8 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from exchange.config import LimitsSettings, ServerSettings
-from exchange.http.problems import PROBLEM_JSON, problem_body
-from exchange.i18n import Text, placeholders, t
+from exchange.http.problems import PROBLEM_JSON, content_language, problem_body
+from exchange.i18n import Text, negotiate, placeholders, t
 
 __all__ = ["EDGE_STATE", "LINGER_SECONDS", "Edge", "EdgeProtocol"]
 
@@ -107,6 +108,7 @@ class EdgeProtocol(HttpToolsProtocol):
         self._head_raw = 0         # bytes of that head received (raw count)
         self._head_bytes = 0       # its target and fields (exact count)
         self._head_fields = 0
+        self._accept_language: bytes | None = None  # of the head so far: the refusal's words
         self._heads_done = 0
         self._refusal: str | None = None
         self._since = 0.0          # when the connection last started waiting for a request
@@ -149,6 +151,7 @@ class EdgeProtocol(HttpToolsProtocol):
         super().on_message_begin()
         self._head_begun, self._target_seen = True, False
         self._head_raw = self._head_bytes = self._head_fields = 0
+        self._accept_language = None
         self._start_head_timer()
 
     def on_url(self, url: bytes) -> None:
@@ -166,6 +169,8 @@ class EdgeProtocol(HttpToolsProtocol):
             return
         self._head_fields += 1
         self._head_bytes += len(name) + len(value) + 4  # "name: value\r\n"
+        if name.lower() == b"accept-language" and len(value) <= 256:
+            self._accept_language = value
         if self._head_fields > self.edge.max_header_count:
             self._refusal = "header-count"
         elif self._head_bytes > self.edge.max_header_bytes:
@@ -280,8 +285,13 @@ class EdgeProtocol(HttpToolsProtocol):
                   "max_header_count": self.edge.max_header_count}
         detail = t(detail.msgid, **{name: limits[name] for name in placeholders(detail.msgid)})
         rid = uuid.uuid4().hex
-        body = json.dumps(problem_body(status, code, title, detail, request_id=rid)).encode()
+        asked = self._accept_language
+        locale = negotiate(asked.decode("latin-1") if asked is not None else None)
+        body = json.dumps(problem_body(status, code, title, detail, request_id=rid,
+                                       locale=locale)).encode()
         headers = [*self.server_state.default_headers,
+                   *((name.lower().encode(), value.encode())
+                     for name, value in content_language(locale).items()),
                    (b"content-type", PROBLEM_JSON.encode()),
                    (b"content-length", str(len(body)).encode()),
                    (b"connection", b"close"), (b"x-request-id", rid.encode())]

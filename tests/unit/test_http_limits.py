@@ -137,6 +137,35 @@ def test_too_many_header_fields_answer_431_and_never_reach_the_application():
     run(go())
 
 
+
+def test_a_refusal_at_the_connection_is_said_in_the_language_the_head_asked_for():
+    """The 431 and 408 answered before the application sees the request follow the
+    ``Accept-Language`` that came in the head so far, and say so in ``Content-Language``
+    (without one: English)."""
+    async def go():
+        side = Connections(max_header_count=100, header_timeout_seconds=0.2)
+        many, many_transport = side.connect(50001)
+        many.data_received(b"GET /healthz HTTP/1.1\r\nAccept-Language: ru\r\n"
+                           + b"".join(b"X-H%d: v\r\n" % i for i in range(200)) + b"\r\n")
+        slow, slow_transport = side.connect(50002)
+        slow.data_received(b"GET /healthz HTTP/1.1\r\nAccept-Language: zh-CN;q=0.9\r\nX-")
+        plain, plain_transport = side.connect(50003)
+        plain.data_received(b"GET /healthz HTTP/1.1\r\n"
+                            + b"".join(b"X-H%d: v\r\n" % i for i in range(200)) + b"\r\n")
+        await asyncio.sleep(0.5)
+        for transport, status, locale in ((many_transport, 431, "ru"),
+                                          (slow_transport, 408, "zh-Hans"),
+                                          (plain_transport, 431, "en")):
+            assert status_of(transport.written) == status
+            head = transport.written.partition(b"\r\n\r\n")[0].lower()
+            assert b"content-language: " + locale.lower().encode() in head, head
+            body = problem_of(transport.written)
+            english = {431: "Too many request headers", 408: "Request headers too slow"}
+            assert (body["title"] == english[status]) == (locale == "en"), body
+        assert "100" in problem_of(many_transport.written)["detail"]
+    run(go())
+
+
 def test_a_huge_header_is_refused_as_it_streams_in():
     async def go():
         side = Connections(max_header_bytes=32 * 1024)
