@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -38,10 +39,12 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import Executable
+from sqlalchemy.sql.expression import CTE
 from sqlalchemy.sql.dml import Update
 
 from exchange.store.models import ID, TS, Base
@@ -182,16 +185,39 @@ def _due() -> ColumnElement[bool]:
 
 
 def _claim_statement(*, postgres: bool) -> Executable:
-    pick = select(_T.c.id).where(_due()).order_by(_T.c.next_attempt_at).limit(
-        bindparam("limit", type_=Integer))
-    if postgres:
-        pick = pick.with_for_update(skip_locked=True)
-    # Materialised: run once. Inlined as a subquery, PostgreSQL may run the pick again per
-    # outer row, and each run (SKIP LOCKED, rows already updated no longer due) finds other
-    # rows: more than *limit* taken.
-    picked = pick.cte("picked").prefix_with("MATERIALIZED", dialect="postgresql")
-    return (update(_T).add_cte(picked)
-            .where(_T.c.id.in_(select(picked.c.id)), _due())
+    """The claim: the *limit* rows due longest, taken in one ``UPDATE ... RETURNING``.
+
+    Each kind of due row is picked by its own ordered range of ``ix_deliveries_due``
+    (status, next attempt): pending, retrying, and sending with an ended lease. Each pick
+    reads at most *limit* rows in order and stops, so a claim costs the same with ten or a
+    hundred thousand rows queued; one pick over all of them at once (an ``OR``) has to read
+    and sort every due row, and grew with the queue (3000 queued: 3.3 ms on PostgreSQL for
+    8 rows, against 1.5 ms with 300). On PostgreSQL each pick skips rows that other
+    dispatchers hold (``FOR UPDATE SKIP LOCKED``); on SQLite the transaction already holds
+    the write lock. The picks are materialised: inlined as subqueries, PostgreSQL may run a
+    pick again per outer row, and each run (SKIP LOCKED, rows already updated no longer
+    due) finds other rows: more than *limit* taken."""
+    now, limit = bindparam("now", type_=TS), bindparam("limit", type_=Integer)
+
+    def pick(name: str, status: str, when: ColumnElement[bool], order: ColumnElement[Any]
+             ) -> CTE:
+        query = select(_T.c.id, _T.c.next_attempt_at).where(_T.c.status == status, when
+                                                             ).order_by(order).limit(limit)
+        if postgres:
+            query = query.with_for_update(skip_locked=True)
+        return query.cte(name).prefix_with("MATERIALIZED", dialect="postgresql")
+
+    picks = [pick(f"due_{s.value}", s.value, _T.c.next_attempt_at <= now, _T.c.next_attempt_at)
+             for s in DUE_STATUSES]
+    picks.append(pick("lapsed", _SENDING, _T.c.lease_until < now, _T.c.lease_until))
+    candidates = union_all(*(select(p.c.id, p.c.next_attempt_at) for p in picks)).subquery()
+    picked = (select(candidates.c.id).order_by(candidates.c.next_attempt_at).limit(limit)
+              .cte("picked").prefix_with("MATERIALIZED", dialect="postgresql"))
+    # PostgreSQL: the due condition again, for a row another transaction changed after the
+    # pick. SQLite: the write lock is held since BEGIN, so nothing changed; and there the
+    # condition would drive the UPDATE by the index over every due row, not by the ids.
+    where = [_T.c.id.in_(select(picked.c.id))] + ([_due()] if postgres else [])
+    return (update(_T).add_cte(*picks, picked).where(*where)
             .values(status=_SENDING, lease_owner=bindparam("worker"),
                     lease_until=bindparam("until"), attempts=_T.c.attempts + 1,
                     updated_at=bindparam("now"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -26,6 +27,7 @@ from exchange.documents.pipeline import (
 )
 from exchange.domain import PartyKind, Route, TransportMode
 from exchange.parties.keys import add_party
+from exchange.store.deliveries import DeliveryRow
 from exchange.store.models import ShipmentRow
 from tests.fixtures.corridor import corridor_documents, corridor_members
 
@@ -398,3 +400,92 @@ def test_two_dispatchers_never_send_the_same_row_at_once(store, tmp_path, simula
     stats = simulator.state.stats()
     assert stats["deliveries"] == 20 and stats["duplicates"] == 0
 
+
+
+def _outbox(store, shipment_id: str, document_id: str,
+            rows: dict[str, tuple[str, timedelta, timedelta | None]]) -> dict[str, str]:
+    """Delivery rows of one document, by country: (status, next attempt from now, lease end
+    from now). Returns the delivery ids by country."""
+    now = datetime.now(UTC)
+    ids = {}
+    with store.writing() as uow:
+        for country, (status, due, lease) in rows.items():
+            ids[country] = str(uuid.uuid4())
+            uow.deliveries.add(DeliveryRow(
+                id=ids[country], shipment_id=shipment_id, first_document_id=document_id,
+                document_id=document_id, country=country, adapter="https-push",
+                status=status, attempts=1 if status != "pending" else 0,
+                next_attempt_at=now + due, lease_owner="gone" if lease else None,
+                lease_until=now + lease if lease else None, created_at=now, updated_at=now))
+        uow.commit()
+    return ids
+
+
+def _claim(store, worker: str, limit: int) -> list[str]:
+    with store.writing() as uow:
+        rows = uow.deliveries.claim(worker, limit=limit, lease=timedelta(seconds=60),
+                                    now=datetime.now(UTC))
+        uow.commit()
+    return [row.id for row in rows]
+
+
+def test_a_claim_takes_the_rows_due_longest_of_every_kind(store, tmp_path, simulator):
+    """Pending, retrying and sending rows whose lease ended are picked each by their own
+    index range; one claim takes the *limit* due longest of all three, in that order, and
+    nothing that is not due (a later attempt, a live lease, a finished row)."""
+    members = corridor_members(tmp_path, uz_push_url=simulator.push_url)
+    shipment_id, _, documents = submit_corridor(store, members)
+    with store.writing() as uow:  # the corridor's own rows are out of the way
+        for row in uow.deliveries.for_shipment(shipment_id):
+            row.status = "delivered"
+        uow.commit()
+    s = timedelta(seconds=1)
+    ids = _outbox(store, shipment_id, documents["Waybill"], {
+        "Q1": ("pending", -50 * s, None), "Q2": ("retrying", -40 * s, None),
+        "Q3": ("sending", -60 * s, -1 * s),   # its dispatcher is gone: due again
+        "Q4": ("sending", -70 * s, 60 * s),   # held by a live dispatcher
+        "Q5": ("retrying", 30 * s, None),     # its next attempt is later
+        "Q6": ("pending", -10 * s, None), "Q7": ("delivered", -90 * s, None),
+        "Q8": ("dead", -90 * s, None)})
+    assert _claim(store, "w1", 2) == [ids["Q3"], ids["Q1"]]
+    assert _claim(store, "w1", 10) == [ids["Q2"], ids["Q6"]]
+    assert _claim(store, "w2", 10) == []
+    with store.reading() as uow:
+        rows = {r.country: r for r in uow.deliveries.for_shipment(shipment_id)}
+    assert {c for c, r in rows.items() if r.lease_owner == "w1"} == {"Q1", "Q2", "Q3", "Q6"}
+    assert rows["Q3"].attempts == 2 and rows["Q1"].attempts == 1
+    assert rows["Q4"].lease_owner == "gone" and rows["Q5"].status == "retrying"
+
+
+def test_concurrent_claims_take_each_due_row_once(store, tmp_path, simulator):
+    """Four workers claiming at once from 30 due rows of the three kinds never take a row
+    twice (PostgreSQL: each pick skips the rows another claim holds) and take at most their
+    limit; claims after them take the rest."""
+    members = corridor_members(tmp_path, uz_push_url=simulator.push_url)
+    shipment_id, _, documents = submit_corridor(store, members)
+    with store.writing() as uow:
+        for row in uow.deliveries.for_shipment(shipment_id):
+            row.status = "delivered"
+        uow.commit()
+    kinds = [("pending", None), ("retrying", None), ("sending", timedelta(seconds=-1))]
+    ids = _outbox(store, shipment_id, documents["Waybill"], {
+        f"{chr(65 + i // 10)}{i % 10}": (kinds[i % 3][0], timedelta(seconds=i - 100),
+                                         kinds[i % 3][1]) for i in range(30)})
+    barrier = threading.Barrier(4)
+    taken: dict[str, list[str]] = {}
+
+    def work(name: str) -> None:
+        barrier.wait()
+        taken[name] = _claim(store, name, 8)
+
+    threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    claimed = [i for got in taken.values() for i in got]
+    assert all(len(got) <= 8 for got in taken.values())
+    assert len(claimed) == len(set(claimed)) and claimed
+    rest = _claim(store, "w9", 30)
+    assert sorted(claimed + rest) == sorted(ids.values())
+    assert _claim(store, "w9", 30) == []
