@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # imported where used: `exchange validate` never loads them
 __all__ = [
     "SWITCH_INTERVAL_SECONDS", "Services", "build_adapters", "build_app", "build_dispatcher",
     "build_notifier",
-    "build_services", "decision_gates", "load_members_for", "open_store", "server_options",
+    "build_services", "configure_logs", "decision_gates", "load_members_for", "open_store", "server_options",
     "warn_wider_than_private",
 ]
 
@@ -215,6 +215,16 @@ def build_notifier(settings: Settings, uow: UnitOfWorkFactory, *,
                          max_delay=d.max_delay_seconds, lease_seconds=d.lease_seconds)
     return Notifier(uow, box=box if box is not None else secret_box(settings.payments, store=uow),
                     settings=n, policy=policy)
+
+
+def configure_logs() -> bool:
+    """Logs of a command that runs until stopped (``exchange dispatch``) to stderr, as
+    ``exchange serve`` writes them: JSON lines unless stderr is a terminal, from INFO (each
+    delivery's outcome; a loop that paused on a lost database, and resumed). False if
+    logging was set up before (a host application, a test)."""
+    from exchange.http.logs import configure_logging
+
+    return configure_logging()
 
 
 SWITCH_INTERVAL_SECONDS = 0.001

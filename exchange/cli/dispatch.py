@@ -19,7 +19,7 @@ def dispatch(
     import signal
     import threading
 
-    from exchange.bootstrap import build_dispatcher, build_notifier
+    from exchange.bootstrap import build_dispatcher, build_notifier, configure_logs
     from exchange.delivery.dispatcher import run_dispatcher
 
     with CommandContext() as ctx:
@@ -36,6 +36,7 @@ def dispatch(
                        "collected, {notifications} notifications attempted", deliveries=n,
                        decisions=collected, notifications=notified))
                 return
+            configure_logs()
             stop = threading.Event()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: stop.set())

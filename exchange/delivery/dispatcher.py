@@ -67,6 +67,7 @@ from exchange.delivery.attempts import (
 )
 from exchange.delivery.collector import DecisionCollector
 from exchange.store.deliveries import ClaimedDelivery, ReceivedDecisionRow
+from exchange.store.outages import PauseLog, log_failure
 from exchange.store.repositories import utcnow
 from exchange.store.uow import UnitOfWorkFactory
 
@@ -134,15 +135,21 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ loop
     def run(self, stop: threading.Event, *, idle_sleep: float = 0.5) -> None:
-        """Deliver until *stop* is set, then record what is still unrecorded."""
+        """Deliver until *stop* is set, then record what is still unrecorded (a lost
+        database pauses it: see :class:`~exchange.store.outages.PauseLog`)."""
+        pauses = PauseLog("dispatcher", log)
         try:
             while not stop.is_set():
                 try:
-                    if not self.step():
-                        self.idle(stop, idle_sleep)
-                except Exception:  # a database restart only delays delivery
-                    log.exception("dispatch step failed; retrying after a pause")
+                    done = self.step()
+                except Exception as exc:  # a database restart only delays delivery
+                    if not pauses.paused(exc, retry_seconds=idle_sleep):
+                        log.exception("dispatch step failed; retrying after a pause")
                     stop.wait(idle_sleep)
+                    continue
+                pauses.resumed()
+                if not done:
+                    self.idle(stop, idle_sleep)
         finally:
             self.flush(quiet=True)
 
@@ -195,11 +202,11 @@ class Dispatcher:
         with self._turn:
             try:
                 self._drain()
-            except Exception:
+            except Exception as exc:
                 if not quiet:
                     raise
-                log.exception("recording the last outcomes failed; their deliveries will be "
-                              "attempted again when their lease ends")
+                log_failure(log, exc, "recording the last outcomes failed; their deliveries "
+                            "will be attempted again when their lease ends")
             self._settle_after()
 
     def close(self) -> None:
@@ -345,8 +352,9 @@ class Dispatcher:
         assert self.on_answers is not None
         try:
             self.on_answers()
-        except Exception:  # kept in the store: the next drain records them
-            log.exception("recording the decisions that came with answers failed")
+        except Exception as exc:  # noqa: BLE001 - logged; kept: the next drain records them
+            log_failure(log, exc, "recording the decisions that came with answers failed; "
+                        "the next collection records them")
 
     def _settle_after(self) -> None:
         done, self._after_done = self._after_done, []
@@ -356,21 +364,31 @@ class Dispatcher:
 
 def run_dispatcher(dispatcher: Dispatcher, collector: DecisionCollector, stop: threading.Event,
                    *, poll_seconds: float, collect_seconds: float) -> None:
-    """Deliver and collect until *stop* is set (a database or adapter outage only delays)."""
+    """Deliver and collect until *stop* is set (a database or adapter outage only delays;
+    a lost database pauses each of the two, said once: see
+    :class:`~exchange.store.outages.PauseLog`)."""
     next_collect = 0.0
+    dispatching = PauseLog("dispatcher", log)
+    collecting = PauseLog("decision collector", logging.getLogger(DecisionCollector.__module__))
     try:
         while not stop.is_set():
             try:
                 done = dispatcher.step()
-            except Exception:
-                log.exception("dispatch step failed; retrying after a pause")
+            except Exception as exc:
+                if not dispatching.paused(exc, retry_seconds=poll_seconds):
+                    log.exception("dispatch step failed; retrying after a pause")
                 stop.wait(poll_seconds)
                 done = -1
+            else:
+                dispatching.resumed()
             if time.monotonic() >= next_collect:
                 try:
                     collector.collect()
-                except Exception:
-                    log.exception("collecting customs answers failed")
+                except Exception as exc:
+                    if not collecting.paused(exc, retry_seconds=collect_seconds):
+                        log.exception("collecting customs answers failed")
+                else:
+                    collecting.resumed()
                 next_collect = time.monotonic() + collect_seconds
             if not done:
                 dispatcher.idle(stop, min(poll_seconds, max(0.0, next_collect -

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from exchange.store.outages import log_failure
+
 
 if TYPE_CHECKING:
     from prometheus_client.core import Metric
@@ -126,8 +128,8 @@ class MetricsListener:
                     return
                 try:
                     body, media = render()
-                except Exception:  # logged; the scraper sees a 500 and tries again
-                    log.exception(_SCRAPE_FAILED)
+                except Exception as exc:  # noqa: BLE001 - logged; the scraper tries again
+                    log_failure(log, exc, _SCRAPE_FAILED)
                     self.send_error(500)
                     return
                 self.send_response(200)

@@ -31,6 +31,7 @@ from exchange.errors import (
 )
 from exchange.http.logs import request_id
 from exchange.i18n import DEFAULT_LOCALE, Text, negotiate, render, t
+from exchange.store.outages import outage_cause, outage_of
 
 __all__ = [
     "PROBLEM_JSON",
@@ -62,13 +63,6 @@ _INTERNAL_TITLE = t("Internal error")
 _HTTP_TITLES = {404: t("Not found"), 405: t("Method not allowed"), 401: t("Not authenticated")}
 _HTTP_ERROR = t("HTTP error")
 _INTERNAL_DETAIL = t("the server failed; the cause is in its log")
-
-# What says the database is gone or cannot take the request now (not a bug of ours).
-_PG_UNAVAILABLE = ("08",      # connection exception (refused, lost, failed)
-                   "53",      # insufficient resources (too many connections, disk full)
-                   "57P0")    # the server is shutting down, crashed, or still starting up
-_SQLITE_UNAVAILABLE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_IOERR",
-                       "SQLITE_FULL", "SQLITE_PROTOCOL")
 
 
 def problem_type(code: str) -> str:
@@ -197,30 +191,11 @@ def from_exchange_error(exc: ExchangeError) -> Problem:
 
 def database_unavailable(exc: BaseException) -> UnavailableError | None:
     """The 503 error for a database error that says the database is lost or cannot take the
-    request now (None for any other error: a bug, a constraint, a bad statement).
-
-    That is: the pool gave up waiting for a connection; SQLAlchemy saw the connection drop
-    (``connection_invalidated``); PostgreSQL refused or ended the connection, is shutting
-    down or starting up, or ran out of connections (SQLSTATE classes 08, 53, 57P0x, or the
-    driver's connection errors, which carry no SQLSTATE); SQLite stayed busy or locked past
-    its timeout or cannot open or write its file."""
-    if isinstance(exc, db.TimeoutError):
-        return UnavailableError(_DATABASE_UNAVAILABLE, code="database.unavailable")
-    if not isinstance(exc, db.DBAPIError):
+    request now, lost or busy (None for any other error: a bug, a constraint, a bad
+    statement); see :func:`exchange.store.outages.outage_of`."""
+    if outage_of(exc) is None:
         return None
-    orig = exc.orig
-    sqlite_name = getattr(orig, "sqlite_errorname", None)
-    sqlstate = getattr(orig, "sqlstate", None)
-    if exc.connection_invalidated:
-        gone = True
-    elif isinstance(sqlite_name, str):
-        gone = sqlite_name.startswith(_SQLITE_UNAVAILABLE)
-    elif isinstance(sqlstate, str):
-        gone = sqlstate.startswith(_PG_UNAVAILABLE)
-    else:  # a driver error of the connection itself (refused, closed, lost mid-query)
-        gone = isinstance(exc, (db.OperationalError, db.InterfaceError))
-    return UnavailableError(_DATABASE_UNAVAILABLE, code="database.unavailable") if gone \
-        else None
+    return UnavailableError(_DATABASE_UNAVAILABLE, code="database.unavailable")
 
 
 def _internal(request: Request, exc: Exception) -> Response:
@@ -276,9 +251,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         lost = database_unavailable(exc)
         if lost is None:
             return _internal(request, exc)
-        cause = exc.orig if isinstance(exc, db.DBAPIError) else exc
         log.warning(_DATABASE_UNAVAILABLE_LOG, request.method, request.url.path,
-                    " ".join(str(cause).split()) or type(cause).__name__)
+                    outage_cause(exc))
         return problem_response(from_exchange_error(lost), request.url.path,
                                 reader_locale(request.headers))
 

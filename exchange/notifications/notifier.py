@@ -59,6 +59,7 @@ from exchange.store.notifications import (
     StreamEvent,
     SubscriptionRow,
 )
+from exchange.store.outages import PauseLog, log_failure
 from exchange.store.repositories import utcnow
 from exchange.store.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -374,15 +375,19 @@ class Notifier:
             stop.wait(self.record_window)
 
     def run(self, stop: threading.Event) -> None:
-        """Fan out and send until *stop* is set (a database outage only delays)."""
+        """Fan out and send until *stop* is set (a database outage only delays; a lost
+        database pauses it, said once: see :class:`~exchange.store.outages.PauseLog`)."""
+        pauses = PauseLog("notifier", log)
         try:
             while not stop.is_set():
                 try:
                     busy = self.step()
-                except Exception:
-                    log.exception("notifier step failed; retrying after a pause")
+                except Exception as exc:
+                    if not pauses.paused(exc, retry_seconds=self.settings.poll_seconds):
+                        log.exception("notifier step failed; retrying after a pause")
                     stop.wait(self.settings.poll_seconds)
                     continue
+                pauses.resumed()
                 if not busy or self._busy():
                     self.idle(stop, self.settings.poll_seconds)
         finally:
@@ -417,9 +422,9 @@ class Notifier:
                     with self.uow_factory.writing() as uow:
                         uow.notifications.release(self.worker, queued, now=self.clock())
                         uow.commit()
-            except Exception:
-                log.exception("recording the last notifications failed; they will be sent "
-                              "again after their lease")
+            except Exception as exc:  # noqa: BLE001 - logged by log_failure
+                log_failure(log, exc, "recording the last notifications failed; they will be "
+                            "sent again after their lease")
 
     def close(self) -> None:
         self.drain()

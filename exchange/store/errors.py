@@ -1,5 +1,5 @@
 """Errors of the store's own operations (backups and restores; a database that cannot be
-reached is :func:`exchange.http.problems.database_unavailable`'s 503).
+reached is told apart by :func:`exchange.store.outages.outage_of`, answered 503 by the API).
 
     exchange.errors.UsageError
     └── BackupError             the backup cannot be made, or the file is not one (exit 2)

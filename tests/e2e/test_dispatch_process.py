@@ -1,12 +1,15 @@
 """`exchange dispatch` as real processes: killed with SIGKILL in the middle of a batch and
-restarted, and two dispatcher processes on one PostgreSQL. No delivery is lost, and the
-idempotent receiver sees each delivery id exactly once in effect."""
+restarted, two dispatcher processes on one PostgreSQL, and one whose PostgreSQL is stopped
+and restarted under it. No delivery is lost, and the idempotent receiver sees each delivery
+id exactly once in effect."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -122,6 +125,74 @@ def test_two_dispatcher_processes_on_one_postgresql(postgres_server, tmp_path,
     assert [p.returncode for p in procs] == [0, 0]
     _check_everything_arrived_once(store, sim, SHIPMENTS)
     assert sim.state.stats()["duplicates"] == 0   # nobody died: no row went out twice
+    store.engines.dispose()
+
+
+LOOPS = ("dispatcher", "decision collector", "notifier")
+
+
+def _said(path) -> list[tuple[str, str]]:
+    """(level, message) of each JSON log line of the process (the rest is its plain text)."""
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
+    return [(line["level"], line["message"]) for line in lines]
+
+
+def _pauses(said, loop: str) -> list[str]:
+    """The loop's pause and resume lines, in order: "paused" / "resumed"."""
+    return [message.split(",")[0].removeprefix(loop + " ") for _, message in said
+            if message.startswith((loop + " paused,", loop + " resumed,"))]
+
+
+@pytest.mark.postgres
+def test_a_postgresql_outage_pauses_each_loop_with_one_line(postgres_server, tmp_path,
+                                                           start_simulator):
+    """PostgreSQL stopped for a few seconds (``pg_ctl stop -m fast``, then started), then
+    restarted (``pg_ctl restart -m fast``) under a running `exchange dispatch`: each loop
+    (dispatcher, decision collector, notifier) says once per outage that it paused (a
+    warning with the driver's words) and once that it resumed, never with a traceback, and
+    every queued delivery arrives after the outage."""
+    url = postgres_server.create_database()
+    sim = start_simulator(country="UZ", currency="UZS", follow_up=(), misbehaviour="slow",
+                          slow_seconds=0.15)
+    members = corridor_members(tmp_path, uz_push_url=sim.push_url)
+    store = _store(url)
+    _fill(store, members)
+    env = _env(tmp_path, url, members.path, EXCHANGE_DISPATCH_COLLECT_SECONDS="0.5")
+    path = tmp_path / "dispatch.log"
+    with open(path, "wb") as log:
+        proc = _start(env, log)
+        try:
+            wait_until(lambda: sim.state.stats()["deliveries"] >= 6, what="first pushes")
+            postgres_server.halt()
+            try:
+                time.sleep(3)  # every loop meets the outage many times (0.1 to 0.5 s turns)
+            finally:
+                postgres_server.resume()
+            # pushes on the wire at the stop finished; nothing new went out since
+            assert sim.state.stats()["deliveries"] < 2 * SHIPMENTS
+            wait_until(lambda: all(_pauses(_said(path), loop) == ["paused", "resumed"]
+                                   for loop in LOOPS), what="every loop to pause and resume")
+            stopped = _said(path)
+            postgres_server.restart("fast")
+            store.engines.dispose()  # the test's own connections are gone too
+            wait_until(lambda: _open(store)[0] == 0, what="the queue to drain")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=20)
+    text = path.read_text()
+    assert proc.returncode == 0, text[-2000:]
+    assert "Traceback" not in text, text[-4000:]
+    for loop in LOOPS:
+        (paused,) = [(level, m) for level, m in stopped if m.startswith(loop + " paused,")]
+        (resumed,) = [(level, m) for level, m in stopped if m.startswith(loop + " resumed,")]
+        assert paused[0] == "warning" and resumed[0] == "info", (paused, resumed)
+        assert "the database is unavailable: " in paused[1]  # then the driver's words
+        assert " retrying every " in paused[1], paused
+        # the restart: at most one pause per loop (a loop whose turn met no dropped
+        # connection has none), each followed by its resume
+        lines = _pauses(_said(path), loop)
+        assert lines in (["paused", "resumed"], ["paused", "resumed"] * 2), (loop, lines)
+    _check_everything_arrived_once(store, sim, SHIPMENTS)
     store.engines.dispose()
 
 
