@@ -37,7 +37,8 @@ if TYPE_CHECKING:  # imported where used: `exchange validate` never loads them
 __all__ = [
     "SWITCH_INTERVAL_SECONDS", "Services", "build_adapters", "build_app", "build_dispatcher",
     "build_notifier",
-    "build_services", "configure_logs", "decision_gates", "load_members_for", "open_store", "server_options",
+    "build_services", "configure_logs", "decision_gates", "load_members_for", "open_store",
+    "server_options",
     "warn_wider_than_private",
 ]
 
