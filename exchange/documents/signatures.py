@@ -117,9 +117,11 @@ def envelope_signer(hub: HubSettings, *, store: UnitOfWorkFactory | None = None
     return EnvelopeSigner(hub_sealer(hub, store=store).identity)
 
 
-def _make_dev_identity(key_file: Path, cert_file: Path) -> bool:
-    """Make a self-signed identity in the two files; False if another process made it
-    first (then its files are used)."""
+def _make_dev_identity(key_file: Path, cert_file: Path, passphrase: bytes | None = None
+                       ) -> bool:
+    """Make a self-signed identity in the two files (the key encrypted with *passphrase*,
+    the configured one, if any); False if another process made it first (then its files
+    are used)."""
     import datetime as dt
 
     from cryptography import x509
@@ -144,9 +146,12 @@ def _make_dev_identity(key_file: Path, cert_file: Path) -> bool:
     # certificate; the others wait for it.
     tmp_key = key_file.with_name(f".{key_file.name}.{os.getpid()}")
     tmp_cert = cert_file.with_name(f".{cert_file.name}.{os.getpid()}")
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(passphrase) if passphrase
+        else serialization.NoEncryption())
     for tmp, data in ((tmp_key, key.private_bytes(serialization.Encoding.PEM,
                                                   serialization.PrivateFormat.PKCS8,
-                                                  serialization.NoEncryption())),
+                                                  encryption)),
                       (tmp_cert, cert.public_bytes(serialization.Encoding.PEM))):
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # owner-only, both
         with os.fdopen(fd, "wb") as fh:
@@ -187,7 +192,7 @@ def hub_sealer(hub: HubSettings, *, schema_path: Callable[[str], Path] | None = 
         else:
             if store is not None:
                 _refuse_missing(store, key_file, cert_file)
-            made = _make_dev_identity(key_file, cert_file)
+            made = _make_dev_identity(key_file, cert_file, hub.passphrase())
     if store is not None and not (key_file.is_file() and cert_file.is_file()):
         _refuse_missing(store, key_file, cert_file)
     identity = _load_identity(hub, key_file, cert_file)
@@ -335,7 +340,7 @@ def new_hub_identity(hub: HubSettings, *, store: UnitOfWorkFactory) -> NewIdenti
     made = False
     if (hub.key_file is None and hub.cert_file is None and not key_file.exists()
             and not cert_file.exists()):
-        made = _make_dev_identity(key_file, cert_file)
+        made = _make_dev_identity(key_file, cert_file, hub.passphrase())
     identity = _load_identity(hub, key_file, cert_file)
     found = _fingerprint(identity)
     previous = _record(store, identity, how="new-identity", replace=True)
