@@ -136,16 +136,17 @@ def build_services(settings: Settings, *, migrate: bool | None = None,
 
     members = members if members is not None else load_members_for(settings)
     validator = validator or _validator()
-    if sealer is None:  # the real signing parts (a caller giving a sealer gives its checker)
-        from exchange.documents.signatures import hub_sealer, member_checker
-
-        sealer = hub_sealer(settings.hub, schema_path=validator.schema_path)
-        checker = checker or member_checker(members)
     if migrate is not False:  # the workers of `serve --workers N` (migrate=False): their parent
         warn_wider_than_private(settings)
     migrate = settings.server.migrate_on_start if migrate is None else migrate
     factory = open_store(settings, migrate=migrate)
     try:
+        if sealer is None:  # the real signing parts (a caller giving a sealer gives its checker)
+            from exchange.documents.signatures import hub_sealer, member_checker
+
+            # the database's own hub identity: never a new one for a restored database
+            sealer = hub_sealer(settings.hub, schema_path=validator.schema_path, store=factory)
+            checker = checker or member_checker(members)
         rules = load_routing_rules(settings.routing.file)
         box = secret_box(settings.payments, store=factory)
     except RoutingError as exc:
@@ -180,13 +181,14 @@ def build_dispatcher(settings: Settings, uow: UnitOfWorkFactory, members: Member
                      gates: Sequence[DecisionGate] | None = None
                      ) -> tuple[Dispatcher, DecisionCollector]:
     """The outbox dispatcher and the collector of customs answers, with one adapter per
-    member (envelopes signed with the hub's key unless *signer* is given) and the same
-    decision gates as the API (unless *gates* is given)."""
+    member (envelopes signed with the hub's key, checked against the identity the database
+    records, unless *signer* is given) and the same decision gates as the API (unless
+    *gates* is given)."""
     from exchange.delivery.collector import DecisionCollector
     from exchange.delivery.dispatcher import Dispatcher, RetryPolicy
     from exchange.documents.signatures import envelope_signer, member_checker
 
-    signer = signer if signer is not None else envelope_signer(settings.hub)
+    signer = signer if signer is not None else envelope_signer(settings.hub, store=uow)
     checker = checker if checker is not None else member_checker(members)
     gates = decision_gates(settings, members) if gates is None else gates
     adapters = build_adapters(members, signer=signer)

@@ -12,12 +12,20 @@
 When no hub key is configured and none exists in the data directory, a development identity
 (self-signed) is made there once, so that ``exchange serve`` works on a laptop with no setup;
 an operator configures ``EXCHANGE_HUB_KEY_FILE`` / ``EXCHANGE_HUB_CERT_FILE`` for real use.
+
+Given the database it will seal for (``store=``), :func:`hub_sealer` also checks the identity
+against the one the database records (:mod:`exchange.store.identities`): a database that
+records one, or holds sealed documents, is never given a new identity because the key files
+are missing (a database restored without them), and files of another identity are refused;
+the first identity used with a database is recorded. :func:`new_hub_identity` (``exchange hub
+new-identity``) is the deliberate way to another identity.
 """
 from __future__ import annotations
 
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +33,7 @@ from lxml import etree
 
 from exchange.config import ConfigError, HubSettings
 from exchange.documents.errors import HubCertificateUnavailable
+from exchange.errors import UsageError
 from exchange.documents.pipeline import Sealer, SignatureCheck
 from exchange.i18n import t
 from exchange.paths import private_dir
@@ -33,14 +42,18 @@ if TYPE_CHECKING:  # signing is imported when first used: `exchange` commands st
     from adapters.members import Members
     from signing import SigningIdentity, TrustStore
 
+    from exchange.store.uow import UnitOfWorkFactory
+
 __all__ = [
     "EnvelopeSigner",
     "HubSealer",
     "MemberChecker",
+    "NewIdentity",
     "envelope_signer",
     "hub_certificate",
     "hub_sealer",
     "member_checker",
+    "new_hub_identity",
 ]
 
 log = logging.getLogger(__name__)
@@ -97,12 +110,18 @@ class EnvelopeSigner:
         return etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
 
 
-def envelope_signer(hub: HubSettings) -> EnvelopeSigner:
-    """The hub's envelope signer (same identity as the seal; ConfigError if misconfigured)."""
-    return EnvelopeSigner(hub_sealer(hub).identity)
+def envelope_signer(hub: HubSettings, *, store: UnitOfWorkFactory | None = None
+                    ) -> EnvelopeSigner:
+    """The hub's envelope signer (same identity as the seal, checked against *store* as
+    :func:`hub_sealer` does; ConfigError if misconfigured)."""
+    return EnvelopeSigner(hub_sealer(hub, store=store).identity)
 
 
-def _make_dev_identity(key_file: Path, cert_file: Path) -> None:
+def _make_dev_identity(key_file: Path, cert_file: Path, passphrase: bytes | None = None
+                       ) -> bool:
+    """Make a self-signed identity in the two files (the key encrypted with *passphrase*,
+    the configured one, if any); False if another process made it first (then its files
+    are used)."""
     import datetime as dt
 
     from cryptography import x509
@@ -127,9 +146,12 @@ def _make_dev_identity(key_file: Path, cert_file: Path) -> None:
     # certificate; the others wait for it.
     tmp_key = key_file.with_name(f".{key_file.name}.{os.getpid()}")
     tmp_cert = cert_file.with_name(f".{cert_file.name}.{os.getpid()}")
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(passphrase) if passphrase
+        else serialization.NoEncryption())
     for tmp, data in ((tmp_key, key.private_bytes(serialization.Encoding.PEM,
                                                   serialization.PrivateFormat.PKCS8,
-                                                  serialization.NoEncryption())),
+                                                  encryption)),
                       (tmp_cert, cert.public_bytes(serialization.Encoding.PEM))):
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # owner-only, both
         with os.fdopen(fd, "wb") as fh:
@@ -140,11 +162,12 @@ def _make_dev_identity(key_file: Path, cert_file: Path) -> None:
         tmp_key.unlink()
         tmp_cert.unlink()
         _wait_for(cert_file)
-        return
+        return False
     os.replace(tmp_cert, cert_file)
     tmp_key.unlink()
     log.warning("made a self-signed development hub identity in %s; configure "
                 "EXCHANGE_HUB_KEY_FILE and EXCHANGE_HUB_CERT_FILE for real use", key_file.parent)
+    return True
 
 
 def _wait_for(path: Path, seconds: float = 30.0) -> None:
@@ -155,24 +178,39 @@ def _wait_for(path: Path, seconds: float = 30.0) -> None:
         time.sleep(0.05)
 
 
-def hub_sealer(hub: HubSettings, *, schema_path: Callable[[str], Path] | None = None
-               ) -> HubSealer:
-    """Load the hub's identity; raise :class:`ConfigError` naming the setting at fault."""
-    from signing.errors import KeyMismatchError, PassphraseError, SigningError
-    from signing.keys import load_identity
-
+def hub_sealer(hub: HubSettings, *, schema_path: Callable[[str], Path] | None = None,
+               store: UnitOfWorkFactory | None = None) -> HubSealer:
+    """Load the hub's identity; raise :class:`ConfigError` naming the setting at fault. With
+    *store* (the database it will seal for), the identity must be the one the database
+    records, and a database that records one (or holds sealed documents) is never given a
+    new one (see the module docstring); the first identity used with it is recorded."""
     key_file, cert_file = hub.resolved_key_file(), hub.resolved_cert_file()
+    made = False
     if hub.key_file is None and hub.cert_file is None and not cert_file.exists():
         if key_file.exists():  # another process is making the development identity
             _wait_for(cert_file)
         else:
-            _make_dev_identity(key_file, cert_file)
+            if store is not None:
+                _refuse_missing(store, key_file, cert_file)
+            made = _make_dev_identity(key_file, cert_file, hub.passphrase())
+    if store is not None and not (key_file.is_file() and cert_file.is_file()):
+        _refuse_missing(store, key_file, cert_file)
+    identity = _load_identity(hub, key_file, cert_file)
+    if store is not None:
+        _check_recorded(store, identity, key_file, cert_file, how="created" if made else "found")
+    return HubSealer(identity, schema_path)
+
+
+def _load_identity(hub: HubSettings, key_file: Path, cert_file: Path) -> SigningIdentity:
+    from signing.errors import KeyMismatchError, PassphraseError, SigningError
+    from signing.keys import load_identity
+
     for path, setting in ((key_file, "EXCHANGE_HUB_KEY_FILE"),
                           (cert_file, "EXCHANGE_HUB_CERT_FILE")):
         if not path.is_file():
             raise ConfigError(t("no such file: {path}", path=str(path)), setting=setting)
     try:
-        identity = load_identity(key_file, cert_file, passphrase=hub.passphrase())
+        return load_identity(key_file, cert_file, passphrase=hub.passphrase())
     except PassphraseError as exc:
         setting = ("EXCHANGE_HUB_KEY_PASSPHRASE_FILE" if hub.key_passphrase_file
                    else "EXCHANGE_HUB_KEY_PASSPHRASE")
@@ -181,7 +219,142 @@ def hub_sealer(hub: HubSettings, *, schema_path: Callable[[str], Path] | None = 
         raise ConfigError(exc.message, setting="EXCHANGE_HUB_CERT_FILE") from None
     except SigningError as exc:
         raise ConfigError(exc.message, setting="EXCHANGE_HUB_KEY_FILE") from None
-    return HubSealer(identity, schema_path)
+
+
+def _fingerprint(identity: SigningIdentity) -> str:
+    """SHA-256 of the hub certificate, lowercase hex, as ``exchange trust list`` shows it."""
+    from signing.trust import fingerprint
+
+    return fingerprint(identity.certificate)
+
+
+def _read_identity_record(store: UnitOfWorkFactory) -> tuple[str | None, bool]:
+    """(the recorded identity's fingerprint, whether the database holds sealed documents);
+    the second is only looked up when no identity is recorded."""
+    try:
+        with store.reading() as uow:
+            current = uow.hub_identities.current()
+            if current is not None:
+                return current.fingerprint, True
+            return None, uow.hub_identities.holds_sealed_documents()
+    except Exception as exc:  # noqa: BLE001 - any driver error (an unmigrated database)
+        raise ConfigError(t("cannot read the hub identity recorded in the database "
+                            "(`exchange db upgrade` makes its table): {error}", error=str(exc)),
+                          setting="EXCHANGE_DATABASE_URL") from None
+
+
+def _refuse_missing(store: UnitOfWorkFactory, key_file: Path, cert_file: Path) -> None:
+    """Raise when the database was sealed by a hub identity whose files are missing: a
+    new identity would be rejected by every receiver that pinned the old certificate."""
+    recorded, sealed = _read_identity_record(store)
+    params = {"key": str(key_file), "cert": str(cert_file)}
+    if recorded is not None:
+        raise ConfigError(t(
+            "the hub key and certificate of this database are missing: it was sealed by the "
+            "hub identity whose certificate has SHA-256 {fingerprint}, and {key} and {cert} do "
+            "not exist (a database restored without them?). Restore them from the backup, "
+            "where they are kept beside the database, or point EXCHANGE_HUB_KEY_FILE and "
+            "EXCHANGE_HUB_CERT_FILE at them. A new identity would make every receiver that "
+            "pinned the hub's certificate refuse its seals and deliveries; to start with a new "
+            "hub identity on purpose, run `exchange hub new-identity` and give the receivers "
+            "the new certificate (`exchange hub certificate`)", fingerprint=recorded, **params),
+            setting="EXCHANGE_HUB_KEY_FILE")
+    if sealed:
+        raise ConfigError(t(
+            "the hub key and certificate of this database are missing: it holds documents "
+            "sealed by a hub identity, and {key} and {cert} do not exist (a database restored "
+            "without them?). Restore them from the backup, where they are kept beside the "
+            "database, or point EXCHANGE_HUB_KEY_FILE and EXCHANGE_HUB_CERT_FILE at them. A new "
+            "identity would make every receiver that pinned the hub's certificate refuse its "
+            "seals and deliveries; to start with a new hub identity on purpose, run `exchange "
+            "hub new-identity` and give the receivers the new certificate (`exchange hub "
+            "certificate`)", **params), setting="EXCHANGE_HUB_KEY_FILE")
+
+
+def _record(store: UnitOfWorkFactory, identity: SigningIdentity, *, how: str,
+            replace: bool) -> str | None:
+    """Record *identity* as the database's hub identity, unless one is recorded (or, with
+    *replace*, unless it is this one); returns the fingerprint in force before."""
+    from exchange.store.repositories import utcnow
+
+    found = _fingerprint(identity)
+    try:
+        with store.writing() as uow:
+            repo = uow.hub_identities
+            repo.lock()
+            current = repo.current()
+            before = current.fingerprint if current is not None else None
+            if before is None or (replace and before != found):
+                repo.record(found, identity.certificate.subject.rfc4514_string(), how=how,
+                            now=utcnow())
+                uow.commit()
+            return before
+    except Exception as exc:  # noqa: BLE001 - any driver error (an unmigrated database)
+        raise ConfigError(t("cannot record the hub identity in the database: {error}",
+                            error=str(exc)), setting="EXCHANGE_DATABASE_URL") from None
+
+
+def _check_recorded(store: UnitOfWorkFactory, identity: SigningIdentity, key_file: Path,
+                    cert_file: Path, *, how: str) -> None:
+    """Refuse files of another identity than the recorded one; record the first."""
+    found = _fingerprint(identity)
+    recorded, _ = _read_identity_record(store)
+    if recorded is None:  # a new database, or one from before identities were recorded
+        recorded = _record(store, identity, how=how, replace=False)
+        if recorded is None:
+            log.info("hub identity %s recorded in the database", found)
+            return
+    if recorded != found:
+        raise ConfigError(t(
+            "{key} and {cert} are not the hub identity of this database: it was sealed by the "
+            "certificate with SHA-256 {recorded}, these files hold the certificate with SHA-256 "
+            "{found}. Restore the hub key and certificate of this database from the backup, "
+            "where they are kept beside the database, or point EXCHANGE_HUB_KEY_FILE and "
+            "EXCHANGE_HUB_CERT_FILE at them; if the hub's identity changed on purpose (a new "
+            "key, a renewed certificate), record it with `exchange hub new-identity` and give "
+            "the receivers the new certificate (`exchange hub certificate`)",
+            key=str(key_file), cert=str(cert_file), recorded=recorded, found=found),
+            setting="EXCHANGE_HUB_CERT_FILE")
+
+
+@dataclass(frozen=True)
+class NewIdentity:
+    """What :func:`new_hub_identity` recorded."""
+
+    fingerprint: str
+    subject: str
+    previous: str | None
+    """The identity in force before (None: the database recorded none)."""
+    made: bool
+    """A new self-signed key and certificate were made (in the default files)."""
+    key_file: Path
+    cert_file: Path
+
+
+def new_hub_identity(hub: HubSettings, *, store: UnitOfWorkFactory) -> NewIdentity:
+    """Make the hub identity of the configured files the one of the database, on purpose
+    (``exchange hub new-identity``): with the default files and neither of them there, a
+    new self-signed identity is made in them first. A :class:`UsageError` when the files
+    already hold the recorded identity; :class:`ConfigError` as :func:`hub_sealer`."""
+    key_file, cert_file = hub.resolved_key_file(), hub.resolved_cert_file()
+    made = False
+    if (hub.key_file is None and hub.cert_file is None and not key_file.exists()
+            and not cert_file.exists()):
+        made = _make_dev_identity(key_file, cert_file, hub.passphrase())
+    identity = _load_identity(hub, key_file, cert_file)
+    found = _fingerprint(identity)
+    previous = _record(store, identity, how="new-identity", replace=True)
+    if previous == found:
+        raise UsageError(t(
+            "{key} and {cert} already hold the hub identity of this database (the certificate "
+            "with SHA-256 {fingerprint}): nothing was recorded. To change it, point "
+            "EXCHANGE_HUB_KEY_FILE and EXCHANGE_HUB_CERT_FILE at another key and certificate, "
+            "or move the default files away first (a new self-signed identity is then made "
+            "there)", key=str(key_file), cert=str(cert_file), fingerprint=found))
+    log.warning("hub identity %s recorded in the database in place of %s", found,
+                previous or "none")
+    return NewIdentity(found, identity.certificate.subject.rfc4514_string(), previous, made,
+                       key_file, cert_file)
 
 
 class MemberChecker:

@@ -15,11 +15,12 @@
 
 Every backup file is written owner-only (``0600``) under a temporary name and renamed into
 place, so a backup that failed half-way never looks like one. A restore refuses a database
-that already holds data (any row in any table) unless *force*; the restored database is at
-the revision of its backup and ``exchange serve`` (or ``exchange db upgrade``) brings it up
-to date. A database is only part of a backup: the hub's key and certificate, the secrets key
-(``hub/secrets.key``: without it the payment providers' sealed secrets do not open) and the
-trust folders must be kept with it (README, "Backups").
+that already holds data (any row in any table but :data:`NOT_DATA`) unless *force*; the
+restored database is at the revision of its backup and ``exchange serve`` (or ``exchange db
+upgrade``) brings it up to date. A database is only part of a backup: the hub's key and
+certificate (the database records which one sealed it, and the exchange refuses to start
+without it), the secrets key (``hub/secrets.key``: without it the payment providers' sealed
+secrets do not open) and the trust folders must be kept with it (README, "Backups").
 
 Errors (the kinds of :mod:`exchange.errors`)::
 
@@ -57,6 +58,10 @@ __all__ = [
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
 REVISIONS_TABLE = "alembic_version"
+NOT_DATA = frozenset({REVISIONS_TABLE, "hub_identities"})
+"""Tables whose rows do not make a database one that holds data: the migrations' revision,
+and the hub identity that a first start on a fresh data directory records (a restore
+replaces it with the backup's, which the hub's key files must then match)."""
 _COMPANIONS = ("-wal", "-shm", "-journal", "-writer.lock")
 """The files beside an SQLite database that belong to it (see exchange.store.uow for the
 lock); a backup never replaces one."""
@@ -250,7 +255,7 @@ def _sqlite_tables_with_rows(database: Path) -> list[str]:
         names = [r[0] for r in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
             " ORDER BY name")]
-        return [n for n in names if n != REVISIONS_TABLE and conn.execute(
+        return [n for n in names if n not in NOT_DATA and conn.execute(
             f"SELECT 1 FROM {_quoted(n)} LIMIT 1").fetchone() is not None]
     finally:
         conn.close()
@@ -265,7 +270,7 @@ def _postgres_restore(url: str, backup: Path, *, force: bool) -> RestoreDone:
     try:
         with engine.begin() as conn:
             names = sorted(inspect(conn).get_table_names())
-            held = [n for n in names if n != REVISIONS_TABLE and conn.execute(
+            held = [n for n in names if n not in NOT_DATA and conn.execute(
                 text(f"SELECT 1 FROM {_quoted(n)} LIMIT 1")).first() is not None]
             if held and not force:
                 raise _refused(shown, held)

@@ -26,6 +26,7 @@ except ImportError:  # pragma: no cover - Windows
 from exchange.store.deliveries import DecisionRepository, DeliveryRepository
 from exchange.store.engine import Engines
 from exchange.store.events import EventLog
+from exchange.store.identities import HubIdentityRepository
 from exchange.store.ledger import LedgerRepository
 from exchange.store.notifications import NotificationRepository
 from exchange.store.repositories import (
@@ -40,7 +41,7 @@ __all__ = ["UnitOfWork", "UnitOfWorkFactory", "WriterLock"]
 log = logging.getLogger(__name__)
 
 _REPOSITORIES = ("parties", "shipments", "documents", "events", "idempotency", "deliveries",
-                 "decisions", "ledger", "notifications")
+                 "decisions", "ledger", "notifications", "hub_identities")
 
 
 class UnitOfWork:
@@ -110,6 +111,10 @@ class UnitOfWork:
     @cached_property
     def notifications(self) -> NotificationRepository:
         return NotificationRepository(self._open())
+
+    @cached_property
+    def hub_identities(self) -> HubIdentityRepository:
+        return HubIdentityRepository(self._open())
 
     def flush(self) -> None:
         assert self.session is not None

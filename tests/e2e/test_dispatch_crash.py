@@ -15,6 +15,7 @@ import time
 from exchange.config import DatabaseSettings
 from exchange.store import UnitOfWorkFactory, create_engines, upgrade
 from tests.fixtures.corridor import corridor_documents, corridor_members
+from tests.fixtures.server import record_hub_identity
 from tests.fixtures.waiting import wait_until
 from tests.integration.test_dispatch import submit_corridor
 
@@ -61,6 +62,7 @@ def test_re_sends_per_kill_never_exceed_the_pushes_in_flight(db_url, tmp_path,
     for n in range(SHIPMENTS):
         submit_corridor(store, members, {"TransitCustomsDeclaration": transit.replace(
             b"</cbc:ID>", f"-{n}</cbc:ID>".encode(), 1)})
+    record_hub_identity(tmp_path / "home", db_url)
     measured = []
     proc, log = _start(tmp_path, db_url, members.path, 0)
     try:

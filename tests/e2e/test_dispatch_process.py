@@ -16,6 +16,7 @@ import pytest
 from exchange.config import DatabaseSettings
 from exchange.store import UnitOfWorkFactory, create_engines, upgrade
 from tests.fixtures.corridor import corridor_documents, corridor_members
+from tests.fixtures.server import record_hub_identity
 from tests.fixtures.waiting import wait_until
 from tests.integration.test_dispatch import submit_corridor
 
@@ -77,6 +78,7 @@ def test_sigkill_in_the_middle_of_a_batch_then_restart(db_url, tmp_path, start_s
     members = corridor_members(tmp_path, uz_push_url=sim.push_url)
     store = _store(db_url)
     _fill(store, members)
+    record_hub_identity(tmp_path / "home", db_url)
     env = _env(tmp_path, db_url, members.path)
     with open(tmp_path / "dispatch-1.log", "wb") as log:
         first = _start(env, log)
@@ -110,6 +112,7 @@ def test_two_dispatcher_processes_on_one_postgresql(postgres_server, tmp_path,
     members = corridor_members(tmp_path, uz_push_url=sim.push_url)
     store = _store(url)
     _fill(store, members)
+    record_hub_identity(tmp_path / "home", url)
     env = _env(tmp_path, url, members.path)
     logs = [open(tmp_path / f"dispatch-{i}.log", "wb") for i in range(2)]
     procs = [_start(env, log) for log in logs]

@@ -22,6 +22,7 @@ from exchange.parties.keys import Principal, add_party
 from exchange.payments.secretbox import SecretBox
 from exchange.store import UnitOfWorkFactory, create_engines, upgrade
 from tests.fixtures.corridor import corridor_documents, corridor_members
+from tests.fixtures.server import record_hub_identity
 from tests.fixtures.waiting import wait_until
 from tests.integration.test_dispatch import submit_corridor
 
@@ -73,6 +74,7 @@ def test_a_killed_notifier_loses_nothing_and_keeps_the_order(db_url, tmp_path, s
                           if e.kind == "document.accepted"] for sid in shipments}
     assert sum(map(len, expected.values())) == 4 * SHIPMENTS
 
+    record_hub_identity(tmp_path / "home", db_url)
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXCHANGE_")}
     env.update({
         "EXCHANGE_HOME": str(tmp_path / "home"), "EXCHANGE_DATABASE_URL": db_url,

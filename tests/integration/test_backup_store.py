@@ -1,6 +1,8 @@
 """`exchange.store.backup` on SQLite, in process: a backup is one private, checked file; a
-restore refuses a database that holds data unless forced; wrong files are refused. (Both
-engines through the CLI and a running server: tests/e2e/test_backup.py.)"""
+restore refuses a database that holds data unless forced (the hub identity a first start
+recorded is not data); wrong files are refused. The hub identity a database records, on both
+engines: a restored database is never given a new one. (Both engines through the CLI and a
+running server: tests/e2e/test_backup.py.)"""
 from __future__ import annotations
 
 import os
@@ -9,9 +11,12 @@ import stat
 
 import pytest
 
-from exchange.config import DatabaseSettings
+from exchange.config import ConfigError, DatabaseSettings, HubSettings
+from exchange.documents.signatures import envelope_signer, hub_sealer, new_hub_identity
 from exchange.domain import PartyKind
+from exchange.errors import UsageError
 from exchange.parties.keys import list_parties, register_party
+from exchange.store.repositories import utcnow
 from exchange.store import UnitOfWorkFactory, create_engines, upgrade
 from exchange.store.backup import (
     BackupError,
@@ -21,6 +26,9 @@ from exchange.store.backup import (
     postgres_commands,
     restore_database,
 )
+from exchange.store.identities import HubIdentityRow
+from signing.trust import fingerprint
+from tests.fixtures.server import make_hub_identity
 
 
 def _store(url: str) -> UnitOfWorkFactory:
@@ -78,9 +86,85 @@ def test_an_empty_migrated_database_is_not_data(tmp_path):
     store.engines.dispose()
     backup_database(source, tmp_path / "b.bak")
     target = f"sqlite:///{tmp_path / 'empty.db'}"
-    _store(target).engines.dispose()  # `exchange serve` ran once on the fresh directory
+    fresh = _store(target)  # `exchange serve` ran once on the fresh directory...
+    with fresh.writing() as uow:  # ... and recorded the identity it made there
+        uow.hub_identities.record("b" * 64, "CN=made by mistake", how="created", now=utcnow())
+        uow.commit()
+    fresh.engines.dispose()
     restore_database(target, tmp_path / "b.bak")
     assert _names(target) == ["op"]
+    assert _identities(target) == []  # the backup's (none recorded): the files must match it
+
+
+def _identities(url_or_store: str | UnitOfWorkFactory) -> list[tuple[str, str]]:
+    store = _store(url_or_store) if isinstance(url_or_store, str) else url_or_store
+    try:
+        with store.reading() as uow:
+            return [(row.fingerprint, row.how) for row in uow.hub_identities.history()]
+    finally:
+        if isinstance(url_or_store, str):
+            store.engines.dispose()
+
+
+def test_the_database_keeps_the_hub_identity_that_sealed_it(store, tmp_path, monkeypatch):
+    monkeypatch.setenv("EXCHANGE_HOME", str(tmp_path / "home"))
+    hub = HubSettings()  # the default files of the data directory
+    key, cert = hub.resolved_key_file(), hub.resolved_cert_file()
+    made = fingerprint(hub_sealer(hub, store=store).identity.certificate)  # a new database
+    assert key.is_file() and cert.is_file()
+    assert fingerprint(hub_sealer(hub, store=store).identity.certificate) == made
+    envelope_signer(hub, store=store)
+    assert _identities(store) == [(made, "created")]
+
+    # restored without the hub's files: refused, and no new identity is made
+    (tmp_path / "kept").mkdir()
+    key.rename(tmp_path / "kept" / key.name)
+    cert.rename(tmp_path / "kept" / cert.name)
+    for start in (hub_sealer, envelope_signer):
+        with pytest.raises(ConfigError) as refused:
+            start(hub, store=store)
+        assert refused.value.setting == "EXCHANGE_HUB_KEY_FILE"
+        assert made in refused.value.message and str(key) in refused.value.message
+        assert "are missing" in refused.value.message
+        assert "exchange hub new-identity" in refused.value.message
+    assert made in refused.value.text.render("zh_Hans")
+    assert "缺失" in refused.value.text.render("zh_Hans")
+    assert not key.exists() and not cert.exists()
+    assert _identities(store) == [(made, "created")]
+
+    # another identity's files: refused, naming both certificates
+    other_key, other_cert = make_hub_identity(tmp_path / "other")
+    other = HubSettings(key_file=other_key, cert_file=other_cert, key_passphrase="hub-pass")
+    with pytest.raises(ConfigError) as refused:
+        hub_sealer(other, store=store)
+    theirs = fingerprint(load_cert(other_cert))
+    assert refused.value.setting == "EXCHANGE_HUB_CERT_FILE"
+    assert made in refused.value.message and theirs in refused.value.message
+
+    # `exchange hub new-identity`: the deliberate way, recorded
+    done = new_hub_identity(other, store=store)
+    assert (done.fingerprint, done.previous, done.made) == (theirs, made, False)
+    assert fingerprint(hub_sealer(other, store=store).identity.certificate) == theirs
+    with pytest.raises(UsageError, match="already hold the hub identity"):
+        new_hub_identity(other, store=store)
+    renewed = new_hub_identity(hub, store=store)  # default files missing: made there
+    assert renewed.made and key.is_file() and renewed.previous == theirs
+    assert fingerprint(hub_sealer(hub, store=store).identity.certificate) == renewed.fingerprint
+    assert _identities(store) == [(made, "created"), (theirs, "new-identity"),
+                                  (renewed.fingerprint, "new-identity")]
+
+    # a database from before identities were recorded gets the one in use at its next start
+    with store.writing() as uow:
+        uow.session.query(HubIdentityRow).delete()
+        uow.commit()
+    hub_sealer(hub, store=store)
+    assert _identities(store) == [(renewed.fingerprint, "found")]
+
+
+def load_cert(path):
+    from cryptography import x509
+
+    return x509.load_pem_x509_certificate(path.read_bytes())
 
 
 def test_wrong_files_are_refused(tmp_path):
