@@ -15,10 +15,8 @@ few rows, the planner may read and sort every pending row for one claim.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -27,16 +25,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from dispatch import members_file, submit  # noqa: E402  (the dispatch bench's queue)
+from dispatch import bench_database, members_file, submit
 
-from exchange.config import DatabaseSettings  # noqa: E402
-from exchange.delivery.attempts import read_envelopes  # noqa: E402
-from exchange.delivery.outbox import routing_hook  # noqa: E402
-from exchange.delivery.routing import RoutingRules  # noqa: E402
-from exchange.domain import PartyKind  # noqa: E402
-from exchange.parties.keys import add_party  # noqa: E402
-from exchange.store import UnitOfWorkFactory, create_engines, upgrade  # noqa: E402
-from exchange.store.repositories import utcnow  # noqa: E402
+from exchange.config import DatabaseSettings
+from exchange.delivery.attempts import read_envelopes
+from exchange.delivery.outbox import routing_hook
+from exchange.delivery.routing import RoutingRules
+from exchange.domain import PartyKind
+from exchange.parties.keys import add_party
+from exchange.store import UnitOfWorkFactory, create_engines, upgrade
+from exchange.store.repositories import utcnow
 
 CLAIMS = 40
 SLOTS = 8
@@ -68,15 +66,7 @@ def main() -> None:
                          "within a minute of a burst (--no-analyze: right after it)")
     args = ap.parse_args()
     depths = sorted(int(d) for d in args.depths.split(","))
-    work = Path(tempfile.mkdtemp(prefix="bench-claim-"))
-    os.environ["EXCHANGE_HOME"] = str(work)
-    pg = None
-    if args.engine == "postgresql":
-        from tests.fixtures.postgres import PostgresServer
-        pg = PostgresServer().start()
-        url = pg.create_database()
-    else:
-        url = f"sqlite:///{work / 'exchange.db'}"
+    work, url, pg = bench_database(args.engine, "bench-claim-")
     try:
         engines = create_engines(DatabaseSettings(url=url))
         upgrade(engines)

@@ -55,6 +55,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def bench_database(engine: str, prefix: str):
+    """A fresh data directory (``EXCHANGE_HOME``) and an empty database on *engine*: an
+    SQLite file in it, or a database of a throwaway PostgreSQL (returned, to stop)."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ["EXCHANGE_HOME"] = str(work)
+    if engine != "postgresql":
+        return work, f"sqlite:///{work / 'exchange.db'}", None
+    from tests.fixtures.postgres import PostgresServer
+    pg = PostgresServer().start()
+    return work, pg.create_database(), pg
+
+
 def start_simulator(port: int) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-m", "exchange", "simulate-customs", "--country",
                              "UZ", "--port", str(port), "--follow-up", ""],
@@ -183,15 +195,7 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=40.0, help="submissions/s for latency")
     ap.add_argument("--seconds", type=float, default=15.0)
     args = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="bench-dispatch-"))
-    os.environ["EXCHANGE_HOME"] = str(work)
-    pg = None
-    if args.engine == "postgresql":
-        from tests.fixtures.postgres import PostgresServer
-        pg = PostgresServer().start()
-        url = pg.create_database()
-    else:
-        url = f"sqlite:///{work / 'exchange.db'}"
+    work, url, pg = bench_database(args.engine, "bench-dispatch-")
     port = free_port()
     sim = start_simulator(port)
     try:

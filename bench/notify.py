@@ -26,7 +26,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -131,7 +130,7 @@ def main() -> None:
         return
 
     from adapters.contract import CustomsDecision, DecisionKind
-    from bench.dispatch import free_port, members_file, submit, threaded_rate
+    from bench.dispatch import bench_database, free_port, members_file, submit, threaded_rate
     from exchange.config import DatabaseSettings, NotificationsSettings
     from exchange.delivery.decisions import record_decision
     from exchange.delivery.outbox import routing_hook
@@ -151,15 +150,7 @@ def main() -> None:
         notifier_module.AHEAD = args.ahead  # read by every step
     tuning = {"record_window": args.record_window / 1000} if args.record_window is not None \
         else {}
-    work = Path(tempfile.mkdtemp(prefix="bench-notify-"))
-    os.environ["EXCHANGE_HOME"] = str(work)
-    pg = None
-    if args.engine == "postgresql":
-        from tests.fixtures.postgres import PostgresServer
-        pg = PostgresServer().start()
-        url = pg.create_database()
-    else:
-        url = f"sqlite:///{work / 'exchange.db'}"
+    work, url, pg = bench_database(args.engine, "bench-notify-")
     port = free_port()
     proc = subprocess.Popen([sys.executable, __file__, "--serve", str(port)])
     base = f"http://127.0.0.1:{port}"
