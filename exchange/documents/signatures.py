@@ -33,8 +33,8 @@ from lxml import etree
 
 from exchange.config import ConfigError, HubSettings
 from exchange.documents.errors import HubCertificateUnavailable
-from exchange.errors import UsageError
 from exchange.documents.pipeline import Sealer, SignatureCheck
+from exchange.errors import UsageError
 from exchange.i18n import t
 from exchange.paths import private_dir
 
