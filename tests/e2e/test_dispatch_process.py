@@ -160,6 +160,7 @@ def test_a_postgresql_outage_pauses_each_loop_with_one_line(postgres_server, tmp
     members = corridor_members(tmp_path, uz_push_url=sim.push_url)
     store = _store(url)
     _fill(store, members)
+    record_hub_identity(tmp_path / "home", url)
     env = _env(tmp_path, url, members.path, EXCHANGE_DISPATCH_COLLECT_SECONDS="0.5")
     path = tmp_path / "dispatch.log"
     with open(path, "wb") as log:
